@@ -1,0 +1,1 @@
+"""Any input -> RawForm -> (cleaning + rules) -> Report."""
