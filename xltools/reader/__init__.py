@@ -1,1 +1,27 @@
-"""Any input -> RawForm -> (cleaning + rules) -> Report."""
+"""Any input -> RawForm (xltools.reader.base) -> cleaned values and findings (a Report)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from xltools.reader.base import RawCell, RawForm
+
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xlsb", ".xltx", ".xltm"})
+DOCUMENT_SUFFIXES = frozenset({".txt", ".docx", ".html", ".htm", ".pdf"})
+
+
+def read_raw(path: str | Path) -> RawForm:
+    """Read any supported input into a RawForm; raises UnreadableError."""
+    path = Path(path)
+    if path.suffix.lower() in DOCUMENT_SUFFIXES:
+        from xltools.reader.published import read_published
+        return read_published(path)
+    from xltools.reader.workbook import read_workbook
+    return read_workbook(path)
+
+
+def evaluate(raw: RawForm):
+    from xltools.evaluate import evaluate as _evaluate
+    return _evaluate(raw)
+
+
+__all__ = ["RawCell", "RawForm", "read_raw", "evaluate", "WORKBOOK_SUFFIXES", "DOCUMENT_SUFFIXES"]

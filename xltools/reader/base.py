@@ -22,3 +22,4 @@ class RawForm:
     cells: dict[str, RawCell] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)   # reader findings (form-mismatch, text-vs-table …)
     kind: str = "workbook"             # "workbook" | "document"
+    skipped_sheets: set[str] = field(default_factory=set)   # sheets not read (missing / layout altered)

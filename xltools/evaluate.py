@@ -1,0 +1,74 @@
+"""RawForm -> Report: clean every cell, compute totals whose formula has no cached result,
+check the form against the report year, and run every rule of the form."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from xltools import UnreadableError
+from xltools.findings import Finding, Report
+from xltools.reader.base import RawCell, RawForm
+from xltools.rules import run_rules
+from xltools.spec import Form, form_for_year, load_form
+from xltools.values import clean_meta, clean_number, make_finding
+
+
+def evaluate(raw: RawForm) -> Report:
+    form = load_form(raw.form)
+    report = Report(file=raw.source, form=form.id, findings=list(raw.findings))
+    values: dict[str, Any] = {}
+    findings = report.findings
+    for f in form.fields:
+        if f.sheet in raw.skipped_sheets:
+            continue
+        rc = raw.cells.get(f.key)
+        if f.is_meta:
+            value, finding = clean_meta(form, f, rc)
+        elif rc is None:
+            value, finding = None, make_finding(form, "value-blank", f, detail="未能读取到该单元格")
+        elif f.is_total and rc.uncached_formula:
+            # the template's formula, never calculated (a file written by a program): compute it
+            parts = [values.get(k) for k in f.sum_of]
+            value = None if any(p is None for p in parts) else _round(sum(parts))
+            finding = None
+        else:
+            value, finding = clean_number(form, f, rc)
+        values[f.key] = value
+        if finding is not None:
+            findings.append(finding)
+    year = values.get("meta_year")
+    report.year = year
+    report.agency = values.get("meta_agency")
+    if isinstance(year, int) and not form.covers_year(year):
+        right = load_form(form_for_year(year))
+        f = form.field("meta_year")
+        rc = raw.cells.get("meta_year")
+        findings.append(make_finding(form, "form-mismatch", f, sheet=rc.sheet if rc else f.sheet, cell=rc.cell if rc else f.cell,
+                                     detail=f"报告年度为 {year} 年，应使用{right.full_title}（{right.id} 表式），"
+                                            f"但本文件是 {form.id} 表式（{form.issued_by}）。请改用 {right.id} 表式的模板填报。"))
+    findings.extend(run_rules(form, values))
+    report.values = values
+    return report
+
+
+def _round(v):
+    return round(v, 6) if isinstance(v, float) else v
+
+
+def check_file(path: str | Path) -> Report:
+    """Read and check one input in this process (see xltools.batch for isolated workers)."""
+    from xltools.reader import read_raw
+    try:
+        return evaluate(read_raw(path))
+    except UnreadableError as e:
+        return unreadable_report(str(path), str(e))
+
+
+def unreadable_report(file: str, message: str) -> Report:
+    r = Report(file=file, unreadable=True)
+    r.findings.append(Finding("unreadable", "error", message))
+    return r
+
+
+def used_form(report: Report) -> Form | None:
+    return load_form(report.form) if report.form else None

@@ -1,0 +1,168 @@
+"""Mail settings: the office's wording and the SMTP server.
+
+Precedence: command-line options > environment (XLTOOLS_SMTP_*, XLTOOLS_MAIL_FROM) > config
+file (TOML) > defaults. The password is read from the environment only, never from a file.
+
+Config file::
+
+    [mail]
+    office = "某某市人民政府办公室政务公开办"
+    deadline = "2026年2月10日前"
+    signature = "某某市政务公开办\\n联系电话：0000-0000000"
+    from = "gkb@example.gov.cn"
+    cc = ["leader@example.gov.cn"]
+    templates = "my_templates"        # relative to this file
+
+    [smtp]
+    host = "smtp.example.gov.cn"
+    port = 465
+    user = "gkb@example.gov.cn"
+    security = "ssl"                  # ssl | starttls | none
+    ca_file = "/etc/ssl/our-ca.pem"   # trust this CA (self-signed servers)
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from xltools import XltoolsError
+
+SECURITY_MODES = ("ssl", "starttls", "none")
+DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+DEFAULT_OFFICE = "政务公开办"
+DEFAULT_DEADLINE = "收到本邮件后5个工作日内"
+
+ENV = {
+    "host": "XLTOOLS_SMTP_HOST",
+    "port": "XLTOOLS_SMTP_PORT",
+    "user": "XLTOOLS_SMTP_USER",
+    "password": "XLTOOLS_SMTP_PASSWORD",
+    "security": "XLTOOLS_SMTP_SECURITY",
+    "ca_file": "XLTOOLS_SMTP_CA_FILE",
+    "sender": "XLTOOLS_MAIL_FROM",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    security: str = "ssl"
+    ca_file: str | None = None      # extra CA to trust; verification is never switched off
+    timeout: float = 60.0
+    retries: int = 2                # further attempts after a temporary (4xx) failure
+    retry_delay: float = 5.0        # seconds, doubled each attempt
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
+
+
+@dataclass(frozen=True, slots=True)
+class MailConfig:
+    office: str = DEFAULT_OFFICE
+    deadline: str = DEFAULT_DEADLINE
+    signature: str | None = None    # None: the office name
+    sender: str | None = None       # the From address
+    cc: tuple[str, ...] = ()
+    templates: Path | None = None   # a folder whose files override the shipped templates
+    smtp: SmtpConfig = SmtpConfig()
+
+    @property
+    def signature_text(self) -> str:
+        return self.signature if self.signature else self.office
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None,
+                **overrides) -> MailConfig:
+    """Settings from a TOML file, the environment and explicit overrides (None = not given).
+
+    overrides: office, deadline, signature, sender, templates, cc (added to the file's cc).
+    """
+    env = os.environ if env is None else env
+    mail_doc, smtp_doc, base = {}, {}, Path.cwd()
+    if path is not None:
+        path = Path(path)
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise XltoolsError(f"配置文件不存在：{path}。") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise XltoolsError(f"配置文件 {path} 无法读取（{exc}）：请检查 TOML 格式。") from exc
+        mail_doc, smtp_doc, base = doc.get("mail", {}), doc.get("smtp", {}), path.parent
+        if "password" in smtp_doc or "password" in mail_doc:
+            raise XltoolsError(f"配置文件 {path} 中不能写密码：请删除 password 一项，"
+                               f"改用环境变量 {ENV['password']} 提供。")
+
+    def pick(*sources):
+        for source in sources:
+            if source is not None and source != "":
+                return source
+        return None
+
+    security = str(pick(env.get(ENV["security"]), smtp_doc.get("security")) or "ssl").lower()
+    if security not in SECURITY_MODES:
+        raise XltoolsError(f"SMTP 加密方式「{security}」无效：应为 ssl、starttls 或 none"
+                           f"（环境变量 {ENV['security']} 或配置文件 [smtp] security）。")
+    port = pick(env.get(ENV["port"]), smtp_doc.get("port"))
+    if port is not None:
+        try:
+            port = int(port)
+            if not 0 < port < 65536:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise XltoolsError(f"SMTP 端口「{port}」无效：应为 1–65535 的整数（如 465）。") from None
+    ca_file = pick(env.get(ENV["ca_file"]), smtp_doc.get("ca_file"))
+    if ca_file and smtp_doc.get("ca_file") == ca_file:
+        ca_file = str(base / ca_file)
+    smtp = SmtpConfig(
+        host=pick(env.get(ENV["host"]), smtp_doc.get("host")),
+        port=port,
+        user=pick(env.get(ENV["user"]), smtp_doc.get("user")),
+        password=env.get(ENV["password"]) or None,
+        security=security,
+        ca_file=ca_file,
+        timeout=float(smtp_doc.get("timeout", 60)),
+        retries=int(smtp_doc.get("retries", 2)),
+        retry_delay=float(smtp_doc.get("retry_delay", 5)),
+    )
+    templates = pick(overrides.get("templates"))
+    if templates is None and mail_doc.get("templates"):
+        templates = base / mail_doc["templates"]
+    cc = tuple(mail_doc.get("cc") or ()) + tuple(overrides.get("cc") or ())
+    return MailConfig(
+        office=pick(overrides.get("office"), mail_doc.get("office")) or DEFAULT_OFFICE,
+        deadline=pick(overrides.get("deadline"), mail_doc.get("deadline")) or DEFAULT_DEADLINE,
+        signature=pick(overrides.get("signature"), mail_doc.get("signature")),
+        sender=pick(overrides.get("sender"), env.get(ENV["sender"]), mail_doc.get("from")),
+        cc=cc,
+        templates=Path(templates) if templates else None,
+        smtp=smtp,
+    )
+
+
+def check_sending(config: MailConfig) -> None:
+    """Raise XltoolsError unless the settings are enough to send."""
+    missing = []
+    if not config.smtp.host:
+        missing.append(f"SMTP 服务器（{ENV['host']}）")
+    if not config.sender:
+        missing.append(f"发件地址（{ENV['sender']}）")
+    if missing:
+        raise XltoolsError("未配置" + "、".join(missing) + "：请设置环境变量，或在 --config 配置文件中填写"
+                           "（密码只能用环境变量 XLTOOLS_SMTP_PASSWORD）。")
+    if config.smtp.user and not config.smtp.password:
+        raise XltoolsError(f"已设置 SMTP 用户 {config.smtp.user}，但没有密码：请设置环境变量 {ENV['password']}。")
+    if config.smtp.ca_file and not Path(config.smtp.ca_file).is_file():
+        raise XltoolsError(f"CA 证书文件不存在：{config.smtp.ca_file}。")
+    if config.smtp.security == "none" and config.smtp.password and config.smtp.host not in ("127.0.0.1", "localhost", "::1"):
+        raise XltoolsError("不加密的 SMTP 连接不能发送密码：请把 XLTOOLS_SMTP_SECURITY 设为 ssl 或 starttls。")
+
+
+def with_smtp(config: MailConfig, **changes) -> MailConfig:
+    return replace(config, smtp=replace(config.smtp, **changes))

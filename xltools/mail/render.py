@@ -1,0 +1,49 @@
+"""Plain-text tables of planned and sent messages, for the terminal (CJK-width aware)."""
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from xltools.mail import texts
+from xltools.mail.compose import PlannedMessage
+from xltools.mail.send import OUTCOME_LABELS, SendResult
+
+HEADER = ("类型", "单位", "收件人", "主题", "附件", "状态")
+
+
+def plan_table(messages: Sequence[PlannedMessage], paths: Sequence[Path] = ()) -> str:
+    rows = [_row(m, m.problem or texts.WRITTEN) for m in messages]
+    return _table(rows) + "\n" + _totals(
+        [("待发送", sum(m.sendable for m in messages)), ("无法发送", sum(not m.sendable for m in messages))])
+
+
+def send_table(result: SendResult) -> str:
+    rows = []
+    for d in result.deliveries:
+        status = OUTCOME_LABELS[d.outcome] + (f"：{d.detail}" if d.detail else "")
+        rows.append(_row(d.message, status))
+    return _table(rows) + "\n" + _totals([(label, result.count(o)) for o, label in OUTCOME_LABELS.items()])
+
+
+def _row(m: PlannedMessage, status: str) -> tuple[str, ...]:
+    return (m.label, m.agency or "—", "、".join(m.to) or "—", m.subject,
+            "、".join(a.filename for a in m.attachments) or "—", status)
+
+
+def _totals(parts: list[tuple[str, int]]) -> str:
+    return "共 " + "，".join(f"{label} {n} 封" for label, n in parts) + "。"
+
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    rows = [HEADER, *rows]
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
+    lines = []
+    for r in rows:
+        cells = [c + " " * (w - _width(c)) for c, w in zip(r, widths)] + [r[-1]]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

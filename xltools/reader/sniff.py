@@ -1,0 +1,148 @@
+"""Tell what a file really is, and refuse what no reader should be given, before any parser.
+
+Content decides, not the extension: an HTML page named .xls, a CSV named .xlsx or an .xlsx
+named .et are recognised. ZIP containers are pre-scanned (entry count, declared sizes,
+compression ratio, overlapping entries, sharedStrings counts) because no reader limits them.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from xltools import UnreadableError
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_file_bytes: int = 20 * MB
+    max_entries: int = 2000
+    max_uncompressed: int = 200 * MB
+    max_ratio: int = 200               # for entries over 1 MB uncompressed
+    max_shared_strings: int = 1_000_000
+
+
+DEFAULT_LIMITS = Limits()
+
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+RESAVE = "请在 Excel、WPS 或 LibreOffice 中打开本单位的报表，另存为“Excel 工作簿（*.xlsx）”后重新报送。"
+
+
+def sniff(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
+    """Return "xlsx", "xls" or "ods", or raise UnreadableError with a Chinese explanation."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as e:
+        raise UnreadableError(f"无法打开文件：{e.strerror or e}。请确认文件存在且有读取权限。") from None
+    if size == 0:
+        raise UnreadableError("文件为空（0 字节），可能保存或下载没有完成。" + RESAVE)
+    if size > limits.max_file_bytes:
+        raise UnreadableError(f"文件过大（{size / MB:.1f} MB），超过 {limits.max_file_bytes // MB} MB 的上限；年度报告表格通常不到 1 MB。"
+                              "请删除表格中多余的图片或工作表后重新保存。")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _zip_kind(path, limits)
+    if head.startswith(CFB_MAGIC):
+        return _cfb_kind(path)
+    raise UnreadableError(_not_a_spreadsheet(head))
+
+
+def _zip_kind(path: Path, limits: Limits) -> str:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise UnreadableError("文件已损坏（压缩结构不完整），可能是下载或复制没有完成。" + RESAVE) from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_entries:
+            raise UnreadableError(f"文件内部包含 {len(infos)} 个部件，超过 {limits.max_entries} 的上限，不像正常的报表文件，已拒绝读取。")
+        total = 0
+        for info in infos:
+            total += info.file_size
+            if info.file_size > MB and info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+                raise UnreadableError(f"文件内部的“{info.filename[:60]}”解压后达 {info.file_size / MB:.0f} MB（压缩比超过 {limits.max_ratio}:1），"
+                                      "疑似“压缩炸弹”，已拒绝读取。请重新保存后报送。")
+            if info.flag_bits & 0x1:
+                raise UnreadableError("文件设有密码（内容已加密），无法读取。请取消密码后重新保存报送。")
+        if total > limits.max_uncompressed:
+            raise UnreadableError(f"文件解压后共 {total / MB:.0f} MB，超过 {limits.max_uncompressed // MB} MB 的上限，"
+                                  "疑似“压缩炸弹”或含有大量无关内容，已拒绝读取。")
+        _check_overlap(infos)
+        names = {i.filename for i in infos}
+        if "mimetype" in names:
+            if zf.read("mimetype").strip() == ODS_MIME:
+                return "ods"
+            raise UnreadableError("这是 OpenDocument 文档，但不是电子表格（.ods）。" + RESAVE)
+        if "word/document.xml" in names:
+            raise UnreadableError("这是 Word 文档，不是 Excel 表格。请使用下发的 Excel 模板填报；"
+                                  "已发布的 Word 报告可用 `xltools import` 读取。")
+        if "ppt/presentation.xml" in names:
+            raise UnreadableError("这是 PowerPoint 演示文稿，不是 Excel 表格。请使用下发的 Excel 模板填报。")
+        if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+            _check_shared_strings(zf, names, limits)
+            return "xlsx"
+        raise UnreadableError("这是一个压缩包（zip），不是 Excel 表格。请解压后报送其中的 .xlsx 文件。")
+
+
+def _check_overlap(infos: list[zipfile.ZipInfo]) -> None:
+    """Entries whose data overlap (the 'quoted-overlap' zip bomb, CVE-2024-0450)."""
+    spans = sorted((i.header_offset, i.header_offset + 30 + len(i.filename.encode()) + i.compress_size) for i in infos)
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        if start < end:
+            raise UnreadableError("文件内部结构异常（数据块相互重叠），疑似恶意构造的文件，已拒绝读取。")
+
+
+_COUNT = re.compile(rb'(?:uniqueCount|count)="(\d+)"')
+
+
+def _check_shared_strings(zf: zipfile.ZipFile, names: set[str], limits: Limits) -> None:
+    name = "xl/sharedStrings.xml"
+    if name not in names:
+        return
+    info = zf.getinfo(name)
+    with zf.open(info) as fh:
+        head = fh.read(2048)
+    for m in _COUNT.finditer(head):
+        n = int(m.group(1))
+        # each string costs at least a few bytes of XML: a count beyond that is a lie
+        if n > limits.max_shared_strings or n > info.file_size // 4 + 16:
+            raise UnreadableError(f"文件内部的共享字符串表声明了 {n} 个字符串，与文件大小不符，疑似恶意构造的文件，已拒绝读取。")
+
+
+def _cfb_kind(path: Path) -> str:
+    data = path.read_bytes()
+    if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
+        raise UnreadableError("文件设有打开密码，无法读取。请在 Excel/WPS 中取消密码（文件 → 信息 → 保护工作簿 → 用密码进行加密，"
+                              "清空密码）后重新保存报送。")
+    if "WordDocument".encode("utf-16-le") in data:
+        raise UnreadableError("这是 Word 文档（.doc），不是 Excel 表格。请使用下发的 Excel 模板填报。")
+    if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
+        return "xls"
+    raise UnreadableError("文件是 Office 旧格式容器，但其中没有工作簿。" + RESAVE)
+
+
+def _not_a_spreadsheet(head: bytes) -> str:
+    text = head.lstrip(b"\xef\xbb\xbf\xff\xfe\xfe\xff \t\r\n").lower()
+    if text.startswith(b"%pdf"):
+        return "这是 PDF 文件，不是 Excel 表格。请报送填写好的 Excel 模板；已发布的 PDF 报告可用 `xltools import` 读取。"
+    if text.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta", b"<head")) or b"<html" in text[:512]:
+        return "这是网页（HTML）文件，只是扩展名像 Excel 表格（常见于从系统“导出”的文件）。" + RESAVE
+    if text.startswith(b"{\\rtf"):
+        return "这是 RTF 文档，不是 Excel 表格。" + RESAVE
+    sample = head[:2048]
+    for enc in ("utf-8", "gb18030"):
+        try:
+            decoded = sample.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in decoded)
+        if decoded and printable / len(decoded) > 0.95:
+            if "," in decoded or "\t" in decoded:
+                return "这是文本（CSV）文件，只是扩展名像 Excel 表格；它没有模板的表格结构。" + RESAVE
+            return "这是纯文本文件，不是 Excel 表格。" + RESAVE
+    return "无法识别的文件格式：不是 Excel、WPS 或 LibreOffice 表格（可能已损坏或不是报表文件）。" + RESAVE

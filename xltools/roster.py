@@ -1,0 +1,184 @@
+"""The roster: which agencies must report, with their e-mail addresses.
+
+A roster is an .xlsx or .csv file with a header row. Columns are found by name (after
+normalising), so a coordinator's own sheet with extra columns works as is.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from xltools import XltoolsError
+
+# canonical field -> accepted header captions (compared after _normalise_header)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("单位名称", "单位", "单位全称", "机关名称", "名称"),
+    "email": ("电子邮箱", "邮箱", "电子邮件", "邮件地址", "联系邮箱", "email", "e-mail", "mail"),
+    "contact": ("联系人", "联系人姓名"),
+    "uscc": ("统一社会信用代码", "社会信用代码", "信用代码"),
+    "group": ("上级/分组", "上级", "分组", "上级单位", "所属地区", "所属分组"),
+}
+
+# how far down a sheet the header row may be (a title row or two above it is common)
+HEADER_SEARCH_ROWS = 10
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\ufeff]")
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    name: str
+    email: str | None = None
+    contact: str | None = None
+    uscc: str | None = None
+    group: str | None = None
+
+
+def normalise_name(s: str) -> str:
+    """A matching key for an agency name: NFKC (full-width → half-width, （ → (),
+    no whitespace or invisible characters, case-folded Latin letters."""
+    s = unicodedata.normalize("NFKC", s or "")
+    s = _CONTROL.sub("", s)
+    s = "".join(s.split())
+    return s.casefold()
+
+
+def normalise_uscc(s: str | None) -> str:
+    return normalise_name(s or "").upper()
+
+
+def clean_text(value: object) -> str | None:
+    """Cell text as data: control characters (CR/LF included) removed, outer space stripped."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = _CONTROL.sub(" ", str(value)).strip()
+    return text or None
+
+
+def match(entries: list[RosterEntry], name: str | None = None,
+          uscc: str | None = None) -> RosterEntry | None:
+    """The roster entry for an agency: by 统一社会信用代码 first, else by normalised name."""
+    code = normalise_uscc(uscc)
+    if code:
+        for entry in entries:
+            if entry.uscc and normalise_uscc(entry.uscc) == code:
+                return entry
+    key = normalise_name(name or "")
+    if key:
+        for entry in entries:
+            if normalise_name(entry.name) == key:
+                return entry
+    return None
+
+
+def load_roster(path: str | Path) -> list[RosterEntry]:
+    """Read a roster (.xlsx or .csv). Raises XltoolsError with a Chinese message."""
+    path = Path(path)
+    if not path.is_file():
+        raise XltoolsError(f"名单文件不存在：{path}。请检查路径。")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        rows = _xlsx_rows(path)
+    elif suffix in (".csv", ".txt"):
+        rows = _csv_rows(path)
+    else:
+        raise XltoolsError(f"名单文件 {path.name} 的格式不受支持：请使用 .xlsx 或 .csv。")
+    return _entries(path, rows)
+
+
+def _normalise_header(s: object) -> str:
+    text = normalise_name(str(s or ""))
+    # "单位名称(必填)", "*单位名称", "单位名称：" all name the same column
+    text = re.sub(r"\((必填|选填|可选)\)", "", text)
+    return text.strip("*:：")
+
+
+_HEADER_LOOKUP = {_normalise_header(c): field for field, caps in COLUMNS.items() for c in caps}
+
+
+def _entries(path: Path, rows: list[list[object]]) -> list[RosterEntry]:
+    header_at, columns = None, {}
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        found: dict[str, int] = {}
+        for j, cell in enumerate(row):
+            field = _HEADER_LOOKUP.get(_normalise_header(cell))
+            if field and field not in found:
+                found[field] = j
+        if "name" in found:
+            header_at, columns = i, found
+            break
+    if header_at is None:
+        raise XltoolsError(
+            f"名单文件 {path.name} 的前 {HEADER_SEARCH_ROWS} 行中没有「单位名称」列："
+            "请在表头写明「单位名称」（可另加「电子邮箱」「联系人」「统一社会信用代码」「上级/分组」列）。")
+
+    entries: list[RosterEntry] = []
+    seen_names: dict[str, int] = {}
+    seen_codes: dict[str, int] = {}
+    duplicates: list[str] = []
+    for line, row in enumerate(rows[header_at + 1:], start=header_at + 2):
+        values = {f: clean_text(row[j]) if j < len(row) else None for f, j in columns.items()}
+        name = values.get("name")
+        if not name:
+            continue
+        key = normalise_name(name)
+        if key in seen_names:
+            duplicates.append(f"「{name}」（第 {seen_names[key]} 行与第 {line} 行）")
+            continue
+        seen_names[key] = line
+        uscc = values.get("uscc")
+        if uscc:
+            uscc = normalise_uscc(uscc)
+            if uscc in seen_codes:
+                duplicates.append(f"统一社会信用代码 {uscc}（第 {seen_codes[uscc]} 行与第 {line} 行）")
+            seen_codes[uscc] = line
+        entries.append(RosterEntry(name=name, email=values.get("email"), contact=values.get("contact"),
+                                   uscc=uscc, group=values.get("group")))
+    if duplicates:
+        raise XltoolsError(f"名单文件 {path.name} 有重复的单位：" + "；".join(duplicates)
+                           + "。请删除重复行后重试。")
+    if not entries:
+        raise XltoolsError(f"名单文件 {path.name} 中没有任何单位：请在「单位名称」列下逐行填写。")
+    return entries
+
+
+def _xlsx_rows(path: Path) -> list[list[object]]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise XltoolsError(f"名单文件 {path.name} 无法读取（{exc}）：请用 Excel 或 WPS 另存为 .xlsx 后重试。") from exc
+    try:
+        # the first sheet that has a 单位名称 header; else the first sheet (for the error message)
+        for ws in wb.worksheets:
+            ws.reset_dimensions()   # WPS may declare a wrong <dimension>
+            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+            if any(_HEADER_LOOKUP.get(_normalise_header(c)) == "name"
+                   for r in rows[:HEADER_SEARCH_ROWS] for c in r):
+                return rows
+        return []
+    finally:
+        wb.close()
+
+
+def _csv_rows(path: Path) -> list[list[object]]:
+    data = path.read_bytes()
+    # Excel on Chinese Windows saves "CSV" as GBK; everything else saves UTF-8 (often with BOM)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise XltoolsError(f"名单文件 {path.name} 的编码无法识别：请另存为「CSV UTF-8」后重试。")
+    first = text.split("\n", 1)[0]
+    delimiter = max(",\t;", key=first.count) if first else ","
+    return [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]

@@ -1,0 +1,370 @@
+"""Load a form definition (xltools/forms/<id>.toml) into frozen dataclasses.
+
+The layout of the template lives in the TOML files; this module only expands what they say:
+table 3's matrix into fields and caption cells, "from" references between forms, and rule
+entries with ``for_each`` into one rule instance per column or item.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from xltools import XltoolsError
+
+FORM_IDS = ("2021", "2019")
+NUMERIC_TYPES = frozenset({"count", "amount", "signed"})
+
+_A1 = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
+
+
+def parse_a1(ref: str) -> tuple[int, int]:
+    """'D5' -> (row 5, column 4), both 1-based."""
+    m = _A1.match(ref)
+    if not m:
+        raise ValueError(f"not an A1 cell reference: {ref!r}")
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)), col
+
+
+def col_letter(col: int) -> str:
+    s = ""
+    while col:
+        col, r = divmod(col - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def a1(row: int, col: int) -> str:
+    return f"{col_letter(col)}{row}"
+
+
+@dataclass(frozen=True, slots=True)
+class Caption:
+    sheet: str
+    range: str        # "A1:D1" or "A3"
+    text: str
+    style: str
+
+    @property
+    def cell(self) -> str:
+        return self.range.split(":")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    key: str
+    sheet: str
+    cell: str
+    row_caption: str
+    col_caption: str
+    type: str = "count"
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    merge: str | None = None
+    sum_of: tuple[str, ...] = ()       # a total: the template writes SUM() of these keys
+    sum_rule: str | None = None        # the rule id that checks this total
+
+    @property
+    def is_total(self) -> bool:
+        return bool(self.sum_of)
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    @property
+    def is_meta(self) -> bool:
+        return self.key.startswith("meta_")
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return parse_a1(self.cell)
+
+    @property
+    def where(self) -> str:
+        return f"{self.sheet}!{self.cell}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    name: str
+    captions: tuple[Caption, ...]
+    fields: tuple[Field, ...]
+    widths: dict[str, float]
+    heights: dict[int, float]
+    landscape: bool = False
+    print_rows: str | None = None
+    matrix: dict | None = None      # the expanded matrix description (ids, cells), if any
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDef:
+    """A rule of the catalogue (rules.toml)."""
+    id: str
+    severity: str
+    description: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleUse:
+    """One expanded application of a rule kind in a form, with its parameters."""
+    id: str
+    kind: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    title: str
+    issued_by: str
+    first_year: int
+    last_year: int | None
+    template_version: str
+    cover: dict[str, str]
+    sheets: tuple[Sheet, ...]
+    rules: tuple[RuleUse, ...]
+    catalogue: dict[str, RuleDef]
+    fields: tuple[Field, ...] = field(init=False)
+    by_key: dict[str, Field] = field(init=False)
+    keys: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        fields = tuple(f for s in self.sheets for f in s.fields)
+        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "by_key", {f.key: f for f in fields})
+        object.__setattr__(self, "keys", tuple(f.key for f in fields))
+
+    def field(self, key: str) -> Field:
+        return self.by_key[key]
+
+    def sheet(self, name: str) -> Sheet:
+        for s in self.sheets:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    @property
+    def marker(self) -> str:
+        """The text the template stores in the cover's form cell."""
+        return f"xltools:{self.id}:{self.template_version}"
+
+    @property
+    def full_title(self) -> str:
+        return f"{self.issued_by}《{self.title}》"
+
+    def covers_year(self, year: int) -> bool:
+        return year >= self.first_year and (self.last_year is None or year <= self.last_year)
+
+    @property
+    def totals(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.is_total)
+
+
+def form_for_year(year: int) -> str:
+    for fid in FORM_IDS:
+        if load_form(fid).covers_year(year):
+            return fid
+    return FORM_IDS[-1] if year < 2019 else FORM_IDS[0]
+
+
+def _read_toml(name: str) -> dict:
+    try:
+        text = resources.files("xltools.forms").joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise XltoolsError(f"未知的表式“{name.removesuffix('.toml')}”，可选：{'、'.join(FORM_IDS)}。") from None
+    return tomllib.loads(text)
+
+
+@lru_cache(maxsize=None)
+def load_catalogue() -> dict[str, RuleDef]:
+    data = _read_toml("rules.toml")
+    return {rid: RuleDef(rid, d["severity"], d["description"], d["message"]) for rid, d in data.items()}
+
+
+@lru_cache(maxsize=None)
+def _raw_form(form_id: str) -> dict:
+    if form_id not in FORM_IDS:
+        raise XltoolsError(f"未知的表式“{form_id}”，可选：{'、'.join(FORM_IDS)}。")
+    return _read_toml(f"{form_id}.toml")
+
+
+def _resolve_sheets(data: dict) -> list[dict]:
+    out = []
+    for s in data["sheets"]:
+        if "from" in s:
+            base = next(x for x in _resolve_sheets(_raw_form(s["from"])) if x["name"] == s["name"])
+            base = copy.deepcopy(base)
+            if "replace_rows" in s:
+                _replace_rows(base["matrix"], s["replace_rows"])
+            s = base
+        out.append(s)
+    return out
+
+
+def _replace_rows(matrix: dict, replace: dict) -> None:
+    rows = []
+    for r in matrix["rows"]:
+        if r["id"] in replace:
+            new = replace[r["id"]]
+            if new:
+                rows.append(new)
+        else:
+            rows.append(r)
+    for r in rows:
+        if "sum_of" in r:
+            mapped = []
+            for rid in r["sum_of"]:
+                new = replace.get(rid, {"id": rid})
+                if new and new["id"] not in mapped:
+                    mapped.append(new["id"])
+            r["sum_of"] = mapped
+    matrix["rows"] = rows
+
+
+def _expand_matrix(name: str, m: dict) -> tuple[list[Caption], list[Field], dict]:
+    """Table 3: rows laid out from first_row down; labels placed and merged by group depth."""
+    label_cols = [parse_a1(c + "1")[1] for c in m["label_cols"]]
+    last_label = label_cols[-1]
+    captions: list[Caption] = []
+    fields: list[Field] = []
+    rows = m["rows"]
+    row_of = {r["id"]: m["first_row"] + i for i, r in enumerate(rows)}
+    col_of = {c["id"]: c["col"] for c in m["cols"]}
+
+    # vertical group labels: consecutive rows sharing a group at depth d
+    for depth in range(len(label_cols) - 1):
+        i = 0
+        while i < len(rows):
+            groups = rows[i].get("groups", [])
+            if len(groups) > depth:
+                label = groups[depth]
+                j = i
+                while j + 1 < len(rows) and len(rows[j + 1].get("groups", [])) > depth \
+                        and rows[j + 1]["groups"][depth] == label:
+                    j += 1
+                col = col_letter(label_cols[depth])
+                top, bottom = m["first_row"] + i, m["first_row"] + j
+                rng = f"{col}{top}:{col}{bottom}" if bottom > top else f"{col}{top}"
+                captions.append(Caption(name, rng, label, "group"))
+                i = j + 1
+            else:
+                i += 1
+
+    for r in rows:
+        row = row_of[r["id"]]
+        depth = len(r.get("groups", []))
+        first = col_letter(label_cols[depth])
+        rng = f"{first}{row}" if label_cols[depth] == last_label else f"{first}{row}:{col_letter(last_label)}{row}"
+        captions.append(Caption(name, rng, r["label"], "label"))
+        for c in m["cols"]:
+            key = m["key"].format(row=r["id"], col=c["id"])
+            sum_of: tuple[str, ...] = ()
+            rule = None
+            # a row total wins over a column total for the corner cell: both sum to the same
+            if "sum_of" in c:
+                sum_of = tuple(m["key"].format(row=r["id"], col=x) for x in c["sum_of"])
+                rule = c["rule"]
+            elif "sum_of" in r:
+                sum_of = tuple(m["key"].format(row=x, col=c["id"]) for x in r["sum_of"])
+                rule = r["rule"]
+            fields.append(Field(key, name, f"{c['col']}{row}", r["label"], c["caption"],
+                                m.get("type", "count"), True, (), None, sum_of, rule))
+    # the corner cell (row total of the results row) is also checked as a column total
+    extra_totals = []
+    for r in rows:
+        if "sum_of" in r:
+            for c in m["cols"]:
+                if "sum_of" in c:
+                    key = m["key"].format(row=r["id"], col=c["id"])
+                    parts = tuple(m["key"].format(row=x, col=c["id"]) for x in r["sum_of"])
+                    extra_totals.append((key, parts, r["rule"]))
+    info = {"name": m["name"], "rows": [r["id"] for r in rows], "cols": [c["id"] for c in m["cols"]],
+            "row_of": row_of, "col_of": col_of, "key": m["key"], "extra_totals": extra_totals}
+    return captions, fields, info
+
+
+def _build_sheet(s: dict) -> Sheet:
+    name = s["name"]
+    captions = [Caption(name, c[0], c[1], c[2]) for c in s.get("captions", [])]
+    fields = []
+    for f in s.get("fields", []):
+        typ = f.get("type", "count")
+        fields.append(Field(
+            f["key"], name, f["cell"], f.get("row", ""), f.get("col", ""), typ,
+            f.get("required", typ in NUMERIC_TYPES), tuple(f.get("choices", ())), f.get("merge"),
+            tuple(f.get("sum_of", ())), f.get("rule")))
+    matrix = None
+    if "matrix" in s:
+        mc, mf, matrix = _expand_matrix(name, s["matrix"])
+        captions += mc
+        fields += mf
+    return Sheet(name, tuple(captions), tuple(fields), dict(s.get("widths", {})),
+                 {int(k): v for k, v in s.get("heights", {}).items()}, bool(s.get("landscape")),
+                 s.get("print_rows"), matrix)
+
+
+def _expand_rules(data: dict, matrices: dict[str, dict]) -> list[RuleUse]:
+    out: list[RuleUse] = []
+    for r in data.get("rules", []):
+        if "from" in r:
+            base = _expand_rules(_raw_form(r["from"]), matrices)
+            out += [u for u in base if u.id in r["ids"]]
+            continue
+        params = {k: v for k, v in r.items() if k not in ("id", "kind", "for_each")}
+        combos: list[dict[str, str]] = [{}]
+        for var, values in r.get("for_each", {}).items():
+            if isinstance(values, str) and values.startswith("@"):
+                mname, attr = values[1:].split(".")
+                values = matrices[mname][attr]
+            combos = [dict(c, **{var: v}) for c in combos for v in values]
+        for combo in combos:
+            out.append(RuleUse(r["id"], r["kind"], _substitute(params, combo)))
+    return out
+
+
+def _substitute(obj: Any, env: dict[str, str]) -> Any:
+    if not env:
+        return obj
+    if isinstance(obj, str):
+        return obj.format(**env)
+    if isinstance(obj, list):
+        return [_substitute(x, env) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _substitute(v, env) for k, v in obj.items()}
+    return obj
+
+
+@lru_cache(maxsize=None)
+def load_form(form_id: str = "2021") -> Form:
+    data = _raw_form(str(form_id))
+    sheets = tuple(_build_sheet(s) for s in _resolve_sheets(data))
+    matrices = {s.matrix["name"]: s.matrix for s in sheets if s.matrix}
+    cover = data["cover"]
+    if "from" in cover:
+        cover = _raw_form(cover["from"])["cover"]
+    catalogue = load_catalogue()
+    rules = tuple(_expand_rules(data, matrices))
+    for u in rules:
+        if u.id not in catalogue:
+            raise XltoolsError(f"表式 {form_id} 引用了未定义的规则 {u.id}")
+    return Form(data["id"], data["title"], data["issued_by"], data["first_year"], data.get("last_year"),
+                data["template_version"], dict(cover), sheets, rules, catalogue)
+
+
+def total_relations(form: Form) -> list[tuple[str, tuple[str, ...], str]]:
+    """Every (total key, part keys, rule id) the form declares, including the corner cell's
+    second relation (table 3's （七）总计 / 总计 is both a row and a column total)."""
+    rel = [(f.key, f.sum_of, f.sum_rule) for f in form.fields if f.is_total]
+    for s in form.sheets:
+        if s.matrix:
+            rel += s.matrix["extra_totals"]
+    return rel

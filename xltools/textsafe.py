@@ -1,0 +1,44 @@
+"""Text that came from a workbook is data everywhere it goes."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# characters XML 1.0 cannot hold (openpyxl raises on them)
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_SPACES = re.compile(r"\s+")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(text: str, limit: int = 32000) -> str:
+    """Storable in a cell: illegal XML characters removed, bounded length."""
+    return _ILLEGAL.sub("", str(text))[:limit]
+
+
+def inert_text(text: str, limit: int = 32000) -> str:
+    """For cells of xltools' own outputs: also never read as a formula by a spreadsheet that
+    re-parses text (CSV-like pastes): a leading = + - @ gets a leading apostrophe-free guard."""
+    s = safe_text(text, limit)
+    if s.startswith(_FORMULA_START):
+        s = "'" + s
+    return s
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """For headers, file names and one-line messages: no control characters or line breaks."""
+    return _SPACES.sub(" ", _CONTROL.sub(" ", str(text))).strip()[:limit]
+
+
+def normalise(text: str) -> str:
+    """Compare captions and names: NFKC (full-width -> half-width), no whitespace at all."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", str(text)))
+
+
+def safe_filename(text: str, limit: int = 80) -> str:
+    """A file name built from workbook text: no path separators, no traversal, no controls."""
+    s = one_line(text, 500)
+    s = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", s)
+    s = s.strip(" .")
+    s = re.sub(r"\.{2,}", "_", s)
+    return (s or "未命名")[:limit]
