@@ -21,3 +21,243 @@ def main() -> None:
 
 
 # --- commands are registered below, one section per command ---
+
+
+# --- mail (issue 5): e-mail the results of a consolidation ---
+
+class _MailConfigError(click.ClickException):
+    exit_code = 2
+
+
+@main.command("mail", epilog="""\b
+示例：
+  xltools mail 汇总结果 --roster 名单.xlsx --deadline 2026年2月10日前
+  xltools mail 汇总结果 --roster 名单.xlsx --send""")
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--roster", type=click.Path(dir_okay=False),
+              help="名单文件（.xlsx 或 .csv）：收件地址优先取名单中的「电子邮箱」，否则取报表中填写的邮箱。")
+@click.option("--send", is_flag=True, help="通过 SMTP 真正发送。不加时只把邮件写入 OUTDIR/outbox/ 供检查。")
+@click.option("--only", type=click.Choice(["errors", "missing", "all"]), default=None,
+              help="errors 只发需修改；missing 只发催报；all 另加已通过的确认。默认：需修改和催报。")
+@click.option("--cc", multiple=True, metavar="ADDR", help="每封单位邮件都抄送此地址，可重复。")
+@click.option("--summary-to", multiple=True, metavar="ADDR", help="另发一封附汇总表的汇总邮件给此地址。")
+@click.option("--resend", is_flag=True, help="忽略发送记录（OUTDIR/sendlog.jsonl），全部重新发送。")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="配置文件（TOML，[mail] 与 [smtp] 两节；不能写密码）。")
+@click.option("--templates", type=click.Path(file_okay=False),
+              help="自己的邮件模板文件夹：其中与内置模板同名的文件（如 revise.txt）替换内置模板。")
+@click.option("--office", help="发件单位名称（默认「政务公开办」）。")
+@click.option("--deadline", help="修改或报送的期限，如「2026年2月10日前」。")
+@click.option("--signature", help="邮件落款（默认为发件单位名称）。")
+def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file, templates,
+                 office, deadline, signature):
+    """把汇总结果用电子邮件发给各单位：需修改（附批注报表）、催报（附空白模板）、已通过。
+
+    OUTDIR 是 xltools consolidate 的输出文件夹。默认只演练：邮件写入 OUTDIR/outbox/*.eml，
+    并列出收件人、主题和附件；加 --send 才发送。发送记录在 OUTDIR/sendlog.jsonl，
+    重复运行只发送未发过或内容有变化的邮件。
+
+    SMTP 由环境变量设置：XLTOOLS_SMTP_HOST、XLTOOLS_SMTP_PORT、XLTOOLS_SMTP_USER、
+    XLTOOLS_SMTP_PASSWORD、XLTOOLS_SMTP_SECURITY（ssl | starttls | none，默认 ssl/465）、
+    XLTOOLS_SMTP_CA_FILE（信任的 CA 证书，用于自签名证书）、XLTOOLS_MAIL_FROM（发件地址）；
+    除密码外也可写在 --config 配置文件中。
+
+    退出码：0 全部成功；1 有邮件发送失败或无法发送（如无收件地址）；2 用法或配置错误。
+    """
+    from xltools import XltoolsError
+    from xltools.mail import load_config, plan_messages, plan_table, send_messages, send_table, write_outbox
+    from xltools.mail.send import OUTCOME_LABELS
+
+    try:
+        config = load_config(config_file, office=office, deadline=deadline, signature=signature,
+                             templates=templates, cc=cc)
+        messages = plan_messages(outdir, roster=roster, only=only, config=config, summary_to=summary_to)
+        write_outbox(outdir, messages, config)
+        if not send:
+            click.echo(plan_table(messages))
+            click.echo(f"邮件已写入 {outdir}/outbox/，未发送；检查无误后加 --send 发送。", err=True)
+            click.get_current_context().exit(0 if all(m.sendable for m in messages) else 1)
+
+        def progress(d):
+            click.echo(f"{OUTCOME_LABELS[d.outcome]}：{d.message.label} {d.message.agency or '汇总'}", err=True)
+
+        result = send_messages(outdir, messages, config, resend=resend, progress=progress)
+    except XltoolsError as exc:
+        raise _MailConfigError(str(exc)) from exc
+    click.echo(send_table(result))
+    click.get_current_context().exit(0 if result.ok else 1)
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+import json
+import sys
+from pathlib import Path
+
+from xltools import XltoolsError
+
+FORM_CHOICE = click.Choice(["2021", "2019"])
+
+
+class Failure(click.ClickException):
+    """A usage, I/O or configuration failure: exit 2, a Chinese message on stderr."""
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"错误：{self.format_message()}", err=True)
+
+
+def _fail(message: str) -> None:
+    raise Failure(message)
+
+
+def _echo_json(doc) -> None:
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+
+
+# --- template / schema / fill -----------------------------------------------------------------
+
+@main.command()
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出的模板文件（.xlsx）")
+@click.option("--form", "form_id", type=FORM_CHOICE, help="表式：2021（2021 年及以后）或 2019（2019、2020 年）；默认按 --year 选择，否则 2021")
+@click.option("--year", type=click.IntRange(2019, 2100), help="报告年度，预先填入封面")
+@click.option("--agency", help="机关名称，预先填入封面")
+def template(output: Path, form_id: str | None, year: int | None, agency: str | None) -> None:
+    """生成空白的年度报告统计表模板（封面、表二、表三、表四、校验）。
+
+    \b
+    示例：
+      xltools template -o 模板.xlsx --year 2025 --agency 某某市某某局
+    """
+    from xltools.template import build_template
+    try:
+        path = build_template(output, form_id, year, agency)
+    except (XltoolsError, OSError) as e:
+        _fail(_io_message(e))
+    click.echo(f"已生成模板：{path}", err=True)
+
+
+@main.command()
+@click.option("--form", "form_id", type=FORM_CHOICE, default="2021", show_default=True, help="表式")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（目前只支持 JSON）")
+def schema(form_id: str, as_json: bool) -> None:
+    """列出表式的全部字段（键、工作表、单元格、行列标题、类型）和全部规则。
+
+    \b
+    示例：
+      xltools schema --form 2021 --json > 2021字段.json
+    """
+    from xltools.schema import describe
+    _echo_json(describe(form_id))
+
+
+@main.command()
+@click.option("--data", "data", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="{键: 值} 的 JSON 文件")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出的 .xlsx")
+@click.option("--form", "form_id", type=FORM_CHOICE, help="表式；默认按 meta_year 选择")
+def fill(data: Path, output: Path, form_id: str | None) -> None:
+    """用 JSON 中的数值填写模板。给出总计单元格的值时按数值写入（覆盖公式），未给出时保留公式。
+
+    \b
+    示例：
+      xltools fill --data 某某局.json -o 某某局.xlsx
+    """
+    from xltools.template import fill_workbook
+    try:
+        values = json.loads(data.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        _fail(f"无法读取 {data}：{e}。请提供 UTF-8 编码的 JSON 文件，内容形如 {{\"meta_agency\": \"某某局\", \"t3_new_person\": 2}}。")
+    if not isinstance(values, dict):
+        _fail(f"{data} 的内容应为 JSON 对象 {{键: 值}}。")
+    try:
+        path = fill_workbook(values, output, form_id)
+    except (XltoolsError, OSError) as e:
+        _fail(_io_message(e))
+    click.echo(f"已填写：{path}", err=True)
+
+
+def _io_message(e: Exception) -> str:
+    if isinstance(e, OSError) and not isinstance(e, XltoolsError):
+        return f"无法写入文件：{e.strerror or e}（{getattr(e, 'filename', '')}）。"
+    return str(e)
+
+
+# --- check / extract --------------------------------------------------------------------------
+
+def _progress(total: int):
+    """A progress bar on stderr for long runs; a no-op for short ones."""
+    if total < 50:
+        return None, lambda n: None
+    bar = click.progressbar(length=total, label="读取与校验", file=sys.stderr)
+    bar.__enter__()
+    return bar, bar.update
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出全部结果（一个文档）")
+@click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False, path_type=Path), help="为有问题的文件在此目录写批注副本")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True, help="何种问题使退出码为 1")
+@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None, help="并行进程数（默认为 CPU 核数；0 表示不隔离、在本进程读取）")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True, help="单个文件的读取时限（秒）")
+def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fail_on: str, jobs: int | None, timeout: float) -> None:
+    """读取填好的报表并校验全部规则，指出具体单元格。
+
+    PATHS 可以是文件或文件夹（递归查找表格文件，跳过 ~$ 临时文件）。已发布的报告
+    （.txt、.docx、.html、.pdf）作为文件直接给出时也可校验。
+
+    退出码：0 无错误；1 有错误（--fail-on warning 时有警告也为 1）；2 用法或读写错误。
+
+    \b
+    示例：
+      xltools check 收件箱/ --annotate 批注/
+      xltools check 某某局.xlsx --json > 结果.json
+    """
+    from xltools.batch import Limits, check_paths, collect_inputs
+    from xltools.findings import check_document
+    try:
+        inputs = collect_inputs(paths)
+    except XltoolsError as e:
+        _fail(str(e))
+    for p, why in inputs.skipped:
+        click.echo(f"{p}：{why}", err=True)
+    bar, tick = _progress(len(inputs.files))
+    try:
+        reports = check_paths(inputs.files, jobs, Limits(timeout=timeout), tick)
+    finally:
+        if bar:
+            bar.__exit__(None, None, None)
+    if annotate_dir:
+        from xltools.annotate import annotate, annotated_name
+        taken: set[str] = set()
+        for r in reports:
+            if r.findings and not r.unreadable:
+                try:
+                    out = annotate(r, annotated_name(Path(r.file), annotate_dir, taken))
+                    click.echo(f"批注副本：{out}", err=True)
+                except (OSError, XltoolsError) as e:
+                    _fail(_io_message(e))
+    if as_json:
+        _echo_json(check_document(reports))
+    else:
+        from xltools.render import render_reports
+        click.echo(render_reports(reports))
+    bad = any(r.errors or r.unreadable for r in reports) or (fail_on == "warning" and any(r.warnings for r in reports))
+    sys.exit(1 if bad else 0)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（目前只支持 JSON）")
+def extract(file: Path, as_json: bool) -> None:
+    """读出报表中的全部数值，输出 {键: 值}（fill 的逆操作）。无法识别的值为 null。
+
+    \b
+    示例：
+      xltools extract 某某局.xlsx --json > 某某局.json
+    """
+    from xltools.batch import check_paths
+    report = check_paths([file], 1)[0]
+    if report.unreadable:
+        _fail(f"{file}：无法读取：{report.findings[0].message}")
+    _echo_json({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in report.values.items()})

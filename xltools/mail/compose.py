@@ -230,7 +230,7 @@ def plan_messages(outdir: str | Path, roster: str | Path | Sequence[RosterEntry]
         raise XltoolsError(texts.BAD_ONLY.format(only=only, choices="、".join(ONLY_CHOICES)))
     config = config or MailConfig()
     run = load_results(outdir)
-    if roster is not None and not isinstance(roster, Sequence):
+    if isinstance(roster, (str, Path)):
         roster = load_roster(roster)
     cc = check_addresses(config.cc, "--cc")
     summary_to = check_addresses(summary_to, "--summary-to")

@@ -1,0 +1,141 @@
+"""Mark findings on a copy of the workbook: error cells red, warning cells yellow, each with a
+note (legacy comment, shown by Excel, WPS and LibreOffice), and a first sheet 校验结果 listing
+every finding with a link to its cell. The input file is never modified.
+
+`plan_marks` is the one painting plan: the annotated copy and `xltools live` both apply it, so
+the two never disagree.
+"""
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from xltools.findings import ERROR, Finding, Report
+from xltools.fsutil import atomic_save_workbook
+from xltools.textsafe import safe_filename, safe_text
+
+RESULT_SHEET = "校验结果"
+FILLS = {ERROR: "FFC7CE", "warning": "FFEB9C"}
+SEVERITY_LABELS = {ERROR: "错误", "warning": "警告"}
+NOTE_AUTHOR = "xltools 校验"
+
+
+@dataclass(frozen=True, slots=True)
+class CellMark:
+    sheet: str
+    cell: str
+    severity: str          # the worst severity on the cell
+    color: str             # RGB hex
+    note: str
+
+
+def plan_marks(findings: list[Finding]) -> list[CellMark]:
+    """One mark per cell that has findings, in first-seen order; errors win over warnings."""
+    by_cell: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.sheet and f.cell:
+            by_cell.setdefault((f.sheet, f.cell), []).append(f)
+    marks = []
+    for (sheet, cell), fs in by_cell.items():
+        severity = ERROR if any(f.severity == ERROR for f in fs) else "warning"
+        note = "\n".join(f"【{SEVERITY_LABELS.get(f.severity, f.severity)}·{f.rule}】{f.message}" for f in fs)
+        marks.append(CellMark(sheet, cell, severity, FILLS[severity], safe_text(note, 2000)))
+    return marks
+
+
+def annotated_name(source: Path, outdir: Path, taken: set[str] | None = None) -> Path:
+    stem = safe_filename(source.stem, 60)
+    name = f"{stem}-校验批注.xlsx"
+    n = 2
+    while taken is not None and name in taken:
+        name = f"{stem}-校验批注-{n}.xlsx"
+        n += 1
+    if taken is not None:
+        taken.add(name)
+    return outdir / name
+
+
+def annotate(report: Report, out: Path, source: Path | None = None) -> Path:
+    """Write the annotated copy of `report`'s file to `out` (temporary name, then rename)."""
+    source = Path(source or report.file)
+    wb = _open_copy(report, source)
+    for mark in plan_marks(report.findings):
+        if mark.sheet not in wb.sheetnames:
+            continue
+        c = wb[mark.sheet][mark.cell]
+        if type(c).__name__ == "MergedCell":
+            continue
+        c.fill = PatternFill("solid", fgColor=mark.color)
+        comment = Comment(mark.note, NOTE_AUTHOR)
+        comment.width, comment.height = 320, 160
+        c.comment = comment
+    _result_sheet(wb, report)
+    return atomic_save_workbook(wb, Path(out))
+
+
+def _open_copy(report: Report, source: Path):
+    if _is_xlsx(source):
+        try:
+            return load_workbook(source, keep_links=False)
+        except Exception:
+            pass
+    # .xls/.ods/published documents, or a file openpyxl cannot load: the template refilled
+    # with what was read, so the agency still sees its numbers and the marks in place
+    from xltools.spec import load_form
+    from xltools.template import build_workbook, _set_value
+    form = load_form(report.form or "2021")
+    wb = build_workbook(form)
+    for key, value in report.values.items():
+        f = form.by_key.get(key)
+        if f is not None and value is not None:
+            _set_value(wb[f.sheet][f.cell], f, value)
+    return wb
+
+
+def _is_xlsx(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _result_sheet(wb, report: Report) -> None:
+    if RESULT_SHEET in wb.sheetnames:
+        del wb[RESULT_SHEET]
+    ws = wb.create_sheet(RESULT_SHEET, 0)
+    wb.active = 0
+    for sheet in wb.worksheets[1:]:
+        sheet.sheet_view.tabSelected = False
+    ws.sheet_properties.tabColor = "C00000" if report.errors else "FFC000"
+    for col, width in {"A": 6, "B": 8, "C": 18, "D": 14, "E": 90}.items():
+        ws.column_dimensions[col].width = width
+    ws["A1"] = "校验结果"
+    ws["A1"].font = Font(name="黑体", size=14, bold=True)
+    ws["A2"] = safe_text(f"文件：{Path(report.file).name}    单位：{report.agency or '（未填写）'}    年度：{report.year or '（未填写）'}")
+    ws["A2"].data_type = "s"
+    ws["A3"] = f"错误 {report.errors} 处，警告 {report.warnings} 处。红色单元格为错误，黄色为警告；把鼠标移到单元格上可看批注。改正后请重新报送。"
+    for i, head in enumerate(("序号", "级别", "规则", "位置", "说明"), start=1):
+        c = ws.cell(row=5, column=i, value=head)
+        c.font = Font(bold=True)
+        c.fill = PatternFill("solid", fgColor="DDEBF7")
+    for n, f in enumerate(report.findings, start=1):
+        row = 5 + n
+        ws.cell(row=row, column=1, value=n)
+        sev = ws.cell(row=row, column=2, value=SEVERITY_LABELS.get(f.severity, f.severity))
+        sev.fill = PatternFill("solid", fgColor=FILLS.get(f.severity, "FFFFFF"))
+        ws.cell(row=row, column=3, value=f.rule)
+        where = ws.cell(row=row, column=4, value=f.where or "—")
+        if f.sheet and f.cell and f.sheet in wb.sheetnames:
+            sheet_ref = f.sheet.replace("'", "''")
+            where.hyperlink = f"#'{sheet_ref}'!{f.cell}"
+            where.font = Font(color="0563C1", underline="single")
+        msg = ws.cell(row=row, column=5, value=safe_text(f.message))
+        msg.data_type = "s"
+        msg.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A6"
