@@ -16,6 +16,18 @@ from xltools.spec import Form, RuleUse, col_letter, total_relations
 from xltools.values import make_finding
 
 Values = dict[str, Any]
+
+
+class Derived(Finding):
+    """A finding implied by others (the total column's balance, the corner total's second
+    relation): reported only when nothing more specific on the same sheet was."""
+    __slots__ = ()
+
+
+def _derived(f: Finding) -> Derived:
+    return Derived(f.rule, f.severity, f.message, f.sheet, f.cell, f.key, f.expected, f.actual)
+
+
 KINDS: dict[str, Callable[[Form, RuleUse, Values], Iterable[Finding]]] = {}
 EPS = 1e-6
 
@@ -48,19 +60,21 @@ def balance(form: Form, use: RuleUse, values: Values) -> Iterator[Finding]:
     if left is None or right is None or at is None or abs(left - right) < EPS:
         return
     expected = _num(at - (right - left))
-    yield make_finding(form, use.id, form.field(p["at"]), expected=expected, actual=at,
-                       left=_num(left), right=_num(right))
+    f = make_finding(form, use.id, form.field(p["at"]), expected=expected, actual=at,
+                     left=_num(left), right=_num(right))
+    yield _derived(f) if p.get("derived") else f
 
 
 @kind("sum")
 def sum_equals(form: Form, use: RuleUse, values: Values) -> Iterator[Finding]:
-    for target, parts, rule in _relations(form):
+    for target, parts, rule, derived in _relations(form):
         if rule != use.id:
             continue
         total, expected = values.get(target), _sum(values, parts)
         if total is None or expected is None or abs(total - expected) < EPS:
             continue
-        yield make_finding(form, use.id, form.field(target), expected=_num(expected), actual=total)
+        f = make_finding(form, use.id, form.field(target), expected=_num(expected), actual=total)
+        yield _derived(f) if derived else f
 
 
 @kind("at_least")
@@ -134,10 +148,16 @@ def _relations(form: Form) -> list[tuple[str, tuple[str, ...], str]]:
 
 
 def run_rules(form: Form, values: Values) -> list[Finding]:
-    out: list[Finding] = []
+    found: list[Finding] = []
     for use in form.rules:
-        out.extend(KINDS[use.kind](form, use, values))
-    return out
+        found.extend(KINDS[use.kind](form, use, values))
+    specific = {f.sheet for f in found if not isinstance(f, Derived)}
+    return [Finding(*_fields(f)) if isinstance(f, Derived) else f
+            for f in found if not (isinstance(f, Derived) and f.sheet in specific)]
+
+
+def _fields(f: Finding) -> tuple:
+    return (f.rule, f.severity, f.message, f.sheet, f.cell, f.key, f.expected, f.actual)
 
 
 # --- the same equations as spreadsheet formulas, for the live 校验 sheet -------------------
@@ -178,7 +198,7 @@ def excel_checks(form: Form) -> list[ExcelCheck]:
                                   f"{at.sheet}!{first.cell}:{last.cell}", f"{diff}=0", diff,
                                   (at.sheet, f"{first.cell}:{last.cell}"), local))
         elif use.kind == "sum":
-            for target, parts, rule in _relations(form):
+            for target, parts, rule, _ in _relations(form):
                 if rule != use.id:
                     continue
                 f = form.field(target)

@@ -326,8 +326,12 @@ def _expand_rules(data: dict, matrices: dict[str, dict]) -> list[RuleUse]:
                 mname, attr = values[1:].split(".")
                 values = matrices[mname][attr]
             combos = [dict(c, **{var: v}) for c in combos for v in values]
+        derived_when = params.pop("derived_when", None)
         for combo in combos:
-            out.append(RuleUse(r["id"], r["kind"], _substitute(params, combo)))
+            p = _substitute(params, combo)
+            if derived_when and all(combo.get(k) == v for k, v in derived_when.items()):
+                p["derived"] = True
+            out.append(RuleUse(r["id"], r["kind"], p))
     return out
 
 
@@ -360,11 +364,12 @@ def load_form(form_id: str = "2021") -> Form:
                 data["template_version"], dict(cover), sheets, rules, catalogue)
 
 
-def total_relations(form: Form) -> list[tuple[str, tuple[str, ...], str]]:
-    """Every (total key, part keys, rule id) the form declares, including the corner cell's
-    second relation (table 3's （七）总计 / 总计 is both a row and a column total)."""
-    rel = [(f.key, f.sum_of, f.sum_rule) for f in form.fields if f.is_total]
+def total_relations(form: Form) -> list[tuple[str, tuple[str, ...], str, bool]]:
+    """Every (total key, part keys, rule id, derived) the form declares. The corner cell of
+    table 3 (（七）总计 / 总计) is both a row and a column total; its second relation holds
+    whenever all the others do, so it is marked derived."""
+    rel = [(f.key, f.sum_of, f.sum_rule, False) for f in form.fields if f.is_total]
     for s in form.sheets:
         if s.matrix:
-            rel += s.matrix["extra_totals"]
+            rel += [(k, parts, rule, True) for k, parts, rule in s.matrix["extra_totals"]]
     return rel

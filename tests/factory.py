@@ -1,0 +1,57 @@
+"""Test workbooks built in code from the form definition."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from xltools.spec import load_form
+from xltools.template import fill_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+REFERENCE_NAME = "聊城市商务和投资促进局"
+
+
+def reference_values() -> dict[str, Any]:
+    """The reference agency's real 2022 figures (../shared/reference), as committed in samples/data."""
+    return json.loads((SAMPLES / "data" / f"{REFERENCE_NAME}.json").read_text(encoding="utf-8"))
+
+
+def zero_values(form_id: str = "2021", **meta: Any) -> dict[str, Any]:
+    form = load_form(form_id)
+    values: dict[str, Any] = {k: 0 for k in form.keys if not k.startswith("meta_") and not form.field(k).is_total}
+    values.update({"meta_agency": "测试局", "meta_year": 2022 if form_id == "2021" else 2020})
+    values.update(meta)
+    return values
+
+
+def make_workbook(path: Path, form_id: str | None = None, base: dict | None = None, **values: Any) -> Path:
+    """A filled template: `base` (default: the reference agency) updated with `values`."""
+    data = dict(reference_values() if base is None else base)
+    data.update(values)
+    return fill_workbook(data, path, form_id)
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def lo_convert(src: Path, outdir: Path, fmt: str = "xlsx") -> Path:
+    """Open `src` in LibreOffice headless and save it as `fmt`, as a spreadsheet application would
+    (it recalculates formulas that have no cached result)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    profile = Path(tempfile.mkdtemp(prefix="lo-profile-"))
+    try:
+        subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                        "--convert-to", fmt, "--outdir", str(outdir), str(src)],
+                       check=True, capture_output=True, timeout=180, env={**os.environ, "HOME": str(profile)})
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    out = outdir / f"{src.stem}.{fmt.split(':')[0]}"
+    assert out.exists(), f"LibreOffice did not write {out}"
+    return out
