@@ -143,16 +143,31 @@ def _cells_of(ws, rng: str):
 def _write_caption(ws, rng: str, text: str, style: str) -> None:
     top = rng.split(":")[0]
     ws[top] = text
-    for c in _cells_of(ws, rng):
+    cells = _cells_of(ws, rng)
+    for c in cells:
         _style(c, style)
     if ":" in rng:
         ws.merge_cells(rng)
+    if style in ("label", "text") and len({c.row for c in cells}) == 1:
+        _fit_height(ws, cells, text)
     if style == "group" and ":" in rng:
         r1, _ = parse_a1(rng.split(":")[0])
         r2, _ = parse_a1(rng.split(":")[1])
         if r2 - r1 >= 8 and len(text) > 4:
             # the tall 三、本年度办理结果 label is set vertically, as in the official table
             ws[top].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True, textRotation=255)
+
+
+def _fit_height(ws, cells, text: str) -> None:
+    """Spreadsheets do not grow a row for wrapped text on their own when a file is opened:
+    give rows with long captions the height their text needs (a CJK character is about
+    1.8 width units at 10 pt)."""
+    width = sum(ws.column_dimensions[c.column_letter].width or 8.43 for c in cells)
+    units = sum(1.8 if ord(ch) > 0x2E80 else 1.0 for ch in text)
+    lines = max(1, -int(-units // max(width - 1, 1)))
+    row = cells[0].row
+    if lines > 1:
+        ws.row_dimensions[row].height = max(ws.row_dimensions[row].height or 0, 14 * lines + 2)
 
 
 def _write_field(ws, form: Form, f: Field, validations: dict) -> None:
