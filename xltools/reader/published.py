@@ -129,7 +129,7 @@ class Stream:
     def _text_line(self, li: int, ln: Line, parts: list[str]) -> None:
         run: list[str] = []
         pos = 0
-        for tok in ln.tokens:
+        for tok in _unglue(ln.tokens):
             if is_value(tok, False):
                 if not run:
                     pos = len(self.line_of)
@@ -156,6 +156,22 @@ class Stream:
         if i < 0:
             return None
         return Span(i, i + n, frozenset(self.line_of[i:i + n]))
+
+
+_GLUED = re.compile(r"^(.*[\u3400-\u9fff）)”])(\d+)$")
+
+
+def _unglue(tokens: tuple[str, ...]) -> list[str]:
+    """PDF text can glue a label's last word to the first number of its row ("…其他情形）0"
+    followed by six more numbers): split it off when numbers follow."""
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        m = _GLUED.match(tok)
+        if m and i + 1 < len(tokens) and is_value(tokens[i + 1], False):
+            out += [m.group(1), m.group(2)]
+        else:
+            out.append(tok)
+    return out
 
 
 # --- placing runs on rows ---------------------------------------------------------------------
@@ -269,11 +285,15 @@ def read_table_rows(rd: Reading, st: Stream, rows: list[tuple[str, list[Field]]]
             pos = sp.end
     lens = [len(fs) + (1 if drop_col is not None else 0) for _, fs in rows]
     got = assign(st, spans, lens)
+    taken = {id(r) for r in got.values()}
     sheet = rows[0][1][0].sheet
     for i, (caption, fs) in enumerate(rows):
         run = got.get(i)
         if run is None:
             why = "找不到这一行" if spans[i] is None else f"在这一行附近找不到 {lens[i]} 个数"
+            near = [r for r in st.runs if spans[i] and r.line in spans[i].lines and id(r) not in taken]
+            if near:
+                why += f"（这一行只有 {len(near[0].values)} 个：{'、'.join(v or '空白' for v in near[0].values)}）"
             rd.mismatch(f"{name}“{caption}”：{why}，这一行没有读入，请对照原文填写。", sheet, fs[0])
             rd.unread(fs)
             continue
@@ -286,9 +306,9 @@ def read_table_rows(rd: Reading, st: Stream, rows: list[tuple[str, list[Field]]]
     first = min((s.start for s in spans if s), default=None)
     if first is None:
         return
-    taken = {id(r) for r in got.values()}
+    label_lines = set().union(*(s.lines for s in spans if s))
     for r in st.runs:
-        if id(r) in taken or r.pos < first or not any(v.strip() for v in r.values):
+        if id(r) in taken or r.pos < first or r.line in label_lines or not any(v.strip() for v in r.values):
             continue
         ln = rd.lines[r.line]
         rd.mismatch(f"{name}中{ln.where}“{_quote(ln)}”不是官方表格中的行，其中的数字（{'、'.join(r.values)}）"

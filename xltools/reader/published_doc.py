@@ -20,6 +20,8 @@ _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 _WS = re.compile(r"\s+")
 # page furniture that PDF text extraction puts on the first or last line of a page
 _PAGE_NO = re.compile(r"^[-—–－\s]*(第\s*)?\d{1,4}\s*(页)?(\s*[/共]\s*\d{1,4}\s*页?)?[-—–－\s]*$")
+# the same, unmistakable anywhere: "- 2 -", "第 1 页 共 3 页"
+_PAGE_MARK = re.compile(r"^\s*([-—–－]+\s*\d{1,4}\s*[-—–－]+|第\s*\d{1,4}\s*页(\s*[/共]\s*\d{1,4}\s*页)?)\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,7 @@ def txt_lines(text: str) -> list[Line]:
             end_row()
             if "\t" in line.strip("\t "):
                 out.append(Line(tuple(_cell(c) for c in line.split("\t")), f"第 {n} 行", True))
-            elif line.strip():
+            elif line.strip() and not _PAGE_MARK.match(line):
                 out.append(Line(tuple(line.split()), f"第 {n} 行"))
     end_row()
     return out
@@ -234,7 +236,7 @@ def pdf_lines(path: Path) -> list[Line]:
             kept = [tl for tl in text_lines if not any(_inside(tl, b) for b in boxes)]
             for i, tl in enumerate(kept):
                 s = _clean(tl["text"])
-                if (i == 0 or i == len(kept) - 1) and _PAGE_NO.match(s):
+                if _PAGE_MARK.match(s) or (i == 0 or i == len(kept) - 1) and _PAGE_NO.match(s):
                     continue
                 if s.strip():
                     items.append((tl["top"], 1, [Line(tuple(s.split()), f"第 {pno} 页")]))

@@ -18,6 +18,7 @@ from xltools.reader.published_doc import Line
 from xltools.spec import Form
 from xltools.values import make_finding
 
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９．", "0123456789.")
 _CN = "零〇一二两三四五六七八九十百千"
 N = rf"(\d+|[{_CN}]+)"
 AMOUNT = r"(\d+(?:\.\d+)?)"
@@ -116,19 +117,24 @@ _ALL_UPHELD = re.compile(r"(?:均|全部|都)(?:已)?(?:获|被|予以|得到)?�
 
 
 def _sentences(lines: list[Line]) -> list[tuple[str, str]]:
-    """(sentence, where) over the running text; wrapped lines (PDF) join back together."""
-    text, where_of = [], []
+    """(sentence, where) over the running text. A line that ends a sentence, or a short one
+    (a title, a heading), ends a unit; other lines are wrapped text (PDF) and join the next."""
+    units: list[tuple[str, str]] = []
+    buf, where = "", ""
     for ln in lines:
-        s = unicodedata.normalize("NFKC", "".join(ln.tokens))
-        text.append(s)
-        where_of.extend([ln.where] * len(s))
-    joined = "".join(text)
-    out, start = [], 0
-    for m in re.finditer(r"[。；;!?！？]", joined + "。"):
-        s = joined[start:m.end()]
-        if s.strip("。；;!?！？"):
-            out.append((s, where_of[min(start, len(where_of) - 1)] if where_of else ""))
-        start = m.end()
+        s = "".join(ln.tokens).translate(_FULLWIDTH_DIGITS)
+        if not buf:
+            where = ln.where
+        buf += s
+        if len(s) < 20 or re.search(r"[。；;!?！？:：]$", s):
+            units.append((buf, where))
+            buf = ""
+    if buf:
+        units.append((buf, where))
+    out = []
+    for text, where in units:
+        for m in re.finditer(r"[^。；;!?！？]+[。；;!?！？]?", text):
+            out.append((m.group(0), where))
     return out
 
 
