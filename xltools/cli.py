@@ -261,3 +261,42 @@ def extract(file: Path, as_json: bool) -> None:
     if report.unreadable:
         _fail(f"{file}：无法读取：{report.findings[0].message}")
     _echo_json({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in report.values.items()})
+
+
+# --- import -------------------------------------------------------------------------------------
+
+@main.command("import")
+@click.argument("report_file", metavar="REPORT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出的 .xlsx（填好的模板）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON：{键: 值} 与全部校验结果")
+def import_command(report_file: Path, output: Path, as_json: bool) -> None:
+    """读取已发布的年度报告（.txt、.docx、.html/.htm、文字版 .pdf），把表二至表四和机关名称、
+    报告年度填入模板，并校验全部规则（含正文数字与表格是否一致）。
+
+    读不准的表格或行不会猜测：留空并说明原因。退出码：0 无错误；1 有错误；2 无法读取或写入。
+
+    \b
+    示例：
+      xltools import 某某局2022年报告.pdf -o 某某局.xlsx
+      xltools import 报告.docx -o 报告.xlsx --json > 结果.json
+    """
+    from xltools import UnreadableError
+    from xltools.findings import SCHEMA_VERSION
+    from xltools.reader.published import import_published
+    from xltools.render import render_reports
+    if output.resolve() == report_file.resolve() or output.suffix.lower() != ".xlsx":
+        _fail(f"输出文件应为另一个 .xlsx 文件：{output}")
+    try:
+        report = import_published(report_file, output)
+    except UnreadableError as e:
+        _fail(str(e))
+    except (XltoolsError, OSError) as e:
+        _fail(_io_message(e))
+    click.echo(f"已导入：{output}", err=True)
+    if as_json:
+        doc = {"schema_version": SCHEMA_VERSION, **report.to_dict(), "output": str(output),
+               "values": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in report.values.items()}}
+        _echo_json(doc)
+    else:
+        click.echo(render_reports([report]))
+    sys.exit(1 if report.errors else 0)

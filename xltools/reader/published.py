@@ -24,7 +24,7 @@ from xltools.reader.published_doc import Line, load_lines
 from xltools.spec import FORM_IDS, Field, Form, form_for_year, load_form
 from xltools.values import PLACEHOLDERS, make_finding
 
-__all__ = ["read_published", "SUFFIXES"]
+__all__ = ["read_published", "import_published", "SUFFIXES"]
 
 from xltools.reader.published_doc import SUFFIXES  # noqa: E402  (re-exported for routing)
 
@@ -524,3 +524,28 @@ def read_published(path: str | Path) -> RawForm:
 
 def _sheet_of(form: Form, part: int) -> str:
     return next(f.sheet for f in form.fields if f.key.startswith(f"t{part}_"))
+
+
+def import_published(path: str | Path, output: str | Path):
+    """Read a published report, check it, and write the filled template to `output` (written
+    to a temporary name and renamed). Returns the Report; its `values` are what was written:
+    the cleaned value, or the text as published where it is not a usable number ("/", "无"),
+    so that checking the output workbook reports the same cells again."""
+    from xltools.evaluate import evaluate
+    from xltools.template import fill_workbook
+
+    raw = read_published(path)
+    report = evaluate(raw)
+    form = load_form(raw.form)
+    values = {}
+    for f in form.fields:
+        v = report.values.get(f.key)
+        rc = raw.cells.get(f.key)
+        if v is None and rc is not None and rc.raw not in (None, ""):
+            v = rc.raw
+        if v is None and f.is_meta:
+            continue
+        values[f.key] = v
+    fill_workbook(values, output, raw.form)
+    report.values = values
+    return report
