@@ -77,7 +77,8 @@ def test_table3_header_and_totals_exactly_official(tmp_path):
     assert ws["D28"].value == "=SUM(D7:D27)"
     assert ws["C24"].value == "5.要求行政机关确认或重新出具已获取信息"
     assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$2:$4"
-    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+    # fitToWidth 1 is the default and may be omitted; fitToHeight 0 = as many pages as needed
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and (ws.page_setup.fitToWidth or 1) == 1 and ws.page_setup.fitToHeight == 0
 
 
 def test_every_input_cell_has_validation_with_chinese_messages(tmp_path):
@@ -96,7 +97,7 @@ def test_every_input_cell_has_validation_with_chinese_messages(tmp_path):
         if f.type == "choice":
             assert dv.type == "list" and dv.formula1 == '"' + ",".join(f.choices) + '"'
         else:
-            assert (dv.type, dv.operator, dv.formula1) == expected[f.type], f.key
+            assert (dv.type, dv.operator or "between", dv.formula1) == expected[f.type], f.key  # "between" is the default
     ws19 = load_workbook(build_template(tmp_path / "t19.xlsx", "2019"))["表二"]
     dv = next(dv for dv in ws19.data_validations.dataValidation if "C8" in dv.sqref)
     assert (dv.type, dv.formula1, dv.formula2) == ("whole", "-1000000000", "1000000000")

@@ -86,15 +86,11 @@ def _open_copy(report: Report, source: Path):
             pass
     # .xls/.ods/published documents, or a file openpyxl cannot load: the template refilled
     # with what was read, so the agency still sees its numbers and the marks in place
-    from xltools.spec import load_form
-    from xltools.template import build_workbook, _set_value
-    form = load_form(report.form or "2021")
-    wb = build_workbook(form)
-    for key, value in report.values.items():
-        f = form.by_key.get(key)
-        if f is not None and value is not None:
-            _set_value(wb[f.sheet][f.cell], f, value)
-    return wb
+    import tempfile
+    from xltools.template import fill_workbook
+    with tempfile.TemporaryDirectory(prefix="xltools-") as tmp:
+        values = {k: v for k, v in report.values.items() if v is not None}
+        return load_workbook(fill_workbook(values, Path(tmp) / "copy.xlsx", report.form))
 
 
 def _is_xlsx(path: Path) -> bool:
