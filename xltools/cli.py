@@ -300,3 +300,52 @@ def import_command(report_file: Path, output: Path, as_json: bool) -> None:
     else:
         click.echo(render_reports([report]))
     sys.exit(1 if report.errors else 0)
+
+
+# --- consolidate -------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path), help="输出文件夹（汇总表、批注副本、results.json）")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="报送名单（.xlsx 或 .csv，至少有“单位名称”列）")
+@click.option("--include-invalid", is_flag=True, help="有错误的报表也计入汇总（默认只计入没有错误的报表）")
+@click.option("--year", type=click.IntRange(2019, 2100), help="汇总的报告年度（默认取多数报表的年度）")
+@click.option("--agency", help="汇总表封面上的机关名称，如“聊城市人民政府办公室（汇总）”")
+@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None, help="并行进程数（默认为 CPU 核数）")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True, help="单个文件的读取时限（秒）")
+@click.option("--force", is_flag=True, help="输出文件夹中已有结果时覆盖")
+def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, timeout, force) -> None:
+    """汇总各单位报表：逐一校验、核对名单、生成汇总表和批注副本。
+
+    每个文件、名单中的每个单位都有且只有一个状态：已通过、有警告、有错误、无法读取、
+    未报送、重复报送、不在名单、年度不符。默认只有没有错误的报表计入汇总。
+
+    退出码：0 全部报表没有错误；1 有报表存在错误或无法读取；2 用法或读写错误。
+
+    \b
+    示例：
+      xltools consolidate 收件箱/ --roster 名单.xlsx -o 汇总结果/
+    """
+    from xltools.batch import Limits, collect_inputs
+    from xltools.consolidate import consolidate as run, summary_text
+    try:
+        total = len(collect_inputs(paths).files)
+    except XltoolsError as e:
+        _fail(str(e))
+    bar, tick = _progress(total)
+    try:
+        result = run(list(paths), outdir, roster, include_invalid, year, jobs, force, agency,
+                     Limits(timeout=timeout), tick)
+    except XltoolsError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(_io_message(e))
+    finally:
+        if bar:
+            bar.__exit__(None, None, None)
+    for p, why in result.skipped:
+        click.echo(f"{p}：{why}", err=True)
+    click.echo(summary_text(result), err=True)
+    click.echo(f"汇总表：{outdir / '汇总表.xlsx'}；机器可读结果：{outdir / 'results.json'}", err=True)
+    bad = any(e.status in ("errors", "unreadable") for e in result.entries)
+    sys.exit(1 if bad else 0)

@@ -1,0 +1,239 @@
+"""The summary workbook of a consolidation.
+
+Its first sheets are the template itself (封面, 表二, 表三, 表四, 校验) holding the consolidated
+figures, so the next level up reads it like any agency's workbook. Then: 报送情况 (every roster
+entry and file with its status), 分单位明细 (one row per agency, a column per key), 校验问题
+(every finding) and 图表 (native charts). Written with XlsxWriter in constant memory, text
+always as strings: nothing a workbook contained becomes a live formula here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from xltools.findings import ERROR, STATUS_LABELS
+from xltools.fsutil import atomic_path
+from xltools.template import Formats, new_workbook, write_form_sheets
+from xltools.textsafe import safe_text
+
+if TYPE_CHECKING:
+    from xltools.consolidate import Consolidation
+    from xltools.findings import Report
+
+STATUS_COLORS = {"ok": "#C6EFCE", "warnings": "#FFEB9C", "errors": "#FFC7CE", "unreadable": "#FFC7CE",
+                 "missing": "#D9D9D9", "superseded": "#EDEDED", "not_in_roster": "#FCE4D6", "wrong_year": "#FCE4D6"}
+SEVERITY = {"error": "错误", "warning": "警告"}
+
+
+def write_summary(result: "Consolidation", path: Path, agency: str | None = None) -> "Report":
+    """Write the workbook (temporary name, then rename) and return it read back and checked."""
+    from xltools.evaluate import check_file
+    form = result.form
+    values = dict(result.totals)
+    n = len(result.included)
+    values["meta_agency"] = agency or (f"汇总（{n} 个单位）")
+    if result.year:
+        values["meta_year"] = result.year
+    note = (f"本表为 {n} 个单位报表的逐项汇总（收到 {len(result.files)} 个文件"
+            + (f"，名单 {result.roster_size} 个单位" if result.roster_size else "")
+            + f"）；计入原则：{'全部报表（含有错误的）' if result.include_invalid else '没有错误的报表（有警告的计入）'}。"
+            f"由 xltools 于 {result.created} 生成，各单位情况见“报送情况”工作表。")
+    with atomic_path(path) as tmp:
+        wb = new_workbook(tmp)
+        fmt = write_form_sheets(wb, form, values, note)
+        _status_sheet(wb, fmt, result)
+        _detail_sheet(wb, fmt, result)
+        _findings_sheet(wb, fmt, result)
+        _charts_sheet(wb, fmt, result)
+        wb.close()
+    report = check_file(path)
+    report.file = str(path)
+    return report
+
+
+def _header(ws, fmt: Formats, row: int, heads: list[str], widths: list[float]) -> None:
+    head = fmt.style("header")
+    for i, (h, w) in enumerate(zip(heads, widths)):
+        ws.write_string(row, i, h, head)
+        ws.set_column(i, i, w)
+
+
+def _text(ws, row: int, col: int, value, f=None) -> None:
+    if value is None or value == "":
+        return
+    if isinstance(value, bool):
+        ws.write_string(row, col, "是" if value else "否", f)
+    elif isinstance(value, (int, float)):
+        ws.write_number(row, col, value, f)
+    else:
+        ws.write_string(row, col, safe_text(str(value)), f)
+
+
+def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
+    ws = wb.add_worksheet("报送情况")
+    heads = ["序号", "单位名称", "文件中的单位名称", "上级/分组", "状态", "错误数", "警告数", "计入汇总", "说明",
+             "文件", "填报日期", "文件修改时间", "SHA-256", "联系人", "电子邮箱"]
+    _header(ws, fmt, 0, heads, [6, 30, 30, 14, 10, 8, 8, 9, 60, 40, 12, 20, 66, 10, 28])
+    colored = {s: fmt.get(bg_color=c, border=1, font_size=10) for s, c in STATUS_COLORS.items()}
+    plain = fmt.get(font_size=10)
+    wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
+    for i, e in enumerate(result.entries, start=1):
+        values = e.report.values if e.report else {}
+        row = [i, e.name, e.agency, e.roster.group if e.roster else None, None, e.errors, e.warnings, e.included,
+               e.note, e.file, e.submitted, e.modified, e.sha256, values.get("meta_contact"),
+               values.get("meta_email") or (e.roster.email if e.roster else None)]
+        for col, v in enumerate(row):
+            _text(ws, i, col, v, wrap if col == 8 else plain)
+        ws.write_string(i, 4, STATUS_LABELS.get(e.status, e.status), colored.get(e.status, plain))
+    ws.autofilter(0, 0, max(len(result.entries), 1), len(heads) - 1)
+    ws.freeze_panes(1, 2)
+
+
+def _detail_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
+    ws = wb.add_worksheet("分单位明细")
+    form = result.form
+    fields = [f for f in form.fields if f.is_numeric]
+    caption = fmt.get(bold=True, text_wrap=True, valign="top", font_size=9, bg_color="#DDEBF7", border=1)
+    key_fmt = fmt.get(font_size=8, font_color="#595959", border=1)
+    fixed = ["单位名称", "状态", "计入汇总", "报告年度", "表式"]
+    for i, h in enumerate(fixed):
+        ws.write_string(0, i, h, caption)
+        ws.write_string(1, i, ["agency", "status", "included", "meta_year", "form"][i], key_fmt)
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, len(fixed) - 1, 9)
+    for j, f in enumerate(fields, start=len(fixed)):
+        ws.write_string(0, j, f"{f.sheet}·{f.row_caption}·{f.col_caption}", caption)
+        ws.write_string(1, j, f.key, key_fmt)
+    ws.set_column(len(fixed), len(fixed) + len(fields) - 1, 12)
+    ws.set_row(0, 60)
+    row = 2
+    for e in result.entries:
+        if not e.report or not e.report.values:
+            continue
+        values = e.report.values
+        for col, v in enumerate([e.name, STATUS_LABELS.get(e.status, e.status), e.included, e.report.year, e.report.form]):
+            _text(ws, row, col, v)
+        for j, f in enumerate(fields, start=len(fixed)):
+            v = values.get(f.key)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                ws.write_number(row, j, v)
+        row += 1
+    ws.autofilter(1, 0, max(row - 1, 1), len(fixed) + len(fields) - 1)
+    ws.freeze_panes(2, 1)
+
+
+def _findings_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
+    ws = wb.add_worksheet("校验问题")
+    _header(ws, fmt, 0, ["单位名称", "文件", "级别", "规则", "位置", "说明"], [30, 36, 6, 18, 14, 100])
+    wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
+    red = fmt.get(font_size=10, bg_color="#FFC7CE")
+    yellow = fmt.get(font_size=10, bg_color="#FFEB9C")
+    row = 1
+    groups = [("（汇总表复核）", str(result.outdir / "汇总表.xlsx"), result.summary.findings if result.summary else [])]
+    groups += [(e.name, e.file, e.findings) for e in result.entries if e.findings]
+    for name, file, findings in groups:
+        for f in findings:
+            _text(ws, row, 0, name)
+            _text(ws, row, 1, file)
+            ws.write_string(row, 2, SEVERITY.get(f.severity, f.severity), red if f.severity == ERROR else yellow)
+            _text(ws, row, 3, f.rule)
+            _text(ws, row, 4, f.where)
+            _text(ws, row, 5, f.message, wrap)
+            row += 1
+    ws.autofilter(0, 0, max(row - 1, 1), 5)
+    ws.freeze_panes(1, 1)
+
+
+# what the charts show: groups of table-3 result rows, and table 4's groups and results
+OUTCOME_GROUPS = [
+    ("予以公开", ("public",)),
+    ("部分公开", ("partial",)),
+    ("不予公开", ("withheld_",)),
+    ("无法提供", ("unavailable_",)),
+    ("不予处理", ("unprocessed_",)),
+    ("其他处理", ("other",)),
+]
+REVIEW_GROUPS = [("行政复议", "t4_review_"), ("未经复议直接起诉", "t4_direct_"), ("复议后起诉", "t4_after_review_")]
+REVIEW_RESULTS = [("结果维持", "upheld"), ("结果纠正", "corrected"), ("其他结果", "other"), ("尚未审结", "pending")]
+TOP_AGENCIES = 20
+
+
+def _outcomes(totals: dict, form) -> list[tuple[str, float]]:
+    rows = [k.removeprefix("t3_").removesuffix("_total") for k in form.keys if k.startswith("t3_") and k.endswith("_total")]
+    out = []
+    for label, prefixes in OUTCOME_GROUPS:
+        ids = [r for r in rows if r.startswith(prefixes) and r not in ("results",)]
+        out.append((label, sum(totals.get(f"t3_{r}_total") or 0 for r in ids)))
+    return out
+
+
+def _charts_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
+    ws = wb.add_worksheet("图表")
+    bold = fmt.get(bold=True, font_size=10)
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 5, 12)
+    name = "图表"
+
+    # 1. applications received, the agencies with the most
+    ws.write_string(0, 0, f"本年新收申请数量（前 {TOP_AGENCIES} 个单位）", bold)
+    ranked = sorted(((e.name, e.report.values.get("t3_new_total") or 0) for e in result.included),
+                    key=lambda x: -x[1])[:TOP_AGENCIES]
+    for i, (agency, n) in enumerate(ranked, start=1):
+        ws.write_string(i, 0, safe_text(agency))
+        ws.write_number(i, 1, n)
+    last = max(len(ranked), 1)
+    chart = wb.add_chart({"type": "bar"})
+    chart.add_series({"name": "本年新收申请", "categories": [name, 1, 0, last, 0], "values": [name, 1, 1, last, 1],
+                      "fill": {"color": "#4472C4"}})
+    chart.set_title({"name": "各单位本年新收政府信息公开申请数量"})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"reverse": True})
+    chart.set_size({"width": 620, "height": max(300, 22 * last + 80)})
+    ws.insert_chart(0, 3, chart)
+
+    # 2. outcomes of the applications handled
+    top = max(last + 3, 24)
+    ws.write_string(top, 0, "本年度办理结果（汇总）", bold)
+    outcomes = _outcomes(result.totals, result.form)
+    for i, (label, n) in enumerate(outcomes, start=1):
+        ws.write_string(top + i, 0, label)
+        ws.write_number(top + i, 1, n)
+    pie = wb.add_chart({"type": "pie"})
+    pie.add_series({"name": "办理结果", "categories": [name, top + 1, 0, top + len(outcomes), 0],
+                    "values": [name, top + 1, 1, top + len(outcomes), 1], "data_labels": {"value": True, "percentage": True}})
+    pie.set_title({"name": "政府信息公开申请办理结果"})
+    ws.insert_chart(top, 3, pie)
+
+    # 3. administrative review and litigation results
+    top2 = top + 18
+    ws.write_string(top2, 0, "行政复议、行政诉讼结果（汇总）", bold)
+    for j, (label, _) in enumerate(REVIEW_RESULTS, start=1):
+        ws.write_string(top2 + 1, j, label, bold)
+    for i, (group, prefix) in enumerate(REVIEW_GROUPS, start=2):
+        ws.write_string(top2 + i, 0, group)
+        for j, (_, suffix) in enumerate(REVIEW_RESULTS, start=1):
+            ws.write_number(top2 + i, j, result.totals.get(prefix + suffix) or 0)
+    col = wb.add_chart({"type": "column", "subtype": "stacked"})
+    colors = ["#70AD47", "#ED7D31", "#A5A5A5", "#FFC000"]
+    for j, (label, _) in enumerate(REVIEW_RESULTS, start=1):
+        col.add_series({"name": [name, top2 + 1, j], "categories": [name, top2 + 2, 0, top2 + 4, 0],
+                        "values": [name, top2 + 2, j, top2 + 4, j], "fill": {"color": colors[j - 1]}})
+    col.set_title({"name": "行政复议、行政诉讼结果"})
+    ws.insert_chart(top2, 6, col)
+
+    # 4. who has reported
+    top3 = top2 + 8
+    ws.write_string(top3, 0, "报送情况", bold)
+    counts = result.counts()
+    statuses = [s for s in STATUS_LABELS if counts.get(s)]
+    for i, s in enumerate(statuses, start=1):
+        ws.write_string(top3 + i, 0, STATUS_LABELS[s])
+        ws.write_number(top3 + i, 1, counts[s])
+    if statuses:
+        st = wb.add_chart({"type": "pie"})
+        st.add_series({"name": "报送情况", "categories": [name, top3 + 1, 0, top3 + len(statuses), 0],
+                       "values": [name, top3 + 1, 1, top3 + len(statuses), 1],
+                       "points": [{"fill": {"color": STATUS_COLORS[s]}} for s in statuses],
+                       "data_labels": {"value": True, "category": True}})
+        st.set_title({"name": "报送情况"})
+        ws.insert_chart(top3 + 10, 3, st)
