@@ -87,6 +87,8 @@ def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
         ws.write_string(i, 4, STATUS_LABELS.get(e.status, e.status), colored.get(e.status, plain))
     ws.autofilter(0, 0, max(len(result.entries), 1), len(heads) - 1)
     ws.freeze_panes(1, 2)
+    ws.print_area(0, 0, max(len(result.entries), 1), 9)   # the hashes and contacts stay on screen only
+    _print(ws)
 
 
 def _detail_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
@@ -120,6 +122,9 @@ def _detail_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
         row += 1
     ws.autofilter(1, 0, max(row - 1, 1), len(fixed) + len(fields) - 1)
     ws.freeze_panes(2, 1)
+    ws.repeat_rows(0, 1)
+    ws.repeat_columns(0, 0)
+    _print(ws, fit=False)
 
 
 def _findings_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
@@ -142,6 +147,7 @@ def _findings_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
             row += 1
     ws.autofilter(0, 0, max(row - 1, 1), 5)
     ws.freeze_panes(1, 1)
+    _print(ws)
 
 
 # what the charts show: groups of table-3 result rows, and table 4's groups and results
@@ -168,72 +174,86 @@ def _outcomes(totals: dict, form) -> list[tuple[str, float]]:
 
 
 def _charts_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
+    """Each chart beside its own small data table, one under the other, so the sheet prints
+    on pages one chart wide."""
     ws = wb.add_worksheet("图表")
     bold = fmt.get(bold=True, font_size=10)
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 5, 12)
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, 4, 10)
     name = "图表"
+    row = 0
+
+    def place(chart, first_row: int, data_rows: int, height: int = 300) -> int:
+        chart.set_size({"width": 640, "height": height})
+        ws.insert_chart(first_row, 6, chart)
+        return first_row + max(data_rows + 2, height // 20 + 2)
 
     # 1. applications received, the agencies with the most
-    ws.write_string(0, 0, f"本年新收申请数量（前 {TOP_AGENCIES} 个单位）", bold)
+    ws.write_string(row, 0, f"本年新收申请数量（前 {TOP_AGENCIES} 个单位）", bold)
     ranked = sorted(((e.name, e.report.values.get("t3_new_total") or 0) for e in result.included),
                     key=lambda x: -x[1])[:TOP_AGENCIES]
     for i, (agency, n) in enumerate(ranked, start=1):
-        ws.write_string(i, 0, safe_text(agency))
-        ws.write_number(i, 1, n)
+        ws.write_string(row + i, 0, safe_text(agency))
+        ws.write_number(row + i, 1, n)
     last = max(len(ranked), 1)
     chart = wb.add_chart({"type": "bar"})
-    chart.add_series({"name": "本年新收申请", "categories": [name, 1, 0, last, 0], "values": [name, 1, 1, last, 1],
-                      "fill": {"color": "#4472C4"}})
+    chart.add_series({"name": "本年新收申请", "categories": [name, row + 1, 0, row + last, 0],
+                      "values": [name, row + 1, 1, row + last, 1], "fill": {"color": "#4472C4"},
+                      "data_labels": {"value": True}})
     chart.set_title({"name": "各单位本年新收政府信息公开申请数量"})
     chart.set_legend({"none": True})
     chart.set_y_axis({"reverse": True})
-    chart.set_size({"width": 620, "height": max(300, 22 * last + 80)})
-    ws.insert_chart(0, 3, chart)
+    row = place(chart, row, last + 1, max(300, 22 * last + 90))
 
     # 2. outcomes of the applications handled
-    top = max(last + 3, 24)
-    ws.write_string(top, 0, "本年度办理结果（汇总）", bold)
+    ws.write_string(row, 0, "本年度办理结果（汇总）", bold)
     outcomes = _outcomes(result.totals, result.form)
     for i, (label, n) in enumerate(outcomes, start=1):
-        ws.write_string(top + i, 0, label)
-        ws.write_number(top + i, 1, n)
+        ws.write_string(row + i, 0, label)
+        ws.write_number(row + i, 1, n)
     pie = wb.add_chart({"type": "pie"})
-    pie.add_series({"name": "办理结果", "categories": [name, top + 1, 0, top + len(outcomes), 0],
-                    "values": [name, top + 1, 1, top + len(outcomes), 1], "data_labels": {"value": True, "percentage": True}})
+    pie.add_series({"name": "办理结果", "categories": [name, row + 1, 0, row + len(outcomes), 0],
+                    "values": [name, row + 1, 1, row + len(outcomes), 1],
+                    "data_labels": {"value": True, "percentage": True}})
     pie.set_title({"name": "政府信息公开申请办理结果"})
-    ws.insert_chart(top, 3, pie)
+    row = place(pie, row, len(outcomes) + 1)
 
     # 3. administrative review and litigation results
-    top2 = top + 18
-    ws.write_string(top2, 0, "行政复议、行政诉讼结果（汇总）", bold)
+    ws.write_string(row, 0, "行政复议、行政诉讼结果（汇总）", bold)
     for j, (label, _) in enumerate(REVIEW_RESULTS, start=1):
-        ws.write_string(top2 + 1, j, label, bold)
+        ws.write_string(row + 1, j, label, bold)
     for i, (group, prefix) in enumerate(REVIEW_GROUPS, start=2):
-        ws.write_string(top2 + i, 0, group)
+        ws.write_string(row + i, 0, group)
         for j, (_, suffix) in enumerate(REVIEW_RESULTS, start=1):
-            ws.write_number(top2 + i, j, result.totals.get(prefix + suffix) or 0)
+            ws.write_number(row + i, j, result.totals.get(prefix + suffix) or 0)
     col = wb.add_chart({"type": "column", "subtype": "stacked"})
     colors = ["#70AD47", "#ED7D31", "#A5A5A5", "#FFC000"]
-    for j, (label, _) in enumerate(REVIEW_RESULTS, start=1):
-        col.add_series({"name": [name, top2 + 1, j], "categories": [name, top2 + 2, 0, top2 + 4, 0],
-                        "values": [name, top2 + 2, j, top2 + 4, j], "fill": {"color": colors[j - 1]}})
+    for j in range(1, len(REVIEW_RESULTS) + 1):
+        col.add_series({"name": [name, row + 1, j], "categories": [name, row + 2, 0, row + 1 + len(REVIEW_GROUPS), 0],
+                        "values": [name, row + 2, j, row + 1 + len(REVIEW_GROUPS), j], "fill": {"color": colors[j - 1]}})
     col.set_title({"name": "行政复议、行政诉讼结果"})
-    ws.insert_chart(top2, 6, col)
+    row = place(col, row, len(REVIEW_GROUPS) + 2)
 
     # 4. who has reported
-    top3 = top2 + 8
-    ws.write_string(top3, 0, "报送情况", bold)
+    ws.write_string(row, 0, "报送情况", bold)
     counts = result.counts()
     statuses = [s for s in STATUS_LABELS if counts.get(s)]
     for i, s in enumerate(statuses, start=1):
-        ws.write_string(top3 + i, 0, STATUS_LABELS[s])
-        ws.write_number(top3 + i, 1, counts[s])
+        ws.write_string(row + i, 0, STATUS_LABELS[s])
+        ws.write_number(row + i, 1, counts[s])
     if statuses:
         st = wb.add_chart({"type": "pie"})
-        st.add_series({"name": "报送情况", "categories": [name, top3 + 1, 0, top3 + len(statuses), 0],
-                       "values": [name, top3 + 1, 1, top3 + len(statuses), 1],
-                       "points": [{"fill": {"color": STATUS_COLORS[s]}} for s in statuses],
+        st.add_series({"name": "报送情况", "categories": [name, row + 1, 0, row + len(statuses), 0],
+                       "values": [name, row + 1, 1, row + len(statuses), 1],
+                       "points": [{"fill": {"color": STATUS_COLORS[s]}, "border": {"color": "#7F7F7F"}} for s in statuses],
                        "data_labels": {"value": True, "category": True}})
         st.set_title({"name": "报送情况"})
-        ws.insert_chart(top3 + 10, 3, st)
+        place(st, row, len(statuses) + 1)
+    _print(ws)
+
+
+def _print(ws, fit: bool = True) -> None:
+    ws.set_paper(9)
+    ws.set_landscape()
+    if fit:
+        ws.fit_to_pages(1, 0)
