@@ -26,8 +26,9 @@ def evaluate(raw: RawForm) -> Report:
             value, finding = clean_meta(form, f, rc)
         elif rc is None:
             value, finding = None, make_finding(form, "value-blank", f, detail="未能读取到该单元格")
-        elif f.is_total and rc.uncached_formula:
-            # the template's formula, never calculated (a file written by a program): compute it
+        elif f.is_total and (rc.uncached_formula or any(values.get(k) is None for k in f.sum_of)):
+            # the template's formula never calculated (a file written by a program): compute it;
+            # a total over a part already reported as unusable is not reported again
             parts = [values.get(k) for k in f.sum_of]
             value = None if any(p is None for p in parts) else _round(sum(parts))
             finding = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Callable
 
 from python_calamine import CalamineWorkbook
 
@@ -28,6 +28,8 @@ from xltools.textsafe import normalise
 from xltools.values import make_finding
 
 Grid = list[list[Any]]
+# the block the layout checks look at: a moved caption is searched for in these rows/columns
+SCAN_ROWS, SCAN_COLS = 200, 60
 
 
 def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> RawForm:
@@ -52,9 +54,19 @@ def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> RawForm:
                 raise UnreadableError(f"工作表“{name}”无法读取（{_short(e)}），文件可能已损坏。请重新保存后报送。") from None
         return grids[name]
 
+    raw = raw_from_grids(names, grid, str(path))
+    if kind == "xlsx":
+        _probe_blanks(path, load_form(raw.form), raw)
+    return raw
+
+
+def raw_from_grids(names: list[str], grid: Callable[[str], Grid], source: str) -> RawForm:
+    """Identify the form, verify each sheet's captions and locate every field, given the
+    workbook's sheet names and `grid(name)` -> that sheet's values from A1 (at least
+    SCAN_ROWS x SCAN_COLS, or the whole sheet). Shared by the file reader and `xltools live`."""
     form_id, sheet_map, findings = _identify(names, grid)
     form = load_form(form_id)
-    raw = RawForm(form=form_id, source=str(path), findings=findings)
+    raw = RawForm(form=form_id, source=source, findings=findings)
     for spec_sheet in form.sheets:
         actual = sheet_map.get(spec_sheet.name)
         if actual is None:
@@ -70,8 +82,6 @@ def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> RawForm:
             r, c = f.position
             v = g[r - 1][c - 1] if r <= len(g) and c <= len(g[r - 1]) else ""
             raw.cells[f.key] = RawCell(v, actual, f.cell)
-    if kind == "xlsx":
-        _probe_blanks(path, form, raw)
     return raw
 
 
@@ -177,6 +187,7 @@ def _verify(form: Form, sheet: Sheet, g: Grid, actual_name: str) -> Finding | No
             wrong.append(cap)
     if not wrong:
         return None
+    wrong.sort(key=lambda cap: parse_a1(cap.cell))     # the first thing that moved comes first
     notes = []
     index = _text_index(g)
     for cap in wrong[:3]:
@@ -208,8 +219,8 @@ def _clip(s: str, n: int = 24) -> str:
 
 def _text_index(g: Grid) -> dict[str, tuple[int, int]]:
     out: dict[str, tuple[int, int]] = {}
-    for r, row in enumerate(g[:200], start=1):
-        for c, v in enumerate(row[:60], start=1):
+    for r, row in enumerate(g[:SCAN_ROWS], start=1):
+        for c, v in enumerate(row[:SCAN_COLS], start=1):
             if isinstance(v, str) and v:
                 out.setdefault(normalise(v), (r, c))
     return out
