@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh machine, then run them.
+#   bash scripts/test.sh [pytest options]
+# LibreOffice (Calc, headless) is the spreadsheet application the tests use to recalculate and
+# re-save workbooks and to produce real .xls/.ods files; it comes from the distribution's
+# packages (installed here when missing and we are root; otherwise those tests are skipped).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v soffice >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== 安装 LibreOffice Calc（无界面）与 poppler-utils =="
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui poppler-utils fonts-noto-cjk >/dev/null
+  else
+    echo "注意：未找到 LibreOffice（soffice），需要它的测试将被跳过。" >&2
+  fi
+fi
+
+echo "== 安装 xltools 及测试依赖 =="
+python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+echo "== 运行测试 =="
+python -m pytest -q "$@"
