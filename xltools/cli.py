@@ -25,14 +25,7 @@ def main() -> None:
 
 # --- mail (issue 5): e-mail the results of a consolidation ---
 
-class _MailConfigError(click.ClickException):
-    exit_code = 2
-
-
-@main.command("mail", epilog="""\b
-示例：
-  xltools mail 汇总结果 --roster 名单.xlsx --deadline 2026年2月10日前
-  xltools mail 汇总结果 --roster 名单.xlsx --send""")
+@main.command("mail")
 @click.argument("outdir", type=click.Path(file_okay=False))
 @click.option("--roster", type=click.Path(dir_okay=False),
               help="名单文件（.xlsx 或 .csv）：收件地址优先取名单中的「电子邮箱」，否则取报表中填写的邮箱。")
@@ -63,9 +56,14 @@ def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file
     除密码外也可写在 --config 配置文件中。
 
     退出码：0 全部成功；1 有邮件发送失败或无法发送（如无收件地址）；2 用法或配置错误。
+
+    \b
+    示例：
+      xltools mail 汇总结果/ --roster 名单.xlsx --deadline 2026年2月10日前
+      xltools mail 汇总结果/ --roster 名单.xlsx --send
     """
-    from xltools import XltoolsError
-    from xltools.mail import load_config, plan_messages, plan_table, send_messages, send_table, write_outbox
+    from xltools.mail import (SendLog, load_config, plan_messages, plan_table, send_messages, send_table,
+                              write_outbox)
     from xltools.mail.send import OUTCOME_LABELS
 
     try:
@@ -74,7 +72,7 @@ def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file
         messages = plan_messages(outdir, roster=roster, only=only, config=config, summary_to=summary_to)
         write_outbox(outdir, messages, config)
         if not send:
-            click.echo(plan_table(messages))
+            click.echo(plan_table(messages, set() if resend else SendLog(outdir).sent()))
             click.echo(f"邮件已写入 {outdir}/outbox/，未发送；检查无误后加 --send 发送。", err=True)
             click.get_current_context().exit(0 if all(m.sendable for m in messages) else 1)
 
@@ -83,7 +81,7 @@ def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file
 
         result = send_messages(outdir, messages, config, resend=resend, progress=progress)
     except XltoolsError as exc:
-        raise _MailConfigError(str(exc)) from exc
+        raise Failure(str(exc)) from exc   # exit 2; defined with the shared helpers below
     click.echo(send_table(result))
     click.get_current_context().exit(0 if result.ok else 1)
 

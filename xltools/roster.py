@@ -8,11 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from xltools import XltoolsError
+from xltools import XltoolsError, textsafe
 
 # canonical field -> accepted header captions (compared after _normalise_header)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -26,7 +25,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # how far down a sheet the header row may be (a title row or two above it is common)
 HEADER_SEARCH_ROWS = 10
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\ufeff]")
+# zero-width and direction marks pasted with names from web pages and Word
+_INVISIBLE = re.compile(r"[\x80-\x9f\u200b-\u200f\u202a-\u202e\u2060\ufeff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +41,7 @@ class RosterEntry:
 def normalise_name(s: str) -> str:
     """A matching key for an agency name: NFKC (full-width → half-width, （ → (),
     no whitespace or invisible characters, case-folded Latin letters."""
-    s = unicodedata.normalize("NFKC", s or "")
-    s = _CONTROL.sub("", s)
-    s = "".join(s.split())
-    return s.casefold()
+    return textsafe.normalise(_INVISIBLE.sub("", s or "")).casefold()
 
 
 def normalise_uscc(s: str | None) -> str:
@@ -52,13 +49,12 @@ def normalise_uscc(s: str | None) -> str:
 
 
 def clean_text(value: object) -> str | None:
-    """Cell text as data: control characters (CR/LF included) removed, outer space stripped."""
+    """Cell text as data: one line, no control characters (CR/LF included)."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = _CONTROL.sub(" ", str(value)).strip()
-    return text or None
+    return textsafe.one_line(_INVISIBLE.sub("", str(value)), 500) or None
 
 
 def match(entries: list[RosterEntry], name: str | None = None,

@@ -28,8 +28,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from xltools import XltoolsError, __version__, textsafe
-from xltools.findings import (ERROR, ERRORS, MISSING, OK, STATUS_LABELS, UNREADABLE, WARNINGS,
-                              WRONG_YEAR, Finding)
+from xltools.findings import (ERROR, ERRORS, MISSING, OK, STATUS_LABELS, SUPERSEDED, UNREADABLE,
+                              WARNINGS, WRONG_YEAR, Finding)
 from xltools.mail import texts
 from xltools.mail.config import MailConfig
 from xltools.mail.results import Entry, Run, inside, load_results
@@ -258,22 +258,24 @@ def _plan_entry(run: Run, entry: Entry, kind: str, roster, cc, tpl: MailTemplate
     if kind == "revise":
         path = inside(run.outdir, entry.annotated)
         if path is not None:
-            attachments.append(Attachment(f"{safe_filename(agency)}_{run.year}年度报告_批注.xlsx",
+            attachments.append(Attachment(f"{safe_filename(agency)}_{common['year']}年度报告_批注.xlsx",
                                           path.read_bytes()))
             attachment_note = texts.NOTE_ANNOTATED
     elif kind == "remind":
         blank, error = _blank_template(run, agency)
         if blank is not None:
-            attachments.append(Attachment(f"{safe_filename(agency)}_{run.year}年度报告模板.xlsx", blank))
+            attachments.append(Attachment(f"{safe_filename(agency)}_{common['year']}年度报告模板.xlsx", blank))
             attachment_note = texts.NOTE_BLANK
         else:
             problem = problem or texts.PROBLEM_NO_TEMPLATE.format(error=error)
-    shown = [f for f in entry.findings if kind == "revise" or f.severity != ERROR]
+    # errors first: they are what must be fixed
+    shown = sorted((f for f in entry.findings if kind == "revise" or f.severity != ERROR),
+                   key=lambda f: f.severity != ERROR)
     plain = {
         **common,
         "agency": agency,
         "status": STATUS_LABELS.get(entry.status, entry.status),
-        "file": clean_body(Path(entry.file).name) if entry.file else "—",
+        "file": clean_body(re.split(r"[\\/]", entry.file)[-1]) if entry.file else "—",   # Windows paths too
         "note": clean_body(entry.note) or texts.NO_NOTE,
         "errors": str(sum(1 for f in entry.findings if f.severity == ERROR)),
         "warnings": str(sum(1 for f in entry.findings if f.severity != ERROR)),
@@ -288,19 +290,22 @@ def _plan_entry(run: Run, entry: Entry, kind: str, roster, cc, tpl: MailTemplate
 
 
 def _plan_summary(run: Run, to: tuple[str, ...], tpl: MailTemplate, common: dict[str, str]) -> PlannedMessage:
-    counts = Counter(e.status for e in run.entries)
-    rows = [(STATUS_LABELS.get(s, s), n) for s, n in sorted(counts.items(), key=lambda i: list(STATUS_LABELS).index(i[0])
-                                                             if i[0] in STATUS_LABELS else 99)]
-    counts_text = "\n".join(f"  {label}：{n} 家" for label, n in rows) + f"\n  合计：{len(run.entries)} 项"
+    # a superseded file's agency is counted by its newer file
+    entries = [e for e in run.entries if e.status != SUPERSEDED]
+    counts = Counter(e.status for e in entries)
+    order = list(STATUS_LABELS)
+    rows = [(STATUS_LABELS.get(s, s), counts[s])
+            for s in sorted(counts, key=lambda s: order.index(s) if s in order else len(order))]
+    counts_text = "\n".join(f"  {label}：{n} 家" for label, n in rows) + f"\n  合计：{len(entries)} 家"
     counts_html = ("<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\n<tr><th>状态</th><th>单位数</th></tr>\n"
                    + "".join(f"<tr><td>{html.escape(label)}</td><td>{n}</td></tr>\n" for label, n in rows)
-                   + f"<tr><td>合计</td><td>{len(run.entries)}</td></tr>\n</table>")
+                   + f"<tr><td>合计</td><td>{len(entries)}</td></tr>\n</table>")
     missing = [clean_body(e.name) for e in run.entries if e.status == MISSING]
     errors = [clean_body(e.name) for e in run.entries if e.status in (ERRORS, UNREADABLE, WRONG_YEAR)]
     attachments, problem = [], None
     path = inside(run.outdir, run.summary_workbook)
     if path is not None:
-        attachments.append(Attachment(f"{run.year}年度政府信息公开工作年度报告汇总表.xlsx", path.read_bytes()))
+        attachments.append(Attachment(f"{common['year']}年度政府信息公开工作年度报告汇总表.xlsx", path.read_bytes()))
     else:
         problem = texts.PROBLEM_NO_SUMMARY.format(name=run.summary_workbook or "汇总表.xlsx")
     plain = {**common, "agency": "", "status": "", "file": "", "note": "", "errors": str(len(errors)),

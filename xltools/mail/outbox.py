@@ -24,8 +24,8 @@ def write_outbox(outdir: str | Path, messages: Sequence[PlannedMessage],
             old.unlink()
         paths = []
         for i, message in enumerate(messages, 1):
-            who = safe_filename(message.agency) if message.agency else "汇总"
-            path = folder / f"{i:03d}_{message.label}_{who}.eml"
+            who = f"_{safe_filename(message.agency)}" if message.agency else ""
+            path = folder / f"{i:03d}_{message.label}{who}.eml"
             atomic_write_bytes(path, compose(message, config).as_bytes())
             paths.append(path)
     except OSError as exc:

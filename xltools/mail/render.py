@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Container, Sequence
 
 from xltools.mail import texts
 from xltools.mail.compose import PlannedMessage
@@ -12,8 +11,14 @@ from xltools.mail.send import OUTCOME_LABELS, SendResult
 HEADER = ("类型", "单位", "收件人", "主题", "附件", "状态")
 
 
-def plan_table(messages: Sequence[PlannedMessage], paths: Sequence[Path] = ()) -> str:
-    rows = [_row(m, m.problem or texts.WRITTEN) for m in messages]
+def plan_table(messages: Sequence[PlannedMessage], sent: Container[tuple[str, frozenset[str]]] = ()) -> str:
+    """The dry run's table; `sent` is SendLog.sent(): those messages --send would skip."""
+    def status(m: PlannedMessage) -> str:
+        if m.problem:
+            return m.problem
+        return texts.WOULD_SKIP if (m.digest, frozenset(m.to)) in sent else texts.WRITTEN
+
+    rows = [_row(m, status(m)) for m in messages]
     return _table(rows) + "\n" + _totals(
         [("待发送", sum(m.sendable for m in messages)), ("无法发送", sum(not m.sendable for m in messages))])
 

@@ -109,6 +109,9 @@ def send_messages(outdir: str | Path, messages: Sequence[PlannedMessage], config
                             conn = _connect(smtp)
                         refused = conn.send_message(email, from_addr=config.sender,
                                                     to_addrs=list(message.to + message.cc))
+                        if any(addr in refused for addr in message.to):
+                            # only a Cc got it: the agency did not, so it is not done
+                            raise smtplib.SMTPRecipientsRefused(refused)
                         log.append(message, email["Message-ID"])
                         done.add((message.digest, frozenset(message.to)))
                         delivery = Delivery(message, SENT, texts.PARTLY_REFUSED.format(detail=_refusals(refused))

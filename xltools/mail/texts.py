@@ -24,6 +24,7 @@ SKIPPED = "已发送过，跳过"
 FAILED = "发送失败"
 NOT_SENT = "未发送"
 WRITTEN = "已写入发件箱"
+WOULD_SKIP = "已写入发件箱（此前已发送，--send 时跳过）"
 
 REFUSED = "收件人被拒绝：{detail}"
 PARTLY_REFUSED = "已发送，但以下收件人被拒绝：{detail}"
