@@ -310,7 +310,7 @@ def test_annotated_copy_marks_cells_notes_and_lists_findings(tmp_path):
     wb = load_workbook(out)
     assert wb.sheetnames[0] == "校验结果" and wb.sheetnames[1:] == ["封面", "表二", "表三", "表四", "校验"]
     red, yellow = wb["表三"]["E29"], wb["表二"]["B12"]
-    assert red.fill.fgColor.rgb.endswith("FFC7CE") and yellow.fill.fgColor.rgb.endswith("FFEB9C")
+    assert red.fill.fgColor.rgb.endswith("FFC7CE") and yellow.fill.fgColor.rgb.endswith("FFD966")
     assert "勾稽关系不成立" in red.comment.text and "【错误·t3-balance】" in red.comment.text
     assert "“2件”按 2 读取" in yellow.comment.text
     ws = wb["校验结果"]

@@ -20,7 +20,7 @@ from xltools.fsutil import atomic_save_workbook
 from xltools.textsafe import safe_filename, safe_text
 
 RESULT_SHEET = "校验结果"
-FILLS = {ERROR: "FFC7CE", "warning": "FFEB9C"}
+FILLS = {ERROR: "FFC7CE", "warning": "FFD966"}   # warning amber: distinct from the input cells' light yellow
 SEVERITY_LABELS = {ERROR: "错误", "warning": "警告"}
 NOTE_AUTHOR = "xltools 校验"
 
@@ -67,10 +67,14 @@ def annotate(report: Report, out: Path, source: Path | None = None) -> Path:
     for mark in plan_marks(report.findings):
         if mark.sheet not in wb.sheetnames:
             continue
-        c = wb[mark.sheet][mark.cell]
+        ws = wb[mark.sheet]
+        c = ws[mark.cell]
         if type(c).__name__ == "MergedCell":
             continue
-        c.fill = PatternFill("solid", fgColor=mark.color)
+        fill = PatternFill("solid", fgColor=mark.color)
+        merged = next((r for r in ws.merged_cells.ranges if mark.cell in r), None)
+        for target in ([cell for row in ws[merged.coord] for cell in row] if merged else [c]):
+            target.fill = fill
         comment = Comment(mark.note, NOTE_AUTHOR)
         comment.width, comment.height = 320, 160
         c.comment = comment
@@ -135,3 +139,7 @@ def _result_sheet(wb, report: Report) -> None:
         msg.data_type = "s"
         msg.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A6"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
