@@ -347,3 +347,39 @@ def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, time
     click.echo(f"汇总表：{outdir / '汇总表.xlsx'}；机器可读结果：{outdir / 'results.json'}", err=True)
     bad = any(e.status in ("errors", "unreadable") for e in result.entries)
     sys.exit(1 if bad else 0)
+
+
+# --- live (issue 9): check the workbook open in Microsoft Excel -------------------------------
+
+@main.command()
+@click.option("--book", "book_name", metavar="NAME", help="要检查的工作簿名称（如 某某局.xlsx）；默认为 Excel 中当前活动的工作簿")
+@click.option("--clear", is_flag=True, help="清除上次 xltools live 标出的颜色和批注，恢复原样")
+def live(book_name: str | None, clear: bool) -> None:
+    """检查 Microsoft Excel 中正在打开的报表，把有问题的单元格直接标色并加批注（不保存工作簿）。
+
+    规则与 check 相同，标记与批注副本一致：红色为错误，黄色为警告。再次运行会先清除上次的标记；--clear 只清除本命令加上的颜色和批注，恢复原来的样子。
+
+    仅支持 Windows 或 macOS 上的 Microsoft Excel，需要先安装：pip install "xltools[excel]"。不支持 WPS 表格和 Linux：请改用 xltools check 文件.xlsx --annotate 批注/ 生成批注副本。
+
+    退出码：0 无错误；1 有错误；2 无法连接 Excel 或操作失败。
+
+    \b
+    示例：
+      xltools live
+      xltools live --book 某某局.xlsx
+      xltools live --clear
+    """
+    from xltools.live import LiveError, check_live, clear_live, clear_summary, summary
+    from xltools.render import render_reports
+    try:
+        from xltools.live_xlwings import attach
+        book = attach(book_name)
+        if clear:
+            click.echo(clear_summary(clear_live(book)), err=True)
+            sys.exit(0)
+        result = check_live(book)
+    except LiveError as e:
+        _fail(str(e))
+    click.echo(render_reports([result.report]))
+    click.echo(summary(result), err=True)
+    sys.exit(1 if result.report.errors else 0)
