@@ -7,10 +7,12 @@ key order), so the parent's memory grows only with the extracted values.
 """
 from __future__ import annotations
 
+import hashlib
 import multiprocessing as mp
 import os
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -78,56 +80,102 @@ def _pack(r: Report) -> tuple:
     keys = load_form(r.form).keys if r.form else ()
     values = tuple(r.values.get(k) for k in keys) if r.values else ()
     findings = tuple((f.rule, f.severity, f.message, f.sheet, f.cell, f.key, f.expected, f.actual) for f in r.findings)
-    return (r.file, r.form, r.agency, r.year, r.unreadable, values, findings)
+    return (r.file, r.form, r.agency, r.year, r.unreadable, values, findings, r.meta or None)
 
 
 def _unpack(t: tuple) -> Report:
-    file, form, agency, year, unreadable, values, findings = t
-    r = Report(file=file, form=form, agency=agency, year=year, unreadable=unreadable)
+    file, form, agency, year, unreadable, values, findings, meta = t
+    r = Report(file=file, form=form, agency=agency, year=year, unreadable=unreadable, meta=meta or {})
     if values and form:
         r.values = dict(zip(load_form(form).keys, values))
     r.findings = [Finding(*f) for f in findings]
     return r
 
 
-def _worker(conn, memory_mb: int) -> None:
+def _check_one(path: str, digest: bool) -> tuple:
+    try:
+        report = check_file(path)
+    except MemoryError:
+        report = unreadable_report(path, "读取时内存超出上限，文件可能含有异常大量的单元格或内容，已放弃读取。")
+    except Exception as e:  # a bug must cost one file, not the run
+        report = unreadable_report(path, f"读取时发生内部错误（{type(e).__name__}: {str(e)[:120]}），已跳过该文件。")
+    if digest:
+        report.meta.update(file_digest(path))
+    return _pack(report)
+
+
+def file_digest(path: str | Path) -> dict:
+    """SHA-256 and modification time, taken where the file is read anyway (the worker), so
+    the parent never reads every input a second time."""
+    try:
+        with open(path, "rb") as fh:
+            sha = hashlib.file_digest(fh, "sha256").hexdigest()
+            mtime = os.fstat(fh.fileno()).st_mtime
+    except OSError:
+        return {}
+    return {"sha256": sha, "mtime": mtime}
+
+
+def _worker(conn, memory_mb: int, digest: bool) -> None:
     try:
         import resource
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass
+    try:
+        # native code dying on a hostile file prints panics and backtraces: the user gets the
+        # Chinese message from the parent instead
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:
+        pass
+    # A parent killed outright (SIGTERM, SIGKILL) sends no EOF: forked siblings hold the pipes'
+    # other ends. Die with it (Linux), and otherwise notice within a second.
+    parent = os.getppid()
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG
+    except Exception:
+        pass
     while True:
         try:
-            task = conn.recv()
+            while not conn.poll(1.0):
+                if os.getppid() != parent:
+                    return
+            tasks = conn.recv()
         except (EOFError, OSError):
             return
-        if task is None:
+        if tasks is None:
             return
-        index, path = task
-        try:
-            result = _pack(check_file(path))
-        except MemoryError:
-            result = _pack(unreadable_report(path, "读取时内存超出上限，文件可能含有异常大量的单元格或内容，已放弃读取。"))
-        except Exception as e:  # a bug must cost one file, not the run
-            result = _pack(unreadable_report(path, f"读取时发生内部错误（{type(e).__name__}: {str(e)[:120]}），已跳过该文件。"))
-        conn.send((index, result))
+        # a result per file, sent as soon as it is ready: if the process dies, the parent
+        # knows exactly which file it was reading
+        for index, path in tasks:
+            conn.send((index, _check_one(path, digest)))
+
+
+# Files go to a worker a few at a time, and the next few are sent before it runs out, so a
+# worker never waits for the parent between files; results still come back one by one.
+CHUNK = 8
 
 
 class _Slot:
-    def __init__(self, ctx, memory_mb: int):
+    def __init__(self, ctx, memory_mb: int, digest: bool):
         parent, child = ctx.Pipe()
         self.conn = parent
-        self.proc = ctx.Process(target=_worker, args=(child, memory_mb), daemon=True)
+        self.proc = ctx.Process(target=_worker, args=(child, memory_mb, digest), daemon=True)
         self.proc.start()
         child.close()
-        self.task: tuple[int, str] | None = None
-        self.started = 0.0
+        self.queue: deque[tuple[int, str]] = deque()   # sent, not answered; the first is being read
+        self.started = 0.0                              # when the first of the queue was started
 
-    def give(self, index: int, path: str) -> None:
-        self.task = (index, path)
-        self.started = time.monotonic()
-        self.conn.send(self.task)
+    def give(self, tasks: list[tuple[int, str]]) -> None:
+        self.conn.send(tasks)
+        if not self.queue:
+            self.started = time.monotonic()
+        self.queue.extend(tasks)
 
     def kill(self) -> None:
         try:
@@ -139,23 +187,27 @@ class _Slot:
 
 
 def check_paths(files: list[Path], jobs: int | None = None, limits: Limits = Limits(),
-                progress: Callable[[int], None] | None = None) -> list[Report]:
-    """Reports in the order of `files`. jobs=0 reads in this process (no isolation)."""
-    return list(iter_checked(files, jobs, limits, progress))
+                progress: Callable[[int], None] | None = None, digest: bool = False) -> list[Report]:
+    """Reports in the order of `files`. jobs=0 reads in this process (no isolation).
+    digest=True adds each file's SHA-256 and modification time to `report.meta`."""
+    return list(iter_checked(files, jobs, limits, progress, digest))
 
 
 def iter_checked(files: list[Path], jobs: int | None = None, limits: Limits = Limits(),
-                 progress: Callable[[int], None] | None = None) -> Iterator[Report]:
+                 progress: Callable[[int], None] | None = None, digest: bool = False) -> Iterator[Report]:
     if jobs == 0:
         for p in files:
-            yield check_file(p)
+            report = check_file(p)
+            if digest:
+                report.meta.update(file_digest(p))
+            yield report
             if progress:
                 progress(1)
         return
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
     results: dict[int, Report] = {}
     next_out = 0
-    for index, report in _run_pool(files, jobs, limits):
+    for index, report in _run_pool(files, jobs, limits, digest):
         results[index] = report
         if progress:
             progress(1)
@@ -170,50 +222,73 @@ def _context():
     return mp.get_context("spawn")
 
 
-def _run_pool(files: list[Path], jobs: int, limits: Limits) -> Iterator[tuple[int, Report]]:
+def _run_pool(files: list[Path], jobs: int, limits: Limits, digest: bool = False) -> Iterator[tuple[int, Report]]:
     ctx = _context()
     for name in ("2021", "2019"):       # parse the form definitions once, before forking
         load_form(name)
     pending = list(enumerate(str(p) for p in files))
     pending.reverse()
-    slots = [_Slot(ctx, limits.memory_mb) for _ in range(jobs)]
+    slots = [_Slot(ctx, limits.memory_mb, digest) for _ in range(jobs)]
+
+    def feed(s: _Slot) -> None:
+        # top the worker up while it still has work queued; smaller chunks near the end
+        # keep the workers finishing together
+        if pending and len(s.queue) <= CHUNK // 2:
+            n = max(1, min(CHUNK, len(pending) // (jobs * 2)))
+            tasks = [pending.pop() for _ in range(min(n, len(pending)))]
+            try:
+                s.give(tasks)
+            except OSError:     # the worker died between files: none of these was started
+                pending.extend(reversed(tasks))
+
     try:
         for s in slots:
-            if pending:
-                s.give(*pending.pop())
-        busy = [s for s in slots if s.task]
+            feed(s)
+        busy = [s for s in slots if s.queue]
         while busy:
             ready = wait([s.conn for s in busy] + [s.proc.sentinel for s in busy], timeout=1.0)
-            now = time.monotonic()
             for s in list(busy):
                 failure = None
                 if s.conn in ready:
                     try:
-                        index, packed = s.conn.recv()
+                        while True:
+                            index, packed = s.conn.recv()
+                            s.queue.popleft()
+                            s.started = time.monotonic()
+                            yield index, _unpack(packed)
+                            if not s.queue or not s.conn.poll():
+                                break
                     except (EOFError, OSError):
                         failure = "读取时处理进程意外退出（文件可能是恶意构造或严重损坏的），已跳过该文件。"
-                    else:
-                        s.task = None
-                        yield index, _unpack(packed)
                 elif s.proc.sentinel in ready or not s.proc.is_alive():
                     failure = "读取时处理进程意外退出（文件可能是恶意构造或严重损坏的，或超出内存上限），已跳过该文件。"
-                elif now - s.started > limits.timeout:
+                elif time.monotonic() - s.started > limits.timeout:
                     failure = f"读取超过 {limits.timeout:g} 秒仍未完成，已放弃该文件（文件可能异常庞大或被恶意构造）。"
                 if failure:
-                    index, path = s.task
+                    # the file being read is the culprit; the others sent with it go back first in line
+                    index, path = s.queue.popleft()
                     yield index, unreadable_report(path, failure)
+                    pending.extend(reversed(s.queue))
                     s.kill()
-                    new = _Slot(ctx, limits.memory_mb)
+                    new = _Slot(ctx, limits.memory_mb, digest)
                     slots[slots.index(s)] = new
                     busy.remove(s)
                     s = new
                     busy.append(s)
-                    s.task = None
-                if s.task is None:
-                    if pending:
-                        s.give(*pending.pop())
-                    else:
-                        busy.remove(s)
+                feed(s)
+                if not s.queue:
+                    busy.remove(s)
+            if pending:
+                # files handed back by a replaced worker, or refused by one that had died
+                # between files, while the other workers had nothing left
+                for i, s in enumerate(slots):
+                    if s not in busy:
+                        if not s.proc.is_alive():
+                            s.kill()
+                            s = slots[i] = _Slot(ctx, limits.memory_mb, digest)
+                        feed(s)
+                        if s.queue:
+                            busy.append(s)
     finally:
         for s in slots:
             try:

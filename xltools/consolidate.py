@@ -9,7 +9,6 @@ so the next level up consolidates it like any agency's workbook.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import os
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xltools import XltoolsError
-from xltools.batch import Limits, check_paths, collect_inputs
+from xltools.batch import Limits, check_paths, collect_inputs, file_digest
 from xltools.findings import (ERRORS, MISSING, NOT_IN_ROSTER, OK, SCHEMA_VERSION, STATUS_LABELS, SUPERSEDED,
                               UNREADABLE, WARNINGS, WRONG_YEAR, Finding, Report)
 from xltools.fsutil import atomic_write_text
@@ -151,7 +150,7 @@ def consolidate(paths: list[str | Path], outdir: str | Path, roster: str | Path 
     inputs = collect_inputs(paths)
     out_resolved = outdir.resolve()
     files = [p for p in inputs.files if out_resolved not in p.resolve().parents]
-    reports = check_paths(files, jobs, limits, progress)
+    reports = check_paths(files, jobs, limits, progress, digest=True)
     entries = [_entry(p, r) for p, r in zip(files, reports)]
     if year is None:
         years = Counter(e.report.year for e in entries if e.report and e.report.year)
@@ -187,12 +186,10 @@ def _prepare_outdir(outdir: Path, force: bool) -> None:
 
 
 def _entry(path: Path, report: Report) -> Entry:
-    try:
-        data = path.read_bytes()
-        sha = hashlib.sha256(data).hexdigest()
-        modified = dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
-    except OSError:
-        sha = modified = None
+    # hashed by the worker that read the file (xltools.batch), not read here a second time
+    digest = report.meta or file_digest(path)
+    sha = digest.get("sha256")
+    modified = dt.datetime.fromtimestamp(digest["mtime"]).isoformat(timespec="seconds") if "mtime" in digest else None
     submitted = report.values.get("meta_date") if report.values else None
     if isinstance(submitted, (dt.date, dt.datetime)):
         submitted = submitted.isoformat()
@@ -263,12 +260,13 @@ def _assign(entries: list[Entry], roster: list[RosterEntry] | None, year: int | 
 
 
 def _annotate(result: Consolidation) -> None:
+    todo = [e for e in result.entries if e.file and e.report and not e.report.unreadable and e.report.findings]
+    if not todo:
+        return      # spares importing openpyxl (a fifth of a second) when nothing needs a copy
     from xltools.annotate import annotate, annotated_name
     outdir = result.outdir / ANNOTATED_DIR
     taken: set[str] = set()
-    for e in result.entries:
-        if not e.file or not e.report or e.report.unreadable or not e.report.findings:
-            continue
+    for e in todo:
         out = annotated_name(Path(e.file), outdir, taken)
         try:
             annotate(e.report, out, Path(e.file))

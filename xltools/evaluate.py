@@ -18,23 +18,32 @@ def evaluate(raw: RawForm) -> Report:
     report = Report(file=raw.source, form=form.id, findings=list(raw.findings))
     values: dict[str, Any] = {}
     findings = report.findings
-    for f in form.fields:
-        if f.sheet in raw.skipped_sheets:
+    cells, skipped = raw.cells, raw.skipped_sheets
+    for f, key, sheet, is_meta, sum_of, numeric in _plan(form):
+        if skipped and sheet in skipped:
             continue
-        rc = raw.cells.get(f.key)
-        if f.is_meta:
+        rc = cells.get(key)
+        if is_meta:
             value, finding = clean_meta(form, f, rc)
         elif rc is None:
             value, finding = None, make_finding(form, "value-blank", f, detail="未能读取到该单元格")
-        elif f.is_total and (rc.uncached_formula or any(values.get(k) is None for k in f.sum_of)):
+        elif sum_of and (rc.uncached_formula or any(values.get(k) is None for k in sum_of)):
             # the template's formula never calculated (a file written by a program): compute it;
             # a total over a part already reported as unusable is not reported again
-            parts = [values.get(k) for k in f.sum_of]
+            parts = [values.get(k) for k in sum_of]
             value = None if any(p is None for p in parts) else _round(sum(parts))
             finding = None
         else:
-            value, finding = clean_number(form, f, rc)
-        values[f.key] = value
+            v = rc.raw
+            # what nearly every cell holds, a typed whole number >= 0: clean_number's result
+            # without its checks (a measurable share of the time per file)
+            if numeric and type(v) is float and v >= 0 and v.is_integer():
+                value, finding = int(v), None
+            elif numeric and type(v) is int and v >= 0:
+                value, finding = v, None
+            else:
+                value, finding = clean_number(form, f, rc)
+        values[key] = value
         if finding is not None:
             findings.append(finding)
     year = values.get("meta_year")
@@ -50,6 +59,18 @@ def evaluate(raw: RawForm) -> Report:
     findings.extend(run_rules(form, values))
     report.values = values
     return report
+
+
+_plans: dict[str, tuple[Form, tuple]] = {}
+
+
+def _plan(form: Form) -> tuple:
+    """Per field: (field, key, sheet, is_meta, sum_of, numeric), worked out once per form."""
+    plan = _plans.get(form.id)
+    if plan is None or plan[0] is not form:
+        rows = tuple((f, f.key, f.sheet, f.is_meta, f.sum_of, f.is_numeric and not f.is_meta) for f in form.fields)
+        plan = _plans[form.id] = (form, rows)
+    return plan[1]
 
 
 def _round(v):

@@ -27,7 +27,6 @@ SEVERITY = {"error": "错误", "warning": "警告"}
 
 def write_summary(result: "Consolidation", path: Path, agency: str | None = None) -> "Report":
     """Write the workbook (temporary name, then rename) and return it read back and checked."""
-    from xltools.evaluate import check_file
     form = result.form
     values = dict(result.totals)
     n = len(result.included)
@@ -46,9 +45,35 @@ def write_summary(result: "Consolidation", path: Path, agency: str | None = None
         _findings_sheet(wb, fmt, result)
         _charts_sheet(wb, fmt, result)
         wb.close()
-    report = check_file(path)
+    report = _read_back(path)
     report.file = str(path)
     return report
+
+
+def _read_back(path: Path) -> "Report":
+    """The written workbook read and checked as an agency's would be, without the hostile-input
+    pre-scan: xltools wrote it a moment ago, and the scan would pass over every row of
+    分单位明细 (most of the time for thousands of agencies)."""
+    from xltools import UnreadableError
+    from xltools.evaluate import evaluate, unreadable_report
+    from xltools.reader.workbook import read_workbook
+    try:
+        return evaluate(read_workbook(path, screen=False))
+    except UnreadableError as e:
+        return unreadable_report(str(path), str(e))
+
+
+def _streamed_sheet(wb, name: str):
+    """A sheet whose rows go straight to a temporary file as they are written (XlsxWriter's
+    constant_memory, for this sheet only: the form sheets are written out of row order). The
+    sheets that grow with the number of agencies are written this way, so 10,000 agencies x
+    200 columns never sit in memory. Rows must be written top to bottom: a cell written to a
+    row above the current one would be lost."""
+    wb.constant_memory = True
+    try:
+        return wb.add_worksheet(name)
+    finally:
+        wb.constant_memory = False
 
 
 def _header(ws, fmt: Formats, row: int, heads: list[str], widths: list[float]) -> None:
@@ -70,7 +95,7 @@ def _text(ws, row: int, col: int, value, f=None) -> None:
 
 
 def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
-    ws = wb.add_worksheet("报送情况")
+    ws = _streamed_sheet(wb, "报送情况")
     heads = ["序号", "单位名称", "文件中的单位名称", "上级/分组", "状态", "错误数", "警告数", "计入汇总", "说明",
              "文件", "填报日期", "文件修改时间", "SHA-256", "联系人", "电子邮箱"]
     _header(ws, fmt, 0, heads, [6, 30, 30, 14, 10, 8, 8, 9, 60, 40, 12, 20, 66, 10, 28])
@@ -92,22 +117,27 @@ def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
 
 
 def _detail_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
-    ws = wb.add_worksheet("分单位明细")
+    ws = _streamed_sheet(wb, "分单位明细")
     form = result.form
     fields = [f for f in form.fields if f.is_numeric]
     caption = fmt.get(bold=True, text_wrap=True, valign="top", font_size=9, bg_color="#DDEBF7", border=1)
     key_fmt = fmt.get(font_size=8, font_color="#595959", border=1)
     fixed = ["单位名称", "状态", "计入汇总", "报告年度", "表式"]
-    for i, h in enumerate(fixed):
-        ws.write_string(0, i, h, caption)
-        ws.write_string(1, i, ["agency", "status", "included", "meta_year", "form"][i], key_fmt)
     ws.set_column(0, 0, 30)
     ws.set_column(1, len(fixed) - 1, 9)
-    for j, f in enumerate(fields, start=len(fixed)):
-        ws.write_string(0, j, f"{f.sheet}·{f.row_caption}·{f.col_caption}", caption)
-        ws.write_string(1, j, f.key, key_fmt)
     ws.set_column(len(fixed), len(fixed) + len(fields) - 1, 12)
     ws.set_row(0, 60)
+    # row by row (a streamed sheet): captions, then keys, then one row per agency
+    for i, h in enumerate(fixed):
+        ws.write_string(0, i, h, caption)
+    for j, f in enumerate(fields, start=len(fixed)):
+        ws.write_string(0, j, f"{f.sheet}·{f.row_caption}·{f.col_caption}", caption)
+    for i, k in enumerate(["agency", "status", "included", "meta_year", "form"]):
+        ws.write_string(1, i, k, key_fmt)
+    for j, f in enumerate(fields, start=len(fixed)):
+        ws.write_string(1, j, f.key, key_fmt)
+    keys = [(j, f.key) for j, f in enumerate(fields, start=len(fixed))]
+    write_number = ws.write_number
     row = 2
     for e in result.entries:
         if not e.report or not e.report.values:
@@ -115,10 +145,10 @@ def _detail_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
         values = e.report.values
         for col, v in enumerate([e.name, STATUS_LABELS.get(e.status, e.status), e.included, e.report.year, e.report.form]):
             _text(ws, row, col, v)
-        for j, f in enumerate(fields, start=len(fixed)):
-            v = values.get(f.key)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                ws.write_number(row, j, v)
+        for j, key in keys:
+            v = values.get(key)
+            if (type(v) is int or type(v) is float) or (isinstance(v, (int, float)) and not isinstance(v, bool)):
+                write_number(row, j, v)
         row += 1
     ws.autofilter(1, 0, max(row - 1, 1), len(fixed) + len(fields) - 1)
     ws.freeze_panes(2, 1)
@@ -128,7 +158,7 @@ def _detail_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
 
 
 def _findings_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
-    ws = wb.add_worksheet("校验问题")
+    ws = _streamed_sheet(wb, "校验问题")
     _header(ws, fmt, 0, ["单位名称", "文件", "级别", "规则", "位置", "说明"], [30, 36, 6, 18, 14, 100])
     wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
     red = fmt.get(font_size=10, bg_color="#FFC7CE")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
@@ -32,9 +33,12 @@ Grid = list[list[Any]]
 SCAN_ROWS, SCAN_COLS = 200, 60
 
 
-def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> RawForm:
+def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS, *, screen: bool = True) -> RawForm:
+    """screen=False skips the pre-scan, for an .xlsx xltools itself has just written (the
+    summary workbook read back): the scan guards against hostile input and costs a pass over
+    every sheet, which for a summary of thousands of agencies is most of the read."""
     path = Path(path)
-    kind = sniff(path, limits)
+    kind = sniff(path, limits) if screen else "xlsx"
     try:
         wb = CalamineWorkbook.from_path(str(path))
         names = list(wb.sheet_names)
@@ -78,11 +82,40 @@ def raw_from_grids(names: list[str], grid: Callable[[str], Grid], source: str) -
             raw.findings.append(moved)
             raw.skipped_sheets.add(spec_sheet.name)
             continue
-        for f in spec_sheet.fields:
-            r, c = f.position
-            v = g[r - 1][c - 1] if r <= len(g) and c <= len(g[r - 1]) else ""
-            raw.cells[f.key] = RawCell(v, actual, f.cell)
+        cells = raw.cells
+        n = len(g)
+        for key, r, c, ref in _fields_of(spec_sheet):
+            row = g[r] if r < n else ()
+            cells[key] = RawCell(row[c] if c < len(row) else "", actual, ref)
     return raw
+
+
+# Positions resolved once per process, not per file: the spec's A1 references are parsed
+# when a sheet is first read, then each file costs list lookups only.
+_pos = lru_cache(maxsize=4096)(parse_a1)
+
+
+_plans: dict[int, tuple[Sheet, tuple, tuple]] = {}     # id(sheet) -> (sheet, fields, captions)
+
+
+def _plan(sheet: Sheet) -> tuple[Sheet, tuple, tuple]:
+    plan = _plans.get(id(sheet))
+    if plan is None or plan[0] is not sheet:
+        fields = tuple((f.key, _pos(f.cell)[0] - 1, _pos(f.cell)[1] - 1, f.cell) for f in sheet.fields)
+        captions = tuple((cap, _pos(cap.cell)[0] - 1, _pos(cap.cell)[1] - 1) for cap in sheet.captions
+                         if cap.style != "hint")
+        plan = _plans[id(sheet)] = (sheet, fields, captions)
+    return plan
+
+
+def _fields_of(sheet: Sheet) -> tuple[tuple[str, int, int, str], ...]:
+    """(key, row, column, A1) of each field, 0-based."""
+    return _plan(sheet)[1]
+
+
+def _checked_captions(sheet: Sheet) -> tuple[tuple[Caption, int, int], ...]:
+    """The captions the layout check compares (hints are free text), with 0-based positions."""
+    return _plan(sheet)[2]
 
 
 def _short(e: BaseException) -> str:
@@ -100,7 +133,7 @@ def _open_error(e: BaseException, kind: str) -> str:
 # --- which form, which sheet is which --------------------------------------------------------
 
 def _cell(g: Grid, ref: str) -> Any:
-    r, c = parse_a1(ref)
+    r, c = _pos(ref)
     if r <= len(g) and c <= len(g[r - 1]):
         return g[r - 1][c - 1]
     return ""
@@ -177,10 +210,10 @@ def _form_from_layout(sheet_map: dict[str, str], grid) -> str:
 
 def _verify(form: Form, sheet: Sheet, g: Grid, actual_name: str) -> Finding | None:
     wrong: list[Caption] = []
-    for cap in sheet.captions:
-        if cap.style == "hint":
-            continue
-        v = _cell(g, cap.cell)
+    n = len(g)
+    for cap, r, c in _checked_captions(sheet):
+        row = g[r] if r < n else ()
+        v = row[c] if c < len(row) else ""
         if v == cap.text:
             continue
         if not isinstance(v, str) or normalise(v) != normalise(cap.text):
