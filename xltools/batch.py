@@ -2,8 +2,9 @@
 
 A crash (the native reader aborting on a hostile file), a hang or a memory blow-up on one file
 marks that file 无法读取 with the reason, and the run goes on: the dead worker is replaced.
-Workers get files one at a time and send back compact results (values aligned to the form's
-key order), so the parent's memory grows only with the extracted values.
+Workers get files a few at a time (topped up before they run out) and send back one compact
+result per file (values aligned to the form's key order), so a crash is pinned on the file
+being read and the parent's memory grows only with the extracted values.
 """
 from __future__ import annotations
 
@@ -133,13 +134,15 @@ def _worker(conn, memory_mb: int, digest: bool) -> None:
         pass
     # A parent killed outright (SIGTERM, SIGKILL) sends no EOF: forked siblings hold the pipes'
     # other ends. Die with it (Linux), and otherwise notice within a second.
-    parent = os.getppid()
+    parent = mp.parent_process().pid if mp.parent_process() else os.getppid()   # as the parent saw itself
     try:
         import ctypes
         import signal
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))      # PR_SET_PDEATHSIG
     except Exception:
         pass
+    if os.getppid() != parent:      # the parent died while this worker was starting
+        return
     while True:
         try:
             while not conn.poll(1.0):
