@@ -54,6 +54,8 @@ def collect_inputs(paths: Iterable[str | Path]) -> Inputs:
         if p.is_dir():
             for child in sorted(p.rglob("*")):
                 if not child.is_file():
+                    if not child.is_dir():      # a named pipe or device would block a reader
+                        skipped.append((child, "不是普通文件（如管道、设备或失效的链接），已跳过"))
                     continue
                 if child.name.startswith(SKIP_PREFIXES):
                     skipped.append((child, "Office 临时锁定文件，已跳过"))
@@ -127,6 +129,8 @@ def _worker(conn, memory_mb: int, digest: bool) -> None:
     try:
         # native code dying on a hostile file prints panics and backtraces: the user gets the
         # Chinese message from the parent instead
+        import faulthandler
+        faulthandler.disable()
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
         os.close(devnull)

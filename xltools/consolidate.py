@@ -180,8 +180,12 @@ def _prepare_outdir(outdir: Path, force: bool) -> None:
             raise XltoolsError(f"输出文件夹“{outdir}”中已有上一次汇总的结果。请换一个文件夹，或加 --force 覆盖。")
         # the old results go first, so an interrupted run never looks complete
         (outdir / RESULTS_NAME).unlink(missing_ok=True)
+        (outdir / SUMMARY_NAME).unlink(missing_ok=True)
         if (outdir / ANNOTATED_DIR).is_dir():
             shutil.rmtree(outdir / ANNOTATED_DIR)
+    if outdir.is_dir():
+        for stale in outdir.glob(".~xltools-*"):     # temporary files of a run that was killed
+            stale.unlink(missing_ok=True)
     outdir.mkdir(parents=True, exist_ok=True)
 
 

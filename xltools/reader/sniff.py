@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,8 @@ class Limits:
     max_uncompressed: int = 200 * MB
     max_ratio: int = 200               # for entries over 1 MB uncompressed
     max_shared_strings: int = 1_000_000
+    max_cells: int = 1_000_000         # cells written in all worksheets together
+    max_area: int = 5_000_000          # rows x columns a reader must allocate for one sheet
 
 
 DEFAULT_LIMITS = Limits()
@@ -46,7 +49,11 @@ def sniff(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
         raise UnreadableError(f"文件过大（{size / MB:.1f} MB），超过 {limits.max_file_bytes // MB} MB 的上限；年度报告表格通常不到 1 MB。"
                               "请删除表格中多余的图片或工作表后重新保存。")
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _zip_kind(path, limits)
+        try:
+            return _zip_kind(path, limits)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
+            # a part that does not inflate to what its headers say (CRC, size, method)
+            raise UnreadableError(f"文件已损坏（内部部件校验失败：{str(e)[:80]}），可能是下载或复制没有完成，或被改动过。" + RESAVE) from None
     if head.startswith(CFB_MAGIC):
         return _cfb_kind(path)
     raise UnreadableError(_not_a_spreadsheet(head))
@@ -85,6 +92,7 @@ def _zip_kind(path: Path, limits: Limits) -> str:
             raise UnreadableError("这是 PowerPoint 演示文稿，不是 Excel 表格。请使用下发的 Excel 模板填报。")
         if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
             _check_shared_strings(zf, names, limits)
+            _check_sheets(zf, infos, limits)
             return "xlsx"
         raise UnreadableError("这是一个压缩包（zip），不是 Excel 表格。请解压后报送其中的 .xlsx 文件。")
 
@@ -97,21 +105,112 @@ def _check_overlap(infos: list[zipfile.ZipInfo]) -> None:
             raise UnreadableError("文件内部结构异常（数据块相互重叠），疑似恶意构造的文件，已拒绝读取。")
 
 
-_COUNT = re.compile(rb'(?:uniqueCount|count)="(\d+)"')
+_SST_TAG = re.compile(rb"<(?:[\w.-]+:)?sst\b[^>]*>")
+_COUNT = re.compile(rb"""\b(?:uniqueCount|count)\s*=\s*["']([^"']*)["']""")
+_SST_HEAD = 64 * 1024     # real writers put <sst> in the first few hundred bytes
 
 
 def _check_shared_strings(zf: zipfile.ZipFile, names: set[str], limits: Limits) -> None:
-    name = "xl/sharedStrings.xml"
-    if name not in names:
-        return
-    info = zf.getinfo(name)
-    with zf.open(info) as fh:
-        head = fh.read(2048)
-    for m in _COUNT.finditer(head):
-        n = int(m.group(1))
-        # each string costs at least a few bytes of XML: a count beyond that is a lie
-        if n > limits.max_shared_strings or n > info.file_size // 4 + 16:
-            raise UnreadableError(f"文件内部的共享字符串表声明了 {n} 个字符串，与文件大小不符，疑似恶意构造的文件，已拒绝读取。")
+    """calamine reserves memory for the declared string count before reading any string
+    (calamine#684): a lying count aborts the process, so it is checked here first."""
+    for name in names:
+        if not name.lower().endswith("sharedstrings.xml"):
+            continue
+        info = zf.getinfo(name)
+        with zf.open(info) as fh:
+            head = fh.read(_SST_HEAD)
+        tag = _SST_TAG.search(head)
+        if tag is None:
+            if len(head) < _SST_HEAD and b"<" not in head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]:
+                continue    # not XML at all: the reader reports it as damaged
+            raise UnreadableError("文件内部的共享字符串表结构异常（找不到表头），疑似恶意构造或已损坏的文件，已拒绝读取。" + RESAVE)
+        for m in _COUNT.finditer(tag.group(0)):
+            value = m.group(1).strip()
+            n = int(value) if value.isdigit() and len(value) < 19 else None
+            # each string costs at least a few bytes of XML: a count beyond that is a lie
+            if n is None or n > limits.max_shared_strings or n > info.file_size // 4 + 16:
+                raise UnreadableError(f"文件内部的共享字符串表声明了 {value[:20].decode('ascii', 'replace')} 个字符串，与文件大小不符，"
+                                      "疑似恶意构造的文件，已拒绝读取。")
+
+
+# One cell far out (XFD1048576) makes calamine allocate rows x columns of the used range and
+# abort the process (fastexcel#487). The screen reads each worksheet's XML once with one
+# literal-prefixed regex (about 0.05 ms for the template); only a sheet with a reference beyond
+# column Z or row 9999, or with cells/rows written without a reference, gets the exact bound.
+# Rarer spellings (single-quoted references, reference-less cells with attributes) are left to
+# the worker isolation in xltools.batch, which turns an abort into 无法读取 for that file.
+_FAR_REF = re.compile(rb' r="(?:[A-Z]{2,3}\d|[A-Z]?\d{5,})')
+_ANY_REF = re.compile(rb"""\sr\s*=\s*["']\s*([A-Za-z]{0,3})(\d+)""")
+_TAG = re.compile(rb"<(?:[\w.-]+:)?(c|row)\b([^>]*)>")
+
+
+def _check_sheets(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    sheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
+    # a cell takes at least 4 bytes of XML: count them only when the sheets could hold too many
+    count_cells = sum(i.file_size for i in sheets) > 4 * limits.max_cells
+    cells = 0
+    for info in sheets:
+        data = zf.read(info)
+        if count_cells:
+            cells += data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
+        if not _FAR_REF.search(data) and b"<c>" not in data and b"<row>" not in data:
+            continue
+        rows, cols = _extent(data)
+        if rows * cols > limits.max_area:
+            raise UnreadableError(f"工作表“{_sheet_name(zf, info.filename)}”中有内容远在表格之外（到第 {rows} 行、第 {cols} 列），"
+                                  f"读取需要约 {rows * cols:,} 个单元格，超过 {limits.max_area:,} 的上限，疑似异常或恶意构造的文件，已拒绝读取。"
+                                  "请在 Excel/WPS 中删除表格区域以外的内容（或把表格内容复制到新模板）后重新保存报送。")
+    if cells > limits.max_cells:
+        raise UnreadableError(f"文件中共有约 {cells:,} 个单元格，超过 {limits.max_cells:,} 的上限，年度报告表格通常只有几百个单元格。"
+                              "请删除无关的工作表或内容后重新保存报送。")
+
+
+def _extent(data: bytes) -> tuple[int, int]:
+    """The rows x columns a reader allocates for this sheet: references as written, cells and
+    rows without one at the next position (as calamine places them)."""
+    row = max_row = max_col = 0
+    col = 0
+    for kind, attrs in _TAG.findall(data):
+        ref = _ANY_REF.search(b" " + attrs)
+        if kind == b"row":
+            row = int(ref.group(2)[:9]) if ref else row + 1
+            col = 0
+            max_row = max(max_row, row)
+            continue
+        if ref:
+            col = _col_number(ref.group(1)) if ref.group(1) else col + 1
+            max_row = max(max_row, int(ref.group(2)[:9]))
+        else:
+            col += 1
+        max_col = max(max_col, col)
+    return max(max_row, 1), max(max_col, 1)
+
+
+def _sheet_name(zf: zipfile.ZipFile, target: str) -> str:
+    """The sheet's name as the user sees it (for the message only)."""
+    try:
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        book = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+        tail = target.removeprefix("xl/")
+        rid = None
+        for tag in re.findall(r"<Relationship\b[^>]*>", rels):
+            if re.search(r'Target="/?(?:xl/)?' + re.escape(tail) + '"', tag):
+                rid = re.search(r'Id="([^"]*)"', tag).group(1)
+                break
+        for tag in re.findall(r"<sheet\b[^>]*>", book):
+            if f'r:id="{rid}"' in tag:
+                import html
+                return html.unescape(re.search(r'name="([^"]*)"', tag).group(1))[:40]
+    except (KeyError, StopIteration, AttributeError, zipfile.BadZipFile, OSError):
+        pass
+    return target.rsplit("/", 1)[-1]
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
 
 
 def _cfb_kind(path: Path) -> str:

@@ -29,6 +29,7 @@ from xltools.textsafe import normalise
 from xltools.values import make_finding
 
 Grid = list[list[Any]]
+_SUFFIXES = {"xlsx": {".xlsx", ".xlsm", ".xltx", ".xltm"}, "xls": {".xls"}, "ods": {".ods"}}
 # the block the layout checks look at: a moved caption is searched for in these rows/columns
 SCAN_ROWS, SCAN_COLS = 200, 60
 
@@ -40,7 +41,12 @@ def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS, *, screen: 
     path = Path(path)
     kind = sniff(path, limits) if screen else "xlsx"
     try:
-        wb = CalamineWorkbook.from_path(str(path))
+        if path.suffix.lower() in _SUFFIXES[kind]:
+            wb = CalamineWorkbook.from_path(str(path))
+        else:
+            # calamine picks its reader by extension: an .xls named .xlsx is read by content
+            with open(path, "rb") as fh:
+                wb = CalamineWorkbook.from_filelike(fh)
         names = list(wb.sheet_names)
     except BaseException as e:  # calamine raises its own errors and pyo3 PanicException
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
