@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 
 if ! command -v soffice >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== 安装 LibreOffice Calc（无界面）与 poppler-utils =="
+    echo "== 安装 LibreOffice Calc（无界面）、python3-uno 与 poppler-utils =="
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq libreoffice-calc-nogui poppler-utils fonts-noto-cjk >/dev/null
+    apt-get install -y -qq libreoffice-calc-nogui python3-uno poppler-utils fonts-noto-cjk >/dev/null
   else
     echo "注意：未找到 LibreOffice（soffice），需要它的测试将被跳过。" >&2
   fi

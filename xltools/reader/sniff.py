@@ -24,7 +24,8 @@ class Limits:
     max_uncompressed: int = 200 * MB
     max_ratio: int = 200               # for entries over 1 MB uncompressed
     max_shared_strings: int = 1_000_000
-    max_cells: int = 1_000_000         # cells written in all worksheets together
+    max_cells: int = 5_000_000         # cells written in all worksheets together (a summary
+                                       # workbook of 10,000 agencies has about 2.3 million)
     max_area: int = 5_000_000          # rows x columns a reader must allocate for one sheet
 
 
