@@ -5,7 +5,6 @@ import datetime as dt
 import hashlib
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

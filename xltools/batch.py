@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator
 from xltools import XltoolsError
 from xltools.evaluate import check_file, unreadable_report
 from xltools.findings import Finding, Report
-from xltools.reader import DOCUMENT_SUFFIXES, WORKBOOK_SUFFIXES
+from xltools.reader import WORKBOOK_SUFFIXES
 from xltools.spec import load_form
 
 SKIP_PREFIXES = ("~$", ".~lock", "._", ".~xltools-")

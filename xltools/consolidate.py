@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -313,10 +312,6 @@ def sum_reports(reports: list[Report], form: Form) -> dict[str, Any]:
             s = round(math.fsum(vs), 6)
             totals[k] = int(s) if s.is_integer() else s
     return totals
-
-
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
 
 
 def summary_text(result: Consolidation) -> str:

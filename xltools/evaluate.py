@@ -7,7 +7,7 @@ from typing import Any
 
 from xltools import UnreadableError
 from xltools.findings import Finding, Report
-from xltools.reader.base import RawCell, RawForm
+from xltools.reader.base import RawForm
 from xltools.rules import run_rules
 from xltools.spec import Form, form_for_year, load_form
 from xltools.values import clean_meta, clean_number, make_finding
@@ -90,7 +90,3 @@ def unreadable_report(file: str, message: str) -> Report:
     r = Report(file=file, unreadable=True)
     r.findings.append(Finding("unreadable", "error", message))
     return r
-
-
-def used_form(report: Report) -> Form | None:
-    return load_form(report.form) if report.form else None

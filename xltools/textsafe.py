@@ -8,21 +8,11 @@ import unicodedata
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _SPACES = re.compile(r"\s+")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_text(text: str, limit: int = 32000) -> str:
     """Storable in a cell: illegal XML characters removed, bounded length."""
     return _ILLEGAL.sub("", str(text))[:limit]
-
-
-def inert_text(text: str, limit: int = 32000) -> str:
-    """For cells of xltools' own outputs: also never read as a formula by a spreadsheet that
-    re-parses text (CSV-like pastes): a leading = + - @ gets a leading apostrophe-free guard."""
-    s = safe_text(text, limit)
-    if s.startswith(_FORMULA_START):
-        s = "'" + s
-    return s
 
 
 def one_line(text: str, limit: int = 200) -> str:
