@@ -3,17 +3,14 @@ note (legacy comment, shown by Excel, WPS and LibreOffice), and a first sheet ца
 every finding with a link to its cell. The input file is never modified.
 
 `plan_marks` is the one painting plan: the annotated copy and `xltools live` both apply it, so
-the two never disagree.
+the two never disagree. openpyxl is imported only when a copy is written: naming copies and
+planning marks stay cheap for the parent process of a batch.
 """
 from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-from openpyxl import load_workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
 
 from xltools.findings import ERROR, Finding, Report
 from xltools.fsutil import atomic_save_workbook
@@ -62,6 +59,8 @@ def annotated_name(source: Path, outdir: Path, taken: set[str] | None = None) ->
 
 def annotate(report: Report, out: Path, source: Path | None = None) -> Path:
     """Write the annotated copy of `report`'s file to `out` (temporary name, then rename)."""
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
     source = Path(source or report.file)
     wb = _open_copy(report, source)
     for mark in plan_marks(report.findings):
@@ -83,6 +82,7 @@ def annotate(report: Report, out: Path, source: Path | None = None) -> Path:
 
 
 def _open_copy(report: Report, source: Path):
+    from openpyxl import load_workbook
     if _is_xlsx(source):
         try:
             return load_workbook(source, keep_links=False)
@@ -106,6 +106,7 @@ def _is_xlsx(path: Path) -> bool:
 
 
 def _result_sheet(wb, report: Report) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
     if RESULT_SHEET in wb.sheetnames:
         del wb[RESULT_SHEET]
     ws = wb.create_sheet(RESULT_SHEET, 0)

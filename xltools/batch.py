@@ -95,7 +95,11 @@ def _unpack(t: tuple) -> Report:
     return r
 
 
-def _check_one(path: str, digest: bool) -> tuple:
+def _check_one(path: str, digest: bool, annotate_to: str | None = None) -> tuple:
+    return _pack(_check_report(path, digest, annotate_to))
+
+
+def _check_report(path: str, digest: bool, annotate_to: str | None) -> Report:
     try:
         report = check_file(path)
     except MemoryError:
@@ -104,7 +108,15 @@ def _check_one(path: str, digest: bool) -> tuple:
         report = unreadable_report(path, f"读取时发生内部错误（{type(e).__name__}: {str(e)[:120]}），已跳过该文件。")
     if digest:
         report.meta.update(file_digest(path))
-    return _pack(report)
+    if annotate_to and report.findings and not report.unreadable:
+        # the annotated copy is made where the file was read: in parallel, and isolated
+        try:
+            from xltools.annotate import annotate
+            annotate(report, Path(annotate_to), Path(path))
+            report.meta["annotated"] = annotate_to
+        except Exception as e:
+            report.meta["annotate_error"] = type(e).__name__
+    return report
 
 
 def file_digest(path: str | Path) -> dict:
@@ -159,8 +171,8 @@ def _worker(conn, memory_mb: int, digest: bool) -> None:
             return
         # a result per file, sent as soon as it is ready: if the process dies, the parent
         # knows exactly which file it was reading
-        for index, path in tasks:
-            conn.send((index, _check_one(path, digest)))
+        for index, path, annotate_to in tasks:
+            conn.send((index, _check_one(path, digest, annotate_to)))
 
 
 # Files go to a worker a few at a time, and the next few are sent before it runs out, so a
@@ -175,10 +187,10 @@ class _Slot:
         self.proc = ctx.Process(target=_worker, args=(child, memory_mb, digest), daemon=True)
         self.proc.start()
         child.close()
-        self.queue: deque[tuple[int, str]] = deque()   # sent, not answered; the first is being read
+        self.queue: deque[tuple[int, str, str | None]] = deque()   # sent, not answered; the first is being read
         self.started = 0.0                              # when the first of the queue was started
 
-    def give(self, tasks: list[tuple[int, str]]) -> None:
+    def give(self, tasks: list[tuple[int, str, str | None]]) -> None:
         self.conn.send(tasks)
         if not self.queue:
             self.started = time.monotonic()
@@ -194,27 +206,29 @@ class _Slot:
 
 
 def check_paths(files: list[Path], jobs: int | None = None, limits: Limits = Limits(),
-                progress: Callable[[int], None] | None = None, digest: bool = False) -> list[Report]:
+                progress: Callable[[int], None] | None = None, digest: bool = False,
+                annotate_dir: Path | None = None) -> list[Report]:
     """Reports in the order of `files`. jobs=0 reads in this process (no isolation).
-    digest=True adds each file's SHA-256 and modification time to `report.meta`."""
-    return list(iter_checked(files, jobs, limits, progress, digest))
+    digest=True adds each file's SHA-256 and modification time to `report.meta`; with
+    `annotate_dir`, each file with findings gets its annotated copy there, its path in
+    `report.meta["annotated"]`."""
+    return list(iter_checked(files, jobs, limits, progress, digest, annotate_dir))
 
 
 def iter_checked(files: list[Path], jobs: int | None = None, limits: Limits = Limits(),
-                 progress: Callable[[int], None] | None = None, digest: bool = False) -> Iterator[Report]:
+                 progress: Callable[[int], None] | None = None, digest: bool = False,
+                 annotate_dir: Path | None = None) -> Iterator[Report]:
+    targets = _annotation_targets(files, annotate_dir)
     if jobs == 0:
-        for p in files:
-            report = check_file(p)
-            if digest:
-                report.meta.update(file_digest(p))
-            yield report
+        for p, target in zip(files, targets):
+            yield _check_report(str(p), digest, target)
             if progress:
                 progress(1)
         return
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
     results: dict[int, Report] = {}
     next_out = 0
-    for index, report in _run_pool(files, jobs, limits, digest):
+    for index, report in _run_pool(files, jobs, limits, digest, targets):
         results[index] = report
         if progress:
             progress(1)
@@ -223,17 +237,28 @@ def iter_checked(files: list[Path], jobs: int | None = None, limits: Limits = Li
             next_out += 1
 
 
+def _annotation_targets(files: list[Path], annotate_dir: Path | None) -> list[str | None]:
+    """Names decided up front, in input order, so that workers never pick the same one."""
+    if annotate_dir is None:
+        return [None] * len(files)
+    from xltools.annotate import annotated_name
+    taken: set[str] = set()
+    return [str(annotated_name(Path(p), Path(annotate_dir), taken)) for p in files]
+
+
 def _context():
     if sys.platform.startswith("linux"):
         return mp.get_context("fork")
     return mp.get_context("spawn")
 
 
-def _run_pool(files: list[Path], jobs: int, limits: Limits, digest: bool = False) -> Iterator[tuple[int, Report]]:
+def _run_pool(files: list[Path], jobs: int, limits: Limits, digest: bool = False,
+              targets: list[str | None] | None = None) -> Iterator[tuple[int, Report]]:
     ctx = _context()
     for name in ("2021", "2019"):       # parse the form definitions once, before forking
         load_form(name)
-    pending = list(enumerate(str(p) for p in files))
+    targets = targets or [None] * len(files)
+    pending = [(i, str(p), t) for i, (p, t) in enumerate(zip(files, targets))]
     pending.reverse()
     slots = [_Slot(ctx, limits.memory_mb, digest) for _ in range(jobs)]
 
@@ -273,7 +298,7 @@ def _run_pool(files: list[Path], jobs: int, limits: Limits, digest: bool = False
                     failure = f"读取超过 {limits.timeout:g} 秒仍未完成，已放弃该文件（文件可能异常庞大或被恶意构造）。"
                 if failure:
                     # the file being read is the culprit; the others sent with it go back first in line
-                    index, path = s.queue.popleft()
+                    index, path, _ = s.queue.popleft()
                     yield index, unreadable_report(path, failure)
                     pending.extend(reversed(s.queue))
                     s.kill()

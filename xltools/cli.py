@@ -221,20 +221,19 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
         click.echo(f"{p}：{why}", err=True)
     bar, tick = _progress(len(inputs.files))
     try:
-        reports = check_paths(inputs.files, jobs, Limits(timeout=timeout), tick)
+        if annotate_dir:
+            annotate_dir.mkdir(parents=True, exist_ok=True)
+        reports = check_paths(inputs.files, jobs, Limits(timeout=timeout), tick, annotate_dir=annotate_dir)
+    except OSError as e:
+        _fail(_io_message(e))
     finally:
         if bar:
             bar.__exit__(None, None, None)
-    if annotate_dir:
-        from xltools.annotate import annotate, annotated_name
-        taken: set[str] = set()
-        for r in reports:
-            if r.findings and not r.unreadable:
-                try:
-                    out = annotate(r, annotated_name(Path(r.file), annotate_dir, taken))
-                    click.echo(f"批注副本：{out}", err=True)
-                except (OSError, XltoolsError) as e:
-                    _fail(_io_message(e))
+    for r in reports if annotate_dir else ():
+        if "annotated" in r.meta:
+            click.echo(f"批注副本：{r.meta['annotated']}", err=True)
+        elif "annotate_error" in r.meta:
+            click.echo(f"{r.file}：批注副本未能生成（{r.meta['annotate_error']}）。", err=True)
     if as_json:
         _echo_json(check_document(reports))
     else:

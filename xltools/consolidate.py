@@ -149,7 +149,8 @@ def consolidate(paths: list[str | Path], outdir: str | Path, roster: str | Path 
     inputs = collect_inputs(paths)
     out_resolved = outdir.resolve()
     files = [p for p in inputs.files if out_resolved not in p.resolve().parents]
-    reports = check_paths(files, jobs, limits, progress, digest=True)
+    reports = check_paths(files, jobs, limits, progress, digest=True,
+                          annotate_dir=outdir / ANNOTATED_DIR if annotate else None)
     entries = [_entry(p, r) for p, r in zip(files, reports)]
     if year is None:
         years = Counter(e.report.year for e in entries if e.report and e.report.year)
@@ -162,8 +163,6 @@ def consolidate(paths: list[str | Path], outdir: str | Path, roster: str | Path 
     result = Consolidation(outdir, year, form, entries, totals, roster_size=len(roster_entries or []),
                            include_invalid=include_invalid, created=dt.datetime.now().isoformat(timespec="seconds"),
                            skipped=inputs.skipped)
-    if annotate:
-        _annotate(result)
     from xltools.summary import write_summary
     result.summary = write_summary(result, outdir / SUMMARY_NAME, agency)
     atomic_write_text(outdir / RESULTS_NAME, json.dumps(result.to_dict(), ensure_ascii=False, indent=1, default=str))
@@ -198,9 +197,13 @@ def _entry(path: Path, report: Report) -> Entry:
         submitted = submitted.isoformat()
     elif submitted is not None:
         submitted = str(submitted)
-    status = report.status
-    agency = report.agency
-    return Entry(status, agency, None, str(path), report, sha, modified, submitted)
+    entry = Entry(report.status, report.agency, None, str(path), report, sha, modified, submitted)
+    # the annotated copy was written by the worker that read the file (xltools.batch)
+    if "annotated" in digest:
+        entry.annotated = f"{ANNOTATED_DIR}/{Path(digest['annotated']).name}"
+    elif "annotate_error" in digest:
+        entry.note = f"批注副本未能生成（{digest['annotate_error']}）。"
+    return entry
 
 
 def _assign(entries: list[Entry], roster: list[RosterEntry] | None, year: int | None) -> None:
@@ -260,23 +263,6 @@ def _assign(entries: list[Entry], roster: list[RosterEntry] | None, year: int | 
         for r in roster:
             if id(r) not in covered:
                 entries.append(Entry(MISSING, r.name, r, note="名单中的单位，未收到报表。"))
-
-
-def _annotate(result: Consolidation) -> None:
-    todo = [e for e in result.entries if e.file and e.report and not e.report.unreadable and e.report.findings]
-    if not todo:
-        return      # spares importing openpyxl (a fifth of a second) when nothing needs a copy
-    from xltools.annotate import annotate, annotated_name
-    outdir = result.outdir / ANNOTATED_DIR
-    taken: set[str] = set()
-    for e in todo:
-        out = annotated_name(Path(e.file), outdir, taken)
-        try:
-            annotate(e.report, out, Path(e.file))
-        except Exception as exc:  # one copy that cannot be written must not stop the run
-            e.note = ((e.note + " ") if e.note else "") + f"批注副本未能生成（{type(exc).__name__}）。"
-            continue
-        e.annotated = f"{ANNOTATED_DIR}/{out.name}"
 
 
 def _mapped(report: Report, form: Form) -> dict[str, Any]:
