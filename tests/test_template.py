@@ -86,7 +86,7 @@ def test_every_input_cell_has_validation_with_chinese_messages(tmp_path):
     wb = load_workbook(tmp_path / "t.xlsx")
     form = load_form("2021")
     for f in form.fields:
-        if f.is_total or f.type == "text":
+        if f.is_total:
             continue
         dvs = [dv for dv in wb[f.sheet].data_validations.dataValidation if f.cell in dv.sqref]
         assert len(dvs) == 1, f.key
@@ -96,6 +96,10 @@ def test_every_input_cell_has_validation_with_chinese_messages(tmp_path):
                     "year": ("whole", "between", "2019"), "date": ("date", "greaterThan", "43466")}
         if f.type == "choice":
             assert dv.type == "list" and dv.formula1 == '"' + ",".join(f.choices) + '"'
+        elif f.type == "email":
+            assert dv.type == "custom" and dv.formula1 == 'ISNUMBER(FIND("@",B11))'
+        elif f.type == "text":
+            assert (dv.type, dv.operator, dv.formula1) == ("textLength", "lessThanOrEqual", "200"), f.key
         else:
             assert (dv.type, dv.operator or "between", dv.formula1) == expected[f.type], f.key  # "between" is the default
     ws19 = load_workbook(build_template(tmp_path / "t19.xlsx", "2019"))["表二"]

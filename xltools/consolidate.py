@@ -159,6 +159,10 @@ def consolidate(paths: list[str | Path], outdir: str | Path, roster: str | Path 
     _assign(entries, roster_entries, year)
     for e in entries:
         e.included = e.status in INCLUDED_STATUSES or (include_invalid and e.status == ERRORS)
+        if e.status == ERRORS:
+            why = (f"有 {e.errors} 处错误，按 --include-invalid 计入汇总。" if e.included else
+                   f"有 {e.errors} 处错误，未计入汇总（默认只计入没有错误的报表；改正后重新报送，或用 --include-invalid 计入）。")
+            e.note = f"{e.note} {why}" if e.note else why
     totals = sum_reports([e.report for e in entries if e.included], form)
     result = Consolidation(outdir, year, form, entries, totals, roster_size=len(roster_entries or []),
                            include_invalid=include_invalid, created=dt.datetime.now().isoformat(timespec="seconds"),

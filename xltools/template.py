@@ -41,7 +41,7 @@ STYLES: dict[str, dict] = {
     "text": {"font_size": 10, "valign": "top", "text_wrap": True, "border": 1},
 }
 
-NUMBER_FORMATS = {"count": "0", "signed": "0", "amount": "0.00##", "year": "0", "date": "yyyy-mm-dd", "text": "@"}
+NUMBER_FORMATS = {"count": "0", "signed": "0", "amount": "0.00##", "year": "0", "date": "yyyy-mm-dd", "text": "@", "email": "@"}
 
 VALIDATIONS = {
     "count": ({"validate": "integer", "criteria": ">=", "value": 0},
@@ -54,6 +54,10 @@ VALIDATIONS = {
              "报告年度请填写四位年份，如 2025。", "四位年份，如 2025"),
     "date": ({"validate": "date", "criteria": ">", "value": dt.date(2019, 1, 1)},
              "请填写日期，如 2026-01-20。", "填写日期，如 2026-01-20"),
+    "email": ({"validate": "custom", "value": '=ISNUMBER(FIND("@",{cell}))'},
+              "请填写电子邮箱地址，如 name@example.gov.cn。校验结果将发到这个地址。", "接收校验结果的电子邮箱"),
+    "text": ({"validate": "length", "criteria": "<=", "value": 200},
+             "这里填写不超过 200 个字的文字。", "填写文字（不超过 200 字）"),
 }
 
 
@@ -226,11 +230,13 @@ def _validations(ws, sheet: Sheet, fmt: Formats) -> None:
                 "validate": "list", "source": list(f.choices), "error_title": "输入有误",
                 "error_message": f"请从下拉列表中选择：{'、'.join(f.choices)}。",
                 "input_title": f.row_caption[:32], "input_message": "请从下拉列表中选择"})
-        elif f.type in VALIDATIONS:
+        elif f.type in VALIDATIONS:   # text too: a bounded length, so a pasted document cannot end up in a cell
             by_type.setdefault(f.type, []).append(f.merge or f.cell)
     for typ, ranges in by_type.items():
         rule, error, prompt = VALIDATIONS[typ]
         r1, c1, r2, c2 = _span(ranges[0])
+        if isinstance(rule.get("value"), str):      # a formula, relative to the first cell
+            rule = {**rule, "value": rule["value"].format(cell=ranges[0].split(":")[0])}
         ws.data_validation(r1, c1, r2, c2, {**rule, "error_title": "输入有误", "error_message": error,
                                             "input_title": "填写说明", "input_message": prompt,
                                             "multi_range": " ".join(ranges)})
