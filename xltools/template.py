@@ -120,7 +120,11 @@ def write_form_sheets(wb: xlsxwriter.Workbook, form: Form, values: dict[str, Any
         if sheet.name == form.cover["sheet"]:
             for ref, text in ((form.cover["form_cell"], form.marker), (form.cover["title_cell"], form.full_title),
                               (form.cover["note_cell"], note or "")):
-                ws.write_string(*_rc(ref), safe_text(text), fmt.style("text"))
+                r, c = _rc(ref)
+                ws.write_string(r, c, safe_text(text), fmt.style("text"))
+                lines = _lines(text, sheet.widths.get(col_letter(c + 1), 8.43))
+                if lines > 1:
+                    ws.set_row(r, 14 * lines + 2)
         _validations(ws, sheet, fmt)
         _page_setup(ws, sheet)
         ws.protect("", {"format_cells": True, "format_columns": True, "format_rows": True})
