@@ -326,13 +326,13 @@ def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, time
     from xltools.batch import Limits, collect_inputs
     from xltools.consolidate import consolidate as run, summary_text
     try:
-        total = len(collect_inputs(paths).files)
+        inputs = collect_inputs(paths)
     except XltoolsError as e:
         _fail(str(e))
-    bar, tick = _progress(total)
+    bar, tick = _progress(len(inputs.files))
     try:
         result = run(list(paths), outdir, roster, include_invalid, year, jobs, force, agency,
-                     Limits(timeout=timeout), tick)
+                     Limits(timeout=timeout), tick, inputs=inputs)
     except XltoolsError as e:
         _fail(str(e))
     except OSError as e:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xltools import XltoolsError
-from xltools.batch import Limits, check_paths, collect_inputs, file_digest
+from xltools.batch import Inputs, Limits, check_paths, collect_inputs, file_digest
 from xltools.findings import (ERRORS, MISSING, NOT_IN_ROSTER, OK, SCHEMA_VERSION, STATUS_LABELS, SUPERSEDED,
                               UNREADABLE, WARNINGS, WRONG_YEAR, Finding, Report)
 from xltools.fsutil import atomic_write_text
@@ -142,11 +142,13 @@ class Consolidation:
 def consolidate(paths: list[str | Path], outdir: str | Path, roster: str | Path | None = None,
                 include_invalid: bool = False, year: int | None = None, jobs: int | None = None,
                 force: bool = False, agency: str | None = None, limits: Limits = Limits(),
-                progress: Callable[[int], None] | None = None, annotate: bool = True) -> Consolidation:
+                progress: Callable[[int], None] | None = None, annotate: bool = True,
+                inputs: Inputs | None = None) -> Consolidation:
+    """`inputs`: the files of `paths` when the caller has collected them already."""
     outdir = Path(outdir)
     _prepare_outdir(outdir, force)
     roster_entries = load_roster(roster) if roster else None
-    inputs = collect_inputs(paths)
+    inputs = inputs or collect_inputs(paths)
     out_resolved = outdir.resolve()
     files = [p for p in inputs.files if out_resolved not in p.resolve().parents]
     reports = check_paths(files, jobs, limits, progress, digest=True,
