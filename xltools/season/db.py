@@ -1,0 +1,161 @@
+"""The season database: SQLite (stdlib) in WAL mode, foreign keys on, a busy timeout, and a
+schema version (PRAGMA user_version) brought up to date by ordered migrations."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from xltools import XltoolsError
+
+DB_NAME = "season.db"
+BUSY_TIMEOUT = 30.0          # seconds another command may hold the write lock before we give up
+
+MIGRATIONS: list[str] = [
+    # 1: agencies, versions (every received file), explanations, sign-offs, mail, path cache
+    """
+    CREATE TABLE agencies (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        norm TEXT NOT NULL UNIQUE,            -- normalised name, the matching key
+        uscc TEXT,
+        email TEXT,
+        grp TEXT,
+        in_roster INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX agencies_uscc ON agencies(uscc);
+    CREATE TABLE versions (
+        id INTEGER PRIMARY KEY,
+        agency_id INTEGER NOT NULL REFERENCES agencies(id),
+        seq INTEGER NOT NULL,                 -- 1, 2, 3 … per agency
+        sha256 TEXT NOT NULL,
+        stored TEXT NOT NULL,                 -- kept copy, relative to the season folder
+        original_name TEXT NOT NULL,
+        original_mtime TEXT,
+        received TEXT NOT NULL,
+        origin TEXT NOT NULL,                 -- 'path' | 'mail'
+        origin_path TEXT,
+        sender TEXT,
+        message_id TEXT,
+        imap_folder TEXT,
+        imap_uid INTEGER,
+        status TEXT NOT NULL,                 -- ok | warnings | errors | unreadable | wrong_year
+        errors INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        form TEXT,
+        year INTEGER,
+        workbook_agency TEXT,
+        submitted TEXT,                       -- 填报日期
+        values_json TEXT NOT NULL,
+        findings_json TEXT NOT NULL,
+        previous_id INTEGER REFERENCES versions(id),
+        diff_json TEXT,                       -- against previous_id
+        annotated TEXT,                       -- annotated copy, relative to the season folder
+        UNIQUE (agency_id, seq)
+    );
+    CREATE INDEX versions_sha ON versions(sha256);
+    CREATE INDEX versions_message ON versions(message_id);
+    CREATE TABLE accepts (
+        id INTEGER PRIMARY KEY,
+        agency_id INTEGER NOT NULL REFERENCES agencies(id),
+        version_id INTEGER NOT NULL REFERENCES versions(id),
+        rule TEXT NOT NULL,
+        sheet TEXT,
+        cell TEXT,
+        key TEXT,
+        value_json TEXT,                      -- the cell's value when accepted
+        note TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY,
+        agency_id INTEGER NOT NULL REFERENCES agencies(id),
+        version_id INTEGER NOT NULL REFERENCES versions(id),
+        note TEXT,
+        created TEXT NOT NULL,
+        UNIQUE (version_id)
+    );
+    CREATE TABLE mails (
+        id INTEGER PRIMARY KEY,
+        agency_id INTEGER REFERENCES agencies(id),
+        version_id INTEGER REFERENCES versions(id),
+        kind TEXT NOT NULL,                   -- revise | remind | accepted | … | summary
+        deadline TEXT,
+        recipients TEXT NOT NULL,
+        subject TEXT,
+        digest TEXT,
+        message_id TEXT,
+        sent TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX mails_once_per_version ON mails(kind, version_id)
+        WHERE version_id IS NOT NULL AND kind <> 'remind';
+    CREATE UNIQUE INDEX mails_remind_once ON mails(agency_id, kind, deadline) WHERE kind = 'remind';
+    CREATE TABLE seen_paths (                 -- (path, size, mtime) → sha256: skip hashing unchanged files
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        sha256 TEXT NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path, timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate. Transactions are explicit (BEGIN IMMEDIATE)."""
+    try:
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise XltoolsError(f"无法以 WAL 模式打开本届数据库 {path}（当前模式 {mode}）。请把年报文件夹放在本机磁盘上。")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _migrate(conn, path)
+    except sqlite3.OperationalError as e:
+        raise XltoolsError(busy_message(e, path)) from None
+    except sqlite3.DatabaseError as e:
+        raise XltoolsError(f"本届数据库 {path} 已损坏或不是数据库（{e}）。"
+                           f"可用 xltools init 文件夹 --rebuild 从保存的报表重建。") from None
+    return conn
+
+
+def busy_message(e: Exception, path: Path) -> str:
+    if "locked" in str(e) or "busy" in str(e):
+        return (f"本届数据库 {path} 正被另一个 xltools 命令使用，等待 {BUSY_TIMEOUT:.0f} 秒后仍未释放。"
+                f"请等另一个命令结束后重试。")
+    return f"无法使用本届数据库 {path}：{e}。"
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise XltoolsError(f"本届数据库 {path} 由较新版本的 xltools 创建（数据库版本 {current}，"
+                           f"本程序支持到 {SCHEMA_VERSION}）。请升级 xltools。")
+    for n in range(current, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # re-read inside the write lock: another process may have migrated meanwhile
+            if conn.execute("PRAGMA user_version").fetchone()[0] != n:
+                conn.execute("ROLLBACK")
+                continue
+            for stmt in _statements(MIGRATIONS[n]):
+                conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version = {n + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    out, buf = [], []
+    for line in script.splitlines():
+        line = line.split("--", 1)[0]
+        buf.append(line)
+        joined = "\n".join(buf)
+        if sqlite3.complete_statement(joined):
+            out.append(joined.strip())
+            buf = []
+    return [s for s in out if s.strip(" ;\n")]

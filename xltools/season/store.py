@@ -1,0 +1,765 @@
+"""The season folder and its store: kept files, versions, diffs, explanations, sign-offs, mail.
+
+Folder layout (everything a season needs travels with the folder):
+
+    season.toml          settings (year, roster, last year's figures, thresholds)
+    season.db            SQLite database (WAL; -wal/-shm beside it while in use)
+    files/ab/<sha256>.xlsx   every received file, once, read-only (content-addressed)
+    annotated/<sha256>.xlsx  the annotated copy of each version with findings
+    received.jsonl       append-only journal of receipts (for `xltools init --rebuild`)
+    说明与审核.json       explanations, sign-offs and sent mail, rewritten on every change
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from xltools import XltoolsError
+from xltools.findings import ERROR, ERRORS, MISSING, OK, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR, Finding, Report
+from xltools.fsutil import atomic_write_text
+from xltools.roster import RosterEntry, load_roster, normalise_name, normalise_uscc
+from xltools.season import db as dbmod
+from xltools.season.settings import SETTINGS_NAME, Settings, read_settings, write_settings
+
+FILES_DIR = "files"
+ANNOTATED_DIR = "annotated"
+JOURNAL_NAME = "received.jsonl"
+RECORDS_NAME = "说明与审核.json"
+LOCK_NAME = ".season.lock"
+
+# statuses of an agency on the board, beyond a single file's statuses (findings.py)
+APPROVED = "approved"
+CHANGED_AFTER_APPROVAL = "changed_after_approval"
+EXPLAINED = "explained"
+BOARD_LABELS = {
+    APPROVED: "已审核", CHANGED_AFTER_APPROVAL: "审核后又变更", EXPLAINED: "已说明",
+    OK: "已通过", WARNINGS: "有警告", ERRORS: "有错误", UNREADABLE: "无法读取",
+    MISSING: "未报送", WRONG_YEAR: "年度不符",
+}
+
+
+def now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------------------ data shapes
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a received file came from: a path, or an e-mail (sender, Message-ID, IMAP place)."""
+    kind: str = "path"                  # 'path' | 'mail'
+    path: str | None = None
+    sender: str | None = None
+    message_id: str | None = None
+    imap_folder: str | None = None
+    imap_uid: int | None = None
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> "Origin":
+        return cls("path", path=str(path))
+
+    @classmethod
+    def from_mail(cls, sender: str, message_id: str, folder: str | None = None,
+                  uid: int | None = None, path: str | None = None) -> "Origin":
+        return cls("mail", path=path, sender=sender, message_id=message_id, imap_folder=folder, imap_uid=uid)
+
+    @property
+    def text(self) -> str:
+        if self.kind == "mail":
+            where = f"（{self.imap_folder} #{self.imap_uid}）" if self.imap_folder else ""
+            return f"邮件 {self.sender or '?'}{where}"
+        return f"文件 {self.path}"
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("kind", "path", "sender", "message_id", "imap_folder", "imap_uid")}
+
+
+@dataclass(slots=True)
+class Diff:
+    """A version against the agency's previous one."""
+    previous_seq: int
+    changed: list[dict]                 # {key, sheet, cell, old, new}
+    fixed: list[dict]                   # findings of the previous version gone now
+    remaining: list[dict]               # findings in both
+    new: list[dict]                     # findings only now
+
+    @property
+    def text(self) -> str:
+        """For 报送情况: 「改了 3 格；上次 5 处问题已改 4 处」."""
+        before = len(self.fixed) + len(self.remaining)
+        parts = [f"与第 {self.previous_seq} 版相比改了 {len(self.changed)} 格" if self.changed
+                 else f"与第 {self.previous_seq} 版相比数值未变"]
+        if before:
+            parts.append(f"上次 {before} 处问题已改 {len(self.fixed)} 处")
+        if self.new:
+            parts.append(f"新出现 {len(self.new)} 处")
+        return "；".join(parts)
+
+    def to_dict(self) -> dict:
+        return {"previous_seq": self.previous_seq, "changed": self.changed, "fixed": self.fixed,
+                "remaining": self.remaining, "new": self.new}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Diff":
+        return cls(d["previous_seq"], d["changed"], d["fixed"], d["remaining"], d["new"])
+
+
+@dataclass(slots=True)
+class Version:
+    id: int
+    agency: str
+    agency_id: int
+    seq: int
+    sha256: str
+    stored: Path                        # absolute path of the kept, read-only copy
+    original_name: str
+    original_mtime: str | None
+    received: str
+    origin: Origin
+    status: str                         # ok | warnings | errors | unreadable | wrong_year
+    form: str | None
+    year: int | None
+    workbook_agency: str | None
+    submitted: str | None
+    values: dict[str, Any]
+    findings: list[Finding]
+    diff: Diff | None
+    annotated: Path | None = None
+    approved: bool = False
+    accepted: dict[tuple, str] = field(default_factory=dict)   # finding identity → note
+    created: bool = True                # False when add_file found this content already kept
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == WARNING)
+
+    def is_accepted(self, f: Finding) -> str | None:
+        return self.accepted.get(finding_id(f))
+
+    @property
+    def open_warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING and not self.is_accepted(f)]
+
+    def report(self) -> Report:
+        """The version as a check Report (values, findings), for consolidation."""
+        r = Report(file=str(self.stored), form=self.form, agency=self.workbook_agency, year=self.year,
+                   findings=list(self.findings), unreadable=self.status == UNREADABLE, values=dict(self.values))
+        return r
+
+    def to_dict(self) -> dict:
+        return {
+            "seq": self.seq, "agency": self.agency, "sha256": self.sha256, "stored": str(self.stored),
+            "original_name": self.original_name, "original_mtime": self.original_mtime,
+            "received": self.received, "origin": self.origin.to_dict(), "status": self.status,
+            "status_label": BOARD_LABELS.get(self.status, self.status),
+            "errors": self.errors, "warnings": self.warnings, "approved": self.approved,
+            "form": self.form, "year": self.year, "submitted": self.submitted,
+            "findings": [{**f.to_dict(), "accepted": self.is_accepted(f)} for f in self.findings],
+            "diff": self.diff.to_dict() if self.diff else None,
+            "diff_text": self.diff.text if self.diff else None,
+        }
+
+
+@dataclass(slots=True)
+class AgencyState:
+    """One row of the board."""
+    agency: str
+    agency_id: int
+    in_roster: bool
+    status: str                         # BOARD_LABELS key
+    versions: int
+    current: Version | None
+    last_change: str | None
+    errors: int
+    warnings: int                       # open (not accepted) warnings
+    explained: int                      # accepted warnings
+    approved: bool                      # the current version is signed off
+    email: str | None = None
+
+    @property
+    def label(self) -> str:
+        return BOARD_LABELS.get(self.status, self.status)
+
+    def to_dict(self) -> dict:
+        return {"agency": self.agency, "in_roster": self.in_roster, "status": self.status,
+                "status_label": self.label, "versions": self.versions,
+                "current_seq": self.current.seq if self.current else None,
+                "last_change": self.last_change, "errors": self.errors, "warnings": self.warnings,
+                "explained": self.explained, "approved": self.approved,
+                "diff_text": self.current.diff.text if self.current and self.current.diff else None}
+
+
+def finding_id(f: Finding | dict) -> tuple:
+    """What makes two findings 'the same problem' across versions: rule and place."""
+    if isinstance(f, dict):
+        return (f.get("rule"), f.get("sheet"), f.get("cell"), f.get("key"))
+    return (f.rule, f.sheet, f.cell, f.key)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = _jsonable(a), _jsonable(b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return abs(a - b) < 1e-9
+    return a == b
+
+
+# ------------------------------------------------------------------------------ the season
+
+class Season:
+    """An open season folder. Use `Season.create` / `Season.open`; close (or `with`) when done."""
+
+    def __init__(self, folder: Path, settings: Settings, conn: sqlite3.Connection):
+        self.folder = folder
+        self.settings = settings
+        self.conn = conn
+        self._roster: list[RosterEntry] | None = None
+        self._lastyear = None
+
+    # ---- opening
+
+    @classmethod
+    def create(cls, folder: str | Path, year: int, roster: str | Path | None = None,
+               previous: str | Path | None = None, office: str | None = None,
+               factor: float | None = None, min_change: float | None = None) -> "Season":
+        """Make a new season folder (or refuse if one is there). The roster is copied in."""
+        folder = Path(folder)
+        if (folder / SETTINGS_NAME).exists():
+            raise XltoolsError(f"“{folder}”已经是年报工作文件夹（有 {SETTINGS_NAME}）。"
+                               f"要重建数据库请加 --rebuild。")
+        if folder.exists() and not folder.is_dir():
+            raise XltoolsError(f"“{folder}”是一个文件，不是文件夹。")
+        roster_rel = None
+        if roster is not None:
+            roster = Path(roster)
+            entries = load_roster(roster)            # refuse a bad roster before creating anything
+            if not entries:
+                raise XltoolsError(f"名单 {roster} 中没有单位。")
+        if previous is not None and not Path(previous).exists():
+            raise XltoolsError(f"找不到上年数据“{previous}”。")
+        folder.mkdir(parents=True, exist_ok=True)
+        if roster is not None:
+            target = folder / ("名单" + roster.suffix.lower())
+            if roster.resolve() != target.resolve():
+                shutil.copyfile(roster, target)
+            roster_rel = target.name
+        prev_text = None
+        if previous is not None:
+            p = Path(previous).resolve()
+            try:
+                prev_text = str(p.relative_to(folder.resolve()))
+            except ValueError:
+                prev_text = str(p)
+        from xltools.season.settings import DEFAULT_FACTOR, DEFAULT_MIN_CHANGE
+        settings = Settings(year, roster_rel, prev_text, factor or DEFAULT_FACTOR,
+                            DEFAULT_MIN_CHANGE if min_change is None else min_change, office)
+        write_settings(folder, settings)
+        season = cls.open(folder)
+        season.sync_roster()
+        return season
+
+    @classmethod
+    def open(cls, folder: str | Path, timeout: float = dbmod.BUSY_TIMEOUT) -> "Season":
+        folder = Path(folder)
+        settings = read_settings(folder)
+        conn = dbmod.connect(folder / dbmod.DB_NAME, timeout)
+        return cls(folder, settings, conn)
+
+    @staticmethod
+    def find(start: str | Path | None = None) -> Path | None:
+        """The season folder containing `start` (default: the current directory), or None."""
+        p = Path(start or Path.cwd()).resolve()
+        for d in (p, *p.parents):
+            if (d / SETTINGS_NAME).is_file():
+                return d
+        return None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Season":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def year(self) -> int:
+        return self.settings.year
+
+    # ---- locking and transactions
+
+    @contextlib.contextmanager
+    def exclusive(self, on_wait: Callable[[str], None] | None = None, timeout: float | None = None) -> Iterator[None]:
+        """Hold the season for a long write (a consolidation). A second command waits,
+        telling the user why through `on_wait`, up to `timeout` seconds (None: no limit)."""
+        path = self.folder / LOCK_NAME
+        fh = open(path, "a+")
+        try:
+            try:
+                import fcntl
+            except ImportError:             # Windows: SQLite's own locking still protects the data
+                yield
+                return
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if on_wait:
+                    on_wait("另一个 xltools 命令正在处理本届年报，等待它结束后继续……")
+                import time
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while True:
+                    try:
+                        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if deadline is not None and time.monotonic() > deadline:
+                            raise XltoolsError(f"另一个 xltools 命令正在处理本届年报，等待 {timeout:.0f} 秒后仍未结束。请稍后重试。") from None
+                        time.sleep(0.2)
+            yield
+        finally:
+            fh.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise XltoolsError(dbmod.busy_message(e, self.folder / dbmod.DB_NAME)) from None
+        try:
+            yield self.conn
+            self.conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            raise
+
+    # ---- roster and agencies
+
+    @property
+    def roster(self) -> list[RosterEntry] | None:
+        if self._roster is None and self.settings.roster:
+            path = self.settings.resolve(self.folder, self.settings.roster)
+            self._roster = load_roster(path)
+        return self._roster
+
+    def sync_roster(self) -> None:
+        """Every roster agency has a row (so the board shows who has not reported)."""
+        if not self.roster:
+            return
+        with self.transaction() as c:
+            for r in self.roster:
+                self._agency_row(c, r.name, r.uscc, r, create=True)
+
+    def _agency_row(self, c, name: str, uscc: str | None, roster: RosterEntry | None, create: bool) -> int | None:
+        norm = normalise_name(name)
+        code = normalise_uscc(uscc) or None
+        row = None
+        if code:
+            row = c.execute("SELECT id FROM agencies WHERE uscc = ?", (code,)).fetchone()
+        if row is None:
+            row = c.execute("SELECT id FROM agencies WHERE norm = ?", (norm,)).fetchone()
+        if row is not None:
+            if roster is not None:
+                c.execute("UPDATE agencies SET in_roster = 1, email = COALESCE(?, email), grp = COALESCE(?, grp),"
+                          " uscc = COALESCE(uscc, ?) WHERE id = ?", (roster.email, roster.group, code, row["id"]))
+            elif code:
+                c.execute("UPDATE agencies SET uscc = COALESCE(uscc, ?) WHERE id = ?", (code, row["id"]))
+            return row["id"]
+        if not create:
+            return None
+        cur = c.execute("INSERT INTO agencies (name, norm, uscc, email, grp, in_roster) VALUES (?, ?, ?, ?, ?, ?)",
+                        (name, norm, code, roster.email if roster else None, roster.group if roster else None,
+                         1 if roster else 0))
+        return cur.lastrowid
+
+    def agency_id(self, name: str) -> int:
+        """The agency by (roster or workbook) name or 统一社会信用代码; a Chinese error if unknown."""
+        row = self.conn.execute("SELECT id FROM agencies WHERE norm = ? OR uscc = ?",
+                                (normalise_name(name), normalise_uscc(name))).fetchone()
+        if row is None:
+            hits = self.conn.execute("SELECT name FROM agencies WHERE norm LIKE ? ORDER BY name LIMIT 5",
+                                     (f"%{normalise_name(name)}%",)).fetchall()
+            if len(hits) == 1:
+                return self.agency_id(hits[0]["name"])
+            hint = f"相近的单位：{'、'.join(h['name'] for h in hits)}。" if hits else "用 xltools status 查看全部单位。"
+            raise XltoolsError(f"本届年报中没有单位“{name}”。{hint}")
+        return row["id"]
+
+    def _identify(self, report: Report, original_name: str) -> tuple[str, str | None, RosterEntry | None]:
+        from xltools.roster import match
+        uscc = report.values.get("meta_uscc") if report.values else None
+        uscc = uscc if isinstance(uscc, str) else None
+        name = report.agency if isinstance(report.agency, str) and report.agency.strip() else None
+        hit = match(self.roster, name, uscc) if self.roster else None
+        if hit is None and name is None and self.roster:
+            hit = match(self.roster, Path(original_name).stem)
+        return (hit.name if hit else name or Path(original_name).stem), uscc, hit
+
+    # ---- receiving files
+
+    def known(self, sha256: str) -> Version | None:
+        row = self.conn.execute("SELECT * FROM versions WHERE sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)).fetchone()
+        return self._version(row) if row else None
+
+    def has_message(self, message_id: str) -> bool:
+        """True when a file from this e-mail (Message-ID) is already kept (for mail intake)."""
+        return self.conn.execute("SELECT 1 FROM versions WHERE message_id = ? LIMIT 1", (message_id,)).fetchone() is not None
+
+    def add_file(self, path: str | Path, origin: Origin | None = None, received: str | None = None,
+                 original_name: str | None = None, jobs: int = 1) -> Version:
+        """Receive one file: check it (in an isolated worker unless jobs=0), keep a read-only
+        copy, record it as the agency's next version with its findings and its diff against
+        the previous version. Content already kept for that agency returns the existing
+        version (`created` False) — unless it arrives by a new e-mail and differs from the
+        current version (an agency going back to an earlier file)."""
+        from xltools.batch import check_paths
+        path = Path(path)
+        sha = file_sha256(path)
+        old = self.known(sha)
+        if old is not None and not self._is_new_receipt(old, origin):
+            old.created = False
+            return old
+        report = check_paths([path], jobs, digest=True)[0]
+        return self.add_checked(path, report, origin or Origin.from_path(path), received, original_name, sha=sha)
+
+    def _is_new_receipt(self, old: Version, origin: Origin | None) -> bool:
+        if origin is None or origin.kind != "mail" or not origin.message_id or self.has_message(origin.message_id):
+            return False
+        cur = self.current(old.agency_id)
+        return cur is None or cur.sha256 != old.sha256
+
+    def add_checked(self, path: Path, report: Report, origin: Origin, received: str | None = None,
+                    original_name: str | None = None, sha: str | None = None,
+                    annotated: Path | None = None) -> Version:
+        """Record a file already read and checked (`report` from xltools.batch)."""
+        path = Path(path)
+        sha = sha or report.meta.get("sha256") or file_sha256(path)
+        original_name = original_name or path.name
+        mtime = report.meta.get("mtime")
+        if mtime is None:
+            with contextlib.suppress(OSError):
+                mtime = path.stat().st_mtime
+        original_mtime = dt.datetime.fromtimestamp(mtime).astimezone().isoformat(timespec="seconds") if mtime else None
+        received = received or now()
+        stored = self._keep(path, sha)
+        name, uscc, roster_hit = self._identify(report, original_name)
+        findings = list(report.findings)
+        if report.values and not report.unreadable:
+            findings += self.cross_year_findings(report, name, uscc)
+        status = _status(report, findings, self.year)
+        submitted = report.values.get("meta_date") if report.values else None
+        values = {k: _jsonable(v) for k, v in (report.values or {}).items()}
+        receipt = {"sha256": sha, "stored": str(stored.relative_to(self.folder)), "original_name": original_name,
+                   "original_mtime": original_mtime, "received": received, "origin": origin.to_dict()}
+        self._journal(receipt)
+        ann_rel = None
+        if annotated is not None and annotated.is_file():
+            target = self.folder / ANNOTATED_DIR / (sha + ".xlsx")
+            target.parent.mkdir(exist_ok=True)
+            os.replace(annotated, target)
+            ann_rel = str(target.relative_to(self.folder))
+        with self.transaction() as c:
+            agency_id = self._agency_row(c, name, uscc, roster_hit, create=True)
+            prev = c.execute("SELECT * FROM versions WHERE agency_id = ? ORDER BY seq DESC LIMIT 1", (agency_id,)).fetchone()
+            seq = (prev["seq"] + 1) if prev else 1
+            diff = _diff(self._version(prev), values, findings, report.form) if prev else None
+            cur = c.execute(
+                "INSERT INTO versions (agency_id, seq, sha256, stored, original_name, original_mtime, received,"
+                " origin, origin_path, sender, message_id, imap_folder, imap_uid, status, errors, warnings, form,"
+                " year, workbook_agency, submitted, values_json, findings_json, previous_id, diff_json, annotated)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (agency_id, seq, sha, receipt["stored"], original_name, original_mtime, received,
+                 origin.kind, origin.path, origin.sender, origin.message_id, origin.imap_folder, origin.imap_uid,
+                 status, sum(f.severity == ERROR for f in findings), sum(f.severity == WARNING for f in findings),
+                 report.form, report.year, report.agency if isinstance(report.agency, str) else None,
+                 _jsonable(submitted) if submitted is not None else None,
+                 json.dumps(values, ensure_ascii=False, default=str),
+                 json.dumps([f.to_dict() for f in findings], ensure_ascii=False, default=str),
+                 prev["id"] if prev else None, json.dumps(diff.to_dict(), ensure_ascii=False, default=str) if diff else None,
+                 ann_rel))
+            vid = cur.lastrowid
+        return self.version(vid)
+
+    def _keep(self, path: Path, sha: str) -> Path:
+        """Copy into files/ab/<sha>.<ext>, read-only; written to a temporary name and renamed."""
+        suffix = path.suffix.lower() if path.suffix.lower().lstrip(".").isalnum() and len(path.suffix) <= 6 else ""
+        target = self.folder / FILES_DIR / sha[:2] / (sha + suffix)
+        if target.is_file() and file_sha256(target) == sha:
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".~xltools-", dir=target.parent)
+        try:
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+                while chunk := src.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if digest.hexdigest() != sha:
+                raise XltoolsError(f"文件“{path}”在读取过程中被改动，请在它保存完毕后重新运行。")
+            os.chmod(tmp, stat.S_IREAD | stat.S_IRGRP | stat.S_IROTH)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return target
+
+    def _journal(self, receipt: dict) -> None:
+        with open(self.folder / JOURNAL_NAME, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(receipt, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def cross_year_findings(self, report: Report, agency: str, uscc: str | None) -> list[Finding]:
+        """x-carry-over, x-in-force and plausibility against last year's figures (if configured)."""
+        if not self.settings.previous or not report.values:
+            return []
+        from xltools.season.lastyear import cross_year_findings, load_last_year
+        if self._lastyear is None:
+            self._lastyear = load_last_year(self.settings.resolve(self.folder, self.settings.previous), self.year - 1)
+        return cross_year_findings(report, self._lastyear, agency, uscc, self.settings.factor, self.settings.min_change)
+
+    @property
+    def last_year(self):
+        if self._lastyear is None and self.settings.previous:
+            from xltools.season.lastyear import load_last_year
+            self._lastyear = load_last_year(self.settings.resolve(self.folder, self.settings.previous), self.year - 1)
+        return self._lastyear
+
+    # ---- reading
+
+    def _version(self, row: sqlite3.Row | None) -> Version | None:
+        if row is None:
+            return None
+        name = self.conn.execute("SELECT name FROM agencies WHERE id = ?", (row["agency_id"],)).fetchone()["name"]
+        origin = Origin(row["origin"], row["origin_path"], row["sender"], row["message_id"], row["imap_folder"], row["imap_uid"])
+        findings = [Finding.from_dict(d) for d in json.loads(row["findings_json"])]
+        approved = self.conn.execute("SELECT 1 FROM approvals WHERE version_id = ?", (row["id"],)).fetchone() is not None
+        v = Version(row["id"], name, row["agency_id"], row["seq"], row["sha256"], self.folder / row["stored"],
+                    row["original_name"], row["original_mtime"], row["received"], origin, row["status"], row["form"],
+                    row["year"], row["workbook_agency"], row["submitted"], json.loads(row["values_json"]), findings,
+                    Diff.from_dict(json.loads(row["diff_json"])) if row["diff_json"] else None,
+                    self.folder / row["annotated"] if row["annotated"] else None, approved)
+        v.accepted = self._accepted_for(v)
+        return v
+
+    def _accepted_for(self, v: Version) -> dict[tuple, str]:
+        """Explanations that still hold: same rule and cell, and the cell's value unchanged."""
+        out = {}
+        rows = self.conn.execute("SELECT * FROM accepts WHERE agency_id = ? ORDER BY id", (v.agency_id,)).fetchall()
+        if not rows:
+            return out
+        for f in v.findings:
+            if f.severity != WARNING:
+                continue
+            for a in rows:
+                if a["rule"] == f.rule and (a["cell"] is None or (a["cell"] == f.cell and a["sheet"] == f.sheet)):
+                    if a["key"] and not _same(json.loads(a["value_json"]), v.values.get(a["key"])):
+                        continue
+                    out[finding_id(f)] = a["note"]
+        return out
+
+    def version(self, version_id: int) -> Version:
+        return self._version(self.conn.execute("SELECT * FROM versions WHERE id = ?", (version_id,)).fetchone())
+
+    def current(self, agency: int | str) -> Version | None:
+        aid = agency if isinstance(agency, int) else self.agency_id(agency)
+        row = self.conn.execute("SELECT * FROM versions WHERE agency_id = ? ORDER BY seq DESC LIMIT 1", (aid,)).fetchone()
+        return self._version(row)
+
+    def history(self, agency: int | str) -> list[Version]:
+        """Every version of the agency, oldest first."""
+        aid = agency if isinstance(agency, int) else self.agency_id(agency)
+        rows = self.conn.execute("SELECT * FROM versions WHERE agency_id = ? ORDER BY seq", (aid,)).fetchall()
+        return [self._version(r) for r in rows]
+
+    def board(self) -> list[AgencyState]:
+        """Every agency with its current status, roster agencies first, in roster order."""
+        out = []
+        order = {normalise_name(r.name): i for i, r in enumerate(self.roster or [])}
+        for a in self.conn.execute("SELECT * FROM agencies").fetchall():
+            cur = self.current(a["id"])
+            n = self.conn.execute("SELECT COUNT(*) FROM versions WHERE agency_id = ?", (a["id"],)).fetchone()[0]
+            ever = self.conn.execute("SELECT 1 FROM approvals WHERE agency_id = ? LIMIT 1", (a["id"],)).fetchone()
+            if cur is None:
+                status = MISSING
+            elif cur.approved:
+                status = APPROVED
+            elif ever:
+                status = CHANGED_AFTER_APPROVAL
+            elif cur.status == WARNINGS and not cur.open_warnings:
+                status = EXPLAINED
+            else:
+                status = cur.status
+            explained = len(cur.accepted) if cur else 0
+            out.append(AgencyState(a["name"], a["id"], bool(a["in_roster"]), status, n, cur,
+                                   cur.received if cur else None, cur.errors if cur else 0,
+                                   len(cur.open_warnings) if cur else 0, explained,
+                                   bool(cur and cur.approved), a["email"]))
+        out.sort(key=lambda s: (0, order[normalise_name(s.agency)]) if normalise_name(s.agency) in order
+                 else (1, s.agency))
+        return out
+
+    # ---- explanations and sign-off
+
+    def accept(self, agency: str, rule: str, note: str, cell: str | None = None) -> list[Finding]:
+        """Accept the current version's warnings of `rule` (at `cell` if given) with a note.
+        Errors cannot be accepted. Returns the findings accepted."""
+        note = (note or "").strip()
+        if not note:
+            raise XltoolsError("请用 --note 写明说明的理由，例如 --note \"本年清理规范性文件，废止较多\"。")
+        cur = self.current(agency)
+        if cur is None:
+            raise XltoolsError(f"“{agency}”还没有报送报表，没有可说明的警告。")
+        cell_u = cell.upper().split("!")[-1] if cell else None
+        hits = [f for f in cur.findings if f.rule == rule and (cell_u is None or (f.cell or "").upper() == cell_u)]
+        if not hits:
+            rules = sorted({f"{f.rule}（{f.where}）" for f in cur.findings if f.severity == WARNING})
+            raise XltoolsError(f"“{cur.agency}”第 {cur.seq} 版中没有规则 {rule}{f' 在 {cell} 的' if cell else '的'}问题。"
+                               + (f"可说明的警告：{'、'.join(rules)}。" if rules else "该版本没有警告。"))
+        errors = [f for f in hits if f.severity == ERROR]
+        if errors:
+            raise XltoolsError(f"{rule} 是错误，不能说明后放行：错误必须改正。{errors[0].message}")
+        with self.transaction() as c:
+            for f in hits:
+                c.execute("INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key, value_json, note, created)"
+                          " VALUES (?,?,?,?,?,?,?,?,?)",
+                          (cur.agency_id, cur.id, f.rule, f.sheet, f.cell, f.key,
+                           json.dumps(_jsonable(cur.values.get(f.key)) if f.key else None, default=str), note, now()))
+        self.export_records()
+        return hits
+
+    def approve(self, agency: str, note: str | None = None) -> Version:
+        """Sign off the agency's current version (已审核). Refused while it has errors."""
+        cur = self.current(agency)
+        if cur is None:
+            raise XltoolsError(f"“{agency}”还没有报送报表，无法审核。")
+        if cur.status in (ERRORS, UNREADABLE, WRONG_YEAR):
+            raise XltoolsError(f"“{cur.agency}”第 {cur.seq} 版有 {cur.errors} 处错误（{BOARD_LABELS.get(cur.status)}），"
+                               f"不能审核通过。请等单位改正后重新报送。")
+        with self.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created) VALUES (?,?,?,?)",
+                      (cur.agency_id, cur.id, note, now()))
+        self.export_records()
+        return self.version(cur.id)
+
+    # ---- mail
+
+    def mail_sent(self, kind: str, agency: str | int | None = None, version_id: int | None = None,
+                  deadline: str | None = None) -> bool:
+        """Was this mail sent already? revise/accepted…: once per version; remind: once per deadline."""
+        if kind == "remind":
+            aid = agency if isinstance(agency, int) or agency is None else self.agency_id(agency)
+            return self.conn.execute("SELECT 1 FROM mails WHERE kind = 'remind' AND agency_id IS ? AND deadline IS ?",
+                                     (aid, deadline)).fetchone() is not None
+        if version_id is None:
+            return False
+        return self.conn.execute("SELECT 1 FROM mails WHERE kind = ? AND version_id = ?", (kind, version_id)).fetchone() is not None
+
+    def record_mail(self, kind: str, recipients: Sequence[str], agency: str | int | None = None,
+                    version_id: int | None = None, deadline: str | None = None, subject: str | None = None,
+                    digest: str | None = None, message_id: str | None = None, sent: str | None = None) -> bool:
+        """Record a sent mail; False if the same mail was recorded before (no duplicate rows)."""
+        aid = agency if isinstance(agency, int) or agency is None else self.agency_id(agency)
+        with self.transaction() as c:
+            cur = c.execute("INSERT OR IGNORE INTO mails (agency_id, version_id, kind, deadline, recipients, subject,"
+                            " digest, message_id, sent) VALUES (?,?,?,?,?,?,?,?,?)",
+                            (aid, version_id, kind, deadline if kind == "remind" else deadline,
+                             json.dumps(list(recipients), ensure_ascii=False), subject, digest, message_id, sent or now()))
+            added = cur.rowcount == 1
+        if added:
+            self.export_records()
+        return added
+
+    def mails(self, agency: str | int | None = None) -> list[dict]:
+        sql = "SELECT m.*, a.name AS agency FROM mails m LEFT JOIN agencies a ON a.id = m.agency_id"
+        args: tuple = ()
+        if agency is not None:
+            sql += " WHERE m.agency_id = ?"
+            args = (agency if isinstance(agency, int) else self.agency_id(agency),)
+        rows = self.conn.execute(sql + " ORDER BY m.id", args).fetchall()
+        return [{"agency": r["agency"], "kind": r["kind"], "version_id": r["version_id"], "deadline": r["deadline"],
+                 "recipients": json.loads(r["recipients"]), "subject": r["subject"], "message_id": r["message_id"],
+                 "sent": r["sent"]} for r in rows]
+
+    # ---- the plain-file copy of what cannot be rebuilt from the kept files
+
+    def export_records(self) -> Path:
+        def sha(vid):
+            r = self.conn.execute("SELECT sha256, seq FROM versions WHERE id = ?", (vid,)).fetchone()
+            return (r["sha256"], r["seq"]) if r else (None, None)
+        accepts, approvals, mails = [], [], []
+        for r in self.conn.execute("SELECT x.*, a.name FROM accepts x JOIN agencies a ON a.id = x.agency_id ORDER BY x.id"):
+            s, seq = sha(r["version_id"])
+            accepts.append({"agency": r["name"], "version_sha256": s, "version": seq, "rule": r["rule"], "sheet": r["sheet"],
+                            "cell": r["cell"], "key": r["key"], "value": json.loads(r["value_json"]) if r["value_json"] else None,
+                            "note": r["note"], "time": r["created"]})
+        for r in self.conn.execute("SELECT x.*, a.name FROM approvals x JOIN agencies a ON a.id = x.agency_id ORDER BY x.id"):
+            s, seq = sha(r["version_id"])
+            approvals.append({"agency": r["name"], "version_sha256": s, "version": seq, "note": r["note"], "time": r["created"]})
+        for m in self.mails():
+            s, seq = sha(m.pop("version_id")) if m.get("version_id") else (None, None)
+            mails.append({**m, "version_sha256": s, "version": seq})
+        doc = {"说明": "xltools 本届年报的说明（已说明的警告）、审核记录和已发邮件；数据库损坏时 xltools init --rebuild 据此恢复。",
+               "year": self.year, "accepts": accepts, "approvals": approvals, "mails": mails}
+        return atomic_write_text(self.folder / RECORDS_NAME, json.dumps(doc, ensure_ascii=False, indent=1))
+
+
+def file_sha256(path: str | Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _status(report: Report, findings: list[Finding], year: int) -> str:
+    if report.unreadable:
+        return UNREADABLE
+    if report.year and report.year != year:
+        return WRONG_YEAR
+    if any(f.severity == ERROR for f in findings):
+        return ERRORS
+    if any(f.severity == WARNING for f in findings):
+        return WARNINGS
+    return OK
+
+
+def _diff(prev: Version, values: dict, findings: list[Finding], form_id: str | None) -> Diff:
+    from xltools.spec import load_form
+    form = load_form(form_id) if form_id else None
+    changed = []
+    keys = list(form.keys) if form else sorted(set(prev.values) | set(values))
+    for k in keys:
+        old, new = prev.values.get(k), values.get(k)
+        if not _same(old, new):
+            fld = form.by_key.get(k) if form else None
+            changed.append({"key": k, "sheet": fld.sheet if fld else None, "cell": fld.cell if fld else None,
+                            "old": _jsonable(old), "new": _jsonable(new)})
+    before = {finding_id(f): f for f in prev.findings if f.severity in (ERROR, WARNING)}
+    after = {finding_id(f): f for f in findings if f.severity in (ERROR, WARNING)}
+    fixed = [f.to_dict() for i, f in before.items() if i not in after]
+    remaining = [f.to_dict() for i, f in after.items() if i in before]
+    new = [f.to_dict() for i, f in after.items() if i not in before]
+    return Diff(prev.seq, changed, fixed, remaining, new)
