@@ -35,4 +35,4 @@ def test_crash_and_hang_cost_one_file_each(tmp_path, monkeypatch):
     bad = {Path(r.file).stem: r.findings[0].message for r in reports if r.unreadable}
     assert set(bad) == {"03", "09", "17"}
     assert "意外退出" in bad["03"] and "意外退出" in bad["17"] and "1 秒" in bad["09"]
-    assert all(r.status == "ok" and len(r.meta["sha256"]) == 64 for r in reports if not r.unreadable)
+    assert all(r.status == "ok" and len(r.sha256) == 64 for r in reports if not r.unreadable)

@@ -24,7 +24,7 @@ from xltools import XltoolsError
 from xltools.cli import main
 from xltools.mail import (MailConfig, load_config, plan_messages, plan_table, send_messages,
                           write_outbox)
-from xltools.mail import texts
+from xltools.messages import MAIL as texts
 from xltools.mail.compose import compose
 from xltools.mail.config import with_smtp
 from xltools.mail.send import SENDLOG
@@ -173,10 +173,10 @@ def test_without_roster_the_workbook_address_is_used(tmp_path):
 
 def test_revise_body_lists_findings_and_what_to_do(tmp_path):
     m = plan_messages(make_outdir(tmp_path), config=config())[0]
-    assert "发现 2 处错误、1 处需核实的提示" in m.text
+    assert "发现 2 处错误、1 处需核实的警告" in m.text
     assert "  1. 【错误】" + T3_FINDING["message"] in m.text
     assert "  2. 【错误】行政复议总计 <应为> 5 & 实为 4。（表四!F10）" in m.text
-    assert "  3. 【提示】" + WARN_FINDING["message"] in m.text
+    assert "  3. 【警告】" + WARN_FINDING["message"] in m.text
     assert "并于2026年2月10日前将修改后的报表重新报送" in m.text
     assert m.text.rstrip().endswith("某某市政务公开办")
     # workbook text is escaped in the HTML body
@@ -187,8 +187,8 @@ def test_revise_body_lists_findings_and_what_to_do(tmp_path):
 def test_accepted_with_warnings_lists_only_warnings(tmp_path):
     messages = plan_messages(make_outdir(tmp_path), only="all", config=config())
     warned = next(m for m in messages if m.kind == "accepted_warnings")
-    assert warned.subject == "【已通过】某某市财政局 2025年度政府信息公开工作年度报告（有 1 处提示）"
-    assert "  1. 【提示】" + WARN_FINDING["message"] in warned.text
+    assert warned.subject == "【已通过】某某市财政局 2025年度政府信息公开工作年度报告（有 1 处警告）"
+    assert "  1. 【警告】" + WARN_FINDING["message"] in warned.text
     assert not warned.attachments
 
 
@@ -522,7 +522,7 @@ def test_send_twice_sends_once_changed_resent_and_resend(tmp_path, smtp_server):
     third = run()
     assert [d.message.agency for d in third.deliveries if d.outcome == "sent"] == ["某某市商务局"]
     assert len(mailbox.received) == 5
-    assert "发现 1 处错误、0 处需核实的提示" in bodies(mailbox.messages()[-1])[0]
+    assert "发现 1 处错误、0 处需核实的警告" in bodies(mailbox.messages()[-1])[0]
     fourth = run(resend=True)
     assert fourth.count("sent") == 4 and len(mailbox.received) == 9
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from xltools.findings import ERROR, Finding, Report
 from xltools.fsutil import atomic_save_workbook
 from xltools.textsafe import safe_filename, safe_text
+from xltools.vocabulary import SEVERITY_FILLS, severity_label
 
 RESULT_SHEET = "校验结果"
-FILLS = {ERROR: "FFC7CE", "warning": "FFD966"}   # warning amber: distinct from the input cells' light yellow
-SEVERITY_LABELS = {ERROR: "错误", "warning": "警告"}
+FILLS = SEVERITY_FILLS
 NOTE_AUTHOR = "xltools 校验"
 
 
@@ -40,7 +40,7 @@ def plan_marks(findings: list[Finding]) -> list[CellMark]:
     marks = []
     for (sheet, cell), fs in by_cell.items():
         severity = ERROR if any(f.severity == ERROR for f in fs) else "warning"
-        note = "\n".join(f"【{SEVERITY_LABELS.get(f.severity, f.severity)}·{f.rule}】{f.message}" for f in fs)
+        note = "\n".join(f"【{severity_label(f.severity)}·{f.rule}】{f.message}" for f in fs)
         marks.append(CellMark(sheet, cell, severity, FILLS[severity], safe_text(note, 2000)))
     return marks
 
@@ -128,7 +128,7 @@ def _result_sheet(wb, report: Report) -> None:
     for n, f in enumerate(report.findings, start=1):
         row = 5 + n
         ws.cell(row=row, column=1, value=n)
-        sev = ws.cell(row=row, column=2, value=SEVERITY_LABELS.get(f.severity, f.severity))
+        sev = ws.cell(row=row, column=2, value=severity_label(f.severity))
         sev.fill = PatternFill("solid", fgColor=FILLS.get(f.severity, "FFFFFF"))
         ws.cell(row=row, column=3, value=f.rule)
         where = ws.cell(row=row, column=4, value=f.where or "—")

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 from xltools import XltoolsError
 from xltools.evaluate import check_file, unreadable_report
 from xltools.findings import Finding, Report
+from xltools.messages import RUN
 from xltools.reader import WORKBOOK_SUFFIXES
 from xltools.spec import load_form
 
@@ -50,21 +51,21 @@ def collect_inputs(paths: Iterable[str | Path]) -> Inputs:
     for p in paths:
         p = Path(p)
         if not p.exists():
-            raise XltoolsError(f"找不到“{p}”。请检查路径是否正确。")
+            raise XltoolsError(RUN.not_found.format(path=p))
         if p.is_dir():
             for child in sorted(p.rglob("*")):
                 if not child.is_file():
                     if not child.is_dir():      # a named pipe or device would block a reader
-                        skipped.append((child, "不是普通文件（如管道、设备或失效的链接），已跳过"))
+                        skipped.append((child, RUN.skip_special))
                     continue
                 if child.name.startswith(SKIP_PREFIXES):
-                    skipped.append((child, "Office 临时锁定文件，已跳过"))
+                    skipped.append((child, RUN.skip_lock))
                 elif child.suffix.lower() in WORKBOOK_SUFFIXES:
                     _add(child, files, seen)
                 else:
-                    skipped.append((child, "不是表格文件，已跳过"))
+                    skipped.append((child, RUN.skip_not_spreadsheet))
         elif p.name.startswith(SKIP_PREFIXES):
-            skipped.append((p, "Office 临时锁定文件，已跳过"))
+            skipped.append((p, RUN.skip_lock))
         else:
             _add(p, files, seen)
     return Inputs(files, skipped)
@@ -83,12 +84,14 @@ def _pack(r: Report) -> tuple:
     keys = load_form(r.form).keys if r.form else ()
     values = tuple(r.values.get(k) for k in keys) if r.values else ()
     findings = tuple((f.rule, f.severity, f.message, f.sheet, f.cell, f.key, f.expected, f.actual) for f in r.findings)
-    return (r.file, r.form, r.agency, r.year, r.unreadable, values, findings, r.meta or None)
+    return (r.file, r.form, r.agency, r.year, r.unreadable, values, findings,
+            r.sha256, r.mtime, r.annotated, r.annotate_error)
 
 
 def _unpack(t: tuple) -> Report:
-    file, form, agency, year, unreadable, values, findings, meta = t
-    r = Report(file=file, form=form, agency=agency, year=year, unreadable=unreadable, meta=meta or {})
+    file, form, agency, year, unreadable, values, findings, sha256, mtime, annotated, annotate_error = t
+    r = Report(file=file, form=form, agency=agency, year=year, unreadable=unreadable,
+               sha256=sha256, mtime=mtime, annotated=annotated, annotate_error=annotate_error)
     if values and form:
         r.values = dict(zip(load_form(form).keys, values))
     r.findings = [Finding(*f) for f in findings]
@@ -103,32 +106,32 @@ def _check_report(path: str, digest: bool, annotate_to: str | None) -> Report:
     try:
         report = check_file(path)
     except MemoryError:
-        report = unreadable_report(path, "读取时内存超出上限，文件可能含有异常大量的单元格或内容，已放弃读取。")
+        report = unreadable_report(path, RUN.out_of_memory)
     except Exception as e:  # a bug must cost one file, not the run
-        report = unreadable_report(path, f"读取时发生内部错误（{type(e).__name__}: {str(e)[:120]}），已跳过该文件。")
+        report = unreadable_report(path, RUN.internal_error.format(error=f"{type(e).__name__}: {str(e)[:120]}"))
     if digest:
-        report.meta.update(file_digest(path))
+        report.sha256, report.mtime = file_digest(path)
     if annotate_to and report.findings and not report.unreadable:
         # the annotated copy is made where the file was read: in parallel, and isolated
         try:
             from xltools.annotate import annotate
             annotate(report, Path(annotate_to), Path(path))
-            report.meta["annotated"] = annotate_to
+            report.annotated = annotate_to
         except Exception as e:
-            report.meta["annotate_error"] = type(e).__name__
+            report.annotate_error = type(e).__name__
     return report
 
 
-def file_digest(path: str | Path) -> dict:
-    """SHA-256 and modification time, taken where the file is read anyway (the worker), so
-    the parent never reads every input a second time."""
+def file_digest(path: str | Path) -> tuple[str | None, float | None]:
+    """(SHA-256, modification time), taken where the file is read anyway (the worker), so
+    the parent never reads every input a second time; (None, None) if it cannot be read."""
     try:
         with open(path, "rb") as fh:
             sha = hashlib.file_digest(fh, "sha256").hexdigest()
             mtime = os.fstat(fh.fileno()).st_mtime
     except OSError:
-        return {}
-    return {"sha256": sha, "mtime": mtime}
+        return None, None
+    return sha, mtime
 
 
 def _worker(conn, memory_mb: int, digest: bool) -> None:
@@ -209,9 +212,8 @@ def check_paths(files: list[Path], jobs: int | None = None, limits: Limits = Lim
                 progress: Callable[[int], None] | None = None, digest: bool = False,
                 annotate_dir: Path | None = None) -> list[Report]:
     """Reports in the order of `files`. jobs=0 reads in this process (no isolation).
-    digest=True adds each file's SHA-256 and modification time to `report.meta`; with
-    `annotate_dir`, each file with findings gets its annotated copy there, its path in
-    `report.meta["annotated"]`."""
+    digest=True fills each report's `sha256` and `mtime`; with `annotate_dir`, each file with
+    findings gets its annotated copy there, its path in `report.annotated`."""
     return list(iter_checked(files, jobs, limits, progress, digest, annotate_dir))
 
 
@@ -291,11 +293,11 @@ def _run_pool(files: list[Path], jobs: int, limits: Limits, digest: bool = False
                             if not s.queue or not s.conn.poll():
                                 break
                     except (EOFError, OSError):
-                        failure = "读取时处理进程意外退出（文件可能是恶意构造或严重损坏的），已跳过该文件。"
+                        failure = RUN.worker_died
                 elif s.proc.sentinel in ready or not s.proc.is_alive():
-                    failure = "读取时处理进程意外退出（文件可能是恶意构造或严重损坏的，或超出内存上限），已跳过该文件。"
+                    failure = RUN.worker_died_memory
                 elif time.monotonic() - s.started > limits.timeout:
-                    failure = f"读取超过 {limits.timeout:g} 秒仍未完成，已放弃该文件（文件可能异常庞大或被恶意构造）。"
+                    failure = RUN.timeout.format(seconds=f"{limits.timeout:g}")
                 if failure:
                     # the file being read is the culprit; the others sent with it go back first in line
                     index, path, _ = s.queue.popleft()

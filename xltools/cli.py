@@ -73,11 +73,12 @@ def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file
         write_outbox(outdir, messages, config)
         if not send:
             click.echo(plan_table(messages, set() if resend else SendLog(outdir).sent()))
-            click.echo(f"邮件已写入 {outdir}/outbox/，未发送；检查无误后加 --send 发送。", err=True)
+            click.echo(CLI.outbox_written.format(outdir=outdir), err=True)
             click.get_current_context().exit(0 if all(m.sendable for m in messages) else 1)
 
         def progress(d):
-            click.echo(f"{OUTCOME_LABELS[d.outcome]}：{d.message.label} {d.message.agency or '汇总'}", err=True)
+            click.echo(CLI.mail_progress.format(outcome=OUTCOME_LABELS[d.outcome], label=d.message.label,
+                                                agency=d.message.agency or "汇总"), err=True)
 
         result = send_messages(outdir, messages, config, resend=resend, progress=progress)
     except XltoolsError as exc:
@@ -93,6 +94,7 @@ import sys
 from pathlib import Path
 
 from xltools import XltoolsError
+from xltools.messages import CLI
 
 FORM_CHOICE = click.Choice(["2021", "2019"])
 
@@ -102,7 +104,7 @@ class Failure(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"错误：{self.format_message()}", err=True)
+        click.echo(CLI.error.format(message=self.format_message()), err=True)
 
 
 def _fail(message: str) -> None:
@@ -132,7 +134,7 @@ def template(output: Path, form_id: str | None, year: int | None, agency: str | 
         path = build_template(output, form_id, year, agency)
     except (XltoolsError, OSError) as e:
         _fail(_io_message(e))
-    click.echo(f"已生成模板：{path}", err=True)
+    click.echo(CLI.template_written.format(path=path), err=True)
 
 
 @main.command()
@@ -164,19 +166,19 @@ def fill(data: Path, output: Path, form_id: str | None) -> None:
     try:
         values = json.loads(data.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        _fail(f"无法读取 {data}：{e}。请提供 UTF-8 编码的 JSON 文件，内容形如 {{\"meta_agency\": \"某某局\", \"t3_new_person\": 2}}。")
+        _fail(CLI.bad_json.format(path=data, error=e))
     if not isinstance(values, dict):
-        _fail(f"{data} 的内容应为 JSON 对象 {{键: 值}}。")
+        _fail(CLI.json_not_object.format(path=data))
     try:
         path = fill_workbook(values, output, form_id)
     except (XltoolsError, OSError) as e:
         _fail(_io_message(e))
-    click.echo(f"已填写：{path}", err=True)
+    click.echo(CLI.filled.format(path=path), err=True)
 
 
 def _io_message(e: Exception) -> str:
     if isinstance(e, OSError) and not isinstance(e, XltoolsError):
-        return f"无法写入文件：{e.strerror or e}（{getattr(e, 'filename', '')}）。"
+        return CLI.io_error.format(error=e.strerror or e, filename=getattr(e, "filename", "") or "")
     return str(e)
 
 
@@ -186,7 +188,7 @@ def _progress(total: int):
     """A progress bar on stderr for long runs; a no-op for short ones."""
     if total < 50:
         return None, lambda n: None
-    bar = click.progressbar(length=total, label="读取与校验", file=sys.stderr)
+    bar = click.progressbar(length=total, label=CLI.progress, file=sys.stderr)
     bar.__enter__()
     return bar, bar.update
 
@@ -230,10 +232,10 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
         if bar:
             bar.__exit__(None, None, None)
     for r in reports if annotate_dir else ():
-        if "annotated" in r.meta:
-            click.echo(f"批注副本：{r.meta['annotated']}", err=True)
-        elif "annotate_error" in r.meta:
-            click.echo(f"{r.file}：批注副本未能生成（{r.meta['annotate_error']}）。", err=True)
+        if r.annotated:
+            click.echo(CLI.annotated.format(path=r.annotated), err=True)
+        elif r.annotate_error:
+            click.echo(CLI.annotate_failed.format(file=r.file, error=r.annotate_error), err=True)
     if as_json:
         _echo_json(check_document(reports))
     else:
@@ -256,7 +258,7 @@ def extract(file: Path, as_json: bool) -> None:
     from xltools.batch import check_paths
     report = check_paths([file], 1)[0]
     if report.unreadable:
-        _fail(f"{file}：无法读取：{report.findings[0].message}")
+        _fail(CLI.unreadable.format(file=file, message=report.findings[0].message))
     _echo_json({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in report.values.items()})
 
 
@@ -282,14 +284,14 @@ def import_command(report_file: Path, output: Path, as_json: bool) -> None:
     from xltools.reader.published import import_published
     from xltools.render import render_reports
     if output.resolve() == report_file.resolve() or output.suffix.lower() != ".xlsx":
-        _fail(f"输出文件应为另一个 .xlsx 文件：{output}")
+        _fail(CLI.import_output.format(path=output))
     try:
         report = import_published(report_file, output)
     except UnreadableError as e:
         _fail(str(e))
     except (XltoolsError, OSError) as e:
         _fail(_io_message(e))
-    click.echo(f"已导入：{output}", err=True)
+    click.echo(CLI.imported.format(path=output), err=True)
     if as_json:
         doc = {"schema_version": SCHEMA_VERSION, **report.to_dict(), "output": str(output),
                "values": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in report.values.items()}}
@@ -343,7 +345,7 @@ def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, time
     for p, why in result.skipped:
         click.echo(f"{p}：{why}", err=True)
     click.echo(summary_text(result), err=True)
-    click.echo(f"汇总表：{outdir / '汇总表.xlsx'}；机器可读结果：{outdir / 'results.json'}", err=True)
+    click.echo(CLI.consolidated.format(summary=outdir / "汇总表.xlsx", results=outdir / "results.json"), err=True)
     bad = any(e.status in ("errors", "unreadable") for e in result.entries)
     sys.exit(1 if bad else 0)
 

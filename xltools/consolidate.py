@@ -9,7 +9,6 @@ so the next level up consolidates it like any agency's workbook.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import shutil
 from collections import Counter
@@ -18,17 +17,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xltools import XltoolsError
-from xltools.batch import Inputs, Limits, check_paths, collect_inputs, file_digest
-from xltools.findings import (ERRORS, MISSING, NOT_IN_ROSTER, OK, SCHEMA_VERSION, STATUS_LABELS, SUPERSEDED,
-                              UNREADABLE, WARNINGS, WRONG_YEAR, Finding, Report)
-from xltools.fsutil import atomic_write_text
-from xltools.roster import RosterEntry, load_roster, normalise_name, normalise_uscc
+from xltools.batch import Inputs, Limits, check_paths, collect_inputs
+from xltools.findings import Finding, Report
+from xltools.messages import RUN
+from xltools.results import RESULTS_NAME, Run, write_results
+from xltools.results import Entry as ResultEntry
+from xltools.roster import RosterEntry, RosterIndex, load_roster, normalise_name
 from xltools.spec import Form, form_for_year, load_form
+from xltools.vocabulary import (ERRORS, INCLUDED_STATUSES, MISSING, NOT_IN_ROSTER, OK, STATUS_LABELS, STATUSES,
+                                SUPERSEDED, UNREADABLE, WARNINGS, WRONG_YEAR)
 
 SUMMARY_NAME = "汇总表.xlsx"
-RESULTS_NAME = "results.json"
 ANNOTATED_DIR = "批注"
-INCLUDED_STATUSES = (OK, WARNINGS)
 
 
 @dataclass(slots=True)
@@ -62,30 +62,25 @@ class Entry:
     def name(self) -> str:
         return (self.roster.name if self.roster else None) or self.agency or (Path(self.file).stem if self.file else "")
 
-    def to_dict(self) -> dict:
+    def to_record(self) -> ResultEntry:
+        """The entry as results.json records it (xltools.results)."""
         values = self.report.values if self.report else {}
-        return {
-            "agency": self.name,
-            "roster_name": self.roster.name if self.roster else None,
-            "workbook_agency": self.agency,
-            "file": self.file,
-            "status": self.status,
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "included": self.included,
-            "findings": [f.to_dict() for f in self.findings],
-            "annotated": self.annotated,
-            "email": values.get("meta_email") or None,
-            "contact": values.get("meta_contact") or None,
-            "roster_email": self.roster.email if self.roster else None,
-            "group": self.roster.group if self.roster else None,
-            "year": self.report.year if self.report else None,
-            "form": self.report.form if self.report else None,
-            "submitted": self.submitted,
-            "modified": self.modified,
-            "sha256": self.sha256,
-            "note": self.note,
-        }
+
+        def text(key: str) -> str | None:
+            v = values.get(key)
+            return str(v) if v not in (None, "") else None
+        return ResultEntry(
+            agency=self.name, status=self.status, roster_name=self.roster.name if self.roster else None,
+            workbook_agency=self.agency, file=self.file, errors=self.errors, warnings=self.warnings,
+            included=self.included, findings=tuple(self.findings), annotated=self.annotated,
+            email=text("meta_email"), contact=text("meta_contact"),
+            roster_email=self.roster.email if self.roster else None,
+            group=self.roster.group if self.roster else None, uscc=text("meta_uscc"),
+            year=self.report.year if self.report else None, form=self.report.form if self.report else None,
+            submitted=self.submitted, modified=self.modified, sha256=self.sha256, note=self.note)
+
+    def to_dict(self) -> dict:
+        return self.to_record().to_dict()
 
 
 @dataclass(slots=True)
@@ -112,21 +107,17 @@ class Consolidation:
     def counts(self) -> Counter:
         return Counter(e.status for e in self.entries)
 
+    def to_run(self) -> Run:
+        """The consolidation as results.json records it (xltools.results)."""
+        return Run(outdir=self.outdir, year=self.year, form=self.form.id, created=self.created,
+                   entries=tuple(e.to_record() for e in self.entries), summary_workbook=SUMMARY_NAME,
+                   policy="include_invalid" if self.include_invalid else "without_errors",
+                   roster_size=self.roster_size,
+                   summary_findings=tuple(self.summary.findings if self.summary else ()),
+                   skipped=tuple((str(p), why) for p, why in self.skipped))
+
     def to_dict(self) -> dict:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "created": self.created,
-            "year": self.year,
-            "form": self.form.id,
-            "summary_workbook": SUMMARY_NAME,
-            "policy": "include_invalid" if self.include_invalid else "without_errors",
-            "roster_size": self.roster_size,
-            "counts": dict(self.counts()),
-            "entries": [e.to_dict() for e in self.entries],
-            "included": [e.name for e in self.included],
-            "summary_findings": [f.to_dict() for f in (self.summary.findings if self.summary else [])],
-            "skipped": [{"file": str(p), "note": why} for p, why in self.skipped],
-        }
+        return self.to_run().to_dict()
 
     def table(self):
         """The per-agency values as a pandas DataFrame (one row per file read; columns are keys)."""
@@ -162,8 +153,7 @@ def consolidate(paths: list[str | Path], outdir: str | Path, roster: str | Path 
     for e in entries:
         e.included = e.status in INCLUDED_STATUSES or (include_invalid and e.status == ERRORS)
         if e.status == ERRORS:
-            why = (f"有 {e.errors} 处错误，按 --include-invalid 计入汇总。" if e.included else
-                   f"有 {e.errors} 处错误，未计入汇总（默认只计入没有错误的报表；改正后重新报送，或用 --include-invalid 计入）。")
+            why = (RUN.included_invalid if e.included else RUN.excluded_invalid).format(n=e.errors)
             e.note = f"{e.note} {why}" if e.note else why
     totals = sum_reports([e.report for e in entries if e.included], form)
     result = Consolidation(outdir, year, form, entries, totals, roster_size=len(roster_entries or []),
@@ -171,17 +161,17 @@ def consolidate(paths: list[str | Path], outdir: str | Path, roster: str | Path 
                            skipped=inputs.skipped)
     from xltools.summary import write_summary
     result.summary = write_summary(result, outdir / SUMMARY_NAME, agency)
-    atomic_write_text(outdir / RESULTS_NAME, json.dumps(result.to_dict(), ensure_ascii=False, indent=1, default=str))
+    write_results(result.to_run())
     return result
 
 
 def _prepare_outdir(outdir: Path, force: bool) -> None:
     if outdir.exists() and not outdir.is_dir():
-        raise XltoolsError(f"输出位置“{outdir}”是一个文件，不是文件夹。请换一个文件夹。")
+        raise XltoolsError(RUN.outdir_is_file.format(outdir=outdir))
     previous = [outdir / RESULTS_NAME, outdir / SUMMARY_NAME, outdir / ANNOTATED_DIR]
     if any(p.exists() for p in previous):
         if not force:
-            raise XltoolsError(f"输出文件夹“{outdir}”中已有上一次汇总的结果。请换一个文件夹，或加 --force 覆盖。")
+            raise XltoolsError(RUN.outdir_has_results.format(outdir=outdir))
         # the old results go first, so an interrupted run never looks complete
         (outdir / RESULTS_NAME).unlink(missing_ok=True)
         (outdir / SUMMARY_NAME).unlink(missing_ok=True)
@@ -195,9 +185,8 @@ def _prepare_outdir(outdir: Path, force: bool) -> None:
 
 def _entry(path: Path, report: Report) -> Entry:
     # hashed by the worker that read the file (xltools.batch), not read here a second time
-    digest = report.meta or file_digest(path)
-    sha = digest.get("sha256")
-    modified = dt.datetime.fromtimestamp(digest["mtime"]).isoformat(timespec="seconds") if "mtime" in digest else None
+    sha = report.sha256
+    modified = dt.datetime.fromtimestamp(report.mtime).isoformat(timespec="seconds") if report.mtime else None
     submitted = report.values.get("meta_date") if report.values else None
     if isinstance(submitted, (dt.date, dt.datetime)):
         submitted = submitted.isoformat()
@@ -205,32 +194,21 @@ def _entry(path: Path, report: Report) -> Entry:
         submitted = str(submitted)
     entry = Entry(report.status, report.agency, None, str(path), report, sha, modified, submitted)
     # the annotated copy was written by the worker that read the file (xltools.batch)
-    if "annotated" in digest:
-        entry.annotated = f"{ANNOTATED_DIR}/{Path(digest['annotated']).name}"
-    elif "annotate_error" in digest:
-        entry.note = f"批注副本未能生成（{digest['annotate_error']}）。"
+    if report.annotated:
+        entry.annotated = f"{ANNOTATED_DIR}/{Path(report.annotated).name}"
+    elif report.annotate_error:
+        entry.note = RUN.annotate_failed.format(error=report.annotate_error)
     return entry
 
 
 def _assign(entries: list[Entry], roster: list[RosterEntry] | None, year: int | None) -> None:
-    by_code: dict[str, RosterEntry] = {}
-    by_name: dict[str, RosterEntry] = {}
-    for r in roster or []:
-        if r.uscc:
-            by_code.setdefault(normalise_uscc(r.uscc), r)
-        by_name.setdefault(normalise_name(r.name), r)
+    index = RosterIndex(roster or [])
 
     def lookup(e: Entry) -> RosterEntry | None:
         values = e.report.values if e.report else {}
-        code = normalise_uscc(values.get("meta_uscc"))
-        hit = by_code.get(code) if code else None
-        if hit is None and e.agency:
-            hit = by_name.get(normalise_name(e.agency))
-        if hit is None and e.file:
-            # an unreadable file, or one with no agency name: the file's name may say who sent it
-            stem = normalise_name(Path(e.file).stem)
-            hit = by_name.get(stem) if (e.status == UNREADABLE or not e.agency) else None
-        return hit
+        # an unreadable file, or one with no agency name: the file's name may say who sent it
+        stem = Path(e.file).stem if e.file and (e.status == UNREADABLE or not e.agency) else None
+        return index.match(name=e.agency, uscc=values.get("meta_uscc"), file_stem=stem)
 
     for e in entries:
         if roster is not None:
@@ -240,11 +218,11 @@ def _assign(entries: list[Entry], roster: list[RosterEntry] | None, year: int | 
             continue
         if year is not None and e.report and e.report.year and e.report.year != year:
             e.status = WRONG_YEAR
-            e.note = f"报告年度为 {e.report.year} 年，本次汇总的是 {year} 年，未计入汇总。"
+            e.note = RUN.wrong_year.format(year=e.report.year, target=year)
             continue
         if roster is not None and e.roster is None:
             e.status = NOT_IN_ROSTER
-            e.note = "单位不在报送名单中（名称和统一社会信用代码都对不上），未计入汇总。请核对单位全称或更新名单。"
+            e.note = RUN.not_in_roster
 
     # the same agency more than once: the newest submission stands (填报日期, then file time)
     groups: dict[str, list[Entry]] = {}
@@ -261,14 +239,13 @@ def _assign(entries: list[Entry], roster: list[RosterEntry] | None, year: int | 
         for e in group[1:]:
             same = e.sha256 and e.sha256 == winner.sha256
             e.status = SUPERSEDED
-            e.note = (f"与“{Path(winner.file).name}”内容完全相同，按重复报送处理。" if same else
-                      f"同一单位报送了多份，已由较新的“{Path(winner.file).name}”取代（按填报日期、其次按文件修改时间）。")
+            e.note = (RUN.duplicate_same if same else RUN.duplicate_newer).format(winner=Path(winner.file).name)
 
     if roster is not None:
         covered = {id(e.roster) for e in entries if e.roster is not None}
         for r in roster:
             if id(r) not in covered:
-                entries.append(Entry(MISSING, r.name, r, note="名单中的单位，未收到报表。"))
+                entries.append(Entry(MISSING, r.name, r, note=RUN.missing))
 
 
 def _mapped(report: Report, form: Form) -> dict[str, Any]:
@@ -309,10 +286,9 @@ def sum_reports(reports: list[Report], form: Form) -> dict[str, Any]:
 def summary_text(result: Consolidation) -> str:
     c = result.counts()
     received = len(result.files)
-    expected = f"（名单 {result.roster_size} 个单位）" if result.roster_size else ""
-    parts = "，".join(f"{STATUS_LABELS[s]} {c.get(s, 0)}" for s in
-                     (OK, WARNINGS, ERRORS, UNREADABLE, MISSING, SUPERSEDED, NOT_IN_ROSTER, WRONG_YEAR) if c.get(s))
-    text = f"收到 {received} 个文件{expected}：{parts or '无'}；计入汇总 {len(result.included)} 个单位。"
+    expected = RUN.received_roster.format(n=result.roster_size) if result.roster_size else ""
+    parts = "，".join(f"{STATUS_LABELS[s]} {c.get(s, 0)}" for s in STATUSES if c.get(s))
+    text = RUN.received.format(received=received, roster=expected, parts=parts or "无", included=len(result.included))
     if result.summary and result.summary.errors:
-        text += f" 注意：汇总表复核发现 {result.summary.errors} 处错误（见“校验问题”工作表）。"
+        text += RUN.summary_has_errors.format(n=result.summary.errors)
     return text

@@ -7,6 +7,7 @@ from typing import Any
 
 from xltools import UnreadableError
 from xltools.findings import Finding, Report
+from xltools.messages import DETAIL
 from xltools.reader.base import RawForm
 from xltools.rules import run_rules
 from xltools.spec import Form, form_for_year, load_form
@@ -26,7 +27,7 @@ def evaluate(raw: RawForm) -> Report:
         if is_meta:
             value, finding = clean_meta(form, f, rc)
         elif rc is None:
-            value, finding = None, make_finding(form, "value-blank", f, detail="未能读取到该单元格")
+            value, finding = None, make_finding(form, "value-blank", f, detail=DETAIL.not_read)
         elif sum_of and (rc.uncached_formula or any(values.get(k) is None for k in sum_of)):
             # the template's formula never calculated (a file written by a program): compute it;
             # a total over a part already reported as unusable is not reported again
@@ -54,8 +55,8 @@ def evaluate(raw: RawForm) -> Report:
         f = form.field("meta_year")
         rc = raw.cells.get("meta_year")
         findings.append(make_finding(form, "form-mismatch", f, sheet=rc.sheet if rc else f.sheet, cell=rc.cell if rc else f.cell,
-                                     detail=f"报告年度为 {year} 年，应使用{right.full_title}（{right.id} 表式），"
-                                            f"但本文件是 {form.id} 表式（{form.issued_by}）。请改用 {right.id} 表式的模板填报。"))
+                                     detail=DETAIL.wrong_form.format(year=year, right_title=right.full_title, right=right.id,
+                                                                     form=form.id, issued_by=form.issued_by)))
     findings.extend(run_rules(form, values))
     report.values = values
     return report

@@ -4,25 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# severities and statuses are defined in xltools.vocabulary; re-exported for the readers' convenience
+from xltools.vocabulary import (ERROR, ERRORS, MISSING, NOT_IN_ROSTER, OK, STATUS_LABELS,  # noqa: F401
+                                SUPERSEDED, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR)
+
 SCHEMA_VERSION = 1
-
-ERROR = "error"
-WARNING = "warning"
-
-# status of one file in a check/consolidation run
-OK, WARNINGS, ERRORS, UNREADABLE = "ok", "warnings", "errors", "unreadable"
-MISSING, SUPERSEDED, NOT_IN_ROSTER, WRONG_YEAR = "missing", "superseded", "not_in_roster", "wrong_year"
-
-STATUS_LABELS = {
-    OK: "已通过",
-    WARNINGS: "有警告",
-    ERRORS: "有错误",
-    UNREADABLE: "无法读取",
-    MISSING: "未报送",
-    SUPERSEDED: "重复报送",
-    NOT_IN_ROSTER: "不在名单",
-    WRONG_YEAR: "年度不符",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +64,11 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     unreadable: bool = False
     values: dict[str, Any] = field(default_factory=dict)   # key -> cleaned value (None if unusable)
-    meta: dict[str, Any] = field(default_factory=dict)
+    # about the file, filled in by the worker that read it (xltools.batch)
+    sha256: str | None = None           # of the file's bytes
+    mtime: float | None = None          # the file's modification time (POSIX seconds)
+    annotated: str | None = None        # where its annotated copy was written
+    annotate_error: str | None = None   # why the annotated copy could not be written
 
     @property
     def errors(self) -> int:

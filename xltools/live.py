@@ -25,6 +25,7 @@ from xltools import XltoolsError
 from xltools.annotate import CellMark, plan_marks
 from xltools.evaluate import evaluate
 from xltools.findings import Report
+from xltools.messages import LIVE
 from xltools.reader.base import RawForm
 from xltools.reader.workbook import SCAN_COLS, SCAN_ROWS, Grid, raw_from_grids
 from xltools.spec import a1
@@ -32,28 +33,9 @@ from xltools.spec import a1
 BLOCK = f"A1:{a1(SCAN_ROWS, SCAN_COLS)}"
 RECORD_SHEET = "xltools_live"      # where the Excel adapter keeps the record: a hidden sheet
 RECORD_VERSION = 1
-INSTEAD = "xltools check 文件.xlsx --annotate 批注/"
 
-# user-facing messages of `xltools live`, one place (where -> what -> how to fix)
-MESSAGES = {
-    "platform": ("xltools live 只能在 Windows 或 macOS 上连接 Microsoft Excel，当前系统（{system}）不支持。"
-                 f"请改用：{INSTEAD}，生成标出问题单元格的批注副本。"),
-    "no-xlwings": ("未安装 xlwings，无法连接 Excel。请运行 pip install \"xltools[excel]\" 后重试；"
-                   f"或改用：{INSTEAD}，生成批注副本。"),
-    "no-excel": ("没有找到已打开的 Excel 工作簿。请先在 Microsoft Excel 中打开要检查的报表再运行本命令；"
-                 f"或改用：{INSTEAD}，生成批注副本。"),
-    "no-book": ("Excel 中没有打开名为“{name}”的工作簿（已打开：{open}）。请检查 --book 的名称；"
-                f"或改用：{INSTEAD}，生成批注副本。"),
-    "wps": ("连接到的表格程序是“{app}”，不是 Microsoft Excel。xltools live 不支持 WPS 表格。"
-            f"请改用：{INSTEAD}，再用 WPS 打开批注副本查看。"),
-    "connect": ("无法连接 Microsoft Excel（{error}）。macOS 上请在“系统设置 → 隐私与安全性 → 自动化”中允许终端控制 "
-                f"Microsoft Excel；或改用：{INSTEAD}，生成批注副本。"),
-    "record": ("无法在工作簿“{book}”中保存标记记录（{error}），为保证以后能用 --clear 清除，本次未做任何标记。"
-               f"如果工作簿结构受保护，请先取消“保护工作簿”；或改用：{INSTEAD}。"),
-    "bad-record": ("工作簿“{book}”中的 xltools 标记记录已损坏（{error}），无法自动清除标记。"
-                   "请手工清除标出的颜色和批注，然后删除隐藏工作表“{sheet}”。"),
-    "excel-failed": "Excel 执行操作失败（{error}）。请确认 Excel 没有处于编辑单元格或对话框状态后重试。",
-}
+# user-facing messages of `xltools live`: the [live] section of the message catalogue
+MESSAGES = LIVE
 
 
 class LiveError(XltoolsError):

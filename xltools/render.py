@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 from xltools.findings import Report
-
-SEVERITY = {"error": "错误", "warning": "警告"}
+from xltools.messages import RUN
+from xltools.vocabulary import severity_label
 
 
 def render_reports(reports: list[Report]) -> str:
     lines = []
     for r in reports:
         if r.unreadable:
-            lines.append(f"{r.file}：无法读取：{r.findings[0].message}")
+            lines.append(RUN.unreadable_line.format(file=r.file, message=r.findings[0].message))
             continue
         for f in r.findings:
-            lines.append(f"{r.file}：{SEVERITY.get(f.severity, f.severity)}[{f.rule}] {f.message}")
+            lines.append(RUN.finding_line.format(file=r.file, severity=severity_label(f.severity), rule=f.rule,
+                                                 message=f.message))
     lines.append(summary_line(reports))
     return "\n".join(lines)
 
@@ -24,5 +25,5 @@ def summary_line(reports: list[Report]) -> str:
         count[r.status] += 1
     errors = sum(r.errors for r in reports if not r.unreadable)
     warnings = sum(r.warnings for r in reports)
-    return (f"共检查 {len(reports)} 个文件：通过 {count['ok']}，有警告 {count['warnings']}，有错误 {count['errors']}，"
-            f"无法读取 {count['unreadable']}；错误 {errors} 处，警告 {warnings} 处。")
+    return RUN.checked.format(n=len(reports), ok=count["ok"], warnings=count["warnings"], errors=count["errors"],
+                              unreadable=count["unreadable"], error_count=errors, warning_count=warnings)

@@ -10,6 +10,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from xltools import XltoolsError, textsafe
 
@@ -57,20 +58,35 @@ def clean_text(value: object) -> str | None:
     return textsafe.one_line(_INVISIBLE.sub("", str(value)), 500) or None
 
 
-def match(entries: list[RosterEntry], name: str | None = None,
+class RosterIndex:
+    """The one roster matcher (consolidate and mail both use it): an agency is the roster
+    entry with its 统一社会信用代码, else with its normalised name, else — only when the caller
+    passes one, for a file that names no agency — with the normalised file name."""
+
+    def __init__(self, entries: Iterable[RosterEntry]):
+        self.entries = list(entries)
+        self.by_code: dict[str, RosterEntry] = {}
+        self.by_name: dict[str, RosterEntry] = {}
+        for r in self.entries:
+            if r.uscc:
+                self.by_code.setdefault(normalise_uscc(r.uscc), r)
+            self.by_name.setdefault(normalise_name(r.name), r)
+
+    def match(self, name: str | None = None, uscc: str | None = None,
+              file_stem: str | None = None) -> RosterEntry | None:
+        code = normalise_uscc(uscc)
+        hit = self.by_code.get(code) if code else None
+        if hit is None and name:
+            hit = self.by_name.get(normalise_name(name))
+        if hit is None and file_stem:
+            hit = self.by_name.get(normalise_name(file_stem))
+        return hit
+
+
+def match(entries: Iterable[RosterEntry], name: str | None = None,
           uscc: str | None = None) -> RosterEntry | None:
     """The roster entry for an agency: by 统一社会信用代码 first, else by normalised name."""
-    code = normalise_uscc(uscc)
-    if code:
-        for entry in entries:
-            if entry.uscc and normalise_uscc(entry.uscc) == code:
-                return entry
-    key = normalise_name(name or "")
-    if key:
-        for entry in entries:
-            if normalise_name(entry.name) == key:
-                return entry
-    return None
+    return RosterIndex(entries).match(name, uscc)
 
 
 def load_roster(path: str | Path) -> list[RosterEntry]:

@@ -7,10 +7,10 @@ so the workbook and xltools check the same thing.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
+from xltools.addresses import valid_addresses
 from xltools.findings import Finding
 from xltools.spec import Form, RuleUse, col_letter, total_relations
 from xltools.values import make_finding
@@ -127,13 +127,10 @@ def uscc(form: Form, use: RuleUse, values: Values) -> Iterator[Finding]:
             yield make_finding(form, use.id, form.field(use.params["key"]), raw=code, detail=problem)
 
 
-EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
-
-
 @kind("email")
 def email(form: Form, use: RuleUse, values: Values) -> Iterator[Finding]:
     addr = values.get(use.params["key"])
-    if addr and not EMAIL.match(str(addr)):
+    if addr and not valid_addresses(addr):
         yield make_finding(form, use.id, form.field(use.params["key"]), raw=addr)
 
 
@@ -208,6 +205,6 @@ def excel_checks(form: Form) -> list[ExcelCheck]:
         elif use.kind == "at_least":
             f = form.field(p["at"])
             diff = f"{_ref(form, p['at'])}-({_plus(form, p['plus'])}-{_plus(form, p['minus'])})"
-            out.append(ExcelCheck(use.id, f"{f.row_caption}：现行有效件数不少于本年制发减本年废止（提示）",
+            out.append(ExcelCheck(use.id, f"{f.row_caption}：现行有效件数不少于本年制发减本年废止（警告）",
                                   f.where, f"{diff}>=0", diff))
     return out

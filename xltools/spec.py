@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from xltools import XltoolsError
+from xltools.messages import RUN
 
 FORM_IDS = ("2021", "2019")
 NUMERIC_TYPES = frozenset({"count", "amount", "signed"})
@@ -180,20 +181,21 @@ def _read_toml(name: str) -> dict:
     try:
         text = resources.files("xltools.forms").joinpath(name).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise XltoolsError(f"未知的表式“{name.removesuffix('.toml')}”，可选：{'、'.join(FORM_IDS)}。") from None
+        raise XltoolsError(RUN.unknown_form.format(form=name.removesuffix(".toml"), choices="、".join(FORM_IDS))) from None
     return tomllib.loads(text)
 
 
 @lru_cache(maxsize=None)
 def load_catalogue() -> dict[str, RuleDef]:
-    data = _read_toml("rules.toml")
-    return {rid: RuleDef(rid, d["severity"], d["description"], d["message"]) for rid, d in data.items()}
+    """The [rules] section of the message catalogue (messages.toml)."""
+    from xltools.messages import RULES
+    return {rid: RuleDef(rid, d["severity"], d["description"], d["message"]) for rid, d in RULES.entries().items()}
 
 
 @lru_cache(maxsize=None)
 def _raw_form(form_id: str) -> dict:
     if form_id not in FORM_IDS:
-        raise XltoolsError(f"未知的表式“{form_id}”，可选：{'、'.join(FORM_IDS)}。")
+        raise XltoolsError(RUN.unknown_form.format(form=form_id, choices="、".join(FORM_IDS)))
     return _read_toml(f"{form_id}.toml")
 
 
@@ -359,7 +361,7 @@ def load_form(form_id: str = "2021") -> Form:
     rules = tuple(_expand_rules(data, matrices))
     for u in rules:
         if u.id not in catalogue:
-            raise XltoolsError(f"表式 {form_id} 引用了未定义的规则 {u.id}")
+            raise XltoolsError(RUN.form_unknown_rule.format(form=form_id, rule=u.id))
     return Form(data["id"], data["title"], data["issued_by"], data["first_year"], data.get("last_year"),
                 data["template_version"], dict(cover), sheets, rules, catalogue)
 

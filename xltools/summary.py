@@ -11,18 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xltools.findings import ERROR, STATUS_LABELS
 from xltools.fsutil import atomic_path
+from xltools.messages import RUN
 from xltools.template import Formats, new_workbook, write_form_sheets
 from xltools.textsafe import safe_text
+from xltools.vocabulary import ERROR, ERRORS, STATUS_COLORS, STATUS_LABELS, WARNINGS, severity_label
 
 if TYPE_CHECKING:
     from xltools.consolidate import Consolidation
     from xltools.findings import Report
 
-STATUS_COLORS = {"ok": "#C6EFCE", "warnings": "#FFEB9C", "errors": "#FFC7CE", "unreadable": "#FFC7CE",
-                 "missing": "#D9D9D9", "superseded": "#EDEDED", "not_in_roster": "#FCE4D6", "wrong_year": "#FCE4D6"}
-SEVERITY = {"error": "错误", "warning": "警告"}
 
 
 def write_summary(result: "Consolidation", path: Path, agency: str | None = None) -> "Report":
@@ -30,13 +28,13 @@ def write_summary(result: "Consolidation", path: Path, agency: str | None = None
     form = result.form
     values = dict(result.totals)
     n = len(result.included)
-    values["meta_agency"] = agency or (f"汇总（{n} 个单位）")
+    values["meta_agency"] = agency or RUN.summary_agency.format(n=n)
     if result.year:
         values["meta_year"] = result.year
-    note = (f"本表为 {n} 个单位报表的逐项汇总（收到 {len(result.files)} 个文件"
-            + (f"，名单 {result.roster_size} 个单位" if result.roster_size else "")
-            + f"）；计入原则：{'全部报表（含有错误的）' if result.include_invalid else '没有错误的报表（有警告的计入）'}。"
-            f"由 xltools 于 {result.created} 生成，各单位情况见“报送情况”工作表。")
+    note = RUN.summary_note.format(
+        n=n, files=len(result.files), created=result.created,
+        roster=RUN.summary_note_roster.format(n=result.roster_size) if result.roster_size else "",
+        policy=RUN.policy_all if result.include_invalid else RUN.policy_valid)
     with atomic_path(path) as tmp:
         wb = new_workbook(tmp)
         fmt = write_form_sheets(wb, form, values, note)
@@ -161,8 +159,8 @@ def _findings_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
     ws = _streamed_sheet(wb, "校验问题")
     _header(ws, fmt, 0, ["单位名称", "文件", "级别", "规则", "位置", "说明"], [30, 36, 6, 18, 14, 100])
     wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
-    red = fmt.get(font_size=10, bg_color="#FFC7CE")
-    yellow = fmt.get(font_size=10, bg_color="#FFEB9C")
+    red = fmt.get(font_size=10, bg_color=STATUS_COLORS[ERRORS])
+    yellow = fmt.get(font_size=10, bg_color=STATUS_COLORS[WARNINGS])
     row = 1
     groups = [("（汇总表复核）", str(result.outdir / "汇总表.xlsx"), result.summary.findings if result.summary else [])]
     groups += [(e.name, e.file, e.findings) for e in result.entries if e.findings]
@@ -170,7 +168,7 @@ def _findings_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
         for f in findings:
             _text(ws, row, 0, name)
             _text(ws, row, 1, file)
-            ws.write_string(row, 2, SEVERITY.get(f.severity, f.severity), red if f.severity == ERROR else yellow)
+            ws.write_string(row, 2, severity_label(f.severity), red if f.severity == ERROR else yellow)
             _text(ws, row, 3, f.rule)
             _text(ws, row, 4, f.where)
             _text(ws, row, 5, f.message, wrap)

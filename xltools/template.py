@@ -18,6 +18,7 @@ import xlsxwriter
 
 from xltools import XltoolsError
 from xltools.fsutil import atomic_path
+from xltools.messages import RUN
 from xltools.rules import excel_checks
 from xltools.spec import Field, Form, Sheet, a1, col_letter, form_for_year, load_form, parse_a1
 from xltools.textsafe import safe_text
@@ -366,7 +367,7 @@ def check_keys(form: Form, values: dict[str, Any]) -> None:
         for k in unknown:
             close = closest_keys(form, k)
             hints.append(f"“{k}”" + (f"（是否指 {'、'.join(close)}？）" if close else ""))
-        raise XltoolsError(f"表式 {form.id} 中没有这些键：{'；'.join(hints)}。可用 `xltools schema --form {form.id}` 查看全部键。")
+        raise XltoolsError(RUN.unknown_keys.format(form=form.id, keys="；".join(hints)))
 
 
 def fill_workbook(values: dict[str, Any], path: str | Path, form_id: str | None = None) -> Path:

@@ -13,6 +13,7 @@ import unicodedata
 from typing import Any
 
 from xltools.findings import Finding
+from xltools.messages import DETAIL
 from xltools.reader.base import RawCell
 from xltools.spec import Field, Form
 
@@ -75,19 +76,19 @@ def clean_number(form: Form, f: Field, rc: RawCell) -> tuple[Any, Finding | None
             return _check_number(form, f, rc, raw, None)
         return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(raw), detail="")
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        detail = "公式没有计算结果（请在 Excel/WPS 中打开并保存后再报送）" if rc.uncached_formula else "单元格为空"
+        detail = DETAIL.uncached_formula if rc.uncached_formula else DETAIL.blank_cell
         return None, make_finding(form, "value-blank", f, sheet=rc.sheet, cell=rc.cell, detail=detail)
     if isinstance(raw, bool):
-        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(raw), detail="（是逻辑值）")
+        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(raw), detail=DETAIL.boolean)
     if isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
-        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(raw), detail="（是日期或时间，请把单元格格式改为“常规”或“数值”）")
+        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(raw), detail=DETAIL.date_value)
     s = str(raw).strip()
     if s.startswith(_ERROR_PREFIXES):
-        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(s), detail="（是公式错误值，请检查公式）")
+        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(s), detail=DETAIL.error_value)
     t = unicodedata.normalize("NFKC", s)
     t = re.sub(r"\s+", "", t)
     if t.lower() in PLACEHOLDERS:
-        return None, make_finding(form, "value-blank", f, sheet=rc.sheet, cell=rc.cell, detail=f"填写了占位符“{_display(s)}”，不能当作 0")
+        return None, make_finding(form, "value-blank", f, sheet=rc.sheet, cell=rc.cell, detail=DETAIL.placeholder.format(raw=_display(s)))
     t = _UNITS.sub("", t)
     if _THOUSANDS.match(t):
         t = t.replace(",", "")
@@ -121,7 +122,7 @@ def clean_meta(form: Form, f: Field, rc: RawCell | None) -> tuple[Any, Finding |
         raw = raw.strip()
     if raw is None or raw == "":
         if f.required:
-            return None, make_finding(form, "meta-missing", f, sheet=sheet, cell=cell, detail=f"{f.row_caption}为空")
+            return None, make_finding(form, "meta-missing", f, sheet=sheet, cell=cell, detail=DETAIL.meta_empty.format(label=f.row_caption))
         return None, None
     if f.type == "year":
         year = None
@@ -132,7 +133,7 @@ def clean_meta(form: Form, f: Field, rc: RawCell | None) -> tuple[Any, Finding |
             year = int(m.group(1)) if m else None
         if year is None or not 2019 <= year <= dt.date.today().year + 1:
             return None, make_finding(form, "meta-missing", f, sheet=sheet, cell=cell,
-                                      detail=f"报告年度“{_display(raw)}”无效，应为 2019 年以后的四位年份")
+                                      detail=DETAIL.bad_year.format(raw=_display(raw)))
         return year, None
     if f.type == "date":
         if isinstance(raw, dt.datetime):

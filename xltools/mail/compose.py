@@ -28,12 +28,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 from xltools import XltoolsError, __version__, textsafe
+from xltools.addresses import split_addresses, valid_address  # noqa: F401  (re-exported for mail)
 from xltools.findings import (ERROR, ERRORS, MISSING, OK, STATUS_LABELS, SUPERSEDED, UNREADABLE,
                               WARNINGS, WRONG_YEAR, Finding)
-from xltools.mail import texts
+from xltools.messages import MAIL as texts
 from xltools.mail.config import MailConfig
-from xltools.mail.results import Entry, Run, inside, load_results
-from xltools.roster import RosterEntry, load_roster, match
+from xltools.vocabulary import severity_label
+from xltools.results import Entry, Run, inside, load_results
+from xltools.roster import RosterEntry, RosterIndex, load_roster
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -70,10 +72,6 @@ MAX_FINDINGS_LISTED = 50
 # SMTP line endings; headers we set raw (attachment parameters) are written exactly as given
 MAIL_POLICY = policy.SMTP.clone(refold_source="none")
 
-_ADDRESS = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-_ADDRESS_SPLIT = re.compile(r"[;,；，、\s]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,18 +140,6 @@ def clean_body(value: object) -> str:
 
 def safe_filename(value: object, limit: int = 60) -> str:
     return textsafe.safe_filename(clean_header(value), limit)
-
-
-def valid_address(addr: str) -> bool:
-    return bool(_ADDRESS.match(addr)) and len(addr) <= 254
-
-
-def split_addresses(raw: str | None) -> list[str]:
-    """Addresses in a cell: full-width characters folded (ｘ＠ｙ．ｃｎ), split on ; , 、 and spaces."""
-    if not raw:
-        return []
-    text = unicodedata.normalize("NFKC", str(raw))
-    return [a for a in _ADDRESS_SPLIT.split(text) if a]
 
 
 def check_addresses(addresses: Sequence[str], what: str) -> tuple[str, ...]:
@@ -232,6 +218,7 @@ def plan_messages(outdir: str | Path, roster: str | Path | Sequence[RosterEntry]
     run = load_results(outdir)
     if isinstance(roster, (str, Path)):
         roster = load_roster(roster)
+    roster = RosterIndex(roster) if roster else None
     cc = check_addresses(config.cc, "--cc")
     summary_to = check_addresses(summary_to, "--summary-to")
     templates = load_templates(config.templates)
@@ -316,12 +303,15 @@ def _plan_summary(run: Run, to: tuple[str, ...], tpl: MailTemplate, common: dict
     return PlannedMessage("summary", "", "", to, (), subject, text, body_html, tuple(attachments), problem)
 
 
-def _recipients(entry: Entry, roster) -> tuple[tuple[str, ...], str | None]:
+def _recipients(entry: Entry, roster: RosterIndex | None) -> tuple[tuple[str, ...], str | None]:
+    """The roster given to `mail` (a newer list of addresses) first, matched as consolidate
+    matches; then the roster e-mail consolidate recorded; then the workbook's own address."""
     raw = None
-    if roster:
-        found = match(list(roster), name=entry.name) or match(list(roster), name=entry.agency)
+    if roster is not None:
+        found = (roster.match(name=entry.name, uscc=entry.uscc)
+                 or roster.match(name=entry.workbook_agency or entry.agency))
         raw = found.email if found else None
-    raw = raw or entry.email
+    raw = raw or entry.roster_email or entry.email
     addresses = split_addresses(raw)
     if not addresses:
         return (), texts.PROBLEM_NO_ADDRESS
@@ -335,7 +325,7 @@ def _findings_block(findings: Sequence[Finding]) -> tuple[str, str]:
     shown = list(findings)[:MAX_FINDINGS_LISTED]
     lines, items = [], []
     for i, f in enumerate(shown, 1):
-        label = "错误" if f.severity == ERROR else "提示"
+        label = severity_label(f.severity)
         message = clean_body(f.message)
         where = clean_body(f.where)
         if where and where not in message:

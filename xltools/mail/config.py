@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from xltools import XltoolsError
+from xltools.messages import MAIL
 
 SECURITY_MODES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
@@ -91,13 +92,12 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         try:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise XltoolsError(f"配置文件不存在：{path}。") from None
+            raise XltoolsError(MAIL.config_missing.format(path=path)) from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise XltoolsError(f"配置文件 {path} 无法读取（{exc}）：请检查 TOML 格式。") from exc
+            raise XltoolsError(MAIL.config_unreadable.format(path=path, error=exc)) from exc
         mail_doc, smtp_doc, base = doc.get("mail", {}), doc.get("smtp", {}), path.parent
         if "password" in smtp_doc or "password" in mail_doc:
-            raise XltoolsError(f"配置文件 {path} 中不能写密码：请删除 password 一项，"
-                               f"改用环境变量 {ENV['password']} 提供。")
+            raise XltoolsError(MAIL.config_password.format(path=path, env=ENV["password"]))
 
     def pick(*sources):
         for source in sources:
@@ -107,8 +107,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
 
     security = str(pick(env.get(ENV["security"]), smtp_doc.get("security")) or "ssl").lower()
     if security not in SECURITY_MODES:
-        raise XltoolsError(f"SMTP 加密方式「{security}」无效：应为 ssl、starttls 或 none"
-                           f"（环境变量 {ENV['security']} 或配置文件 [smtp] security）。")
+        raise XltoolsError(MAIL.bad_security.format(security=security, env=ENV["security"]))
     port = pick(env.get(ENV["port"]), smtp_doc.get("port"))
     if port is not None:
         try:
@@ -116,7 +115,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             if not 0 < port < 65536:
                 raise ValueError
         except (TypeError, ValueError):
-            raise XltoolsError(f"SMTP 端口「{port}」无效：应为 1–65535 的整数（如 465）。") from None
+            raise XltoolsError(MAIL.bad_port.format(port=port)) from None
     ca_file = pick(env.get(ENV["ca_file"]), smtp_doc.get("ca_file"))
     if ca_file and smtp_doc.get("ca_file") == ca_file:
         ca_file = str(base / ca_file)
@@ -150,18 +149,17 @@ def check_sending(config: MailConfig) -> None:
     """Raise XltoolsError unless the settings are enough to send."""
     missing = []
     if not config.smtp.host:
-        missing.append(f"SMTP 服务器（{ENV['host']}）")
+        missing.append(MAIL.not_configured_host.format(env=ENV["host"]))
     if not config.sender:
-        missing.append(f"发件地址（{ENV['sender']}）")
+        missing.append(MAIL.not_configured_sender.format(env=ENV["sender"]))
     if missing:
-        raise XltoolsError("未配置" + "、".join(missing) + "：请设置环境变量，或在 --config 配置文件中填写"
-                           "（密码只能用环境变量 XLTOOLS_SMTP_PASSWORD）。")
+        raise XltoolsError(MAIL.not_configured.format(missing="、".join(missing)))
     if config.smtp.user and not config.smtp.password:
-        raise XltoolsError(f"已设置 SMTP 用户 {config.smtp.user}，但没有密码：请设置环境变量 {ENV['password']}。")
+        raise XltoolsError(MAIL.no_password.format(user=config.smtp.user, env=ENV["password"]))
     if config.smtp.ca_file and not Path(config.smtp.ca_file).is_file():
-        raise XltoolsError(f"CA 证书文件不存在：{config.smtp.ca_file}。")
+        raise XltoolsError(MAIL.ca_missing.format(path=config.smtp.ca_file))
     if config.smtp.security == "none" and config.smtp.password and config.smtp.host not in ("127.0.0.1", "localhost", "::1"):
-        raise XltoolsError("不加密的 SMTP 连接不能发送密码：请把 XLTOOLS_SMTP_SECURITY 设为 ssl 或 starttls。")
+        raise XltoolsError(MAIL.plain_password)
 
 
 def with_smtp(config: MailConfig, **changes) -> MailConfig:

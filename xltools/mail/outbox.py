@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xltools import XltoolsError
+from xltools.messages import MAIL
 from xltools.fsutil import atomic_write_bytes
 from xltools.mail.compose import PlannedMessage, compose, safe_filename
 from xltools.mail.config import MailConfig
@@ -29,5 +30,5 @@ def write_outbox(outdir: str | Path, messages: Sequence[PlannedMessage],
             atomic_write_bytes(path, compose(message, config).as_bytes())
             paths.append(path)
     except OSError as exc:
-        raise XltoolsError(f"无法写入发件箱 {folder}（{exc}）：请检查该文件夹的写入权限。") from exc
+        raise XltoolsError(MAIL.outbox_unwritable.format(folder=folder, error=exc)) from exc
     return paths

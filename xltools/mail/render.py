@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Container, Sequence
 
-from xltools.mail import texts
+from xltools.messages import MAIL as texts
 from xltools.mail.compose import PlannedMessage
 from xltools.mail.send import OUTCOME_LABELS, SendResult
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from xltools import XltoolsError
-from xltools.mail import texts
+from xltools.messages import MAIL as texts
 from xltools.mail.compose import PlannedMessage, compose
 from xltools.mail.config import MailConfig, SmtpConfig, check_sending
 

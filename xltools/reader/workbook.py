@@ -22,6 +22,7 @@ from python_calamine import CalamineWorkbook
 
 from xltools import UnreadableError
 from xltools.findings import Finding
+from xltools.messages import DETAIL
 from xltools.reader.base import RawCell, RawForm
 from xltools.reader.sniff import DEFAULT_LIMITS, Limits, sniff
 from xltools.spec import FORM_IDS, Caption, Form, Sheet, a1, load_form, parse_a1
@@ -176,10 +177,9 @@ def _identify(names: list[str], grid) -> tuple[str, dict[str, str], list[Finding
             sheet_map[s.name] = found
             unclaimed.remove(found)
             findings.append(make_finding(base, "form-mismatch", None, sheet=found, cell=_title(s).cell,
-                                         detail=f"工作表“{s.name}”被改名为“{found}”。已按表头识别并读取；请改回原名“{s.name}”，以免其他工具无法识别。"))
+                                         detail=DETAIL.sheet_renamed.format(name=s.name, found=found)))
     if not sheet_map:
-        detail = ("这不是政府信息公开工作年度报告模板：找不到“封面”“表二”“表三”“表四”等工作表（现有工作表："
-                  + "、".join(names[:8]) + "）。请使用 `xltools template` 生成的模板填报。")
+        detail = DETAIL.not_a_form.format(names="、".join(names[:8]))
         findings.append(make_finding(base, "form-mismatch", None, sheet=names[0] if names else None, detail=detail))
         return FORM_IDS[0], {}, findings
     if form_id is None:
@@ -188,7 +188,7 @@ def _identify(names: list[str], grid) -> tuple[str, dict[str, str], list[Finding
     for s in form.sheets:
         if s.name not in sheet_map:
             findings.append(make_finding(form, "form-mismatch", None, sheet=s.name,
-                                         detail=f"缺少工作表“{s.name}”（{_title(s).text}），该表的数字无法读取。请使用完整的模板重新填报。"))
+                                         detail=DETAIL.sheet_missing.format(name=s.name, title=_title(s).text)))
     return form_id, sheet_map, findings
 
 
@@ -237,17 +237,16 @@ def _verify(form: Form, sheet: Sheet, g: Grid, actual_name: str) -> Finding | No
             r1, c1 = now
             how = []
             if r1 != r0:
-                how.append(f"{'下移' if r1 > r0 else '上移'} {abs(r1 - r0)} 行（可能{'插入' if r1 > r0 else '删除'}了行）")
+                how.append((DETAIL.layout_down if r1 > r0 else DETAIL.layout_up).format(n=abs(r1 - r0)))
             if c1 != c0:
-                how.append(f"{'右移' if c1 > c0 else '左移'} {abs(c1 - c0)} 列（可能{'插入' if c1 > c0 else '删除'}了列）")
-            notes.append(f"“{_clip(cap.text)}”应在 {cap.cell}，现在在 {a1(r1, c1)}，{'、'.join(how)}")
+                how.append((DETAIL.layout_right if c1 > c0 else DETAIL.layout_left).format(n=abs(c1 - c0)))
+            notes.append(DETAIL.layout_moved.format(caption=_clip(cap.text), cell=cap.cell, now=a1(r1, c1), how="、".join(how)))
         elif found in ("", None):
-            notes.append(f"{cap.cell} 应为“{_clip(cap.text)}”，现为空（可能删除了行或列）")
+            notes.append(DETAIL.layout_emptied.format(cell=cap.cell, caption=_clip(cap.text)))
         else:
-            notes.append(f"{cap.cell} 应为“{_clip(cap.text)}”，现为“{_clip(str(found))}”（表头被修改）")
-    more = f"等 {len(wrong)} 处" if len(wrong) > 3 else ""
-    detail = (f"工作表“{actual_name}”的表格结构与模板不符：" + "；".join(notes) + more +
-              "。为避免从错位的单元格读出错误数字，本表未读取。请在模板中重新填写，不要插入、删除行列或修改表头。")
+            notes.append(DETAIL.layout_changed.format(cell=cap.cell, caption=_clip(cap.text), found=_clip(str(found))))
+    more = DETAIL.layout_more.format(n=len(wrong)) if len(wrong) > 3 else ""
+    detail = DETAIL.layout.format(sheet=actual_name, notes="；".join(notes), more=more)
     return make_finding(form, "form-mismatch", None, sheet=actual_name, cell=wrong[0].cell, detail=detail)
 
 
