@@ -455,9 +455,9 @@ class Season:
                     annotated: Path | None = None) -> Version:
         """Record a file already read and checked (`report` from xltools.batch)."""
         path = Path(path)
-        sha = sha or report.meta.get("sha256") or file_sha256(path)
+        sha = sha or report.sha256 or file_sha256(path)
         original_name = original_name or path.name
-        mtime = report.meta.get("mtime")
+        mtime = report.mtime
         if mtime is None:
             with contextlib.suppress(OSError):
                 mtime = path.stat().st_mtime
