@@ -12,10 +12,19 @@ if ! command -v soffice >/dev/null 2>&1; then
     echo "== 安装 LibreOffice Calc（无界面）、python3-uno 与 poppler-utils =="
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq libreoffice-calc-nogui python3-uno poppler-utils fonts-noto-cjk >/dev/null
+    apt-get install -y -qq libreoffice-calc-nogui libreoffice-writer-nogui python3-uno poppler-utils fonts-noto-cjk >/dev/null
   else
     echo "注意：未找到 LibreOffice（soffice），需要它的测试将被跳过。" >&2
   fi
+fi
+
+# xltools publish prints Word documents to PDF: LibreOffice's word processor (Writer)
+if command -v soffice >/dev/null 2>&1 && ! ls "$(dirname "$(readlink -f "$(command -v soffice)")")"/*swlo.* >/dev/null 2>&1 \
+   && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== 安装 LibreOffice Writer（无界面）=="
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null; } \
+    || echo "注意：未能安装 LibreOffice Writer，生成 PDF 的测试将被跳过。" >&2
 fi
 
 echo "== 安装 xltools 及测试依赖 =="

@@ -384,3 +384,55 @@ def live(book_name: str | None, clear: bool) -> None:
     click.echo(render_reports([result.report]))
     click.echo(summary(result), err=True)
     sys.exit(1 if result.report.errors else 0)
+
+
+# --- publish (issue 17): the published annual report from a checked workbook -------------------
+
+@main.command("publish")
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "docx_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="输出的 Word 文档（.docx）；默认与报表同名、同一文件夹")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="另输出网页（.html），供网站发布")
+@click.option("--pdf", "pdf_out", type=click.Path(dir_okay=False, path_type=Path), help="另输出 PDF（需要 LibreOffice）")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="LASTYEAR",
+              help="上一年度的报表：总体情况中写出较上年的增减")
+@click.option("--agency", help="标题中的机关名称（默认取封面的机关名称；汇总表请写本级政府或部门的名称）")
+@click.option("--force", is_flag=True, help="报表有错误也生成，页眉标明“草稿”（空白单元格仍不能发布）")
+@click.option("--wording", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="自己的措辞文件（TOML，格式同内置的 publish.toml），其中的条目替换内置措辞")
+def publish_command(workbook, docx_out, html_out, pdf_out, previous, agency, force, wording) -> None:
+    """由校验通过的报表（单位报表或 consolidate 生成的汇总表）生成政府信息公开工作年度报告：
+    Word 文档，另可生成网页和 PDF。
+
+    标题、统计期限、一至六部分标题、表二至表四（与官方格式相同的合并单元格）都按报表生成；
+    总体情况中写出收到和办理申请、行政复议和行政诉讼的数字，其余需要单位填写的地方以黄色
+    标出【请填写…】。报表有错误时不生成并列出错误（加 --force 生成草稿）；应填数字的单元格
+    为空时不生成。
+
+    退出码：0 已生成；1 报表有错误或空白，未生成；2 用法、读写错误或无法生成 PDF。
+
+    \b
+    示例：
+      xltools publish 某某局.xlsx -o 某某局2025年报告.docx --html 某某局2025年报告.html
+      xltools publish 汇总结果/汇总表.xlsx --agency 某某市人民政府 --previous 2024汇总表.xlsx --pdf 报告.pdf
+    """
+    from xltools.publish import PublishRefused, publish, load_wording
+    from xltools.publish.wording import message
+    docx_out = docx_out or workbook.with_suffix(".docx")
+    try:
+        result = publish(workbook, docx_out, html_out, pdf_out, previous=previous, agency=agency, force=force,
+                         wording=wording)
+    except PublishRefused as e:
+        click.echo(e.headline, err=True)
+        for line in e.problems:
+            click.echo(f"  - {line}", err=True)
+        if e.hint:
+            click.echo(e.hint, err=True)
+        sys.exit(1)
+    except (XltoolsError, OSError) as e:
+        _fail(_io_message(e))
+    words = load_wording(wording)
+    for note in result.notes:
+        click.echo(note, err=True)
+    for path in result.written:
+        click.echo(message(words, "draft_written" if result.draft else "written", path=path), err=True)
