@@ -27,7 +27,7 @@ from xltools.textsafe import safe_text
 
 PAGE = {"width": 210, "height": 297, "top": 37, "bottom": 35, "left": 28, "right": 26}   # mm, GB/T 9704
 ROW_HEIGHT_MM = 6            # at least: the official template's 340 twips
-KEEP_TOGETHER_ROWS = 20      # tables 二 and 四 are never split over pages
+KEEP_TOGETHER_ROWS = 40      # a table that fits on a page is never split (Word moves it whole)
 
 
 def write_docx(doc: Document, path: Path, style: Mapping) -> Path:
