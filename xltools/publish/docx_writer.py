@@ -28,6 +28,7 @@ from xltools.textsafe import safe_text
 PAGE = {"width": 210, "height": 297, "top": 37, "bottom": 35, "left": 28, "right": 26}   # mm, GB/T 9704
 ROW_HEIGHT_MM = 6            # at least: the official template's 340 twips
 KEEP_TOGETHER_ROWS = 40      # a table that fits on a page is never split (Word moves it whole)
+NEW_PAGE_ROWS = 20           # a longer table starts a page (LibreOffice does not always move it whole)
 
 
 def write_docx(doc: Document, path: Path, style: Mapping) -> Path:
@@ -199,7 +200,9 @@ def _paragraph(d, para: Paragraph, names: Mapping[str, str]):
 
 def _heading_for_table(d, table: Table, after_table: bool, names: Mapping[str, str]) -> None:
     p = d.add_paragraph(safe_text(table.heading), style=names["heading"])
-    if after_table:
+    if table.nrows > NEW_PAGE_ROWS:
+        p.paragraph_format.page_break_before = True      # table 三 whole on its own page
+    elif after_table:
         p.paragraph_format.space_before = Pt(14)
     p.paragraph_format.space_after = Pt(6)
 

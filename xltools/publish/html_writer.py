@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Mapping
 
 from xltools.fsutil import atomic_write_text
+from xltools.publish.docx_writer import NEW_PAGE_ROWS
 from xltools.publish.model import Document, Paragraph, Table
 from xltools.textsafe import safe_text
 
@@ -36,7 +37,7 @@ table.wide {{ font-size: {st["table_size_wide"]}pt; }}
 th, td {{ border: 1px solid #000; padding: 0.2em 0.3em; text-align: center; vertical-align: middle; font-weight: normal; }}
 th.label, th.corner, th.section {{ text-align: left; }}
 th.section {{ background: #{st["section_fill"]}; }}
-@media print {{ main {{ max-width: none; margin: 0; padding: 0; }} .table-wrap {{ overflow: visible; }} tr {{ page-break-inside: avoid; }} }}
+@media print {{ main {{ max-width: none; margin: 0; padding: 0; }} .table-wrap {{ overflow: visible; }} tr {{ page-break-inside: avoid; }} h2.new-page {{ break-before: page; }} h2 {{ break-after: avoid; }} }}
 """
 
 
@@ -51,7 +52,8 @@ def render_html(doc: Document, style: Mapping) -> str:
     out.append("<h1>" + "".join(f"<span>{_e(line)}</span>" for line in doc.title) + "</h1>")
     for block in doc.blocks:
         if isinstance(block, Table):
-            out.append(f"<h2>{_e(block.heading)}</h2>")
+            out.append(f'<h2 class="new-page">{_e(block.heading)}</h2>' if block.nrows > NEW_PAGE_ROWS
+                       else f"<h2>{_e(block.heading)}</h2>")
             out.append(_table(block))
         else:
             out.append(_paragraph(block))
