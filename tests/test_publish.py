@@ -345,3 +345,24 @@ def test_pdf_through_libreoffice_round_trips(tmp_path):
     assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
     values = publish(wb, None, None).report.values
     assert _round_trip(values, tmp_path / "r.pdf", "2021", tmp_path) == (200, 200, [])
+
+
+# --- a season: every approved agency at once --------------------------------------------------------
+
+def test_season_publishes_every_approved_agency(tmp_path):
+    from factory import SAMPLES
+    from xltools.season import Season
+    agency = "聊城市商务和投资促进局"
+    with Season.create(tmp_path / "季", 2022, roster=SAMPLES / "roster.csv") as season:
+        season.add_file(make_workbook(tmp_path / "a.xlsx"), jobs=0)
+        season.approve(agency)
+        other = season.board()[1].agency
+        season.add_file(make_workbook(tmp_path / "b.xlsx", meta_agency=other, t3_new_person=41), jobs=0)   # errors
+    out = tmp_path / "文本"
+    result = CliRunner().invoke(main, ["publish", "--season", str(tmp_path / "季"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [f"{agency}.docx", f"{agency}.html"]
+    assert "已审核的 1 个单位中，1 个单位的报告已生成。" in result.output
+    assert [t["merged"] for t in docx_tables(out / f"{agency}.docx")] == [T2_2021[2], T3_2021[2], T4[2]]
+    usage = CliRunner().invoke(main, ["publish", "--season", str(tmp_path / "季"), "-o", str(out), "--force"])
+    assert usage.exit_code == 2 and "--season" in usage.output

@@ -389,9 +389,9 @@ def live(book_name: str | None, clear: bool) -> None:
 # --- publish (issue 17): the published annual report from a checked workbook -------------------
 
 @main.command("publish")
-@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", "docx_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="输出的 Word 文档（.docx）；默认与报表同名、同一文件夹")
+@click.argument("workbook", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "docx_out", type=click.Path(path_type=Path),
+              help="输出的 Word 文档（.docx），默认与报表同名、同一文件夹；加 --season 时为输出文件夹")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="另输出网页（.html），供网站发布")
 @click.option("--pdf", "pdf_out", type=click.Path(dir_okay=False, path_type=Path), help="另输出 PDF（需要 LibreOffice）")
 @click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="LASTYEAR",
@@ -400,7 +400,9 @@ def live(book_name: str | None, clear: bool) -> None:
 @click.option("--force", is_flag=True, help="报表有错误也生成，页眉标明“草稿”（空白单元格仍不能发布）")
 @click.option("--wording", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="自己的措辞文件（TOML，格式同内置的 publish.toml），其中的条目替换内置措辞")
-def publish_command(workbook, docx_out, html_out, pdf_out, previous, agency, force, wording) -> None:
+@click.option("--season", "season_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="年报工作文件夹：为其中每个已审核的单位生成报告（.docx 与 .html），写入 -o 指定的文件夹")
+def publish_command(workbook, docx_out, html_out, pdf_out, previous, agency, force, wording, season_dir) -> None:
     """由校验通过的报表（单位报表或 consolidate 生成的汇总表）生成政府信息公开工作年度报告：
     Word 文档，另可生成网页和 PDF。
 
@@ -409,15 +411,25 @@ def publish_command(workbook, docx_out, html_out, pdf_out, previous, agency, for
     标出【请填写…】。报表有错误时不生成并列出错误（加 --force 生成草稿）；应填数字的单元格
     为空时不生成。
 
-    退出码：0 已生成；1 报表有错误或空白，未生成；2 用法、读写错误或无法生成 PDF。
+    退出码：0 已生成；1 报表有错误或空白，未生成（--season：有单位未能生成）；2 用法、读写错误或无法生成 PDF。
 
     \b
     示例：
       xltools publish 某某局.xlsx -o 某某局2025年报告.docx --html 某某局2025年报告.html
       xltools publish 汇总结果/汇总表.xlsx --agency 某某市人民政府 --previous 2024汇总表.xlsx --pdf 报告.pdf
+      xltools publish --season 2025年报 -o 年报文本/
     """
-    from xltools.publish import PublishRefused, publish, load_wording
+    from xltools.publish import PublishRefused, load_wording, publish
     from xltools.publish.wording import message
+    try:
+        words = load_wording(wording)
+    except XltoolsError as e:
+        _fail(str(e))
+    if season_dir is not None:
+        _publish_season(season_dir, workbook, docx_out, html_out, pdf_out, previous, agency, force, wording, words)
+        return
+    if workbook is None:
+        _fail(message(words, "no_workbook"))
     docx_out = docx_out or workbook.with_suffix(".docx")
     try:
         result = publish(workbook, docx_out, html_out, pdf_out, previous=previous, agency=agency, force=force,
@@ -431,8 +443,26 @@ def publish_command(workbook, docx_out, html_out, pdf_out, previous, agency, for
         sys.exit(1)
     except (XltoolsError, OSError) as e:
         _fail(_io_message(e))
-    words = load_wording(wording)
     for note in result.notes:
         click.echo(note, err=True)
     for path in result.written:
         click.echo(message(words, "draft_written" if result.draft else "written", path=path), err=True)
+
+
+def _publish_season(season_dir, workbook, outdir, html_out, pdf_out, previous, agency, force, wording, words) -> None:
+    from xltools.publish import publish_season
+    from xltools.publish.wording import message
+    if workbook or html_out or pdf_out or previous or agency or force or outdir is None:
+        _fail(message(words, "season_usage"))
+    try:
+        items = publish_season(season_dir, outdir, wording=wording)
+    except (XltoolsError, OSError) as e:
+        _fail(_io_message(e))
+    for item in items:
+        if item.published:
+            for path in item.published.written:
+                click.echo(message(words, "written", path=path), err=True)
+        else:
+            click.echo(message(words, "season_failed", agency=item.agency, reason=item.problem), err=True)
+    click.echo(message(words, "season_done", written=sum(1 for i in items if i.published), total=len(items)), err=True)
+    sys.exit(1 if any(i.problem for i in items) else 0)

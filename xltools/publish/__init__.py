@@ -19,7 +19,7 @@ from xltools.publish.build import PublishRefused, build_document, tables_of
 from xltools.publish.model import Document
 from xltools.publish.wording import load_wording, message
 
-__all__ = ["publish", "read_checked", "build_document", "PublishRefused", "Published", "load_wording", "tables_of"]
+__all__ = ["publish", "publish_season", "SeasonItem", "read_checked", "build_document", "PublishRefused", "Published", "load_wording", "tables_of"]
 
 
 @dataclass
@@ -96,3 +96,49 @@ def _previous_usable(report: Report, before: Report, words: dict, notes: list[st
     if a and b and a != b:
         notes.append(message(words, "previous_agency", previous=b, agency=a))
     return before
+
+
+@dataclass
+class SeasonItem:
+    agency: str
+    published: Published | None = None
+    problem: str | None = None        # why this agency's report was not written (Chinese)
+
+
+def publish_season(folder: str | Path, outdir: str | Path, *, html: bool = True,
+                   wording: str | Path | None = None) -> list[SeasonItem]:
+    """The report of every approved agency of a season (`xltools season`): its signed-off
+    version, to OUTDIR/<机关名称>.docx (and .html). An agency whose report cannot be written is
+    listed with the reason; the others are written all the same."""
+    from xltools.publish.docx_writer import write_docx
+    from xltools.publish.html_writer import write_html
+    from xltools.season import Season
+    from xltools.textsafe import safe_filename
+
+    words = load_wording(wording)
+    style = words["style"]
+    outdir = Path(outdir)
+    items: list[SeasonItem] = []
+    used: set[str] = set()
+    with Season.open(folder) as season:
+        for state in season.board():
+            if not state.approved or state.current is None:
+                continue
+            item = SeasonItem(state.agency)
+            items.append(item)
+            report = state.current.report()
+            try:
+                doc = build_document(report, words, agency=state.agency)
+            except PublishRefused as e:
+                item.problem = "；".join([e.headline, *e.problems])
+                continue
+            name = safe_filename(state.agency)
+            while name in used:                      # two names that sanitise alike
+                name += "_"
+            used.add(name)
+            result = Published(doc, report)
+            result.written.append(write_docx(doc, outdir / f"{name}.docx", style))
+            if html:
+                result.written.append(write_html(doc, outdir / f"{name}.html", style))
+            item.published = result
+    return items
