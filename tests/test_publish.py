@@ -366,3 +366,30 @@ def test_season_publishes_every_approved_agency(tmp_path):
     assert [t["merged"] for t in docx_tables(out / f"{agency}.docx")] == [T2_2021[2], T3_2021[2], T4[2]]
     usage = CliRunner().invoke(main, ["publish", "--season", str(tmp_path / "季"), "-o", str(out), "--force"])
     assert usage.exit_code == 2 and "--season" in usage.output
+
+
+@pytest.mark.parametrize("text, named", [
+    ('[document]\ntitle = "某某"\n', "document.title"),
+    ('[style]\nbody_size = "大"\n', "style.body_size"),
+    ('parts = [1, 2]\n', "parts"),
+    ('[sentences]\napplications = "x"\n', "sentences.applications"),
+])
+def test_a_malformed_wording_file_is_named_not_a_crash(tmp_path, text, named):
+    wording = tmp_path / "措辞.toml"
+    wording.write_text(text, encoding="utf-8")
+    wb = make_workbook(tmp_path / "x.xlsx")
+    result = invoke(wb, "-o", tmp_path / "r.docx", "--wording", wording)
+    assert result.exit_code == 2 and named in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r.docx").exists()
+    wording.write_text("不是 TOML [", encoding="utf-8")
+    assert invoke(wb, "-o", tmp_path / "r.docx", "--wording", wording).exit_code == 2
+
+
+def test_show_wording_prints_the_file_an_office_adapts(tmp_path):
+    result = CliRunner().invoke(main, ["publish", "--show-wording"])
+    assert result.exit_code == 0
+    mine = tmp_path / "措辞.toml"
+    mine.write_text(result.output.replace("本年度共新收政府信息公开申请", "本年度共收到政府信息公开申请"), encoding="utf-8")
+    wb = make_workbook(tmp_path / "x.xlsx")
+    r = publish(wb, tmp_path / "r.docx", wording=mine)
+    assert r.document.sentences["applications"].startswith("本年度共收到政府信息公开申请2件，")

@@ -399,15 +399,17 @@ def live(book_name: str | None, clear: bool) -> None:
 @click.option("--agency", help="标题中的机关名称（默认取封面的机关名称；汇总表请写本级政府或部门的名称）")
 @click.option("--force", is_flag=True, help="报表有错误也生成，页眉标明“草稿”（空白单元格仍不能发布）")
 @click.option("--wording", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="自己的措辞文件（TOML，格式同内置的 publish.toml），其中的条目替换内置措辞")
+              help="自己的措辞文件（TOML，可由 --show-wording 的输出改写），其中的条目替换内置措辞")
 @click.option("--season", "season_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="年报工作文件夹：为其中每个已审核的单位生成报告（.docx 与 .html），写入 -o 指定的文件夹")
-def publish_command(workbook, docx_out, html_out, pdf_out, previous, agency, force, wording, season_dir) -> None:
+@click.option("--show-wording", is_flag=True, help="输出内置的措辞文件（标题、各部分标题、数字句式、【请填写…】），供改写后用 --wording 指定")
+def publish_command(workbook, docx_out, html_out, pdf_out, previous, agency, force, wording, season_dir,
+                    show_wording) -> None:
     """由校验通过的报表（单位报表或 consolidate 生成的汇总表）生成政府信息公开工作年度报告：
     Word 文档，另可生成网页和 PDF。
 
     标题、统计期限、一至六部分标题、表二至表四（与官方格式相同的合并单元格）都按报表生成；
-    总体情况中写出收到和办理申请、行政复议和行政诉讼的数字，其余需要单位填写的地方以黄色
+    总体情况中写出由表三、表四数字生成的句子，其余需要单位填写的地方以黄色
     标出【请填写…】。报表有错误时不生成并列出错误（加 --force 生成草稿）；应填数字的单元格
     为空时不生成。
 
@@ -418,9 +420,13 @@ def publish_command(workbook, docx_out, html_out, pdf_out, previous, agency, for
       xltools publish 某某局.xlsx -o 某某局2025年报告.docx --html 某某局2025年报告.html
       xltools publish 汇总结果/汇总表.xlsx --agency 某某市人民政府 --previous 2024汇总表.xlsx --pdf 报告.pdf
       xltools publish --season 2025年报 -o 年报文本/
+      xltools publish --show-wording > 我的措辞.toml
     """
     from xltools.publish import PublishRefused, load_wording, publish
-    from xltools.publish.wording import message
+    from xltools.publish.wording import builtin_text, message
+    if show_wording:
+        click.echo(builtin_text(), nl=False)
+        return
     try:
         words = load_wording(wording)
     except XltoolsError as e:

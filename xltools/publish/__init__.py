@@ -6,7 +6,7 @@ construction.
     result = publish("某某局.xlsx", docx="某某局年报.docx", html="某某局年报.html")
 
 The layout of tables 二、三、四 comes from the form definition (xltools/forms/<form>.toml); the
-wording, headings and places to write from xltools/forms/publish.toml (or an office's copy).
+wording, headings and places to write from xltools/publish/wording.toml (or an office's copy).
 """
 from __future__ import annotations
 

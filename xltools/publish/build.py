@@ -106,8 +106,9 @@ def build_document(report: Report, wording: Mapping, *, previous: Report | None 
         doc.blocks.extend(tables)
     except Unknown as e:
         raise XltoolsError(message(wording, "wording_unknown", text=e.text[:40], name=e.name)) from None
-    except KeyError as e:
-        raise XltoolsError(message(wording, "wording_unknown", text=str(e), name=str(e))) from None
+    except (KeyError, TypeError, AttributeError) as e:
+        # a part or paragraph of an office's wording without an entry it needs
+        raise XltoolsError(message(wording, "wording_unknown", text=type(e).__name__, name=str(e))) from None
     return doc
 
 

@@ -1,4 +1,4 @@
-"""The wording of the report (xltools/forms/publish.toml, or an office's own copy) and the
+"""The wording of the report (xltools/publish/wording.toml, or an office's own copy) and the
 figure sentences said with it.
 
 Templates know only `{name}` (a figure, a change or a fact) and 【…】 (a place to write); no
@@ -23,16 +23,34 @@ from xltools.values import fmt
 _TOKEN = re.compile(r"(\{[A-Za-z_][A-Za-z0-9_]*\}|【[^】]*】)")
 
 
+def builtin_text() -> str:
+    """The built-in wording file as written, comments included: what an office copies."""
+    return resources.files("xltools.publish").joinpath("wording.toml").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=None)
 def _builtin() -> dict:
-    text = resources.files("xltools.forms").joinpath("publish.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return tomllib.loads(builtin_text())
 
 
-def _merge(base: dict, over: dict) -> dict:
+def _kind(v: Any) -> str:
+    return "number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
+
+
+def _merge(base: dict, over: dict, where: str, problems: list[str]) -> dict:
+    """`over` replaces entries of `base`; an entry must keep the built-in's kind (text, list,
+    table, number) so that a typo in an office's file is named, not a crash later."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+        name = f"{where}.{k}" if where else k
+        if k in base and _kind(base[k]) != _kind(v):
+            problems.append(name)
+        elif isinstance(v, dict) and isinstance(base.get(k), dict):
+            out[k] = _merge(base[k], v, name, problems)
+        elif isinstance(v, list) and any(_kind(x) not in ("str", "dict") for x in v):
+            problems.append(name)
+        else:
+            out[k] = v
     return out
 
 
@@ -46,7 +64,11 @@ def load_wording(path: str | Path | None = None) -> dict:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         reason = getattr(e, "strerror", None) or str(e)
         raise XltoolsError(data["messages"]["wording"].format(file=path, reason=reason)) from None
-    return _merge(data, over)
+    problems: list[str] = []
+    merged = _merge(data, over, "", problems)
+    if problems:
+        raise XltoolsError(data["messages"]["wording_kind"].format(file=path, names="、".join(problems[:5])))
+    return merged
 
 
 def message(wording: Mapping, entry: str, **values: Any) -> str:
