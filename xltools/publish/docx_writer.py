@@ -124,7 +124,7 @@ def _styles(d, st: Mapping, names: Mapping[str, str]) -> None:
             ppr = s.element.get_or_add_pPr()
             lvl = OxmlElement("w:outlineLvl")
             lvl.set(qn("w:val"), str(outline))
-            ppr.append(lvl)
+            ppr.insert_element_before(lvl, "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
         return s
 
     title = add("title", st["title_fonts"], st["title_size"], indent=False, align=WD_ALIGN_PARAGRAPH.CENTER,
@@ -251,7 +251,9 @@ def _shade(cell, fill: str) -> None:
     shd.set(qn("w:val"), "clear")
     shd.set(qn("w:color"), "auto")
     shd.set(qn("w:fill"), fill)
-    tc_pr.append(shd)
+    # the schema's order: w:shd before w:noWrap … w:vAlign (Word refuses a file otherwise)
+    tc_pr.insert_element_before(shd, "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign",
+                                "w:hideMark", "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange")
 
 
 def _footer(d) -> None:
