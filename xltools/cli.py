@@ -26,7 +26,7 @@ def main() -> None:
 # --- mail (issue 5): e-mail the results of a consolidation ---
 
 @main.command("mail")
-@click.argument("outdir", type=click.Path(file_okay=False))
+@click.argument("outdir", type=click.Path(file_okay=False), required=False)
 @click.option("--roster", type=click.Path(dir_okay=False),
               help="名单文件（.xlsx 或 .csv）：收件地址优先取名单中的「电子邮箱」，否则取报表中填写的邮箱。")
 @click.option("--send", is_flag=True, help="通过 SMTP 真正发送。不加时只把邮件写入 OUTDIR/outbox/ 供检查。")
@@ -42,8 +42,10 @@ def main() -> None:
 @click.option("--office", help="发件单位名称（默认「政务公开办」）。")
 @click.option("--deadline", help="修改或报送的期限，如「2026年2月10日前」。")
 @click.option("--signature", help="邮件落款（默认为发件单位名称）。")
+@click.option("--season", "season_dir", type=click.Path(file_okay=False),
+              help="年报工作文件夹：发过的邮件记入本届数据库，同一版本的需修改、同一期限的催报只发一次（在该文件夹内运行时可省略）。")
 def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file, templates,
-                 office, deadline, signature):
+                 office, deadline, signature, season_dir):
     """把汇总结果用电子邮件发给各单位：需修改（附批注报表）、催报（附空白模板）、已通过。
 
     OUTDIR 是 xltools consolidate 的输出文件夹。默认只演练：邮件写入 OUTDIR/outbox/*.eml，
@@ -61,14 +63,21 @@ def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file
     示例：
       xltools mail 汇总结果/ --roster 名单.xlsx --deadline 2026年2月10日前
       xltools mail 汇总结果/ --roster 名单.xlsx --send
+      xltools mail --season 2025年报 --deadline 2026年2月10日前 --send
     """
     from xltools.mail import (SendLog, load_config, plan_messages, plan_table, send_messages, send_table,
                               write_outbox)
     from xltools.mail.send import OUTCOME_LABELS
 
+    from xltools.season.commands import mail_in_season, open_season
+    season = open_season(season_dir and Path(season_dir), required=bool(season_dir) or not outdir)
+    if season is None and not outdir:
+        raise click.UsageError("缺少 OUTDIR（xltools consolidate 的输出文件夹）。")
     try:
         config = load_config(config_file, office=office, deadline=deadline, signature=signature,
                              templates=templates, cc=cc)
+        if season is not None:
+            mail_in_season(season, outdir, roster, send, only, summary_to, resend, config)
         messages = plan_messages(outdir, roster=roster, only=only, config=config, summary_to=summary_to)
         write_outbox(outdir, messages, config)
         if not send:
@@ -200,7 +209,10 @@ def _progress(total: int):
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True, help="何种问题使退出码为 1")
 @click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None, help="并行进程数（默认为 CPU 核数；0 表示不隔离、在本进程读取）")
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True, help="单个文件的读取时限（秒）")
-def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fail_on: str, jobs: int | None, timeout: float) -> None:
+@click.option("--previous", type=click.Path(exists=True, path_type=Path),
+              help="上年数据（汇总表.xlsx、上年年报工作文件夹或上年报表所在文件夹）：另查上年结转、现行有效件数和大幅变化")
+def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fail_on: str, jobs: int | None, timeout: float,
+          previous: Path | None = None) -> None:
     """读取填好的报表并校验全部规则，指出具体单元格。
 
     PATHS 可以是文件或文件夹（递归查找表格文件，跳过 ~$ 临时文件）。已发布的报告
@@ -212,6 +224,7 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
     示例：
       xltools check 收件箱/ --annotate 批注/
       xltools check 某某局.xlsx --json > 结果.json
+      xltools check 某某局.xlsx --previous 2024年汇总/汇总表.xlsx
     """
     from xltools.batch import Limits, check_paths, collect_inputs
     from xltools.findings import check_document
@@ -231,6 +244,9 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
     finally:
         if bar:
             bar.__exit__(None, None, None)
+    if previous is not None:
+        from xltools.season.commands import add_previous
+        add_previous(reports, previous)
     for r in reports if annotate_dir else ():
         if r.annotated:
             click.echo(CLI.annotated.format(path=r.annotated), err=True)
@@ -304,8 +320,8 @@ def import_command(report_file: Path, output: Path, as_json: bool) -> None:
 # --- consolidate -------------------------------------------------------------------------------
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path), help="输出文件夹（汇总表、批注副本、results.json）")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path), help="输出文件夹（汇总表、批注副本、results.json）；年报工作文件夹中默认为 汇总/")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="报送名单（.xlsx 或 .csv，至少有“单位名称”列）")
 @click.option("--include-invalid", is_flag=True, help="有错误的报表也计入汇总（默认只计入没有错误的报表）")
 @click.option("--year", type=click.IntRange(2019, 2100), help="汇总的报告年度（默认取多数报表的年度）")
@@ -313,7 +329,9 @@ def import_command(report_file: Path, output: Path, as_json: bool) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None, help="并行进程数（默认为 CPU 核数）")
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True, help="单个文件的读取时限（秒）")
 @click.option("--force", is_flag=True, help="输出文件夹中已有结果时覆盖")
-def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, timeout, force) -> None:
+@click.option("--season", "season_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="年报工作文件夹（xltools init 创建）：新文件保存为版本，汇总各单位的当前版本（在该文件夹内运行时可省略）")
+def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, timeout, force, season_dir) -> None:
     """汇总各单位报表：逐一校验、核对名单、生成汇总表和批注副本。
 
     每个文件、名单中的每个单位都有且只有一个状态：已通过、有警告、有错误、无法读取、
@@ -322,9 +340,23 @@ def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, time
     退出码：0 全部报表没有错误；1 有报表存在错误或无法读取；2 用法或读写错误。
 
     \b
+    在年报工作文件夹中（或加 --season）：PATHS 默认为 收件/，输出默认为 汇总/；每个新文件保存为
+    一个版本，汇总各单位的当前版本，报送情况中列出与上次相比的变化，有上年数据时增加“与上年比较”。
+
+    \b
     示例：
       xltools consolidate 收件箱/ --roster 名单.xlsx -o 汇总结果/
+      xltools consolidate --season 2025年报
     """
+    from xltools.season.commands import consolidate_in_season, open_season
+    season = open_season(season_dir, required=bool(season_dir))
+    if season is not None:
+        if roster or year:
+            season.close()
+            _fail("年报工作文件夹中名单和年度取自 season.toml，不能再给 --roster、--year。")
+        consolidate_in_season(season, paths, outdir, include_invalid, agency, jobs, timeout)
+    if not paths or outdir is None:
+        raise click.UsageError("需要要汇总的文件或文件夹（PATHS）和 -o 输出文件夹；或在年报工作文件夹中运行（见 xltools init）。")
     from xltools.batch import Limits, collect_inputs
     from xltools.consolidate import consolidate as run, summary_text
     try:
@@ -472,3 +504,10 @@ def _publish_season(season_dir, workbook, outdir, html_out, pdf_out, previous, a
             click.echo(message(words, "season_failed", agency=item.agency, reason=item.problem), err=True)
     click.echo(message(words, "season_done", written=sum(1 for i in items if i.published), total=len(items)), err=True)
     sys.exit(1 if any(i.problem for i in items) else 0)
+
+# --- season (issue 13): init, status, history, accept, approve ---------------------------------
+
+from xltools.season.commands import COMMANDS as _SEASON_COMMANDS  # noqa: E402
+
+for _command in _SEASON_COMMANDS:
+    main.add_command(_command)

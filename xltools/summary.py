@@ -42,6 +42,8 @@ def write_summary(result: "Consolidation", path: Path, agency: str | None = None
         _detail_sheet(wb, fmt, result)
         _findings_sheet(wb, fmt, result)
         _charts_sheet(wb, fmt, result)
+        for extra in getattr(result, "extra_sheets", ()):    # e.g. the season's sheets (xltools.season)
+            extra(wb, fmt)
         wb.close()
     report = _read_back(path)
     report.file = str(path)
@@ -96,7 +98,12 @@ def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
     ws = _streamed_sheet(wb, "报送情况")
     heads = ["序号", "单位名称", "文件中的单位名称", "上级/分组", "状态", "错误数", "警告数", "计入汇总", "说明",
              "文件", "填报日期", "文件修改时间", "SHA-256", "联系人", "电子邮箱"]
-    _header(ws, fmt, 0, heads, [6, 30, 30, 14, 10, 8, 8, 9, 60, 40, 12, 20, 66, 10, 28])
+    widths = [6, 30, 30, 14, 10, 8, 8, 9, 60, 40, 12, 20, 66, 10, 28]
+    compared = any(getattr(e, "compared", None) for e in result.entries)   # a season: versions compared
+    if compared:
+        heads.append("与上次相比")
+        widths.append(50)
+    _header(ws, fmt, 0, heads, widths)
     colored = {s: fmt.get(bg_color=c, border=1, font_size=10) for s, c in STATUS_COLORS.items()}
     plain = fmt.get(font_size=10)
     wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
@@ -105,6 +112,8 @@ def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
         row = [i, e.name, e.agency, e.roster.group if e.roster else None, None, e.errors, e.warnings, e.included,
                e.note, e.file, e.submitted, e.modified, e.sha256, values.get("meta_contact"),
                values.get("meta_email") or (e.roster.email if e.roster else None)]
+        if compared:
+            row.append(getattr(e, "compared", None))
         for col, v in enumerate(row):
             _text(ws, i, col, v, wrap if col == 8 else plain)
         ws.write_string(i, 4, STATUS_LABELS.get(e.status, e.status), colored.get(e.status, plain))

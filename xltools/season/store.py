@@ -452,16 +452,18 @@ class Season:
 
     def add_checked(self, path: Path, report: Report, origin: Origin, received: str | None = None,
                     original_name: str | None = None, sha: str | None = None,
-                    annotated: Path | None = None) -> Version:
+                    annotated: Path | None = None, original_mtime: str | None = None,
+                    journal: bool = True) -> Version:
         """Record a file already read and checked (`report` from xltools.batch)."""
         path = Path(path)
         sha = sha or report.sha256 or file_sha256(path)
         original_name = original_name or path.name
-        mtime = report.mtime
-        if mtime is None:
-            with contextlib.suppress(OSError):
-                mtime = path.stat().st_mtime
-        original_mtime = dt.datetime.fromtimestamp(mtime).astimezone().isoformat(timespec="seconds") if mtime else None
+        if original_mtime is None:
+            mtime = report.mtime
+            if mtime is None:
+                with contextlib.suppress(OSError):
+                    mtime = path.stat().st_mtime
+            original_mtime = dt.datetime.fromtimestamp(mtime).astimezone().isoformat(timespec="seconds") if mtime else None
         received = received or now()
         stored = self._keep(path, sha)
         name, uscc, roster_hit = self._identify(report, original_name)
@@ -473,7 +475,8 @@ class Season:
         values = {k: _jsonable(v) for k, v in (report.values or {}).items()}
         receipt = {"sha256": sha, "stored": str(stored.relative_to(self.folder)), "original_name": original_name,
                    "original_mtime": original_mtime, "received": received, "origin": origin.to_dict()}
-        self._journal(receipt)
+        if journal:
+            self._journal(receipt)
         ann_rel = None
         if annotated is not None and annotated.is_file():
             target = self.folder / ANNOTATED_DIR / (sha + ".xlsx")
