@@ -1,0 +1,313 @@
+"""CLI commands of the season (init, status, history, accept, approve) and the season branches
+of consolidate, mail and check. Registered on the main group by xltools.cli; they only parse,
+call the library, render and pick the exit code."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from xltools import XltoolsError
+
+
+def _cli():
+    from xltools import cli
+    return cli
+
+
+def _fail(message: str):
+    raise _cli().Failure(message)
+
+
+def open_season(season_dir: Path | None, required: bool = True):
+    """--season DIR, else the season folder containing the current directory."""
+    from xltools.season import Season
+    folder = season_dir or Season.find()
+    if folder is None:
+        if required:
+            _fail("当前文件夹不在年报工作文件夹中。请加 --season 文件夹，或先运行 xltools init 文件夹 --year 年度。")
+        return None
+    try:
+        return Season.open(folder)
+    except XltoolsError as e:
+        _fail(str(e))
+
+
+SEASON_OPTION = click.option("--season", "season_dir", type=click.Path(file_okay=False, path_type=Path),
+                             help="年报工作文件夹（xltools init 创建）；在该文件夹内运行时可省略")
+
+
+def _wait(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+# --- init -------------------------------------------------------------------------------------
+
+@click.command("init")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--year", type=click.IntRange(2019, 2100), help="本届的报告年度（新建时必填）")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="报送名单（.xlsx 或 .csv），复制到文件夹中")
+@click.option("--previous", type=click.Path(exists=True, path_type=Path),
+              help="上年数据：上年 xltools 生成的汇总表.xlsx（或其输出文件夹）、上年的年报工作文件夹、或上年各单位报表所在的文件夹")
+@click.option("--office", help="汇总单位名称，写在汇总表封面，如“聊城市人民政府办公室”")
+@click.option("--rebuild", is_flag=True, help="数据库丢失或损坏时，从保存的报表和“说明与审核.json”重建数据库")
+def init_command(folder: Path, year, roster, previous, office, rebuild) -> None:
+    """创建本届年报工作文件夹：设置文件 season.toml、数据库 season.db、收件/ 文件夹。
+
+    以后在该文件夹内（或加 --season 文件夹）运行 consolidate、mail、status、history、accept、
+    approve，都使用本届的设置和记录：每个收到的文件都保存为一个版本，重新报送时列出改了什么、
+    上次的问题改了几处；有上年数据时检查上年结转等跨年度规则。
+
+    退出码：0 成功；2 用法或读写错误。
+
+    \b
+    示例：
+      xltools init 2025年报 --year 2025 --roster 名单.xlsx --previous 2024年报/汇总/汇总表.xlsx
+      xltools init 2025年报 --rebuild
+    """
+    from xltools.season import Season
+    from xltools.season.rebuild import rebuild as do_rebuild
+    try:
+        if rebuild:
+            report = do_rebuild(folder, progress=_wait)
+            click.echo(f"已重建 {folder}/season.db：{report}", err=True)
+            return
+        if year is None:
+            _fail("新建年报工作文件夹需要 --year，如 --year 2025。")
+        season = Season.create(folder, year, roster, previous, office)
+    except XltoolsError as e:
+        _fail(str(e))
+    (folder / "收件").mkdir(exist_ok=True)
+    n = len(season.roster or [])
+    season.close()
+    click.echo(f"已创建 {year} 年度年报工作文件夹：{folder}"
+               + (f"（名单 {n} 个单位）" if n else "") + (f"；上年数据：{previous}" if previous else "")
+               + f"。把收到的报表放入 {folder}/收件/，再在该文件夹中运行 xltools consolidate。", err=True)
+
+
+# --- status -----------------------------------------------------------------------------------
+
+@click.command("status")
+@SEASON_OPTION
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（一个文档）")
+def status_command(season_dir, as_json) -> None:
+    """本届各单位的状态一览：状态、版本数、最近变化、错误/警告数、是否已审核。
+
+    退出码：0 没有单位有错误；1 有单位的当前版本有错误；2 用法或读写错误。
+
+    \b
+    示例：
+      xltools status --season 2025年报
+      xltools status --json > 状态.json
+    """
+    season = open_season(season_dir)
+    with season:
+        board = season.board()
+        if as_json:
+            _cli()._echo_json({"schema_version": 1, "year": season.year, "folder": str(season.folder),
+                               "agencies": [b.to_dict() for b in board]})
+        else:
+            rows = [("单位", "状态", "版本", "最近变化", "错误", "警告", "已说明", "已审核")]
+            for b in board:
+                rows.append((b.agency, b.label, str(b.versions), (b.last_change or "—")[:16].replace("T", " "),
+                             str(b.errors), str(b.warnings), str(b.explained), "是" if b.approved else ""))
+            click.echo(_table(rows))
+            from collections import Counter
+            c = Counter(b.label for b in board)
+            click.echo("；".join(f"{k} {v}" for k, v in c.items()) + f"；共 {len(board)} 个单位。", err=True)
+    sys.exit(1 if any(b.errors for b in board) else 0)
+
+
+def _width(s: str) -> int:
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _table(rows) -> str:
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+# --- history ----------------------------------------------------------------------------------
+
+@click.command("history")
+@click.argument("agency")
+@SEASON_OPTION
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（一个文档）")
+def history_command(agency, season_dir, as_json) -> None:
+    """某单位本届的全部版本：收到时间、来源、状态、与上一版相比的变化，以及说明、审核和邮件。
+
+    AGENCY 为单位名称（名单或报表中的写法）或统一社会信用代码。
+
+    \b
+    示例：
+      xltools history 聊城市生态环境局
+      xltools history 聊城市生态环境局 --json > 历史.json
+    """
+    season = open_season(season_dir)
+    with season:
+        try:
+            versions = season.history(agency)
+            mails = season.mails(agency)
+        except XltoolsError as e:
+            _fail(str(e))
+        name = versions[0].agency if versions else agency
+        if as_json:
+            _cli()._echo_json({"schema_version": 1, "agency": name, "versions": [v.to_dict() for v in versions],
+                               "mails": mails})
+            return
+        if not versions:
+            click.echo(f"{agency}：本届还没有收到报表。")
+        for v in versions:
+            from xltools.season import BOARD_LABELS
+            label = BOARD_LABELS.get(v.status, v.status) + ("，已审核" if v.approved else "")
+            click.echo(f"第 {v.seq} 版  {v.received.replace('T', ' ')[:19]}  {label}  错误 {v.errors}  警告 {v.warnings}")
+            click.echo(f"    文件：{v.original_name}；来源：{v.origin.text}")
+            if v.diff:
+                click.echo(f"    {v.diff.text}")
+                for c in v.diff.changed[:20]:
+                    click.echo(f"      {c['sheet']}!{c['cell']}：{c['old']} → {c['new']}")
+                if len(v.diff.changed) > 20:
+                    click.echo(f"      ……另有 {len(v.diff.changed) - 20} 格")
+            for f in v.findings:
+                note = v.is_accepted(f)
+                click.echo(f"    [{'错误' if f.severity == 'error' else ('已说明' if note else '警告')}] {f.rule} {f.where}"
+                           + (f"（说明：{note}）" if note else ""))
+        for m in mails:
+            click.echo(f"邮件  {m['sent'].replace('T', ' ')[:19]}  {m['kind']}  {m['subject'] or ''} → {'、'.join(m['recipients'])}")
+
+
+# --- accept / approve -------------------------------------------------------------------------
+
+@click.command("accept")
+@click.argument("agency")
+@click.argument("rule")
+@click.option("--cell", help="只说明这个单元格的警告，如 D6 或 表二!D6")
+@click.option("--note", required=True, help="说明的理由（必填）")
+@SEASON_OPTION
+def accept_command(agency, rule, cell, note, season_dir) -> None:
+    """说明一条警告并放行（错误不能说明放行）：显示为“已说明”，不再触发邮件；
+    以后的版本中该单元格数值不变时仍然有效。
+
+    \b
+    示例：
+      xltools accept 聊城市住房和城乡建设局 x-in-force --cell D5 --note "2 件规范性文件到期失效"
+    """
+    season = open_season(season_dir)
+    with season:
+        try:
+            hits = season.accept(agency, rule, note, cell)
+        except XltoolsError as e:
+            _fail(str(e))
+        click.echo(f"已说明 {len(hits)} 处：" + "；".join(f"{f.rule} {f.where}" for f in hits), err=True)
+
+
+@click.command("approve")
+@click.argument("agency")
+@click.option("--note", help="审核意见（可选）")
+@SEASON_OPTION
+def approve_command(agency, note, season_dir) -> None:
+    """审核通过某单位的当前版本（已审核）。以后收到不同的新版本时显示“审核后又变更”，需重新审核。
+
+    \b
+    示例：
+      xltools approve 聊城市商务和投资促进局
+    """
+    season = open_season(season_dir)
+    with season:
+        try:
+            v = season.approve(agency, note)
+        except XltoolsError as e:
+            _fail(str(e))
+        click.echo(f"已审核：{v.agency} 第 {v.seq} 版（{v.original_name}）。", err=True)
+
+
+COMMANDS = [init_command, status_command, history_command, accept_command, approve_command]
+
+
+# --- consolidate / mail / check in a season -----------------------------------------------------
+
+def consolidate_in_season(season, paths, outdir, include_invalid, agency, jobs, timeout) -> None:
+    from xltools.batch import Limits
+    from xltools.consolidate import summary_text
+    from xltools.season.run import consolidate_season
+    cli = _cli()
+    bar, tick = cli._progress(0)
+    try:
+        with season:
+            result = consolidate_season(season, list(paths) or None, outdir, include_invalid, jobs, True, agency,
+                                        Limits(timeout=timeout), tick, on_wait=_wait)
+    except XltoolsError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(cli._io_message(e))
+    for p, why in result.skipped:
+        click.echo(f"{p}：{why}", err=True)
+    for v in result.added:
+        click.echo(f"新收：{v.agency} 第 {v.seq} 版（{v.original_name}）" + (f"：{v.diff.text}" if v.diff else ""), err=True)
+    d = result.to_dict()["season"]
+    click.echo(summary_text(result), err=True)
+    click.echo(f"本届：已收到 {d['received']}/{d['expected'] or d['received']} 个单位，共 {d['versions']} 个版本，"
+               f"本次新收 {len(d['added'])} 个；已审核 {d['approved']}，审核后又变更 {d['changed_after_approval']}。", err=True)
+    click.echo(f"汇总表：{result.outdir / '汇总表.xlsx'}；机器可读结果：{result.outdir / 'results.json'}", err=True)
+    sys.exit(1 if any(e.status in ("errors", "unreadable") for e in result.entries) else 0)
+
+
+def mail_in_season(season, outdir, roster, send, only, summary_to, resend, config) -> None:
+    from xltools.mail import send_messages
+    from xltools.mail.outbox import write_outbox
+    from xltools.mail.render import plan_table, send_table
+    from xltools.mail.send import OUTCOME_LABELS, SKIPPED, Delivery, SendResult
+    from xltools.season.mail import plan, record
+    from xltools.season.run import OUTPUT_DIR
+    outdir = Path(outdir) if outdir else season.folder / OUTPUT_DIR
+    with season:
+        try:
+            planned = plan(season, outdir, roster=roster, only=only, config=config, summary_to=summary_to)
+            todo = [p for p in planned if resend or not p.already]
+            done = [p for p in planned if p.already and not resend]
+            write_outbox(outdir, [p.message for p in todo], config)
+            if done:
+                click.echo(f"本届数据库记录已发过 {len(done)} 封（同一版本的需修改、已通过，同一期限的催报），不再发送。", err=True)
+            if not send:
+                click.echo(plan_table([p.message for p in todo]))
+                click.echo(f"邮件已写入 {outdir}/outbox/，未发送；检查无误后加 --send 发送。", err=True)
+                sys.exit(0 if all(p.message.sendable for p in todo) else 1)
+            by_msg = {id(p.message): p for p in todo}
+
+            def progress(d):
+                click.echo(f"{OUTCOME_LABELS[d.outcome]}：{d.message.label} {d.message.agency or '汇总'}", err=True)
+                if d.outcome == "sent":
+                    record(season, by_msg[id(d.message)], d.message_id, config.deadline or None)
+
+            result = send_messages(outdir, [p.message for p in todo], config, resend=resend, progress=progress)
+            for d in result.deliveries:      # sent before, by the send log: in the database too
+                if d.outcome == SKIPPED:
+                    record(season, by_msg[id(d.message)], None, config.deadline or None)
+        except XltoolsError as e:
+            _fail(str(e))
+    result = SendResult(tuple(Delivery(p.message, SKIPPED) for p in done) + result.deliveries)
+    click.echo(send_table(result))
+    sys.exit(0 if result.ok else 1)
+
+
+def add_previous(reports, previous: Path) -> None:
+    """`check --previous`: the cross-year findings added to each report (in place)."""
+    from xltools.season.lastyear import cross_year_findings, load_last_year, note_for
+    loaded = {}
+    for r in reports:
+        if r.unreadable or not r.values or not isinstance(r.year, int):
+            continue
+        try:
+            if r.year not in loaded:
+                loaded[r.year] = load_last_year(previous, r.year - 1)
+        except XltoolsError as e:
+            _fail(str(e))
+        last = loaded[r.year]
+        uscc = r.values.get("meta_uscc") if isinstance(r.values.get("meta_uscc"), str) else None
+        note = note_for(last, r.agency, uscc)
+        if note:
+            click.echo(f"{r.file}：{note}", err=True)
+        r.findings.extend(cross_year_findings(r, last, r.agency, uscc, 5.0, 20.0))

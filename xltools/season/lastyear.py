@@ -1,0 +1,296 @@
+"""Last year's figures and the cross-year rules that compare with them.
+
+Last year's figures come from (in the order they are recognised):
+  * a season folder (season.toml): each agency's current version;
+  * a summary workbook made by xltools (its 分单位明细 sheet), or the consolidate output folder
+    holding it (汇总表.xlsx);
+  * a folder of last year's agency workbooks, on either form (a 2019-form year is read in form
+    2021's keys through crossyear.toml [from_2019]).
+Agencies are matched by 统一社会信用代码, then by normalised name. Every figure keeps the cell and
+the file it came from, so each message can name them.
+
+The rules (x-carry-over, x-in-force, x-plausibility) are small objects: an id, a severity and
+check(), which yields findings and never raises for bad data.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+from xltools import XltoolsError
+from xltools.findings import ERROR, WARNING, Finding, Report
+from xltools.roster import normalise_name, normalise_uscc
+from xltools.spec import col_letter, load_form
+
+SUMMARY_SHEET = "分单位明细"
+SUMMARY_NAME = "汇总表.xlsx"
+_SKIPPED_STATUS = {"重复报送", "年度不符", "无法读取"}
+
+
+@lru_cache(maxsize=None)
+def crossyear() -> dict:
+    return tomllib.loads(resources.files("xltools.forms").joinpath("crossyear.toml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def messages() -> dict:
+    """Rule texts: messages.toml [rules.x-*] when the catalogue has them, else crossyear_messages."""
+    try:
+        from xltools.messages import RULES
+        if "x-carry-over" in RULES:
+            return {k: RULES[k] for k in ("x-carry-over", "x-in-force", "x-plausibility", "x-no-last-year")}
+    except ImportError:
+        pass
+    return tomllib.loads(resources.files("xltools.forms").joinpath("crossyear_messages.toml")
+                         .read_text(encoding="utf-8"))["rules"]
+
+
+# ------------------------------------------------------------------------------ last year's data
+
+@dataclass(slots=True)
+class LastRecord:
+    agency: str
+    uscc: str | None
+    form: str | None
+    values: dict[str, Any]
+    file: str                           # where the figures came from (shown in messages)
+    cells: dict[str, str] = field(default_factory=dict)     # key → "sheet!A1" in `file`
+
+    def figure(self, key: str) -> tuple[Any, str | None, str]:
+        """(value, where, caption note) of a form-2021 key, mapping a 2019-form record."""
+        if self.form == "2019" and key not in self.values:
+            alias = crossyear()["from_2019"].get(key)
+            if alias:
+                return self.values.get(alias), self.cells.get(alias), "（2019 表式“对外公开总数量”）"
+        return self.values.get(key), self.cells.get(key), ""
+
+
+@dataclass(slots=True)
+class LastYear:
+    year: int
+    source: Path
+    kind: str                           # season | summary | workbooks
+    records: list[LastRecord]
+    by_code: dict[str, LastRecord] = field(default_factory=dict)
+    by_name: dict[str, LastRecord] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for r in self.records:
+            if r.uscc:
+                self.by_code.setdefault(normalise_uscc(r.uscc), r)
+            self.by_name.setdefault(normalise_name(r.agency), r)
+
+    def find(self, agency: str | None, uscc: str | None = None) -> LastRecord | None:
+        code = normalise_uscc(uscc) if uscc else ""
+        if code and code in self.by_code:
+            return self.by_code[code]
+        return self.by_name.get(normalise_name(agency or "")) if agency else None
+
+
+def load_last_year(source: str | Path, year: int) -> LastYear:
+    """Last year's figures (report year `year`) from a season folder, a summary workbook (or the
+    folder holding it) or a folder of workbooks. A Chinese XltoolsError if none fits."""
+    source = Path(source)
+    if not source.exists():
+        raise XltoolsError(f"找不到上年数据“{source}”。请检查 season.toml 中的 previous 或 --previous 路径。")
+    if source.is_dir() and (source / "season.toml").is_file():
+        return _from_season(source, year)
+    if source.is_dir() and (source / SUMMARY_NAME).is_file():
+        return _from_summary(source / SUMMARY_NAME, year)
+    if source.is_file():
+        return _from_summary(source, year)
+    return _from_workbooks(source, year)
+
+
+def _from_summary(path: Path, year: int) -> LastYear:
+    from openpyxl import load_workbook
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:
+        raise XltoolsError(f"无法读取上年汇总表“{path}”（{type(e).__name__}）。请提供 xltools consolidate 生成的汇总表.xlsx、"
+                           f"上年的年报工作文件夹，或上年各单位报表所在的文件夹。") from None
+    try:
+        if SUMMARY_SHEET not in wb.sheetnames:
+            raise XltoolsError(f"“{path}”中没有“{SUMMARY_SHEET}”工作表，不是 xltools 生成的汇总表。请提供 xltools consolidate "
+                               f"生成的汇总表.xlsx，或上年各单位报表所在的文件夹。")
+        ws = wb[SUMMARY_SHEET]
+        rows = ws.iter_rows(values_only=True)
+        next(rows, None)
+        keys = [str(k) if k is not None else "" for k in next(rows, ())]
+        col = {k: i for i, k in enumerate(keys) if k}
+        if "agency" not in col:
+            raise XltoolsError(f"“{path}”的“{SUMMARY_SHEET}”工作表第 2 行没有字段名，不是 xltools 生成的汇总表。")
+        form_ids = set()
+        records = []
+        for r, row in enumerate(rows, start=3):
+            get = lambda k: row[col[k]] if k in col and col[k] < len(row) else None
+            name = get("agency")
+            if not name or str(get("status") or "") in _SKIPPED_STATUS:
+                continue
+            ry = get("meta_year")
+            if isinstance(ry, (int, float)) and int(ry) != year:
+                continue
+            form = str(get("form") or "") or None
+            form_ids.add(form)
+            values = {k: row[i] for k, i in col.items() if i < len(row) and k not in ("agency", "status", "included", "form")}
+            cells = {k: f"{SUMMARY_SHEET}!{col_letter(i + 1)}{r}" for k, i in col.items()}
+            records.append(LastRecord(str(name), str(get("meta_uscc") or "") or None, form, values, str(path), cells))
+    finally:
+        wb.close()
+    if not records:
+        raise XltoolsError(f"上年汇总表“{path}”中没有 {year} 年的单位数据。本届上年数据应为 {year} 年的汇总表。")
+    return LastYear(year, path, "summary", records)
+
+
+def _from_workbooks(folder: Path, year: int) -> LastYear:
+    from xltools.batch import check_paths, collect_inputs
+    files = collect_inputs([folder]).files
+    if not files:
+        raise XltoolsError(f"上年数据文件夹“{folder}”中没有表格文件。")
+    best: dict[str, tuple] = {}
+    for report in check_paths(files, None, digest=True):
+        if report.unreadable or not report.values or report.year != year or not report.agency:
+            continue
+        rank = (str(report.values.get("meta_date") or ""), report.meta.get("mtime") or 0 if isinstance(report.meta, dict) else 0)
+        k = normalise_name(report.agency)
+        if k not in best or rank > best[k][0]:
+            best[k] = (rank, report)
+    if not best:
+        raise XltoolsError(f"上年数据文件夹“{folder}”中没有可读的 {year} 年报表。")
+    return LastYear(year, folder, "workbooks", [_record(r, r.file) for _, r in best.values()])
+
+
+def _record(report: Report, file: str) -> LastRecord:
+    form = load_form(report.form)
+    uscc = report.values.get("meta_uscc")
+    return LastRecord(report.agency, uscc if isinstance(uscc, str) else None, report.form, dict(report.values), file,
+                      {f.key: f.where for f in form.fields})
+
+
+def _from_season(folder: Path, year: int) -> LastYear:
+    from xltools.season.store import Season
+    with Season.open(folder) as s:
+        if s.year != year:
+            raise XltoolsError(f"上年年报工作文件夹“{folder}”是 {s.year} 年的，本届需要 {year} 年的数据。")
+        records = []
+        for state in s.board():
+            v = state.current
+            if v is None or not v.values or v.status in ("unreadable", "wrong_year"):
+                continue
+            rep = v.report()
+            rec = _record(rep, f"{folder.name}/{v.original_name}（第 {v.seq} 版）")
+            rec.agency = state.agency
+            records.append(rec)
+    return LastYear(year, folder, "season", records)
+
+
+# ------------------------------------------------------------------------------ the rules
+
+def _num(v: Any) -> float | int | None:
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}" if not v.is_integer() else str(int(v))
+    return str(v)
+
+
+def _finding(rule: str, form, key: str, found, expected, **fill) -> Finding:
+    m = messages()[rule]
+    f = form.by_key.get(key)
+    text = m["message"].format(where=f.where if f else key, row=f.row_caption if f else "", col=f.col_caption if f else "",
+                               found=_fmt(found), expected=_fmt(expected), **{k: _fmt(v) for k, v in fill.items()})
+    return Finding(rule, m["severity"], text, f.sheet if f else None, f.cell if f else None, key, expected, found)
+
+
+class CarryOver:
+    """x-carry-over: every column of table 3, 二、上年结转 = last year's 四、结转下年度继续办理."""
+    id, severity = "x-carry-over", ERROR
+
+    def check(self, form, values: dict, last: LastRecord) -> Iterator[Finding]:
+        spec = crossyear()["carry_over"]
+        for col in spec["columns"]:
+            this_key, last_key = spec["this"].format(col=col), spec["last"].format(col=col)
+            now, (before, where, _) = _num(values.get(this_key)), last.figure(last_key)
+            before = _num(before)
+            if now is None or before is None or now == before:
+                continue
+            yield _finding(self.id, form, this_key, now, before, last=before, last_where=where or "", last_file=last.file,
+                           diff=now - before)
+
+
+class InForce:
+    """x-in-force (form 2021): 现行有效 = last year's 现行有效 + 本年制发 − 本年废止."""
+    id, severity = "x-in-force", WARNING
+
+    def check(self, form, values: dict, last: LastRecord) -> Iterator[Finding]:
+        if form.id != "2021":
+            return
+        spec = crossyear()["in_force"]
+        for row in spec["rows"]:
+            key = spec["in_force"].format(row=row)
+            now = _num(values.get(key))
+            issued, repealed = _num(values.get(spec["issued"].format(row=row))), _num(values.get(spec["repealed"].format(row=row)))
+            before, where, note = last.figure(key)
+            before = _num(before)
+            if None in (now, issued, repealed, before):
+                continue
+            expected = before + issued - repealed
+            if now != expected:
+                yield _finding(self.id, form, key, now, expected, last=before, last_where=(where or "") + note,
+                               last_file=last.file, issued=issued, repealed=repealed, diff=now - expected)
+
+
+class Plausibility:
+    """x-plausibility: a key total changes by more than `factor` and by at least `min_change`."""
+    id, severity = "x-plausibility", WARNING
+
+    def __init__(self, factor: float, min_change: float):
+        self.factor, self.min_change = factor, min_change
+
+    def check(self, form, values: dict, last: LastRecord) -> Iterator[Finding]:
+        for key in crossyear()["plausibility"]["keys"]:
+            if key not in form.by_key:
+                continue
+            now = _num(values.get(key))
+            before, where, _ = last.figure(key)
+            before = _num(before)
+            if now is None or before is None or abs(now - before) < self.min_change:
+                continue
+            low, high = min(now, before), max(now, before)
+            if low * self.factor >= high:
+                continue
+            ratio = f"为上年的 {now / before:.1f} 倍" if before and now >= before else (
+                f"为上年的 {now / before:.0%}" if before else "上年为 0")
+            yield _finding(self.id, form, key, now, before, last=before, last_where=where or "", last_file=last.file,
+                           diff=now - before, ratio=ratio, factor=self.factor)
+
+
+def rules(factor: float, min_change: float) -> list:
+    return [CarryOver(), InForce(), Plausibility(factor, min_change)]
+
+
+def cross_year_findings(report: Report, last_year: LastYear, agency: str | None, uscc: str | None,
+                        factor: float, min_change: float) -> list[Finding]:
+    """The cross-year findings of one report. No last-year record: no finding (see note_for)."""
+    if not report.values or not report.form:
+        return []
+    last = last_year.find(agency or report.agency, uscc)
+    if last is None and report.agency and agency != report.agency:
+        last = last_year.find(report.agency, uscc)
+    if last is None:
+        return []
+    form = load_form(report.form)
+    return [f for rule in rules(factor, min_change) for f in rule.check(form, report.values, last)]
+
+
+def note_for(last_year: LastYear, agency: str | None, uscc: str | None) -> str | None:
+    """The one informational note for an agency with no record last year (not an error)."""
+    if last_year.find(agency, uscc) is None:
+        return messages()["x-no-last-year"]["message"].format(year=last_year.year, source=last_year.source.name)
+    return None

@@ -1,0 +1,180 @@
+"""Mail in a season: plan from the consolidation, skip what the season database says was sent,
+tell a resubmitting agency what it fixed and what remains, record every message sent.
+
+Once per version: 需修改 (revise, unreadable, wrong_year); 已通过 only for a signed-off
+(approved) version, once; 催报 once per agency and --deadline text. Accepted (已说明) warnings
+are left out of the messages. The outdir's old send log (sendlog.jsonl) is taken into the
+database the first time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from xltools.findings import ERROR
+from xltools.season.store import Season, finding_id
+
+KIND_KEY = {"revise": "revise", "unreadable": "revise", "wrong_year": "revise", "remind": "remind",
+            "accepted": "accepted", "accepted_warnings": "accepted", "summary": "summary"}
+
+
+@dataclass(frozen=True, slots=True)
+class SeasonMessage:
+    message: object                 # PlannedMessage
+    version_id: int | None
+    already: bool                   # recorded as sent in the season database
+
+
+def _version_ids(season: Season, outdir: Path) -> dict[str, tuple[int | None, dict]]:
+    doc = json.loads((outdir / "results.json").read_text(encoding="utf-8"))
+    out = {}
+    for e in doc.get("entries") or []:
+        vid = None
+        if e.get("sha256") and e.get("version"):
+            row = season.conn.execute("SELECT id FROM versions WHERE sha256 = ? AND seq = ?",
+                                      (e["sha256"], e["version"])).fetchone()
+            vid = row["id"] if row else None
+        out[e.get("agency") or ""] = (vid, e)
+    return out
+
+
+def plan(season: Season, outdir: str | Path, roster=None, only: str | None = None, config=None,
+         summary_to: Sequence[str] = ()) -> list[SeasonMessage]:
+    from xltools.mail.compose import (_ONLY_KINDS, STATUS_KIND, _plan_entry, _plan_summary, check_addresses,
+                                      load_templates)
+    from xltools.mail.config import MailConfig
+    from xltools.mail.compose import _date_text
+    from xltools.mail.results import load_results
+    from xltools.roster import load_roster
+    from xltools import XltoolsError
+    outdir = Path(outdir)
+    if only not in _ONLY_KINDS:
+        raise XltoolsError(f"--only 应为 errors、missing 或 all，现为“{only}”。")
+    config = config or MailConfig()
+    run = load_results(outdir)
+    if isinstance(roster, (str, Path)):
+        roster = load_roster(roster)
+    roster = roster or season.roster
+    cc = check_addresses(config.cc, "--cc")
+    summary_to = check_addresses(summary_to, "--summary-to")
+    templates = load_templates(config.templates)
+    kinds = _ONLY_KINDS[only] | ({"accepted", "accepted_warnings"} if only is None else set())
+    common = {"year": str(run.year or ""), "office": config.office, "deadline": config.deadline,
+              "signature": config.signature_text, "date": _date_text(run.created)}
+    import_sendlog(season, outdir)
+    ids = _version_ids(season, outdir)
+    out = []
+    for entry in run.entries:
+        kind = STATUS_KIND.get(entry.status)
+        if kind not in kinds:
+            continue
+        vid, raw = ids.get(entry.agency, (None, {}))
+        v = season.version(vid) if vid else None
+        if KIND_KEY[kind] == "accepted" and not (v and v.approved):
+            continue                          # 已通过 goes out once the version is signed off
+        if v is not None and v.accepted:      # explained warnings no longer trigger mail
+            entry = dataclasses.replace(entry, findings=tuple(f for f in entry.findings if not v.is_accepted(f)))
+        m = _plan_entry(run, entry, kind, roster, cc, templates[kind], common)
+        if KIND_KEY[kind] == "revise" and v is not None and v.diff:
+            m = _with_progress(m, v)
+        key = KIND_KEY[kind]
+        if key == "remind":
+            agency_id = _agency_id(season, entry.name)
+            already = agency_id is not None and season.mail_sent("remind", agency_id, deadline=config.deadline or None)
+        else:
+            already = vid is not None and season.mail_sent(key, version_id=vid)
+        out.append(SeasonMessage(m, vid, already))
+    if summary_to:
+        out.append(SeasonMessage(_plan_summary(run, summary_to, templates["summary"], common), None, False))
+    return out
+
+
+def _agency_id(season: Season, name: str) -> int | None:
+    try:
+        return season.agency_id(name)
+    except Exception:
+        return None
+
+
+def progress_text(v) -> str | None:
+    """「上次指出的 5 处问题已改正 4 处，仍有 1 处：…」 for a resubmitted version."""
+    d = v.diff
+    before = len(d.fixed) + len(d.remaining)
+    if not before and not d.new:
+        return None
+    parts = []
+    if before:
+        parts.append(f"与第 {d.previous_seq} 版相比，上次指出的 {before} 处问题已改正 {len(d.fixed)} 处"
+                     + (f"，仍有 {len(d.remaining)} 处：" + "；".join(_short(f) for f in d.remaining[:10]) if d.remaining else "，已全部改正"))
+    if d.new:
+        parts.append(f"新出现 {len(d.new)} 处：" + "；".join(_short(f) for f in d.new[:10]))
+    return "。".join(parts) + "。"
+
+
+def _short(f: dict) -> str:
+    where = f"{f.get('sheet')}!{f.get('cell')}" if f.get("sheet") and f.get("cell") else (f.get("sheet") or "")
+    return f"{where} {f.get('rule')}".strip()
+
+
+def _with_progress(m, v):
+    text = progress_text(v)
+    if not text:
+        return m
+    from xltools.mail.compose import clean_body
+    text = clean_body(text)
+    marker = "问题清单："
+    if marker in m.text:
+        body = m.text.replace(marker, f"{text}\n\n{marker}", 1)
+    else:
+        head, _, rest = m.text.partition("\n\n")
+        body = f"{head}\n\n{text}\n\n{rest}"
+    h = m.html
+    para = f"<p>{html.escape(text)}</p>"
+    h = h.replace(marker, f"{para}\n{marker}", 1) if marker in h else h.replace("</p>", "</p>\n" + para, 1)
+    return dataclasses.replace(m, text=body, html=h)
+
+
+def record(season: Season, sm: SeasonMessage, message_id: str | None, deadline: str | None) -> None:
+    m = sm.message
+    key = KIND_KEY.get(m.kind, m.kind)
+    season.record_mail(key, list(m.to), agency=_agency_id(season, m.agency) if m.agency else None,
+                       version_id=sm.version_id if key != "remind" else None,
+                       deadline=deadline if key == "remind" else None, subject=m.subject, digest=m.digest,
+                       message_id=message_id)
+
+
+def import_sendlog(season: Season, outdir: Path) -> int:
+    """Take an existing OUTDIR/sendlog.jsonl into the database (once; duplicates are ignored)."""
+    path = outdir / "sendlog.jsonl"
+    if not path.is_file():
+        return 0
+    marker = f"sendlog:{path.resolve()}"
+    size = path.stat().st_size
+    row = season.conn.execute("SELECT value FROM meta WHERE key = ?", (marker,)).fetchone()
+    if row and int(row["value"]) >= size:
+        return 0
+    n = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+            kind = KIND_KEY.get(rec["kind"], rec["kind"])
+            agency = _agency_id(season, rec["agency"]) if rec.get("agency") else None
+        except (ValueError, KeyError, TypeError):
+            continue
+        vid = None
+        if agency is not None and kind != "remind":
+            r = season.conn.execute("SELECT id FROM versions WHERE agency_id = ? AND received <= ? ORDER BY seq DESC LIMIT 1",
+                                    (agency, rec.get("time") or "9999")).fetchone()
+            vid = r["id"] if r else None
+        if kind != "summary" and kind != "remind" and vid is None:
+            continue
+        n += season.record_mail(kind, rec.get("to") or [], agency=agency, version_id=vid, deadline=None,
+                                subject=rec.get("subject"), digest=rec.get("digest"),
+                                message_id=rec.get("message_id"), sent=rec.get("time"))
+    with season.transaction() as c:
+        c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (marker, str(size)))
+    return n

@@ -1,0 +1,124 @@
+"""`xltools init DIR --rebuild`: a new database from the kept files.
+
+The journal (received.jsonl) says, in order, which file arrived when, from where and under
+which name; every kept file is checked again and recorded as a version in that order. Kept
+files missing from the journal (a run killed between copying and journaling) are taken too.
+Explanations, sign-offs and sent mail come back from 说明与审核.json, matched by the
+version's SHA-256; anything not in that file is what a rebuild loses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+from xltools import XltoolsError
+from xltools.season import db as dbmod
+from xltools.season.store import FILES_DIR, JOURNAL_NAME, RECORDS_NAME, Origin, Season, now
+from xltools.season.settings import read_settings
+
+
+def rebuild(folder: str | Path, progress: Callable[[str], None] | None = None, jobs: int | None = None) -> str:
+    from xltools.batch import check_paths
+    folder = Path(folder)
+    read_settings(folder)        # a clear message if this is no season folder
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    moved = None
+    db = folder / dbmod.DB_NAME
+    if db.exists():
+        moved = db.with_name(f"{db.name}.损坏-{stamp}")
+        os.replace(db, moved)
+    for suffix in ("-wal", "-shm"):
+        side = db.with_name(db.name + suffix)
+        if side.exists():
+            os.replace(side, moved.with_name(moved.name + suffix) if moved else side.with_name(side.name + f".{stamp}"))
+    receipts = _receipts(folder)
+    with Season.open(folder) as season:
+        season.sync_roster()
+        stored = [folder / r["stored"] for r in receipts]
+        reports = check_paths(stored, jobs, digest=True) if stored else []
+        added = 0
+        for r, path, report in zip(receipts, stored, reports):
+            origin = Origin(**{k: r.get("origin", {}).get(k) for k in ("kind", "path", "sender", "message_id",
+                                                                      "imap_folder", "imap_uid")})
+            origin = Origin("path", path=None) if origin.kind not in ("path", "mail") else origin
+            old = season.known(r["sha256"])
+            if old is not None and not season._is_new_receipt(old, origin):
+                continue
+            season.add_checked(path, report, origin, r.get("received"), r.get("original_name"), sha=r["sha256"],
+                               original_mtime=r.get("original_mtime"), journal=False)
+            added += 1
+        restored = _restore(season, folder)
+        season.export_records()
+        if progress:
+            progress(f"从 {len(receipts)} 条收件记录重建了 {added} 个版本。")
+    return (f"{added} 个版本，恢复说明 {restored[0]} 条、审核 {restored[1]} 条、邮件记录 {restored[2]} 条"
+            + (f"；原数据库已改名为 {moved.name}" if moved else ""))
+
+
+def _receipts(folder: Path) -> list[dict]:
+    out, seen = [], set()
+    journal = folder / JOURNAL_NAME
+    if journal.is_file():
+        for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                r = json.loads(line)
+                sha = r["sha256"]
+            except (ValueError, KeyError, TypeError):
+                continue          # a line cut short by a crash
+            if (folder / r.get("stored", "")).is_file():
+                out.append(r)
+                seen.add(sha)
+    for p in sorted((folder / FILES_DIR).glob("*/*")):
+        sha = p.name.split(".")[0]
+        if p.is_file() and not p.name.startswith(".~") and len(sha) == 64 and sha not in seen:
+            t = dt.datetime.fromtimestamp(p.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+            out.append({"sha256": sha, "stored": str(p.relative_to(folder)), "original_name": p.name,
+                        "received": t, "origin": {"kind": "path"}})
+            seen.add(sha)
+    return out
+
+
+def _restore(season: Season, folder: Path) -> tuple[int, int, int]:
+    path = folder / RECORDS_NAME
+    if not path.is_file():
+        return 0, 0, 0
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise XltoolsError(f"{path} 无法读取（{e}），说明和审核记录未能恢复；数据库已按保存的报表重建。") from None
+
+    def version_id(rec):
+        row = season.conn.execute("SELECT id, agency_id FROM versions WHERE sha256 = ? ORDER BY seq DESC LIMIT 1",
+                                  (rec.get("version_sha256"),)).fetchone()
+        return (row["id"], row["agency_id"]) if row else (None, None)
+
+    a = b = m = 0
+    with season.transaction() as c:
+        for rec in doc.get("accepts") or []:
+            vid, aid = version_id(rec)
+            if vid:
+                c.execute("INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key, value_json, note, created)"
+                          " VALUES (?,?,?,?,?,?,?,?,?)", (aid, vid, rec["rule"], rec.get("sheet"), rec.get("cell"),
+                                                          rec.get("key"), json.dumps(rec.get("value")), rec["note"],
+                                                          rec.get("time") or now()))
+                a += 1
+        for rec in doc.get("approvals") or []:
+            vid, aid = version_id(rec)
+            if vid:
+                c.execute("INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created) VALUES (?,?,?,?)",
+                          (aid, vid, rec.get("note"), rec.get("time") or now()))
+                b += 1
+    for rec in doc.get("mails") or []:
+        vid, aid = version_id(rec) if rec.get("version_sha256") else (None, None)
+        if aid is None and rec.get("agency"):
+            try:
+                aid = season.agency_id(rec["agency"])
+            except XltoolsError:
+                aid = None
+        m += season.record_mail(rec["kind"], rec.get("recipients") or [], agency=aid, version_id=vid,
+                                deadline=rec.get("deadline"), subject=rec.get("subject"),
+                                message_id=rec.get("message_id"), sent=rec.get("sent"))
+    return a, b, m

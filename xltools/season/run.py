@@ -1,0 +1,239 @@
+"""`xltools consolidate --season`: take in new files, then consolidate every agency's current
+version, with what changed since the previous version and last year's figures.
+
+Files already kept (same content) are not read again: their values and findings come from the
+database, so a run that adds one version reads one file. Each new version is committed on its
+own (kept copy, journal line, database row), so a run killed at any moment loses at most the
+file being taken in, and the next run takes it in again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from xltools import XltoolsError
+from xltools.batch import Inputs, Limits, check_paths, collect_inputs
+from xltools.consolidate import (ANNOTATED_DIR, RESULTS_NAME, SUMMARY_NAME, Consolidation, Entry, INCLUDED_STATUSES,
+                                 _prepare_outdir, sum_reports)
+from xltools.findings import ERRORS, MISSING, NOT_IN_ROSTER, Report
+from xltools.fsutil import atomic_write_text
+from xltools.roster import RosterEntry, normalise_name
+from xltools.season.store import BOARD_LABELS, FILES_DIR, Origin, Season, Version
+from xltools.spec import form_for_year, load_form
+
+INBOX_DIR = "收件"          # default input folder of a season
+OUTPUT_DIR = "汇总"         # default output folder of a season
+
+
+@dataclass(slots=True)
+class SeasonEntry(Entry):
+    """An entry of a season consolidation: the agency's current version and its history."""
+    version: Version | None = None
+    board: str | None = None            # board status (approved, changed_after_approval, explained, …)
+    versions: int = 0
+    compared: str | None = None         # 与上次相比
+    last_year_note: str | None = None
+
+    def to_dict(self) -> dict:
+        d = Entry.to_dict(self)
+        v = self.version
+        diff = v.diff if v else None
+        d.update({
+            "version": v.seq if v else None,
+            "versions": self.versions,
+            "received": v.received if v else None,
+            "origin": v.origin.to_dict() if v else None,
+            "board_status": self.board,
+            "board_label": BOARD_LABELS.get(self.board, self.board) if self.board else None,
+            "approved": bool(v and v.approved),
+            "previous": diff.previous_seq if diff else None,
+            "changed": diff.changed if diff else [],
+            "fixed": diff.fixed if diff else [],
+            "remaining": diff.remaining if diff else [],
+            "new": diff.new if diff else [],
+            "compared": self.compared,
+            "explained": [{"rule": f.rule, "cell": f.cell, "note": v.is_accepted(f)} for f in v.findings
+                          if v.is_accepted(f)] if v else [],
+            "last_year_note": self.last_year_note,
+        })
+        return d
+
+
+@dataclass(slots=True)
+class SeasonConsolidation(Consolidation):
+    season_folder: str = ""
+    added: list[Version] = field(default_factory=list)     # versions taken in by this run
+    last_year: object = None                                # LastYear | None
+    extra_sheets: list = field(default_factory=list)         # (wb, fmt) -> None, after the standard sheets
+
+    def to_dict(self) -> dict:
+        d = Consolidation.to_dict(self)
+        entries = [e for e in self.entries if isinstance(e, SeasonEntry)]
+        board = Counter(e.board for e in entries if e.board)
+        d["season"] = {
+            "folder": self.season_folder,
+            "year": self.year,
+            "expected": self.roster_size,
+            "received": sum(1 for e in entries if e.version),
+            "versions": sum(e.versions for e in entries),
+            "added": [{"agency": v.agency, "version": v.seq, "file": v.original_name} for v in self.added],
+            "approved": board.get("approved", 0),
+            "changed_after_approval": board.get("changed_after_approval", 0),
+            "explained": sum(1 for e in entries if e.version and e.version.accepted),
+            "board": dict(board),
+            "last_year": str(self.last_year.source) if self.last_year else None,
+        }
+        return d
+
+
+def take_in(season: Season, paths: list[Path], jobs: int | None = None, limits: Limits = Limits(),
+            progress: Callable[[int], None] | None = None, exclude: list[Path] = ()) -> tuple[list[Version], Inputs]:
+    """Keep every file of `paths` not kept yet as a new version; return the versions added."""
+    inputs = collect_inputs(paths)
+    skip = [p.resolve() for p in (season.folder / FILES_DIR, season.folder / "annotated", *exclude)]
+    files = [p for p in inputs.files if not any(s == p.resolve() or s in p.resolve().parents for s in skip)]
+    new: list[Path] = []
+    shas: dict[Path, str] = {}
+    for p in files:
+        sha = _cached_sha(season, p)
+        shas[p] = sha
+        if season.known(sha) is None and sha not in {shas[q] for q in new}:
+            new.append(p)
+        elif progress:
+            progress(1)
+    if not new:
+        return [], inputs
+    tmp = Path(tempfile.mkdtemp(prefix=".~xltools-annotate-", dir=season.folder))
+    try:
+        reports = check_paths(new, jobs, limits, progress, digest=True, annotate_dir=tmp)
+        # the older submission first, so versions follow 填报日期, then the file's time
+        order = sorted(zip(new, reports), key=lambda pr: (str(pr[1].values.get("meta_date") or "") if pr[1].values else "",
+                                                           _meta(pr[1], "mtime") or 0, str(pr[0])))
+        added = []
+        for path, report in order:
+            annotated = _meta(report, "annotated")
+            v = season.add_checked(path, report, Origin.from_path(path.resolve()), sha=shas[path],
+                                   annotated=Path(annotated) if annotated else None)
+            if v.findings and any(f.rule.startswith("x-") for f in v.findings):
+                _annotate_again(season, v)
+            added.append(v)
+        return added, inputs
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _meta(report: Report, name: str):
+    """A value the reading worker attached (typed field, or the older meta dict)."""
+    v = getattr(report, name, None)
+    if v is None and isinstance(getattr(report, "meta", None), dict):
+        v = report.meta.get(name)
+    return v
+
+
+def _annotate_again(season: Season, v: Version) -> None:
+    """The workers' annotated copy lacks the cross-year findings (added here): write it again."""
+    from xltools.annotate import annotate
+    target = season.folder / "annotated" / f"{v.sha256}.xlsx"
+    try:
+        annotate(v.report(), target, v.stored)
+    except Exception:
+        return
+    with season.transaction() as c:
+        c.execute("UPDATE versions SET annotated = ? WHERE id = ?", (str(target.relative_to(season.folder)), v.id))
+
+
+def _cached_sha(season: Season, p: Path) -> str:
+    """SHA-256 of a file, remembered by (path, size, mtime) so unchanged inputs are not re-read."""
+    from xltools.season.store import file_sha256
+    st = p.stat()
+    key = str(p.resolve())
+    row = season.conn.execute("SELECT size, mtime_ns, sha256 FROM seen_paths WHERE path = ?", (key,)).fetchone()
+    if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
+        return row["sha256"]
+    sha = file_sha256(p)
+    with season.transaction() as c:
+        c.execute("INSERT OR REPLACE INTO seen_paths (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
+                  (key, st.st_size, st.st_mtime_ns, sha))
+    return sha
+
+
+def consolidate_season(season: Season, paths: list[str | Path] | None = None, outdir: str | Path | None = None,
+                       include_invalid: bool = False, jobs: int | None = None, force: bool = True,
+                       agency: str | None = None, limits: Limits = Limits(),
+                       progress: Callable[[int], None] | None = None,
+                       on_wait: Callable[[str], None] | None = None) -> SeasonConsolidation:
+    """Take in new files from `paths` (default: the season's 收件 folder), then write the
+    consolidation of every agency's current version to `outdir` (default: the season's 汇总)."""
+    paths = [Path(p) for p in (paths or [season.folder / INBOX_DIR])]
+    outdir = Path(outdir) if outdir else season.folder / OUTPUT_DIR
+    if paths == [season.folder / INBOX_DIR]:
+        (season.folder / INBOX_DIR).mkdir(exist_ok=True)
+    with season.exclusive(on_wait):
+        season.sync_roster()
+        added, inputs = take_in(season, paths, jobs, limits, progress, exclude=[outdir])
+        _prepare_outdir(outdir, force)
+        year = season.year
+        form = load_form(form_for_year(year))
+        entries = build_entries(season, outdir, include_invalid)
+        totals = sum_reports([e.report for e in entries if e.included], form)
+        last = season.last_year if season.settings.previous else None
+        result = SeasonConsolidation(outdir, year, form, entries, totals,
+                                     roster_size=len(season.roster or []), include_invalid=include_invalid,
+                                     created=dt.datetime.now().isoformat(timespec="seconds"), skipped=inputs.skipped,
+                                     season_folder=str(season.folder), added=added, last_year=last)
+        if last is not None:
+            from xltools.season.lastyear import note_for
+            for e in entries:
+                if e.version:
+                    e.last_year_note = note_for(last, e.name, e.version.values.get("meta_uscc"))
+        from xltools.season.sheets import changes_sheet, compare_sheet
+        result.extra_sheets.append(lambda wb, fmt: changes_sheet(wb, fmt, result))
+        if last is not None:
+            result.extra_sheets.append(lambda wb, fmt: compare_sheet(wb, fmt, result))
+        from xltools.summary import write_summary
+        result.summary = write_summary(result, outdir / SUMMARY_NAME, agency or season.settings.office)
+        atomic_write_text(outdir / RESULTS_NAME, json.dumps(result.to_dict(), ensure_ascii=False, indent=1, default=str))
+    return result
+
+
+def build_entries(season: Season, outdir: Path, include_invalid: bool) -> list[SeasonEntry]:
+    roster = {normalise_name(r.name): r for r in season.roster or []}
+    entries: list[SeasonEntry] = []
+    taken: set[str] = set()
+    for state in season.board():
+        r = roster.get(normalise_name(state.agency))
+        v = state.current
+        if v is None:
+            if r is not None:
+                entries.append(SeasonEntry(MISSING, r.name, r, note="名单中的单位，未收到报表。", board=state.status))
+            continue
+        status = v.status
+        note = None
+        if season.roster is not None and r is None:
+            status = NOT_IN_ROSTER
+            note = "单位不在报送名单中（名称和统一社会信用代码都对不上），未计入汇总。请核对单位全称或更新名单。"
+        e = SeasonEntry(status, v.workbook_agency, r, v.origin.path or str(v.stored), v.report(), v.sha256,
+                        v.original_mtime, v.submitted, note, version=v, board=state.status, versions=state.versions)
+        e.included = status in INCLUDED_STATUSES or (include_invalid and status == ERRORS)
+        parts = [f"第 {v.seq} 版（共 {state.versions} 版）", BOARD_LABELS.get(state.status, state.status)]
+        if v.accepted:
+            parts.append(f"已说明 {len(v.accepted)} 处警告")
+        if status == ERRORS:
+            parts.append(f"有 {v.errors} 处错误，" + ("按 --include-invalid 计入汇总" if e.included else "未计入汇总"))
+        e.note = "；".join(p for p in [note, *parts] if p) + "。"
+        e.compared = v.diff.text if v.diff else ("首次报送" if v.seq == 1 else None)
+        if v.annotated and v.annotated.is_file():
+            from xltools.annotate import annotated_name
+            target = annotated_name(Path(v.original_name), outdir / ANNOTATED_DIR, taken)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(v.annotated, target)
+            e.annotated = f"{ANNOTATED_DIR}/{target.name}"
+        entries.append(e)
+    return entries
