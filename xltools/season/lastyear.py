@@ -36,17 +36,10 @@ def crossyear() -> dict:
     return tomllib.loads(resources.files("xltools.forms").joinpath("crossyear.toml").read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
 def messages() -> dict:
-    """Rule texts: messages.toml [rules.x-*] when the catalogue has them, else crossyear_messages."""
-    try:
-        from xltools.messages import RULES
-        if "x-carry-over" in RULES:
-            return {k: RULES[k] for k in ("x-carry-over", "x-in-force", "x-plausibility", "x-no-last-year")}
-    except ImportError:
-        pass
-    return tomllib.loads(resources.files("xltools.forms").joinpath("crossyear_messages.toml")
-                         .read_text(encoding="utf-8"))["rules"]
+    """The rules' texts: the catalogue's [rules.x-*] entries (messages.toml)."""
+    from xltools.messages import RULES
+    return RULES.entries()
 
 
 # ------------------------------------------------------------------------------ last year's data
@@ -138,7 +131,7 @@ def _from_summary(path: Path, year: int) -> LastYear:
             form_ids.add(form)
             values = {k: row[i] for k, i in col.items() if i < len(row) and k not in ("agency", "status", "included", "form")}
             cells = {k: f"{SUMMARY_SHEET}!{col_letter(i + 1)}{r}" for k, i in col.items()}
-            records.append(LastRecord(str(name), str(get("meta_uscc") or "") or None, form, values, str(path), cells))
+            records.append(LastRecord(str(name), str(get("meta_uscc") or "") or None, form, values, path.name, cells))
     finally:
         wb.close()
     if not records:
@@ -155,13 +148,13 @@ def _from_workbooks(folder: Path, year: int) -> LastYear:
     for report in check_paths(files, None, digest=True):
         if report.unreadable or not report.values or report.year != year or not report.agency:
             continue
-        rank = (str(report.values.get("meta_date") or ""), report.meta.get("mtime") or 0 if isinstance(report.meta, dict) else 0)
+        rank = (str(report.values.get("meta_date") or ""), report.mtime or 0)
         k = normalise_name(report.agency)
         if k not in best or rank > best[k][0]:
             best[k] = (rank, report)
     if not best:
         raise XltoolsError(f"上年数据文件夹“{folder}”中没有可读的 {year} 年报表。")
-    return LastYear(year, folder, "workbooks", [_record(r, r.file) for _, r in best.values()])
+    return LastYear(year, folder, "workbooks", [_record(r, Path(r.file).name) for _, r in best.values()])
 
 
 def _record(report: Report, file: str) -> LastRecord:

@@ -48,8 +48,8 @@ def plan(season: Season, outdir: str | Path, roster=None, only: str | None = Non
                                       load_templates)
     from xltools.mail.config import MailConfig
     from xltools.mail.compose import _date_text
-    from xltools.mail.results import load_results
-    from xltools.roster import load_roster
+    from xltools.results import load_results
+    from xltools.roster import RosterIndex, load_roster
     from xltools import XltoolsError
     outdir = Path(outdir)
     if only not in _ONLY_KINDS:
@@ -59,6 +59,7 @@ def plan(season: Season, outdir: str | Path, roster=None, only: str | None = Non
     if isinstance(roster, (str, Path)):
         roster = load_roster(roster)
     roster = roster or season.roster
+    roster = RosterIndex(roster) if roster else None
     cc = check_addresses(config.cc, "--cc")
     summary_to = check_addresses(summary_to, "--summary-to")
     templates = load_templates(config.templates)

@@ -20,9 +20,10 @@ from typing import Callable
 
 from xltools import XltoolsError
 from xltools.batch import Inputs, Limits, check_paths, collect_inputs
-from xltools.consolidate import (ANNOTATED_DIR, RESULTS_NAME, SUMMARY_NAME, Consolidation, Entry, INCLUDED_STATUSES,
-                                 _prepare_outdir, sum_reports)
-from xltools.findings import ERRORS, MISSING, NOT_IN_ROSTER, Report
+from xltools.consolidate import ANNOTATED_DIR, SUMMARY_NAME, Consolidation, Entry, _prepare_outdir, sum_reports
+from xltools.findings import Report
+from xltools.results import RESULTS_NAME
+from xltools.vocabulary import ERRORS, INCLUDED_STATUSES, MISSING, NOT_IN_ROSTER
 from xltools.fsutil import atomic_write_text
 from xltools.roster import RosterEntry, normalise_name
 from xltools.season.store import BOARD_LABELS, FILES_DIR, Origin, Season, Version
@@ -75,6 +76,7 @@ class SeasonConsolidation(Consolidation):
 
     def to_dict(self) -> dict:
         d = Consolidation.to_dict(self)
+        d["entries"] = [e.to_dict() for e in self.entries]       # with the season's fields
         entries = [e for e in self.entries if isinstance(e, SeasonEntry)]
         board = Counter(e.board for e in entries if e.board)
         d["season"] = {
@@ -130,11 +132,8 @@ def take_in(season: Season, paths: list[Path], jobs: int | None = None, limits: 
 
 
 def _meta(report: Report, name: str):
-    """A value the reading worker attached (typed field, or the older meta dict)."""
-    v = getattr(report, name, None)
-    if v is None and isinstance(getattr(report, "meta", None), dict):
-        v = report.meta.get(name)
-    return v
+    """A value the reading worker attached (Report's typed fields sha256, mtime, annotated)."""
+    return getattr(report, name, None)
 
 
 def _annotate_again(season: Season, v: Version) -> None:
