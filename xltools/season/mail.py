@@ -166,6 +166,9 @@ def import_sendlog(season: Season, outdir: Path) -> int:
             agency = _agency_id(season, rec["agency"]) if rec.get("agency") else None
         except (ValueError, KeyError, TypeError):
             continue
+        if rec.get("message_id") and season.conn.execute("SELECT 1 FROM mails WHERE message_id = ?",
+                                                         (rec["message_id"],)).fetchone():
+            continue                          # sent by a season run: recorded already
         vid = None
         if agency is not None and kind != "remind":
             r = season.conn.execute("SELECT id FROM versions WHERE agency_id = ? AND received <= ? ORDER BY seq DESC LIMIT 1",
