@@ -102,12 +102,13 @@ def take_in(season: Season, paths: list[Path], jobs: int | None = None, limits: 
     skip = [p.resolve() for p in (season.folder / FILES_DIR, season.folder / "annotated", *exclude)]
     files = [p for p in inputs.files if not any(s == p.resolve() or s in p.resolve().parents for s in skip)]
     new: list[Path] = []
-    shas: dict[Path, str] = {}
+    shas = _cached_shas(season, files)
+    pending: set[str] = set()
     for p in files:
-        sha = _cached_sha(season, p)
-        shas[p] = sha
-        if season.known(sha) is None and sha not in {shas[q] for q in new}:
+        sha = shas[p]
+        if sha not in pending and not season.is_kept(sha):
             new.append(p)
+            pending.add(sha)
         elif progress:
             progress(1)
     if not new:
@@ -148,19 +149,23 @@ def _annotate_again(season: Season, v: Version) -> None:
         c.execute("UPDATE versions SET annotated = ? WHERE id = ?", (str(target.relative_to(season.folder)), v.id))
 
 
-def _cached_sha(season: Season, p: Path) -> str:
-    """SHA-256 of a file, remembered by (path, size, mtime) so unchanged inputs are not re-read."""
+def _cached_shas(season: Season, files: list[Path]) -> dict[Path, str]:
+    """SHA-256 of each file, remembered by (path, size, mtime) so unchanged inputs are not re-read."""
     from xltools.season.store import file_sha256
-    st = p.stat()
-    key = str(p.resolve())
-    row = season.conn.execute("SELECT size, mtime_ns, sha256 FROM seen_paths WHERE path = ?", (key,)).fetchone()
-    if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
-        return row["sha256"]
-    sha = file_sha256(p)
-    with season.transaction() as c:
-        c.execute("INSERT OR REPLACE INTO seen_paths (path, size, mtime_ns, sha256) VALUES (?,?,?,?)",
-                  (key, st.st_size, st.st_mtime_ns, sha))
-    return sha
+    out, fresh = {}, []
+    for p in files:
+        st = p.stat()
+        key = str(p.resolve())
+        row = season.conn.execute("SELECT size, mtime_ns, sha256 FROM seen_paths WHERE path = ?", (key,)).fetchone()
+        if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
+            out[p] = row["sha256"]
+        else:
+            out[p] = file_sha256(p)
+            fresh.append((key, st.st_size, st.st_mtime_ns, out[p]))
+    if fresh:
+        with season.transaction() as c:
+            c.executemany("INSERT OR REPLACE INTO seen_paths (path, size, mtime_ns, sha256) VALUES (?,?,?,?)", fresh)
+    return out
 
 
 def consolidate_season(season: Season, paths: list[str | Path] | None = None, outdir: str | Path | None = None,
