@@ -111,7 +111,8 @@ def status_command(season_dir, as_json) -> None:
         else:
             rows = [("单位", "状态", "版本", "最近变化", "错误", "警告", "已说明", "已审核")]
             for b in board:
-                rows.append((b.agency, b.label, str(b.versions), (b.last_change or "—")[:16].replace("T", " "),
+                label = b.label + ("（不在名单）" if season.roster and not b.in_roster else "")
+                rows.append((b.agency, label, str(b.versions), (b.last_change or "—")[:16].replace("T", " "),
                              str(b.errors), str(b.warnings), str(b.explained), "是" if b.approved else ""))
             click.echo(_table(rows))
             from collections import Counter
@@ -249,7 +250,8 @@ def consolidate_in_season(season, paths, outdir, include_invalid, agency, jobs, 
         click.echo(f"新收：{v.agency} 第 {v.seq} 版（{v.original_name}）" + (f"：{v.diff.text}" if v.diff else ""), err=True)
     d = result.to_dict()["season"]
     click.echo(summary_text(result), err=True)
-    click.echo(f"本届：已收到 {d['received']}/{d['expected'] or d['received']} 个单位，共 {d['versions']} 个版本，"
+    click.echo(f"本届：已收到 {d['received']}/{d['expected'] or d['received']} 个单位"
+               + (f"（另有不在名单的 {d['not_in_roster']} 个）" if d["not_in_roster"] else "") + f"，共 {d['versions']} 个版本，"
                f"本次新收 {len(d['added'])} 个；已审核 {d['approved']}，审核后又变更 {d['changed_after_approval']}。", err=True)
     click.echo(f"汇总表：{result.outdir / '汇总表.xlsx'}；机器可读结果：{result.outdir / 'results.json'}", err=True)
     sys.exit(1 if any(e.status in ("errors", "unreadable") for e in result.entries) else 0)

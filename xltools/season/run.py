@@ -83,7 +83,8 @@ class SeasonConsolidation(Consolidation):
             "folder": self.season_folder,
             "year": self.year,
             "expected": self.roster_size,
-            "received": sum(1 for e in entries if e.version),
+            "received": sum(1 for e in entries if e.version and (e.roster or not self.roster_size)),
+            "not_in_roster": sum(1 for e in entries if e.version and self.roster_size and not e.roster),
             "versions": sum(e.versions for e in entries),
             "added": [{"agency": v.agency, "version": v.seq, "file": v.original_name} for v in self.added],
             "approved": board.get("approved", 0),
@@ -130,6 +131,14 @@ def take_in(season: Season, paths: list[Path], jobs: int | None = None, limits: 
         return added, inputs
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _clean_stale(season: Season) -> None:
+    """Temporary files of a run that was killed (we hold the season, so none is in use)."""
+    for p in season.folder.glob(".~xltools-*"):
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    for p in (season.folder / FILES_DIR).glob("*/.~xltools-*"):
+        p.unlink(missing_ok=True)
 
 
 def _meta(report: Report, name: str):
@@ -180,6 +189,7 @@ def consolidate_season(season: Season, paths: list[str | Path] | None = None, ou
     if paths == [season.folder / INBOX_DIR]:
         (season.folder / INBOX_DIR).mkdir(exist_ok=True)
     with season.exclusive(on_wait):
+        _clean_stale(season)
         season.sync_roster()
         added, inputs = take_in(season, paths, jobs, limits, progress, exclude=[outdir])
         _prepare_outdir(outdir, force)

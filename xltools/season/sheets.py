@@ -21,7 +21,8 @@ def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
     plain = fmt.get(font_size=10)
     wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
     d = result.to_dict()["season"]
-    _text(ws, 0, 0, f"{result.year} 年度年报工作：名单 {d['expected']} 个单位，已收到 {d['received']} 个单位共 {d['versions']} 个版本；"
+    _text(ws, 0, 0, f"{result.year} 年度年报工作：名单 {d['expected']} 个单位，已收到 {d['received']} 个单位"
+                    + (f"（另有不在名单的 {d['not_in_roster']} 个）" if d["not_in_roster"] else "") + f"，共 {d['versions']} 个版本；"
                     f"已审核 {d['approved']}，审核后又变更 {d['changed_after_approval']}，有已说明警告的 {d['explained']} 个单位；"
                     f"本次新收 {len(d['added'])} 个版本。", fmt.get(bold=True, font_size=11))
     heads = ["单位名称", "状态", "版本数", "当前版本", "收到时间", "来源", "错误数", "警告数", "已说明", "已审核", "与上次相比"]
