@@ -178,3 +178,28 @@ def test_season_hostile_cases(tmp_path):
     (season / "season.toml").write_text("year = 'abc'\n", encoding="utf-8")
     r = run("status", "--season", season)
     assert r.exit_code == 2 and "year 应为 2019 至 2100 之间的整数" in r.stderr
+
+
+def test_hostile_files_in_a_season(tmp_path):
+    season = tmp_path / "季"
+    run("init", season, "--year", 2022, code=0)
+    inbox = season / "收件"
+    (inbox / "乱码.xlsx").write_bytes(b"PK\x03\x04 not really a workbook" * 10)
+    make_workbook(inbox / "公式.xlsx", meta_agency='=HYPERLINK("http://x","点我")', meta_uscc=None)
+    (inbox / "~$临时.xlsx").write_bytes(b"lock")
+    r = run("consolidate", "--season", season, code=1)
+    assert "Office 临时锁定文件，已跳过" in r.stderr
+    board = {s["agency"]: s for s in json.loads(run("status", "--season", season, "--json").stdout)["agencies"]}
+    assert board["乱码"]["status"] == "unreadable" and board["乱码"]["versions"] == 1
+    formula = '=HYPERLINK("http://x","点我")'
+    assert board[formula]["status"] == "ok"
+    hist = json.loads(run("history", "乱码", "--season", season, "--json", code=0).stdout)
+    assert hist["versions"][0]["findings"][0]["rule"] == "unreadable"
+    wb = load_workbook(season / "汇总" / "汇总表.xlsx")          # not read-only: formulas would show
+    names = [row[0].value for row in wb["本届情况"].iter_rows(min_row=3)]
+    assert formula in names                                   # kept as text …
+    assert all(c.data_type != "f" for name in ("本届情况", "报送情况") for row in wb[name].iter_rows() for c in row)
+    # the kept copies are never written to, and the inbox files are left as they were
+    kept = list((season / "files").rglob("*.xlsx"))
+    assert len(kept) == 2 and all(not (p.stat().st_mode & 0o222) for p in kept)
+    assert (inbox / "~$临时.xlsx").read_bytes() == b"lock"

@@ -45,6 +45,15 @@ Library API (for mail intake, the web page and the CLI)
     season.mails(agency=None)   # list of dicts
     with season.exclusive(on_wait=print): ...   # long writes (a consolidation) one at a time
 
+    season.last_year            # LastYear | None (settings.previous): .find(name, uscc) → LastRecord
+    season.export_records()     # rewrite 说明与审核.json (done by accept/approve/record_mail)
+
+    from xltools.season.run import consolidate_season    # `xltools consolidate --season`
+    result = consolidate_season(season, [inbox], outdir)   # takes in new files, writes 汇总/
+    from xltools.season.rebuild import rebuild            # `xltools init DIR --rebuild`
+    from xltools.season.lastyear import load_last_year, cross_year_findings   # x-carry-over, x-in-force, x-plausibility
+    from xltools.season.mail import plan, record          # mail with the season's records
+
 Every method raises `XltoolsError` with a Chinese message on failure (unknown agency, busy
 database, accepting an error …). Connections use WAL, foreign keys and a 30 s busy timeout;
 several processes may open one season at once. Explanations, sign-offs and mail are also

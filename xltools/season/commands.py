@@ -248,7 +248,7 @@ def consolidate_in_season(season, paths, outdir, include_invalid, agency, jobs, 
         click.echo(f"{p}：{why}", err=True)
     for v in result.added:
         click.echo(f"新收：{v.agency} 第 {v.seq} 版（{v.original_name}）" + (f"：{v.diff.text}" if v.diff else ""), err=True)
-    d = result.to_dict()["season"]
+    d = result.season_counts()
     click.echo(summary_text(result), err=True)
     click.echo(f"本届：已收到 {d['received']}/{d['expected'] or d['received']} 个单位"
                + (f"（另有不在名单的 {d['not_in_roster']} 个）" if d["not_in_roster"] else "") + f"，共 {d['versions']} 个版本，"

@@ -74,12 +74,11 @@ class SeasonConsolidation(Consolidation):
     last_year: object = None                                # LastYear | None
     extra_sheets: list = field(default_factory=list)         # (wb, fmt) -> None, after the standard sheets
 
-    def to_dict(self) -> dict:
-        d = Consolidation.to_dict(self)
-        d["entries"] = [e.to_dict() for e in self.entries]       # with the season's fields
+    def season_counts(self) -> dict:
+        """results.json's `season`: received/expected, versions, added, approved, explained."""
         entries = [e for e in self.entries if isinstance(e, SeasonEntry)]
         board = Counter(e.board for e in entries if e.board)
-        d["season"] = {
+        return {
             "folder": self.season_folder,
             "year": self.year,
             "expected": self.roster_size,
@@ -93,6 +92,11 @@ class SeasonConsolidation(Consolidation):
             "board": dict(board),
             "last_year": str(self.last_year.source) if self.last_year else None,
         }
+
+    def to_dict(self) -> dict:
+        d = Consolidation.to_dict(self)
+        d["entries"] = [e.to_dict() for e in self.entries]       # with the season's fields
+        d["season"] = self.season_counts()
         return d
 
 

@@ -20,7 +20,7 @@ def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
     ws = _streamed_sheet(wb, "本届情况")
     plain = fmt.get(font_size=10)
     wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
-    d = result.to_dict()["season"]
+    d = result.season_counts()
     _text(ws, 0, 0, f"{result.year} 年度年报工作：名单 {d['expected']} 个单位，已收到 {d['received']} 个单位"
                     + (f"（另有不在名单的 {d['not_in_roster']} 个）" if d["not_in_roster"] else "") + f"，共 {d['versions']} 个版本；"
                     f"已审核 {d['approved']}，审核后又变更 {d['changed_after_approval']}，有已说明警告的 {d['explained']} 个单位；"
