@@ -115,3 +115,22 @@ def test_newer_database_refused_and_damaged_database_named(tmp_path):
         p.unlink()
     with pytest.raises(XltoolsError, match="--rebuild"):
         Season.open(tmp_path / "季")
+
+
+def test_existing_send_log_is_taken_into_the_season_once(season, tmp_path):
+    from xltools.season.mail import plan
+    from xltools.season.run import consolidate_season
+    inbox = tmp_path / "收件"
+    inbox.mkdir()
+    make_workbook(inbox / "a.xlsx", t3_new_person=41)
+    result = consolidate_season(season, [inbox], tmp_path / "汇总", jobs=0)
+    assert [v.seq for v in result.added] == [1]
+    later = "2999-01-01T00:00:00+08:00"
+    (tmp_path / "汇总" / "sendlog.jsonl").write_text(json.dumps(
+        {"time": later, "kind": "revise", "agency": AGENCY, "to": ["a@lc.cn"], "cc": [], "subject": "需修改",
+         "digest": "d", "message_id": "<old@lc.cn>"}, ensure_ascii=False) + "\n{broken line\n", encoding="utf-8")
+    for _ in range(2):
+        planned = {p.message.agency: p for p in plan(season, tmp_path / "汇总")}
+        assert planned[AGENCY].already is True and planned[AGENCY].message.kind == "revise"
+        assert planned["聊城市教育和体育局"].message.kind == "remind" and planned["聊城市教育和体育局"].already is False
+        assert [(m["kind"], m["message_id"]) for m in season.mails()] == [("revise", "<old@lc.cn>")]
