@@ -505,6 +505,7 @@ def _publish_season(season_dir, workbook, outdir, html_out, pdf_out, previous, a
     click.echo(message(words, "season_done", written=sum(1 for i in items if i.published), total=len(items)), err=True)
     sys.exit(1 if any(i.problem for i in items) else 0)
 
+
 # --- season (issue 13): init, status, history, accept, approve ---------------------------------
 
 from xltools.season.commands import COMMANDS as _SEASON_COMMANDS  # noqa: E402
