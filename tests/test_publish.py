@@ -398,3 +398,22 @@ def test_show_wording_prints_the_file_an_office_adapts(tmp_path):
     wb = make_workbook(tmp_path / "x.xlsx")
     r = publish(wb, tmp_path / "r.docx", wording=mine)
     assert r.document.sentences["applications"].startswith("本年度共收到政府信息公开申请2件，")
+
+
+def test_last_year_on_form_2019(tmp_path):
+    """2021 against a 2020 workbook (form 2019): the figures both forms have are compared."""
+    this = make_workbook(tmp_path / "2021.xlsx", base=zero_values("2021", meta_year=2021, t3_new_person=5,
+                                                                  t3_public_person=5, t4_review_upheld=1))
+    last = make_workbook(tmp_path / "2020.xlsx", "2019", base=zero_values("2019", meta_year=2020, t3_new_person=4,
+                                                                           t3_public_person=4, t4_review_upheld=2))
+    r = publish(this, tmp_path / "r.docx", previous=last)
+    assert r.document.sentences["applications"].startswith("本年度共新收政府信息公开申请5件，较上年增长25%，")
+    assert r.document.sentences["review"] == "本年度因政府信息公开被申请行政复议1件，较上年减少50%；提起行政诉讼0件。"
+
+
+def test_pdf_without_libreoffice_is_a_usage_error(tmp_path):
+    wb = make_workbook(tmp_path / "x.xlsx")
+    result = CliRunner().invoke(main, ["publish", str(wb), "-o", str(tmp_path / "r.docx"), "--pdf", str(tmp_path / "r.pdf")],
+                                env={"PATH": str(tmp_path)})
+    assert result.exit_code == 2 and "LibreOffice" in result.output
+    assert not (tmp_path / "r.pdf").exists()
