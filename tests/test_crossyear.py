@@ -153,3 +153,32 @@ def test_check_previous_and_season_compare_sheet(tmp_path):
     problems = [r for r in wb["校验问题"].iter_rows(values_only=True) if r[3] == "x-carry-over"]
     assert len(problems) == 2
     wb.close()
+
+
+@pytest.mark.parametrize("rule_id, values, last, found", [
+    # x-carry-over: equal passes, different fails, blank skips
+    ("x-carry-over", {"t3_carried_in_legal": 1}, {"t3_carried_out_legal": 1}, []),
+    ("x-carry-over", {"t3_carried_in_legal": 1}, {"t3_carried_out_legal": 4}, [("H6", 4, 1)]),
+    ("x-carry-over", {"t3_carried_in_legal": None}, {"t3_carried_out_legal": 4}, []),
+    # x-in-force: 10 + 3 − 1 = 12
+    ("x-in-force", {"t2_regulation_in_force": 12, "t2_regulation_issued": 3, "t2_regulation_repealed": 1},
+     {"t2_regulation_in_force": 10}, []),
+    ("x-in-force", {"t2_regulation_in_force": 11, "t2_regulation_issued": 3, "t2_regulation_repealed": 1},
+     {"t2_regulation_in_force": 10}, [("D4", 12, 11)]),
+    ("x-in-force", {"t2_regulation_in_force": 11, "t2_regulation_issued": None, "t2_regulation_repealed": 1},
+     {"t2_regulation_in_force": 10}, []),
+    # plausibility: factor 5 and at least 20 apart; both needed
+    ("x-plausibility", {"t4_review_total": 30}, {"t4_review_total": 5}, [("E5", 5, 30)]),
+    ("x-plausibility", {"t4_review_total": 24}, {"t4_review_total": 5}, []),          # under 5 times
+    ("x-plausibility", {"t4_review_total": 12}, {"t4_review_total": 1}, []),          # under 20 apart
+    ("x-plausibility", {"t4_review_total": None}, {"t4_review_total": 1}, []),
+])
+def test_each_cross_year_rule(rule_id, values, last, found):
+    from xltools.season.lastyear import LastRecord, rules
+    from xltools.spec import load_form
+    form = load_form("2021")
+    rule = next(r for r in rules(form, 5, 20) if r.id == rule_id)
+    record = LastRecord("某局", None, "2021", last, "上年.xlsx", {k: form.field(k).where for k in last})
+    got = list(rule.check(values, record))
+    assert [(f.cell, f.expected, f.actual) for f in got] == found
+    assert all(f.severity == RULES[rule_id]["severity"] and "上年.xlsx" in f.message for f in got)

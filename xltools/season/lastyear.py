@@ -9,8 +9,9 @@ Last year's figures come from (in the order they are recognised):
 Agencies are matched by 统一社会信用代码, then by normalised name. Every figure keeps the cell and
 the file it came from, so each message can name them.
 
-The rules (x-carry-over, x-in-force, x-plausibility) are small objects: an id, a severity and
-check(), which yields findings and never raises for bad data.
+The rules (x-carry-over, x-in-force, x-plausibility) are objects shaped like the form's rules:
+an instance per form with its id, params (crossyear.toml), severity and description (the
+catalogue), and check(values, last), which yields findings and never raises for bad data.
 """
 from __future__ import annotations
 
@@ -201,30 +202,50 @@ def _finding(rule: str, form, key: str, found, expected, **fill) -> Finding:
     return Finding(rule, m["severity"], text, f.sheet if f else None, f.cell if f else None, key, expected, found)
 
 
-class CarryOver:
-    """x-carry-over: every column of table 3, 二、上年结转 = last year's 四、结转下年度继续办理."""
-    id, severity = "x-carry-over", ERROR
+class CrossYearRule:
+    """A rule comparing this year's cleaned values with last year's record of the same agency.
 
-    def check(self, form, values: dict, last: LastRecord) -> Iterator[Finding]:
-        spec = crossyear()["carry_over"]
+    Shaped like the form's rules (an instance per application: form, id, params; severity and
+    description from the catalogue), with `check(values, last)` instead of `check(values)`:
+    it yields findings and never raises for bad data. Parameters come from crossyear.toml."""
+    kind = ""
+
+    def __init__(self, form, rule_id: str, params: dict):
+        self.form, self.id, self.params = form, rule_id, params
+        entry = messages()[rule_id]
+        self.severity, self.description = entry["severity"], entry["description"]
+
+    def check(self, values: dict, last: LastRecord) -> Iterator[Finding]:
+        return iter(())
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id}>"
+
+
+class CarryOver(CrossYearRule):
+    """x-carry-over: every column of table 3, 二、上年结转 = last year's 四、结转下年度继续办理."""
+    kind = "carry_over"
+
+    def check(self, values: dict, last: LastRecord) -> Iterator[Finding]:
+        spec = self.params
         for col in spec["columns"]:
             this_key, last_key = spec["this"].format(col=col), spec["last"].format(col=col)
             now, (before, where, _) = _num(values.get(this_key)), last.figure(last_key)
             before = _num(before)
             if now is None or before is None or now == before:
                 continue
-            yield _finding(self.id, form, this_key, now, before, last=before, last_where=where or "", last_file=last.file,
-                           diff=now - before)
+            yield _finding(self.id, self.form, this_key, now, before, last=before, last_where=where or "",
+                           last_file=last.file, diff=now - before)
 
 
-class InForce:
+class InForce(CrossYearRule):
     """x-in-force (form 2021): 现行有效 = last year's 现行有效 + 本年制发 − 本年废止."""
-    id, severity = "x-in-force", WARNING
+    kind = "in_force"
 
-    def check(self, form, values: dict, last: LastRecord) -> Iterator[Finding]:
-        if form.id != "2021":
+    def check(self, values: dict, last: LastRecord) -> Iterator[Finding]:
+        if self.form.id != "2021":
             return
-        spec = crossyear()["in_force"]
+        spec = self.params
         for row in spec["rows"]:
             key = spec["in_force"].format(row=row)
             now = _num(values.get(key))
@@ -235,37 +256,39 @@ class InForce:
                 continue
             expected = before + issued - repealed
             if now != expected:
-                yield _finding(self.id, form, key, now, expected, last=before, last_where=(where or "") + note,
+                yield _finding(self.id, self.form, key, now, expected, last=before, last_where=(where or "") + note,
                                last_file=last.file, issued=issued, repealed=repealed, diff=now - expected)
 
 
-class Plausibility:
+class Plausibility(CrossYearRule):
     """x-plausibility: a key total changes by more than `factor` and by at least `min_change`."""
-    id, severity = "x-plausibility", WARNING
+    kind = "plausibility"
 
-    def __init__(self, factor: float, min_change: float):
-        self.factor, self.min_change = factor, min_change
-
-    def check(self, form, values: dict, last: LastRecord) -> Iterator[Finding]:
-        for key in crossyear()["plausibility"]["keys"]:
-            if key not in form.by_key:
+    def check(self, values: dict, last: LastRecord) -> Iterator[Finding]:
+        factor, min_change = self.params["factor"], self.params["min_change"]
+        for key in self.params["keys"]:
+            if key not in self.form.by_key:
                 continue
             now = _num(values.get(key))
             before, where, _ = last.figure(key)
             before = _num(before)
-            if now is None or before is None or abs(now - before) < self.min_change:
+            if now is None or before is None or abs(now - before) < min_change:
                 continue
             low, high = min(now, before), max(now, before)
-            if low * self.factor >= high:
+            if low * factor >= high:
                 continue
             ratio = f"为上年的 {now / before:.1f} 倍" if before and now >= before else (
                 f"为上年的 {now / before:.0%}" if before else "上年为 0")
-            yield _finding(self.id, form, key, now, before, last=before, last_where=where or "", last_file=last.file,
-                           diff=now - before, ratio=ratio, factor=self.factor)
+            yield _finding(self.id, self.form, key, now, before, last=before, last_where=where or "",
+                           last_file=last.file, diff=now - before, ratio=ratio, factor=factor)
 
 
-def rules(factor: float, min_change: float) -> list:
-    return [CarryOver(), InForce(), Plausibility(factor, min_change)]
+def rules(form, factor: float, min_change: float) -> list[CrossYearRule]:
+    """The cross-year rules for a form, with their parameters from crossyear.toml."""
+    c = crossyear()
+    return [CarryOver(form, "x-carry-over", c["carry_over"]),
+            InForce(form, "x-in-force", c["in_force"]),
+            Plausibility(form, "x-plausibility", {**c["plausibility"], "factor": factor, "min_change": min_change})]
 
 
 def cross_year_findings(report: Report, last_year: LastYear, agency: str | None, uscc: str | None,
@@ -279,7 +302,7 @@ def cross_year_findings(report: Report, last_year: LastYear, agency: str | None,
     if last is None:
         return []
     form = load_form(report.form)
-    return [f for rule in rules(factor, min_change) for f in rule.check(form, report.values, last)]
+    return [f for rule in rules(form, factor, min_change) for f in rule.check(report.values, last)]
 
 
 def note_for(last_year: LastYear, agency: str | None, uscc: str | None) -> str | None:

@@ -44,10 +44,8 @@ def _version_ids(season: Season, outdir: Path) -> dict[str, tuple[int | None, di
 
 def plan(season: Season, outdir: str | Path, roster=None, only: str | None = None, config=None,
          summary_to: Sequence[str] = ()) -> list[SeasonMessage]:
-    from xltools.mail.compose import (_ONLY_KINDS, STATUS_KIND, _plan_entry, _plan_summary, check_addresses,
-                                      load_templates)
+    from xltools.mail.compose import _ONLY_KINDS, STATUS_KIND, _date_text, _plan_entry, _plan_summary, load_templates
     from xltools.mail.config import MailConfig
-    from xltools.mail.compose import _date_text
     from xltools.results import load_results
     from xltools.roster import RosterIndex, load_roster
     from xltools import XltoolsError
@@ -60,6 +58,7 @@ def plan(season: Season, outdir: str | Path, roster=None, only: str | None = Non
         roster = load_roster(roster)
     roster = roster or season.roster
     roster = RosterIndex(roster) if roster else None
+    check_addresses = _hygiene().check_addresses
     cc = check_addresses(config.cc, "--cc")
     summary_to = check_addresses(summary_to, "--summary-to")
     templates = load_templates(config.templates)
@@ -94,6 +93,19 @@ def plan(season: Season, outdir: str | Path, roster=None, only: str | None = Non
     return out
 
 
+def _hygiene():
+    """The mail package's text hygiene (clean_body, check_addresses), wherever it lives."""
+    import importlib
+    for name in ("xltools.mail.message", "xltools.mail.compose"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "clean_body") and hasattr(module, "check_addresses"):
+            return module
+    raise ImportError("xltools.mail has no clean_body / check_addresses")
+
+
 def _agency_id(season: Season, name: str) -> int | None:
     try:
         return season.agency_id(name)
@@ -125,8 +137,7 @@ def _with_progress(m, v):
     text = progress_text(v)
     if not text:
         return m
-    from xltools.mail.compose import clean_body
-    text = clean_body(text)
+    text = _hygiene().clean_body(text)
     marker = "问题清单："
     if marker in m.text:
         body = m.text.replace(marker, f"{text}\n\n{marker}", 1)
