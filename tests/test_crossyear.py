@@ -144,6 +144,7 @@ def test_check_previous_and_season_compare_sheet(tmp_path):
     new = next(e for e in results["entries"] if e["agency"] == "聊城市新设局")
     assert new["last_year_note"] == RULES["x-no-last-year"]["message"].format(year=2021, source="上年报表")
     assert not [f for f in new["findings"] if f["rule"].startswith("x-")]
+    assert new["note"].endswith(new["last_year_note"])
     wb = load_workbook(season / "汇总" / "汇总表.xlsx", read_only=True)
     rows = list(wb["与上年比较"].iter_rows(values_only=True))
     assert rows[1][:5] == ("单位名称", "本年新收申请·本年", "本年新收申请·上年", "本年新收申请·增减", "本年新收申请·增减%")

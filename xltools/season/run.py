@@ -211,6 +211,8 @@ def consolidate_season(season: Season, paths: list[str | Path] | None = None, ou
             for e in entries:
                 if e.version:
                     e.last_year_note = note_for(last, e.name, e.version.values.get("meta_uscc"))
+                    if e.last_year_note:          # shown in 报送情况 too: one note, not an error
+                        e.note = f"{e.note}{e.last_year_note}" if e.note else e.last_year_note
         from xltools.season.sheets import changes_sheet, compare_sheet
         result.extra_sheets.append(lambda wb, fmt: changes_sheet(wb, fmt, result))
         if last is not None:
