@@ -512,3 +512,51 @@ from xltools.season.commands import COMMANDS as _SEASON_COMMANDS  # noqa: E402
 
 for _command in _SEASON_COMMANDS:
     main.add_command(_command)
+
+
+# --- serve (issue 15): the season's web page ----------------------------------------------------
+
+@main.command()
+@click.argument("season", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址；0.0.0.0 表示所有网络接口（不加密，慎用）")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="端口")
+@click.option("--set-password", "set_password", is_flag=True, help="设置（或更改）汇总单位的登录密码后退出")
+@click.option("--max-upload", default=20, show_default=True, type=click.IntRange(1, 200), help="单个上传文件的上限（MB）")
+@click.option("--public-url", help="各单位访问本网页的地址（如经 HTTPS 反向代理时的 https://nianbao.example.gov.cn），用于单位链接和邮件")
+def serve(season: Path | None, host: str, port: int, set_password: bool, max_upload: int, public_url: str | None) -> None:
+    """在浏览器中办理本届年报：汇总单位看报送情况、审核、退回、汇总、发邮件；各单位通过专用链接
+    下载模板、上传报表并立即看到校验结果。
+
+    SEASON 是 xltools init 建立的年报工作文件夹（默认为当前文件夹或其上级中的那个）。
+    首次使用前先设置密码：xltools serve SEASON --set-password。默认只在本机（127.0.0.1）提供服务。
+
+    退出码：0 正常停止；2 文件夹、密码或端口等错误。
+
+    \b
+    示例：
+      xltools serve 2025年报/ --set-password
+      xltools serve 2025年报/ --port 8000
+    """
+    from xltools.season import Season
+    from xltools.web.access import Access
+    folder = season or Season.find()
+    if folder is None:
+        _fail("当前文件夹不是年报工作文件夹。请给出文件夹，如 xltools serve 2025年报/，或先运行 xltools init。")
+    try:
+        Season.open(folder).close()
+        access = Access(folder)
+        if set_password:
+            password = click.prompt("新密码（至少 8 个字符）", hide_input=True, confirmation_prompt="再输入一次", err=True)
+            access.set_password(password)
+            click.echo("密码已设置；此前登录的会话均已失效。", err=True)
+            return
+        if not access.has_password:
+            click.echo(f"注意：尚未设置登录密码，汇总单位暂时无法登录。请运行 xltools serve {folder} --set-password。", err=True)
+        from xltools.web.app import Options
+        from xltools.web.server import serve as run
+        run(folder, host, port, Options(max_upload=max_upload * 1024 * 1024, public_url=public_url),
+            lambda m: click.echo(m, err=True))
+    except XltoolsError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"无法在 {host}:{port} 上启动：{e.strerror or e}。端口可能已被占用，请用 --port 换一个。")

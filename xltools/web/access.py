@@ -1,0 +1,218 @@
+"""Who may use the page: the coordinator's password, agency links, and the login throttle.
+
+Kept in the season folder (`web/access.json`, readable by its owner only), apart from the
+season's database: a password hash, the key that signs session cookies, and one link token
+per agency. The password is stored as a salted scrypt hash; a token is 32 random bytes in
+URL-safe base64, revocable (a new one replaces it) and compared in constant time.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from xltools import XltoolsError
+from xltools.fsutil import atomic_write_text
+
+ACCESS_DIR = "web"
+ACCESS_NAME = "access.json"
+SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+MIN_PASSWORD = 8
+
+
+def hash_password(password: str, salt: bytes | None = None, n: int = SCRYPT["n"], r: int = SCRYPT["r"],
+                  p: int = SCRYPT["p"]) -> dict:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
+    return {"algorithm": "scrypt", "n": n, "r": r, "p": p, "salt": salt.hex(), "hash": digest.hex()}
+
+
+def verify_password(password: str, stored: dict | None) -> bool:
+    if not stored or stored.get("algorithm") != "scrypt":
+        return False
+    try:
+        again = hash_password(password, bytes.fromhex(stored["salt"]), int(stored["n"]), int(stored["r"]), int(stored["p"]))
+    except (KeyError, ValueError, TypeError):
+        return False
+    return hmac.compare_digest(again["hash"], str(stored.get("hash", "")))
+
+
+def password_problem(password: str) -> str | None:
+    """A Chinese reason the password is too weak, or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"密码至少 {MIN_PASSWORD} 个字符。"
+    if password.strip() != password:
+        return "密码首尾不能有空格。"
+    if len(set(password)) < 4:
+        return "密码过于简单（不同的字符太少）。"
+    return None
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Access:
+    """The access file of one season folder; every change is written at once (temporary name,
+    then rename), under a lock shared by the server's threads."""
+
+    def __init__(self, season_dir: Path):
+        self.path = Path(season_dir) / ACCESS_DIR / ACCESS_NAME
+        self._lock = threading.RLock()
+        self._stamp = None
+        self._data = self._load()
+
+    def _load(self) -> dict:
+        try:
+            self._stamp = self._mtime()
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            data = {}
+        except (OSError, ValueError) as e:
+            raise XltoolsError(f"无法读取网页访问设置 {self.path}：{e}。删除该文件后重新设置密码即可（各单位的链接会重新生成）。") from None
+        if not isinstance(data, dict):
+            data = {}
+        data.setdefault("links", {})
+        if not data.get("secret_key"):
+            data["secret_key"] = secrets.token_hex(32)
+            self._write(data)
+        return data
+
+    def _write(self, data: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, indent=1))
+        try:
+            os.chmod(self.path, 0o600)
+        except OSError:
+            pass
+        self._stamp = self._mtime()
+
+    def _mtime(self):
+        try:
+            st = self.path.stat()
+            return (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            return None
+
+    @property
+    def data(self) -> dict:
+        """The file's content, read again when another process (xltools serve --set-password,
+        a second server) has changed it."""
+        with self._lock:
+            if self._mtime() != self._stamp:
+                self._data = self._load()
+            return self._data
+
+    @property
+    def secret_key(self) -> str:
+        return self.data["secret_key"]
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.data.get("password"))
+
+    @property
+    def session_epoch(self) -> int:
+        """Bumped when the password changes: every earlier session ends."""
+        return int(self.data.get("epoch", 0))
+
+    def set_password(self, password: str) -> None:
+        problem = password_problem(password)
+        if problem:
+            raise XltoolsError(problem)
+        with self._lock:
+            self.data["password"] = hash_password(password)
+            self.data["epoch"] = self.session_epoch + 1
+            self._write(self.data)
+
+    def check_password(self, password: str) -> bool:
+        return verify_password(password, self.data.get("password"))
+
+    # --- agency links ---
+
+    def token_for(self, agency: str) -> str:
+        """The agency's link token, created on first use."""
+        with self._lock:
+            link = self.data["links"].get(agency)
+            if not link:
+                link = self.data["links"][agency] = {"token": new_token(), "created": _now()}
+                self._write(self.data)
+            return link["token"]
+
+    def tokens(self, agencies: list[str]) -> dict[str, str]:
+        """Tokens for many agencies at once (one write for all the new ones)."""
+        with self._lock:
+            links = self.data["links"]
+            missing = [a for a in agencies if a not in links]
+            for a in missing:
+                links[a] = {"token": new_token(), "created": _now()}
+            if missing:
+                self._write(self.data)
+            return {a: links[a]["token"] for a in agencies}
+
+    def revoke(self, agency: str) -> str:
+        """Replace the agency's token: the old link stops working at once."""
+        with self._lock:
+            self.data["links"][agency] = {"token": new_token(), "created": _now()}
+            self._write(self.data)
+            return self.data["links"][agency]["token"]
+
+    def agency_for(self, token: str) -> str | None:
+        if not token or len(token) > 100:
+            return None
+        found = None
+        for agency, link in self.data["links"].items():
+            if hmac.compare_digest(link["token"].encode(), token.encode()):
+                found = agency
+        return found
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass
+class _Tries:
+    failures: int = 0
+    locked_until: float = 0.0
+
+
+class Throttle:
+    """Login attempts: after FREE failed attempts from one address, each further attempt must
+    wait, twice as long each time (up to MAX_WAIT). A success clears the address."""
+    FREE = 5
+    FIRST_WAIT = 30.0
+    MAX_WAIT = 900.0
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self._tries: dict[str, _Tries] = {}
+        self._lock = threading.Lock()
+
+    def wait_left(self, who: str) -> float:
+        with self._lock:
+            t = self._tries.get(who)
+            return max(0.0, t.locked_until - self.clock()) if t else 0.0
+
+    def failed(self, who: str) -> float:
+        """Record a failure; returns the seconds the address must now wait (0 while free)."""
+        with self._lock:
+            if len(self._tries) > 10000:       # bounded memory under a spray of addresses
+                self._tries.clear()
+            t = self._tries.setdefault(who, _Tries())
+            t.failures += 1
+            if t.failures >= self.FREE:
+                wait = min(self.MAX_WAIT, self.FIRST_WAIT * 2 ** (t.failures - self.FREE))
+                t.locked_until = self.clock() + wait
+                return wait
+            return 0.0
+
+    def succeeded(self, who: str) -> None:
+        with self._lock:
+            self._tries.pop(who, None)

@@ -1,0 +1,148 @@
+"""What the page needs from the season, over `xltools.season.Season`.
+
+The season's connection is one SQLite connection per open `Season`; the server's threads each
+open their own (WAL lets them read while one writes). Uploads arrive with the agency known from
+its link: the version is recorded for that agency, whatever name the workbook carries (a
+workbook naming another agency is flagged, not filed under the other agency).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from xltools import XltoolsError
+from xltools.findings import ERROR, Finding, Report
+from xltools.roster import normalise_name
+from xltools.season import Origin, Season, Version
+from xltools.season import store as season_store
+
+CONSOLIDATION_DIR = "web/汇总"
+WEB_ORIGIN = "web"
+ORIGIN_LABELS = {"web": "网页上传", "mail": "电子邮件", "path": "文件"}
+
+
+class _LinkedSeason(Season):
+    """A Season whose next recorded file belongs to the agency of the link it came through."""
+    forced: tuple | None = None
+
+    def _identify(self, report: Report, original_name: str):
+        if self.forced is not None:
+            return self.forced
+        return super()._identify(report, original_name)
+
+
+class SeasonState:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._local = threading.local()
+        first = self.season()            # fails early with the season's Chinese message
+        first.sync_roster()
+        self.year = first.year
+        self.office = first.settings.office
+        self._write_lock = threading.Lock()
+
+    def season(self) -> _LinkedSeason:
+        s = getattr(self._local, "season", None)
+        if s is None:
+            s = self._local.season = _LinkedSeason.open(self.folder)   # type: ignore[assignment]
+        return s
+
+    # --- agencies ---
+
+    def board(self):
+        return self.season().board()
+
+    def agency_names(self) -> list[str]:
+        return [a.agency for a in self.board()]
+
+    def resolve(self, name: str) -> str | None:
+        """The board's spelling of an agency, or None (never a fuzzy match: links are exact)."""
+        norm = normalise_name(name)
+        row = self.season().conn.execute("SELECT name FROM agencies WHERE norm = ?", (norm,)).fetchone()
+        return row["name"] if row else None
+
+    def history(self, agency: str) -> list[Version]:
+        return self.season().history(agency)
+
+    def version(self, agency: str, seq: int) -> Version | None:
+        for v in self.history(agency):
+            if v.seq == seq:
+                return v
+        return None
+
+    def accept(self, agency: str, rule: str, cell: str | None, note: str):
+        with self._write_lock:
+            return self.season().accept(agency, rule, note=note, cell=cell)
+
+    def approve(self, agency: str):
+        with self._write_lock:
+            return self.season().approve(agency)
+
+    # --- receiving ---
+
+    def record(self, agency: str | None, path: Path, report: Report, original_name: str, received: str,
+               annotated: Path | None, by: str) -> Version:
+        s = self.season()
+        with self._write_lock:
+            if agency is not None:
+                roster_hit = None
+                for r in s.roster or []:
+                    if normalise_name(r.name) == normalise_name(agency):
+                        roster_hit = r
+                uscc = report.values.get("meta_uscc") if report.values else None
+                s.forced = (agency, uscc if isinstance(uscc, str) else None, roster_hit)
+                if report.agency and isinstance(report.agency, str) and normalise_name(report.agency) != normalise_name(agency):
+                    report.findings.append(Finding(
+                        "agency-mismatch", "warning",
+                        f"表中填写的机关名称“{report.agency}”与本链接的单位“{agency}”不一致。"
+                        f"如果这是本单位的报表，请在封面改正机关名称后重新报送；如果传错了文件，请换成本单位的报表。",
+                        "封面", "B3", "meta_agency", agency, report.agency))
+            try:
+                origin = Origin(WEB_ORIGIN, path=f"网页上传（{'单位链接' if by == 'agency' else '汇总单位'}）")
+                return s.add_checked(path, report, origin, received=received, original_name=original_name,
+                                     annotated=annotated)
+            finally:
+                s.forced = None
+
+    # --- consolidation and mail ---
+
+    @property
+    def outdir(self) -> Path:
+        return self.folder / CONSOLIDATION_DIR
+
+    def consolidate(self):
+        """The current version of every agency, consolidated into web/汇总 (summary workbook,
+        results.json, annotated copies), as `xltools consolidate` would on those files."""
+        from xltools.consolidate import consolidate
+        s = self.season()
+        files = [a.current.stored for a in s.board() if a.current is not None]
+        if not files:
+            raise XltoolsError("还没有任何单位报送，暂时无法汇总。")
+        roster = s.settings.resolve(self.folder, s.settings.roster) if s.settings.roster else None
+        with s.exclusive(timeout=120):
+            return consolidate(files, self.outdir, roster, year=self.year, force=True, agency=self.office)
+
+    def has_consolidation(self) -> bool:
+        return (self.outdir / "results.json").is_file()
+
+
+def version_label(v: Version) -> str:
+    return f"第 {v.seq} 版"
+
+
+def origin_label(v: Version) -> str:
+    return ORIGIN_LABELS.get(v.origin.kind, v.origin.kind)
+
+
+def accepted_map(v: Version) -> dict[tuple[str, str | None], str]:
+    """(rule, cell) -> note for the version's explained warnings (for the form view)."""
+    out = {}
+    for f in v.findings:
+        note = v.is_accepted(f)
+        if note and f.severity != ERROR:
+            out[(f.rule, f.cell)] = note
+    return out
+
+
+BOARD_LABELS = season_store.BOARD_LABELS
