@@ -27,6 +27,19 @@ if command -v soffice >/dev/null 2>&1 && ! ls "$(dirname "$(readlink -f "$(comma
     || echo "注意：未能安装 LibreOffice Writer，生成 PDF 的测试将被跳过。" >&2
 fi
 
+# Chromium (Debian's package) for the browser tests of `xltools serve`, driven by Playwright for
+# Python (in the test extra); Playwright's own browser download is never used.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== 安装 Chromium（网页测试用）=="
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null || echo "注意：Chromium 安装失败，网页的浏览器测试将被跳过。" >&2
+  else
+    echo "注意：未找到 Chromium，网页的浏览器测试将被跳过。" >&2
+  fi
+fi
+
 echo "== 安装 xltools 及测试依赖 =="
 python -m pip install -q --disable-pip-version-check -e ".[test]"
 
