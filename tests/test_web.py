@@ -394,3 +394,36 @@ def test_a_stopped_server_finishes_spooled_uploads_on_restart(tmp_path):
         assert [v.status for v in versions(folder, A)] == ["ok"]
     finally:
         again.stop()
+
+
+def test_the_fast_board_agrees_with_the_seasons_board(tmp_path):
+    """Every board status: missing, errors, warnings, explained, approved, changed after approval."""
+    from xltools.web.state import SeasonState
+    names = ["甲局", "乙局", "丙局", "丁局", "戊局", "己局"]
+    folder = make_season(tmp_path / "s", names)
+    state = SeasonState(folder)
+    from xltools.evaluate import check_file
+
+    def add(agency, **values):
+        p = make_workbook(tmp_path / f"{agency}{len(list(tmp_path.iterdir()))}.xlsx", meta_agency=agency, **values)
+        return state.record(agency, p, check_file(p), p.name, "2026-01-20T09:00:00", None, "agency")
+
+    warn = dict(t2_regulation_issued=5, t2_regulation_repealed=0, t2_regulation_in_force=1)
+    add("乙局", t3_new_person=999)
+    add("丙局", **warn)
+    add("丁局", **warn)
+    w = next(f for f in state.history("丁局")[-1].findings if f.severity == "warning")
+    state.accept("丁局", w.rule, w.cell, "已核实")
+    add("戊局")
+    state.approve("戊局")
+    add("己局")
+    state.approve("己局")
+    add("己局", t2_normative_issued=7)
+    add("乙局", t3_new_person=998)
+    with Season.open(folder) as s:
+        full = [(a.agency, a.status, a.versions, a.last_change, a.errors, a.warnings, a.explained, a.approved,
+                 a.current.diff.text if a.current and a.current.diff else None) for a in s.board()]
+    fast = [(b.agency, b.status, b.versions, b.last_change, b.errors, b.warnings, b.explained, b.approved, b.diff_text)
+            for b in state.board()]
+    assert fast == full
+    assert [x[1] for x in fast] == ["missing", "errors", "warnings", "explained", "approved", "changed_after_approval"]

@@ -87,6 +87,15 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, BOARD_LABELS=BOARD_LABELS, year=state.year,
                                  office=state.office or "", display=display)
     app.jinja_env.filters["origin"] = origin_label
+
+    def field_caption(form_id: str | None, key: str) -> str:
+        try:
+            f = load_form(form_id or _form_id()).by_key.get(key)
+        except XltoolsError:
+            f = None
+        return " / ".join(x for x in (f.row_caption, f.col_caption) if x) if f else ""
+
+    app.jinja_env.globals["field_caption"] = field_caption
     intake.start()
 
     # ------------------------------------------------------------------ security plumbing
@@ -524,7 +533,8 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
                 return {"ok": False, "message": str(e)}, 400
             flash(str(e), "error")
             return redirect(url_for("agency_home", token=token))
-        intake.wait(up, RESULT_WAIT)
+        if intake.worth_waiting():
+            intake.wait(up, RESULT_WAIT)
         target = url_for("agency_upload_result", token=token, uid=up.id)
         if wants_json:
             v = up.result if up.done.is_set() else None

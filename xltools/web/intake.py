@@ -86,6 +86,7 @@ class Intake:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.checked = 0
+        self.outstanding = 0            # taken, not yet finished
 
     # --- taking an upload ---
 
@@ -103,8 +104,15 @@ class Intake:
         atomic_write_text(self.folder / f"{uid}.json", json.dumps(up.meta(), ensure_ascii=False))
         with self._lock:
             self._uploads[uid] = up
+            self.outstanding += 1
         self._queue.put(up)
         return up
+
+    def worth_waiting(self) -> bool:
+        """Whether an upload request should wait for its result: yes while few uploads are
+        ahead of it; in a rush the request answers at once and the page polls, so the server's
+        threads are never all held by waiting requests."""
+        return self.outstanding <= 2 * self.jobs
 
     def wait(self, up: Upload, timeout: float) -> bool:
         return up.done.wait(timeout)
@@ -147,6 +155,7 @@ class Intake:
                 continue
             with self._lock:
                 self._uploads[up.id] = up
+                self.outstanding += 1
             self._queue.put(up)
             n += 1
         return n
@@ -177,19 +186,24 @@ class Intake:
             for up in batch:
                 if not up.done.is_set():
                     up.error = f"校验未能完成（{type(e).__name__}），文件已保存，稍后会重新校验。"
-                    up.done.set()
+                    self._done(up)
+
+    def _done(self, up: Upload) -> None:
+        with self._lock:
+            self.outstanding -= 1
+        up.done.set()
 
     def _finish(self, up: Upload, report: Report) -> None:
         try:
             up.result = self.record(up, report)
         except Exception as e:
             up.error = f"报表已收到但未能记入本届（{type(e).__name__}: {str(e)[:200]}），文件已保存，重启后会重新记入。"
-            up.done.set()
+            self._done(up)
             return
         self.checked += 1
         (self.folder / f"{up.id}.json").unlink(missing_ok=True)
         up.path.unlink(missing_ok=True)
-        up.done.set()
+        self._done(up)
         with self._lock:
             # keep finished uploads briefly for the page that polls them; bounded memory
             if len(self._uploads) > 5000:

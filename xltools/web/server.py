@@ -8,7 +8,7 @@ from typing import Callable
 
 from xltools.web.app import Options, create_app
 
-THREADS = 8
+THREADS = 16
 
 
 def is_loopback(host: str) -> bool:

@@ -7,12 +7,13 @@ workbook naming another agency is flagged, not filed under the other agency).
 """
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from xltools import XltoolsError
-from xltools.findings import ERROR, Finding, Report
+from xltools.findings import ERROR, MISSING, WARNINGS, Finding, Report
 from xltools.roster import normalise_name
 from xltools.season import Origin, Season, Version
 from xltools.season import store as season_store
@@ -20,6 +21,49 @@ from xltools.season import store as season_store
 CONSOLIDATION_DIR = "web/汇总"
 WEB_ORIGIN = "web"
 ORIGIN_LABELS = {"web": "网页上传", "mail": "电子邮件", "path": "文件"}
+
+
+_BOARD_SQL = """
+SELECT a.id, a.name, a.in_roster,
+       v.id AS vid, v.seq, v.status, v.errors, v.warnings, v.received, v.diff_json,
+       (SELECT COUNT(*) FROM versions x WHERE x.agency_id = a.id) AS n,
+       (SELECT 1 FROM approvals p WHERE p.version_id = v.id) AS approved,
+       (SELECT 1 FROM approvals p WHERE p.agency_id = a.id LIMIT 1) AS ever,
+       (SELECT 1 FROM accepts c WHERE c.agency_id = a.id LIMIT 1) AS has_accepts
+FROM agencies a
+LEFT JOIN versions v ON v.agency_id = a.id
+     AND v.seq = (SELECT MAX(y.seq) FROM versions y WHERE y.agency_id = a.id)
+"""
+
+
+@dataclass(slots=True)
+class BoardRow:
+    agency: str
+    in_roster: bool
+    status: str
+    versions: int
+    last_change: str | None
+    errors: int
+    warnings: int          # open (not explained)
+    explained: int
+    approved: bool
+    diff_text: str | None
+    seq: int | None
+
+    @property
+    def label(self) -> str:
+        return season_store.BOARD_LABELS.get(self.status, self.status)
+
+
+def _board_status(approved: bool, ever_approved: bool, status: str, open_warnings: bool) -> str:
+    """As `Season.board()` decides it."""
+    if approved:
+        return season_store.APPROVED
+    if ever_approved:
+        return season_store.CHANGED_AFTER_APPROVAL
+    if status == WARNINGS and not open_warnings:
+        return season_store.EXPLAINED
+    return status
 
 
 class _LinkedSeason(Season):
@@ -50,8 +94,35 @@ class SeasonState:
 
     # --- agencies ---
 
-    def board(self):
-        return self.season().board()
+    def board(self) -> list["BoardRow"]:
+        """The rows of `Season.board()`, read with one query: the board of a season of thousands
+        of agencies must render within a second, and `Season.board()` builds every current
+        version in full (values, findings) to show a dozen columns. Agencies with explained
+        warnings (the rule that keeps an explanation depends on cell values) are taken from
+        `Season.board()`'s own logic through `Season.current`, so the two never disagree."""
+        s = self.season()
+        rows = s.conn.execute(_BOARD_SQL).fetchall()
+        order = {normalise_name(r.name): i for i, r in enumerate(s.roster or [])}
+        out = []
+        for r in rows:
+            if r["has_accepts"] and r["vid"] is not None:
+                cur = s.current(r["id"])
+                status = _board_status(cur.approved, bool(r["ever"]), cur.status, bool(cur.open_warnings))
+                row = BoardRow(r["name"], bool(r["in_roster"]), status, r["n"], r["received"], cur.errors,
+                               len(cur.open_warnings), len(cur.accepted), cur.approved,
+                               cur.diff.text if cur.diff else None, r["seq"])
+            elif r["vid"] is None:
+                row = BoardRow(r["name"], bool(r["in_roster"]), MISSING, 0, None, 0, 0, 0, False, None, None)
+            else:
+                approved = bool(r["approved"])
+                status = _board_status(approved, bool(r["ever"]), r["status"], r["warnings"] > 0)
+                diff = season_store.Diff.from_dict(json.loads(r["diff_json"])).text if r["diff_json"] else None
+                row = BoardRow(r["name"], bool(r["in_roster"]), status, r["n"], r["received"], r["errors"],
+                               r["warnings"], 0, approved, diff, r["seq"])
+            out.append(row)
+        out.sort(key=lambda b: (0, order[normalise_name(b.agency)]) if normalise_name(b.agency) in order
+                 else (1, b.agency))
+        return out
 
     def agency_names(self) -> list[str]:
         return [a.agency for a in self.board()]
