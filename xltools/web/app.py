@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from xltools import XltoolsError
 from xltools.batch import Limits, iter_checked
-from xltools.findings import ERROR, STATUS_LABELS
+from xltools.vocabulary import STATUS_LABELS
 from xltools.spec import load_form
 from xltools.textsafe import safe_filename
 from xltools.web.access import Access, Throttle
@@ -60,7 +60,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     web_dir = folder / "web"
 
     def record(up, report):
-        annotated = report.meta.get("annotated") if report.meta else None
+        annotated = report.annotated
         return state.record(up.agency, up.path, report, up.original_name, up.received,
                             Path(annotated) if annotated else None, up.by)
 
@@ -346,7 +346,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         import tempfile
         with tempfile.TemporaryDirectory(prefix="xltools-web-") as tmp:
             report = next(iter_checked([path], 1, Limits(timeout=options.timeout), annotate_dir=Path(tmp)))
-            ann = report.meta.get("annotated")
+            ann = report.annotated
             return Path(ann).read_bytes() if ann and Path(ann).is_file() else None
 
     def _download(data: bytes, name: str):

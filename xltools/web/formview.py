@@ -12,8 +12,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from xltools.annotate import FILLS, SEVERITY_LABELS, plan_marks
-from xltools.findings import ERROR, Finding
+from xltools.annotate import plan_marks
+from xltools.findings import Finding
+from xltools.vocabulary import ERROR, SEVERITY_FILLS as FILLS, SEVERITY_LABELS
 from xltools.spec import Form, Sheet, col_letter, parse_a1
 
 EXCEL_WIDTH_PX = 7.0          # one Excel width unit is about 7 px at 96 dpi
