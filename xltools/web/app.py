@@ -495,10 +495,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     def agency_home(token):
         agency = agency_of(token)
         versions = state.history(agency) if _has_versions(agency) else []
-        latest = versions[-1] if versions else None
-        view = _view(latest, next((v for v in versions if v.seq == latest.seq - 1), None)) if latest else None
-        return _page("agency_home.html", agency=agency, token=token, versions=versions, latest=latest, view=view,
-                     max_mb=options.max_upload // MB)
+        return _page("agency_home.html", agency=agency, token=token, versions=versions, max_mb=options.max_upload // MB)
 
     def _has_versions(agency: str) -> bool:
         try:
