@@ -427,3 +427,79 @@ def test_the_fast_board_agrees_with_the_seasons_board(tmp_path):
             for b in state.board()]
     assert fast == full
     assert [x[1] for x in fast] == ["missing", "errors", "warnings", "explained", "approved", "changed_after_approval"]
+
+
+def test_return_composes_the_revise_mail_with_the_link_and_sends_it(tmp_path, monkeypatch):
+    from email import message_from_bytes, policy
+    from aiosmtpd.controller import Controller
+
+    class Box:
+        def __init__(self):
+            self.got = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.got.append((list(envelope.rcpt_tos), envelope.original_content))
+            return "250 OK"
+
+    box = Box()
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    smtp = Controller(box, hostname="127.0.0.1", port=port)
+    smtp.start()
+    for k, v in {"XLTOOLS_SMTP_HOST": "127.0.0.1", "XLTOOLS_SMTP_PORT": str(port), "XLTOOLS_SMTP_SECURITY": "none",
+                 "XLTOOLS_MAIL_FROM": "gkb@example.gov.cn"}.items():
+        monkeypatch.setenv(k, v)
+    folder = make_season(tmp_path / "s", [A, B])
+    server = Server(folder)
+    try:
+        agency_c = Browserless(server.base)
+        upload(agency_c, token(folder, A), make_workbook(tmp_path / "bad.xlsx", meta_agency=A, t3_new_person=999))
+        wait_done(server)
+        c = Browserless(server.base)
+        c.login()
+        status, _, body = c.get(f"/agency/{A}/return")
+        html = body.decode()
+        assert status == 200 and "需修改" in html and "unit0@example.gov.cn" in html
+        assert f"/a/{token(folder, A)}/" in html and "勾稽关系不成立" in html
+        assert B not in html                              # only this agency's mail
+        csrf = c.csrf(f"/agency/{A}/return")
+        status, headers, _ = c.post_form("/mail/send", {"csrf_token": csrf, "only": "errors", "agency": A})
+        assert status == 302
+        assert "已发送 1 封" in c.get(headers["Location"])[2].decode()
+        assert len(box.got) == 1
+        to, raw = box.got[0]
+        msg = message_from_bytes(raw, policy=policy.default)
+        assert to == ["unit0@example.gov.cn"] and "需修改" in msg["Subject"]
+        text = msg.get_body(("plain",)).get_content()
+        assert f"{server.base}/a/{token(folder, A)}/" in text
+        assert any(p.get_filename() and p.get_filename().endswith("批注.xlsx") for p in msg.iter_attachments())
+    finally:
+        server.stop()
+        smtp.stop()
+
+
+def test_batch_upload_by_the_coordinator_files_each_under_its_agency(tmp_path):
+    folder = make_season(tmp_path / "s", [A, B])
+    server = Server(folder)
+    try:
+        c = Browserless(server.base)
+        c.login()
+        csrf = c.csrf("/")
+        files = [(f"{n}.xlsx", make_workbook(tmp_path / f"{n}.xlsx", meta_agency=n).read_bytes()) for n in (A, B)]
+        files.append(("readme.txt", b"not a workbook"))
+        boundary = "----batch"
+        body = f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'.encode()
+        for name, data in files:
+            body += (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+                     f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + b"\r\n"
+        body += f"--{boundary}--\r\n".encode()
+        status, headers, _ = c.request("POST", "/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        assert status == 302
+        page = c.get(headers["Location"])[2].decode()
+        assert "收到 2 个文件，已记入 2 个" in page and "“readme.txt”不是表格文件" in page
+        assert [v.status for v in versions(folder, A)] == ["ok"] and [v.status for v in versions(folder, B)] == ["ok"]
+        assert versions(folder, A)[0].origin.kind == "web"
+    finally:
+        server.stop()

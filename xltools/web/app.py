@@ -455,9 +455,11 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         try:
             config = load_config(state.folder / "mail.toml" if (state.folder / "mail.toml").is_file() else None,
                                  office=state.office or None)
+            from xltools.mail.send import OUTCOME_LABELS
             result = send_messages(state.outdir, [m for m in messages if m.sendable], config)
-            flash(f"已发送 {result.count('sent')} 封；" + "；".join(
-                f"{d.message.agency}：{d.outcome}" for d in result.deliveries if d.outcome != "sent")[:500], "ok")
+            others = "；".join(f"{d.message.agency}：{OUTCOME_LABELS.get(d.outcome, d.outcome)}{d.detail or ''}"
+                              for d in result.deliveries if d.outcome != "sent")
+            flash(f"已发送 {result.count('sent')} 封。" + (others[:800] if others else ""), "ok" if result.ok else "error")
         except XltoolsError as e:
             flash(str(e), "error")
         return redirect(url_for("mail"))
