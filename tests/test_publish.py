@@ -358,7 +358,10 @@ def test_season_publishes_every_approved_agency(tmp_path):
     from factory import SAMPLES
     from xltools.season import Season
     agency = "聊城市商务和投资促进局"
-    with Season.create(tmp_path / "季", 2022, roster=SAMPLES / "roster.csv") as season:
+    (tmp_path / "上年").mkdir()
+    make_workbook(tmp_path / "上年" / "a.xlsx", base=zero_values("2021", meta_agency=agency, meta_year=2021,
+                                                                t3_new_person=4, t3_public_person=4, t2_normative_in_force=16))
+    with Season.create(tmp_path / "季", 2022, roster=SAMPLES / "roster.csv", previous=tmp_path / "上年") as season:
         season.add_file(make_workbook(tmp_path / "a.xlsx"), jobs=0)
         season.approve(agency)
         other = season.board()[1].agency
@@ -369,6 +372,8 @@ def test_season_publishes_every_approved_agency(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [f"{agency}.docx", f"{agency}.html"]
     assert "已审核的 1 个单位中，1 个单位的报告已生成。" in result.output
     assert [t["merged"] for t in docx_tables(out / f"{agency}.docx")] == [T2_2021[2], T3_2021[2], T4[2]]
+    text = "".join(p.text for p in docx.Document(str(out / f"{agency}.docx")).paragraphs)
+    assert "本年度共新收政府信息公开申请2件，较上年减少50%，上年结转0件" in text
     usage = CliRunner().invoke(main, ["publish", "--season", str(tmp_path / "季"), "-o", str(out), "--force"])
     assert usage.exit_code == 2 and "--season" in usage.output
 

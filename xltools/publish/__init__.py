@@ -108,7 +108,8 @@ class SeasonItem:
 def publish_season(folder: str | Path, outdir: str | Path, *, html: bool = True,
                    wording: str | Path | None = None) -> list[SeasonItem]:
     """The report of every approved agency of a season (`xltools season`): its signed-off
-    version, to OUTDIR/<机关名称>.docx (and .html). An agency whose report cannot be written is
+    version, to OUTDIR/<机关名称>.docx (and .html), with the change against last year where
+    the season holds last year's figures. An agency whose report cannot be written is
     listed with the reason; the others are written all the same."""
     from xltools.publish.docx_writer import write_docx
     from xltools.publish.html_writer import write_html
@@ -121,14 +122,19 @@ def publish_season(folder: str | Path, outdir: str | Path, *, html: bool = True,
     items: list[SeasonItem] = []
     used: set[str] = set()
     with Season.open(folder) as season:
+        last = season.last_year            # last year's figures, when the season names them
         for state in season.board():
             if not state.approved or state.current is None:
                 continue
             item = SeasonItem(state.agency)
             items.append(item)
             report = state.current.report()
+            before = None
+            record = last.find(state.agency, report.values.get("meta_uscc")) if last else None
+            if record is not None:
+                before = Report(file=record.file, form=record.form or report.form, values=dict(record.values))
             try:
-                doc = build_document(report, words, agency=state.agency)
+                doc = build_document(report, words, previous=before, agency=state.agency)
             except PublishRefused as e:
                 item.problem = "；".join([e.headline, *e.problems])
                 continue
