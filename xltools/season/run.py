@@ -104,8 +104,9 @@ def take_in(season: Season, paths: list[Path], jobs: int | None = None, limits: 
             progress: Callable[[int], None] | None = None, exclude: list[Path] = ()) -> tuple[list[Version], Inputs]:
     """Keep every file of `paths` not kept yet as a new version; return the versions added."""
     inputs = collect_inputs(paths)
-    skip = [p.resolve() for p in (season.folder / FILES_DIR, season.folder / "annotated", *exclude)]
-    files = [p for p in inputs.files if not any(s == p.resolve() or s in p.resolve().parents for s in skip)]
+    # absolute paths as strings: resolving every input again and again cost most of a run
+    skip = [os.path.join(os.path.abspath(p), "") for p in (season.folder / FILES_DIR, season.folder / "annotated", *exclude)]
+    files = [p for p in inputs.files if not os.path.abspath(p).startswith(tuple(skip))]
     new: list[Path] = []
     shas = _cached_shas(season, files)
     pending: set[str] = set()
@@ -168,7 +169,7 @@ def _cached_shas(season: Season, files: list[Path]) -> dict[Path, str]:
     out, fresh = {}, []
     for p in files:
         st = p.stat()
-        key = str(p.resolve())
+        key = os.path.abspath(p)
         row = season.conn.execute("SELECT size, mtime_ns, sha256 FROM seen_paths WHERE path = ?", (key,)).fetchone()
         if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
             out[p] = row["sha256"]
