@@ -153,6 +153,15 @@ def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("服务器没有启动：" + (proc.stderr.read() if proc.stderr else ""))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system time of a process and its reaped children (the reading workers), Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
@@ -179,6 +188,8 @@ def rush(work: Path, n: int) -> None:
             barrier.wait()                                 # every client uploads at the same moment
             return c.upload(tokens[name], f"{name}-{kind}{suffix}", own.get(name) or files[kind])
 
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        cpu0 = cpu_seconds(proc.pid)
         t0 = time.perf_counter()
         with ThreadPoolExecutor(n) as pool:
             results = list(pool.map(one, plan))
@@ -197,6 +208,8 @@ def rush(work: Path, n: int) -> None:
             rows = s.conn.execute("SELECT a.name, v.status, v.original_name FROM versions v JOIN agencies a "
                                   "ON a.id = v.agency_id").fetchall()
         alive = urllib.request.urlopen(base + "/healthz", timeout=5).status == 200
+        time.sleep(1.5)                                    # the last workers are reaped
+        cpu = cpu_seconds(proc.pid) - cpu0
     finally:
         proc.terminate()
         proc.wait(10)
@@ -209,11 +222,12 @@ def rush(work: Path, n: int) -> None:
     wrong_status = [(name, kind, by_agency[name][0][0]) for name, kind in plan if name in by_agency
                     and by_agency[name][0][0] != expected.get(kind, "unreadable")]
     from collections import Counter
-    print(f"== {n} 个单位同时上传（{os.cpu_count()} 核，服务器为独立进程，回环地址）==")
+    print(f"== {n} 个单位同时上传（{os.cpu_count()} 核，开始时系统负载 {load:.1f}；服务器为独立进程，回环地址）==")
     print(f"  文件构成：{dict(Counter(k for _, k in plan))}")
     print(f"  HTTP 状态：{dict(Counter(codes))}")
     print(f"  上传响应时间：p50 {statistics.median(times):.2f} s，p95 {pct(times, 95):.2f} s，最长 {max(times):.2f} s")
     print(f"  全部上传发出并得到响应：{sent:.1f} s；全部校验并记为版本：{recorded:.1f} s")
+    print(f"  服务器进程（含读取子进程）CPU 时间：共 {cpu:.1f} s，每个上传 {cpu / n * 1000:.0f} ms（接收、校验、记为版本）")
     print(f"  记为版本：{len(rows)} / {n}；丢失 {len(lost)}；记错单位或重复 {len(misplaced)}；状态不符 {len(wrong_status)}")
     print(f"  版本状态：{dict(Counter(s for s, _ in (v[0] for v in by_agency.values())))}；服务器仍在运行：{alive}")
     if lost or misplaced or wrong_status:
@@ -238,7 +252,7 @@ def board(work: Path, m: int) -> None:
     for i, name in enumerate(names):
         path, rep = checked["wrong" if i % 4 == 0 else "good"]
         # as if each agency had filled its own (the same figures: one file read, kept once)
-        rep = dataclasses.replace(rep, agency=name, findings=list(rep.findings), meta=dict(rep.meta))
+        rep = dataclasses.replace(rep, agency=name, findings=list(rep.findings))
         state.record(name, path, rep, f"{name}.xlsx", "2026-01-20T09:00:00", None, "agency")
     print(f"== 报送情况页：{m} 个单位（准备数据 {time.perf_counter() - t:.0f} s）==")
     proc, base = start_server(folder)

@@ -161,6 +161,13 @@ class Intake:
         return n
 
     def _run(self) -> None:
+        # checking yields to answering: this thread and the reading workers it starts (they
+        # inherit its priority) run at a lower priority than the threads serving pages, so a
+        # rush of uploads is answered first and checked right after (Linux; elsewhere a no-op)
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
         while True:
             first = self._queue.get()
             if first is None:
