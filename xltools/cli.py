@@ -437,13 +437,9 @@ def live(book_name: str | None, clear: bool) -> None:
 @click.option("--show-wording", is_flag=True, help="输出内置的措辞文件（标题、各部分标题、数字句式、【请填写…】），供改写后用 --wording 指定")
 def publish_command(workbook, docx_out, html_out, pdf_out, previous, agency, force, wording, season_dir,
                     show_wording) -> None:
-    """由校验通过的报表（单位报表或 consolidate 生成的汇总表）生成政府信息公开工作年度报告：
-    Word 文档，另可生成网页和 PDF。
+    """由校验通过的报表（单位报表或 consolidate 生成的汇总表）生成政府信息公开工作年度报告：Word 文档，另可生成网页和 PDF。
 
-    标题、统计期限、一至六部分标题、表二至表四（与官方格式相同的合并单元格）都按报表生成；
-    总体情况中写出由表三、表四数字生成的句子，其余需要单位填写的地方以黄色
-    标出【请填写…】。报表有错误时不生成并列出错误（加 --force 生成草稿）；应填数字的单元格
-    为空时不生成。
+    标题、统计期限、一至六部分标题、表二至表四（与官方格式相同的合并单元格）都按报表生成；总体情况中写出由表三、表四数字生成的句子，其余需要单位填写的地方以黄色标出【请填写…】。报表有错误时不生成并列出错误（加 --force 生成草稿）；应填数字的单元格为空时不生成。
 
     退出码：0 已生成；1 报表有错误或空白，未生成（--season：有单位未能生成）；2 用法、读写错误或无法生成 PDF。
 
