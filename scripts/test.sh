@@ -18,7 +18,8 @@ if ! command -v soffice >/dev/null 2>&1; then
   fi
 fi
 
-# xltools publish prints Word documents to PDF: LibreOffice's word processor (Writer)
+# xltools publish prints Word documents to PDF, and the published-report corpus turns its
+# .docx into PDF: LibreOffice's word processor (Writer)
 if command -v soffice >/dev/null 2>&1 && ! ls "$(dirname "$(readlink -f "$(command -v soffice)")")"/*swlo.* >/dev/null 2>&1 \
    && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "== 安装 LibreOffice Writer（无界面）=="

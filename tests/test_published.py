@@ -12,10 +12,12 @@ from published_docs import (Cell, official_grid, soffice, tables, to_pdf, write_
                             write_html, write_reference_txt, write_xlsx_report)
 from xltools import UnreadableError  # noqa: E402
 from xltools.reader import evaluate  # noqa: E402
-from xltools.reader.published import read_published  # noqa: E402
+from xltools.published import read_document, read_published  # noqa: E402
 from xltools.spec import load_form  # noqa: E402
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared/reference/liaocheng-commerce-2022-report.txt"
+REFERENCE = next((p / "shared/reference/liaocheng-commerce-2022-report.txt" for p in Path(__file__).resolve().parents
+                  if (p / "shared/reference/liaocheng-commerce-2022-report.txt").exists()),
+                 Path("/nonexistent/shared/reference/liaocheng-commerce-2022-report.txt"))
 
 # the published figures of the reference report that are not 0
 REFERENCE_NONZERO = {
@@ -328,16 +330,24 @@ def test_2022_report_on_form_2019_is_read_on_2019_keys_with_form_mismatch(tmp_pa
     assert "2022" in report.findings[0].message and "2021" in report.findings[0].message
 
 
-def test_hybrid_2021_table2_with_2019_table3(tmp_path):
+def test_hybrid_2021_table2_with_2019_table3_keeps_every_number(tmp_path):
+    # a 2022 report whose table 3 kept the 2019 single （六） row: each table by its own structure
     v19, v21 = values_2019(), as_text(reference_values())
     grids = tables(v21)
     grids[1] = tables(v19, "2019")[1]
-    raw = read_published(write_html(tmp_path / "r.html", {}, grids=grids, intro=NO_FIGURES))
-    assert raw.form == "2019"
-    assert raw.cells["t3_other_person"].raw == 3
+    reading = read_document(write_html(tmp_path / "r.html", {}, grids=grids, intro=NO_FIGURES))
+    raw = reading.raw
+    assert raw.form == "2021" and raw.skipped_sheets == set()
+    got = raw_values(raw)
+    assert {k: v for k, v in got.items() if k.startswith("t2_")} == {k: v for k, v in reference_values().items() if k.startswith("t2_")}
+    assert got["t3_other_misc_person"] == 3 and got["t3_other_misc_total"] == 3 and got["t3_new_total"] == 3
+    no_row = [k for k in table_keys() if k not in raw.cells]
+    assert no_row == [f"t3_other_{r}_{c}" for r in ("no_correction", "no_fee")
+                      for c in ("person", "business", "research", "nonprofit", "legal", "other_org", "total")]
+    assert set(reading.unread) == set(no_row)
+    assert "2019 表式" in reading.unread["t3_other_no_fee_total"] and "没有这一行" in reading.unread["t3_other_no_fee_total"]
     [f] = raw.findings
-    assert f.sheet == "表二" and "表二是 2021 表式" in f.message
-    assert "表二" in raw.skipped_sheets
+    assert f.rule == "form-mismatch" and "表二是 2021 表式，表三是 2019 表式" in f.message
 
 
 # --- text against tables ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from published_docs import write_docx  # noqa: E402
 from test_published import as_text, reference_values, table_keys  # noqa: E402
 from xltools.cli import main  # noqa: E402
 from xltools.evaluate import check_file  # noqa: E402
-from xltools.reader.published import import_published  # noqa: E402
+from xltools.importer import import_published  # noqa: E402
 
 
 def test_import_writes_the_filled_template(tmp_path):
@@ -36,8 +36,8 @@ def test_import_json_equals_library_result_and_errors_exit_1(tmp_path):
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     lib = import_published(src, tmp_path / "b.xlsx")
-    assert doc["values"] == lib.values and doc["values"]["t2_licensing_decisions"] == "/"
-    assert doc["findings"] == [f.to_dict() for f in lib.findings]
+    assert doc == json.loads(json.dumps({"schema_version": 1, **lib.to_dict()})) | {"output": str(tmp_path / "a.xlsx")}
+    assert doc["values"]["t2_licensing_decisions"] == "/" and doc["unread"] == [] and doc["notes"] == []
     assert [f["rule"] for f in doc["findings"]] == ["value-blank"]
     # checking the written workbook reports the same cell again
     again = check_file(tmp_path / "a.xlsx")

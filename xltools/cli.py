@@ -275,6 +275,9 @@ def extract(file: Path, as_json: bool) -> None:
     report = check_paths([file], 1)[0]
     if report.unreadable:
         _fail(CLI.unreadable.format(file=file, message=report.findings[0].message))
+    from xltools.published.render import incomplete_totals
+    for line in incomplete_totals(report):
+        click.echo(line, err=True)
     _echo_json({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in report.values.items()})
 
 
@@ -297,24 +300,26 @@ def import_command(report_file: Path, output: Path, as_json: bool) -> None:
     """
     from xltools import UnreadableError
     from xltools.findings import SCHEMA_VERSION
-    from xltools.reader.published import import_published
+    from xltools.importer import import_published
     from xltools.render import render_reports
     if output.resolve() == report_file.resolve() or output.suffix.lower() != ".xlsx":
         _fail(CLI.import_output.format(path=output))
     try:
-        report = import_published(report_file, output)
+        result = import_published(report_file, output)
     except UnreadableError as e:
         _fail(str(e))
     except (XltoolsError, OSError) as e:
         _fail(_io_message(e))
     click.echo(CLI.imported.format(path=output), err=True)
     if as_json:
-        doc = {"schema_version": SCHEMA_VERSION, **report.to_dict(), "output": str(output),
-               "values": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in report.values.items()}}
-        _echo_json(doc)
+        _echo_json({"schema_version": SCHEMA_VERSION, **result.to_dict()})
     else:
-        click.echo(render_reports([report]))
-    sys.exit(1 if report.errors else 0)
+        from xltools.published.render import render_import
+        click.echo(render_reports([result.report]))
+        text = render_import(result)
+        if text:
+            click.echo(text)
+    sys.exit(1 if result.report.errors else 0)
 
 
 # --- consolidate -------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ def evaluate(raw: RawForm) -> Report:
     values: dict[str, Any] = {}
     findings = report.findings
     cells, skipped = raw.cells, raw.skipped_sheets
+    # a printed or typed total is a value of its own: kept (or reported blank) whatever its parts
+    typed = raw.kind == "document" or raw.typed_totals
     for f, key, sheet, is_meta, sum_of, numeric in _plan(form):
         if skipped and sheet in skipped:
             continue
@@ -28,7 +30,7 @@ def evaluate(raw: RawForm) -> Report:
             value, finding = clean_meta(form, f, rc)
         elif rc is None:
             value, finding = None, make_finding(form, "value-blank", f, detail=DETAIL.not_read)
-        elif sum_of and (rc.uncached_formula or any(values.get(k) is None for k in sum_of)):
+        elif sum_of and (rc.uncached_formula or (not typed and any(values.get(k) is None for k in sum_of))):
             # the template's formula never calculated (a file written by a program): compute it;
             # a total over a part already reported as unusable is not reported again
             parts = [values.get(k) for k in sum_of]

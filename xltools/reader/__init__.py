@@ -13,7 +13,7 @@ def read_raw(path: str | Path) -> RawForm:
     """Read any supported input into a RawForm; raises UnreadableError."""
     path = Path(path)
     if path.suffix.lower() in DOCUMENT_SUFFIXES:
-        from xltools.reader.published import read_published
+        from xltools.published import read_published
         return read_published(path)
     from xltools.reader.workbook import read_workbook
     return read_workbook(path)

@@ -23,3 +23,4 @@ class RawForm:
     findings: list[Finding] = field(default_factory=list)   # reader findings (form-mismatch, text-vs-table …)
     kind: str = "workbook"             # "workbook" | "document"
     skipped_sheets: set[str] = field(default_factory=set)   # sheets not read (missing / layout altered)
+    typed_totals: bool = False         # totals are figures as typed or printed, not formulas (documents, imports)

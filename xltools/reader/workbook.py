@@ -22,7 +22,12 @@ from python_calamine import CalamineWorkbook
 
 from xltools import UnreadableError
 from xltools.findings import Finding
+<<<<<<< HEAD
 from xltools.messages import DETAIL
+=======
+from xltools.published.notes import SHEET as IMPORT_NOTES
+from xltools.published.notes import read_sheet as read_import_notes
+>>>>>>> a68d967 (Published reports: xltools/published package; form TOML [published] sections; import as a pipeline step with a 导入说明 sheet the workbook reader keeps; typed totals kept)
 from xltools.reader.base import RawCell, RawForm
 from xltools.reader.sniff import DEFAULT_LIMITS, Limits, sniff
 from xltools.spec import FORM_IDS, Caption, Form, Sheet, a1, load_form, parse_a1
@@ -78,6 +83,10 @@ def raw_from_grids(names: list[str], grid: Callable[[str], Grid], source: str) -
     form_id, sheet_map, findings = _identify(names, grid)
     form = load_form(form_id)
     raw = RawForm(form=form_id, source=source, findings=findings)
+    if IMPORT_NOTES in names:
+        # written by `xltools import`: the document's own findings, and totals as printed
+        raw.findings += read_import_notes(grid(IMPORT_NOTES), form.catalogue)
+        raw.typed_totals = True
     for spec_sheet in form.sheets:
         actual = sheet_map.get(spec_sheet.name)
         if actual is None:

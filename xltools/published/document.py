@@ -108,6 +108,10 @@ def txt_lines(text: str) -> list[Line]:
             end_row()
         elif row is not None and "\t" not in line:
             row[-1] += line.strip()          # a cell's text wrapped onto the next line
+        elif _is_pipe_row(line):
+            end_row()
+            if not _PIPE_RULE.match(line):
+                out.append(Line(_pipe_cells(line), f"第 {n} 行", True))
         else:
             end_row()
             if "\t" in line.strip("\t "):
@@ -116,6 +120,45 @@ def txt_lines(text: str) -> list[Line]:
                 out.append(Line(tuple(line.split()), f"第 {n} 行"))
     end_row()
     return out
+
+
+_PIPE = re.compile(r"\s*[|｜]\s*")
+_PIPE_RULE = re.compile(r"^[\s|｜:：\-—=+]+$")     # a Markdown table's rule line: |---|:--|
+
+
+def _is_pipe_row(line: str) -> bool:
+    """A table row whose cells are separated by ` | ` or `｜` (web text, Markdown exports)."""
+    return bool(_PIPE.search(line)) and not re.search(r"[。；;]", line) and bool(line.strip(" |｜\t"))
+
+
+def _pipe_cells(line: str) -> tuple[str, ...]:
+    s = line.strip()
+    cells = _PIPE.split(s)
+    # a leading and a trailing bar frame the row; they do not stand for cells
+    if s[:1] in "|｜":
+        cells = cells[1:]
+    if s[-1:] in "|｜":
+        cells = cells[:-1]
+    return tuple(_cell(c) for c in cells)
+
+
+# --- traditional characters -------------------------------------------------------------------
+
+def simplify(lines: list[Line]) -> tuple[list[Line], int]:
+    """Lines in traditional characters converted to simplified (OpenCC, t2s) when the document
+    is written in them; (lines, number of characters changed). A simplified document is left
+    as it is: a few characters that t2s would change do not make it traditional."""
+    import opencc
+
+    conv = opencc.OpenCC("t2s")
+    text = "\n".join("\t".join(ln.tokens) for ln in lines)
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    simple = conv.convert(text)
+    changed = sum(1 for a, b in zip(text, simple) if a != b)
+    if len(simple) != len(text) or changed < 5 or changed < cjk * 0.01:
+        return lines, 0
+    out = [Line(tuple(conv.convert(t) for t in ln.tokens), ln.where, ln.grid) for ln in lines]
+    return out, changed
 
 
 # --- Word -----------------------------------------------------------------------------------
