@@ -99,6 +99,9 @@ class Stream:
             if t and not is_value(t, True):
                 self._add_text(li, norm(t), parts)
         values = ln.tokens[last + 1:]
+        if values and not any(values) and self.runs and self.runs[-1].line == li - 1 \
+                and len(self.runs[-1].values) == len(values) and self.lines[li - 1].grid:
+            values = ()     # a wrapped label's second line, split off as a row of its own (PDF)
         if values and (last >= 0 or any(values)):
             self.runs.append(Run(tuple(values), li, len(self.line_of)))
         self._lone = False
@@ -237,9 +240,9 @@ def _interleaved(st: Stream, core: str, pos: int, group: frozenset[str], most: i
     if len(core) < 6 or not group:
         return None
     text = st.text
-    i = text.find(core[:4], pos)
+    i = text.find(core[0], pos)
     while i >= 0:
-        ti, ci, skipped = i + 4, 4, 0
+        ti, ci, skipped = i + 1, 1, 0
         while ci < len(core) and ti < len(text) and skipped <= most:
             if text[ti] == core[ci]:
                 ci += 1
@@ -250,7 +253,7 @@ def _interleaved(st: Stream, core: str, pos: int, group: frozenset[str], most: i
             ti += 1
         if ci == len(core) and skipped <= most:
             return st.span(i, ti - i)
-        i = text.find(core[:4], i + 1)
+        i = text.find(core[0], i + 1)
     return None
 
 
@@ -425,8 +428,16 @@ def read_rows(rd: Reading, st: Stream, rows: list[tuple[str, list[Field]]], name
         if run is None:
             why = "找不到这一行" if sp is None else f"在这一行附近找不到 {lens[i]} 个数"
             near = [r for r in st.runs if sp and r.line in sp.lines and id(r) not in taken]
+            if sp and not near:
+                # numbers standing between this label and the next one (PDF text), too few
+                nxt = min((s.start for s in spans[i + 1:] if s), default=len(st.text) + 1)
+                near = [r for r in st.runs if id(r) not in taken and r.line not in st.text_lines
+                        and sp.start <= r.pos <= nxt and len(r.values) > 1]
+                near = near[:1] if len(near) == 1 else []
             if near:
-                why += f"（这一行只有 {len(near[0].values)} 个：{'、'.join(v or '空白' for v in near[0].values)}）"
+                why += f"（这一行只有 {len(near[0].values)} 个：{'、'.join(v or '空白' for v in near[0].values)}，" \
+                       f"原文可能有空白格，无法确定各数属于哪一列）"
+                taken.add(id(near[0]))
             msg = f"{name}“{caption}”：{why}，这一行没有读入，请对照原文填写。"
             rd.mismatch(msg, out[0].sheet if out else None, out[0] if out else None)
             rd.leave(out, msg)
