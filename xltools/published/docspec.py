@@ -22,7 +22,7 @@ def norm(s: str) -> str:
 
 def label_core(caption: str) -> str:
     """An official caption without its numbering and explanatory parenthesis:
-    "（二）部分公开（区分处理的，…）" -> "部分公开"."""
+    "（二）X（区分处理的，…）" -> "X"."""
     s = unicodedata.normalize("NFKC", caption).strip()
     s = _NUMBERING.sub("", s)
     s = _PAREN.sub("", s)

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltools import UnreadableError
+from xltools.messages import Section
+
+MSG = Section("published")
 
 SUFFIXES = (".txt", ".docx", ".html", ".htm", ".pdf")
 
@@ -40,11 +43,11 @@ def load_lines(path: str | Path) -> list[Line]:
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in SUFFIXES:
-        raise UnreadableError(f"{p.name}：不支持的文件类型“{p.suffix}”，可读取 {'、'.join(SUFFIXES)}。")
+        raise UnreadableError(MSG.unsupported.format(name=p.name, suffix=p.suffix, suffixes="、".join(SUFFIXES)))
     try:
         data = p.read_bytes()
     except OSError as e:
-        raise UnreadableError(f"{p.name}：无法读取文件（{e.strerror or e}）。") from None
+        raise UnreadableError(MSG.cannot_read.format(name=p.name, error=e.strerror or e)) from None
     try:
         if suffix == ".txt":
             return txt_lines(decode_text(data))
@@ -56,7 +59,7 @@ def load_lines(path: str | Path) -> list[Line]:
     except UnreadableError:
         raise
     except Exception as e:   # a broken file of any kind: say so, the batch goes on
-        raise UnreadableError(f"{p.name}：无法解析为{suffix[1:].upper()}文件（{type(e).__name__}: {e}）。") from None
+        raise UnreadableError(MSG.cannot_parse.format(name=p.name, kind=suffix[1:].upper(), error=f"{type(e).__name__}: {e}")) from None
 
 
 def decode_text(data: bytes, hint: str | None = None) -> str:
@@ -95,7 +98,7 @@ def txt_lines(text: str) -> list[Line]:
     def end_row() -> None:
         nonlocal row
         if row is not None:
-            out.append(Line(tuple(_cell(c) for c in row), f"第 {row_start} 行", True))
+            out.append(Line(tuple(_cell(c) for c in row), MSG.where_line.format(n=row_start), True))
         row = None
 
     for n, line in enumerate(raw, 1):
@@ -111,13 +114,13 @@ def txt_lines(text: str) -> list[Line]:
         elif _is_pipe_row(line):
             end_row()
             if not _PIPE_RULE.match(line):
-                out.append(Line(_pipe_cells(line), f"第 {n} 行", True))
+                out.append(Line(_pipe_cells(line), MSG.where_line.format(n=n), True))
         else:
             end_row()
             if "\t" in line.strip("\t "):
-                out.append(Line(tuple(_cell(c) for c in line.split("\t")), f"第 {n} 行", True))
+                out.append(Line(tuple(_cell(c) for c in line.split("\t")), MSG.where_line.format(n=n), True))
             elif line.strip() and not _PAGE_MARK.match(line):
-                out.append(Line(tuple(line.split()), f"第 {n} 行"))
+                out.append(Line(tuple(line.split()), MSG.where_line.format(n=n)))
     end_row()
     return out
 
@@ -176,7 +179,7 @@ def docx_lines(path: Path) -> list[Line]:
     try:
         body = docx.Document(str(path)).element.body
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise UnreadableError(f"{path.name}：不是有效的 Word（.docx）文件（{e}）。") from None
+        raise UnreadableError(MSG.not_docx.format(name=path.name, error=e)) from None
     out: list[Line] = []
     para = tables = 0
     for child in body.iterchildren():
@@ -184,7 +187,7 @@ def docx_lines(path: Path) -> list[Line]:
             para += 1
             text = _clean(_w_text(child))
             if text.strip():
-                out.append(Line(tuple(text.split()), f"第 {para} 段"))
+                out.append(Line(tuple(text.split()), MSG.where_paragraph.format(n=para)))
         elif child.tag == _W + "tbl":
             tables += 1
             for r, tr in enumerate(child.iter(_W + "tr"), 1):
@@ -195,7 +198,7 @@ def docx_lines(path: Path) -> list[Line]:
                         cells.append("")        # continuation of a cell merged downwards
                     else:
                         cells.append(_cell("".join(_w_text(p) for p in tc.iter(_W + "p"))))
-                out.append(Line(tuple(cells), f"第 {tables} 个表格第 {r} 行", True))
+                out.append(Line(tuple(cells), MSG.where_table_row.format(t=tables, r=r), True))
     return out
 
 
@@ -221,7 +224,7 @@ def html_lines(data: bytes) -> list[Line]:
         buf.clear()
         if s.strip():
             state["para"] += 1
-            out.append(Line(tuple(s.split()), f"第 {state['para']} 段文字"))
+            out.append(Line(tuple(s.split()), MSG.where_html_paragraph.format(n=state["para"])))
 
     def walk(el) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
@@ -233,7 +236,7 @@ def html_lines(data: bytes) -> list[Line]:
             rows = el.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
             for r, tr in enumerate(rows, 1):
                 cells = [_cell(_html_cell_text(td)) for td in tr if td.tag in ("td", "th")]
-                out.append(Line(tuple(cells), f"第 {state['table']} 个表格第 {r} 行", True))
+                out.append(Line(tuple(cells), MSG.where_table_row.format(t=state["table"], r=r), True))
             return
         if tag in _BLOCK:
             flush()
@@ -271,7 +274,7 @@ def pdf_lines(path: Path) -> list[Line]:
             boxes = []
             for t in page.find_tables():
                 rows = t.extract()
-                grid = [Line(_drop_merged(row), f"第 {pno} 页表格第 {r} 行", True)
+                grid = [Line(_drop_merged(row), MSG.where_page_table_row.format(p=pno, r=r), True)
                         for r, row in enumerate(rows, 1)]
                 boxes.append(t.bbox)
                 items.append((t.bbox[1], 0, grid))
@@ -282,11 +285,11 @@ def pdf_lines(path: Path) -> list[Line]:
                 if _PAGE_MARK.match(s) or (i == 0 or i == len(kept) - 1) and _PAGE_NO.match(s):
                     continue
                 if s.strip():
-                    items.append((tl["top"], 1, [Line(tuple(s.split()), f"第 {pno} 页")]))
+                    items.append((tl["top"], 1, [Line(tuple(s.split()), MSG.where_page.format(p=pno))]))
             for _, _, lines in sorted(items, key=lambda x: (x[0], x[1])):
                 out.extend(lines)
     if not any(ln.tokens for ln in out):
-        raise UnreadableError(f"{path.name}：PDF 中没有可提取的文字（可能是扫描件），无法读取。")
+        raise UnreadableError(MSG.scanned_pdf.format(name=path.name))
     return out
 
 

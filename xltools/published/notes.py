@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from xltools.findings import Finding
+from xltools.messages import Section
+from xltools.vocabulary import SEVERITY_LABELS
 
-SHEET = "导入说明"
-HEADER = ("类别", "工作表", "单元格", "键", "规则", "级别", "说明", "应为", "实为")
-KIND_FINDING, KIND_UNREAD, KIND_NOTE = "导入时发现", "未读入", "说明"
+MSG = Section("published")
+SHEET = MSG.notes_sheet
+HEADER = tuple(MSG.notes_header)
+KIND_FINDING, KIND_UNREAD, KIND_NOTE = MSG.kind_finding, MSG.kind_unread, MSG.kind_note
 # findings only the import can see; anything else is found again from the workbook itself
 IMPORT_RULES = frozenset({"form-mismatch", "text-vs-table", "label-variant"})
-SEVERITY_LABELS = {"error": "错误", "warning": "警告"}
 MAX_ROWS = 5000
 MAX_TEXT = 2000
 
@@ -36,8 +38,7 @@ class Unread:
 
 def rows(source: str, findings: Iterable[Finding], unread: Iterable[Unread], notes: Iterable[str]) -> list[tuple]:
     """The sheet's rows after the header."""
-    out: list[tuple] = [(KIND_NOTE, "", "", "", "", "", f"本工作簿由 xltools import 从“{source}”导入。"
-                         f"各表中的合计是原文所印的数字，不是公式。", "", "")]
+    out: list[tuple] = [(KIND_NOTE, "", "", "", "", "", MSG.notes_source.format(source=source), "", "")]
     out += [(KIND_NOTE, "", "", "", "", "", n, "", "") for n in notes]
     for f in findings:
         if f.rule in IMPORT_RULES:

@@ -19,7 +19,10 @@ from xltools.published.document import Line, load_lines, simplify
 from xltools.published.tables import Reading, Stream, identify, read_table2, read_table3, read_table4
 from xltools.published.text import text_vs_table
 from xltools.reader.base import RawCell, RawForm
+from xltools.messages import Section
 from xltools.spec import FORM_IDS, form_for_year
+
+MSG = Section("published")
 
 
 @dataclass
@@ -42,8 +45,7 @@ def read_document(path: str | Path) -> DocumentReading:
     notes: list[str] = []
     lines, changed = simplify(lines)
     if changed:
-        notes.append(f"原文为繁体字，已用 OpenCC（t2s）转换为简体后读取（转换了 {changed} 个字）。"
-                     f"行名、单位名称按转换后的文字读取。")
+        notes.append(MSG.converted.format(n=changed))
     base = doc_spec(FORM_IDS[0])
     sec = find_sections(lines, base)
     end = len(lines)
@@ -76,12 +78,12 @@ def read_document(path: str | Path) -> DocumentReading:
 
     mixed = len({f for f in forms.values() if f}) > 1
     if mixed:
-        said = "，".join(f"{tables[p]}是 {forms[p]} 表式" for p in sorted(forms) if forms[p])
-        rd.mismatch(f"原文各表的表式不一致：{said}。已按各表自身的结构读取，填入 {form_id} 表式"
-                    f"（{'报告年度 ' + str(year) + ' 年所用' if year else '多数表格所用'}）。", None)
+        said = "，".join(MSG.form_of_table.format(sheet=tables[p], form=forms[p]) for p in sorted(forms) if forms[p])
+        why = MSG.form_by_year.format(year=year) if year else MSG.form_by_tables
+        rd.mismatch(MSG.forms_differ.format(said=said, form=form_id, why=why), None)
     for part, sheet in tables.items():
         if part not in streams:
-            msg = f"文中找不到{sheet}（{_title(spec, sheet)}）的标题，没有读入这张表，请对照原文填写。"
+            msg = MSG.no_heading.format(sheet=sheet, title=_title(spec, sheet))
             rd.mismatch(msg, sheet)
             rd.skip_table(sheet, msg)
             continue
@@ -90,8 +92,7 @@ def read_document(path: str | Path) -> DocumentReading:
             if part == 3 and doc_spec(own).form.first_year < form.first_year:
                 read_table3(rd, streams[part], sheet, doc_spec(own))
                 continue
-            msg = (f"原文{sheet}是 {own} 表式，与 {form_id} 表式的{sheet}栏目不同，无法逐格对应，"
-                   f"{sheet}没有读入，请对照原文填写。")
+            msg = MSG.other_form_table.format(sheet=sheet, own=own, form=form_id)
             rd.skip_table(sheet, msg)
             continue
         reader = {2: read_table2, 3: read_table3, 4: read_table4}[part]
@@ -101,9 +102,9 @@ def read_document(path: str | Path) -> DocumentReading:
     prose = [ln for i, ln in enumerate(lines) if not ln.grid and (i < first_table or i >= text_end)]
     rd.findings += text_vs_table(spec, rd.cells, prose)
     if agency is None:
-        rd.unread["meta_agency"] = "原文的标题、正文和落款中都找不到机关名称，请填写。"
+        rd.unread["meta_agency"] = MSG.no_agency
     if year is None:
-        rd.unread["meta_year"] = "原文的标题和统计期限中都找不到报告年度，请填写。"
+        rd.unread["meta_year"] = MSG.no_year
     raw = RawForm(form_id, str(path), rd.cells, rd.findings, kind="document", skipped_sheets=rd.skipped_sheets)
     return DocumentReading(raw, dict(rd.unread), notes)
 
@@ -124,7 +125,7 @@ def _heading(ln: Line, phrases: tuple[str, ...], slack: int = 10) -> bool:
 
 def find_sections(lines: list[Line], spec: DocSpec) -> dict[int, int]:
     """Line index of each part's heading. Where the prose repeats a heading's words as a
-    sub-heading (（一）主动公开政府信息情况 inside 一、总体情况), the heading is the one its
+    sub-heading inside the overview, the heading is the one its
     table follows: the first row label of the table, or a fallback phrase, within a few lines."""
     found: dict[int, int] = {}
     start = 0

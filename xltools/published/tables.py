@@ -20,7 +20,10 @@ from xltools.published.docspec import DocSpec, doc_spec, label_core, norm
 from xltools.published.document import Line
 from xltools.reader.base import RawCell
 from xltools.spec import Field
+from xltools.messages import Section
 from xltools.values import PLACEHOLDERS, make_finding
+
+MSG = Section("published")
 
 _NUM = re.compile(r"^[+-]?(\d+(\.\d+)?|\.\d+)(件|个|条|项|次|万元|元)?$")
 # in running text a lone character may be a piece of a vertical label: only these stand for
@@ -234,8 +237,8 @@ def _exact(st: Stream, core: str, pos: int) -> Span | None:
 
 
 def _interleaved(st: Stream, core: str, pos: int, group: frozenset[str], most: int = 10) -> Span | None:
-    """A label with characters of a vertical group label standing inside it (PDF text puts
-    （六）其他处理, one character a line, between the halves of a wrapped row label): the label's
+    """A label with characters of a vertical group label standing inside it (PDF text puts a
+    group label, one character a line, between the halves of a wrapped row label): the label's
     characters in order, with at most `most` of the group's characters between them."""
     if len(core) < 6 or not group:
         return None
@@ -426,7 +429,7 @@ def read_rows(rd: Reading, st: Stream, rows: list[tuple[str, list[Field]]], name
         run, sp = got.get(i), spans[i]
         out = mapped(fs)
         if run is None:
-            why = "找不到这一行" if sp is None else f"在这一行附近找不到 {lens[i]} 个数"
+            why = MSG.row_missing if sp is None else MSG.row_short.format(n=lens[i])
             near = [r for r in st.runs if sp and r.line in sp.lines and id(r) not in taken]
             if sp and not near:
                 # numbers standing between this label and the next one (PDF text), too few
@@ -435,16 +438,16 @@ def read_rows(rd: Reading, st: Stream, rows: list[tuple[str, list[Field]]], name
                         and sp.start <= r.pos <= nxt and len(r.values) > 1]
                 near = near[:1] if len(near) == 1 else []
             if near:
-                why += f"（这一行只有 {len(near[0].values)} 个：{'、'.join(v or '空白' for v in near[0].values)}，" \
-                       f"原文可能有空白格，无法确定各数属于哪一列）"
+                values = "、".join(v or MSG.blank for v in near[0].values)
+                between = near[0].line not in sp.lines
+                why += (MSG.row_has_between if between else MSG.row_has).format(k=len(near[0].values), values=values)
                 taken.add(id(near[0]))
-            msg = f"{name}“{caption}”：{why}，这一行没有读入，请对照原文填写。"
+            msg = MSG.row_unread.format(name=name, caption=caption, why=why)
             rd.mismatch(msg, out[0].sheet if out else None, out[0] if out else None)
             rd.leave(out, msg)
             continue
         if sp.how != "exact" and out:
-            rd.variant(f"{name}原文的行名为“{sp.printed}”，与官方行名“{caption}”不完全相同，"
-                       f"已按“{caption}”读入（唯一相符的行）。请核对。", out[0])
+            rd.variant(MSG.label_variant.format(name=name, printed=sp.printed, caption=caption), out[0])
         values = list(run.values)
         if drop_col is not None:
             del values[drop_col]
@@ -463,8 +466,7 @@ def read_rows(rd: Reading, st: Stream, rows: list[tuple[str, list[Field]]], name
         if id(r) in taken or r.pos < first or r.line in label_lines or not any(v.strip() for v in r.values):
             continue
         ln = rd.lines[r.line]
-        rd.mismatch(f"{name}中{ln.where}“{_quote(ln)}”不是官方表格中的行，其中的数字（{'、'.join(r.values)}）"
-                    f"没有读入任何一格。", sheet)
+        rd.mismatch(MSG.inserted_row.format(name=name, where=ln.where, line=_quote(ln), values="、".join(r.values)), sheet)
 
 
 def read_table2(rd: Reading, st: Stream, sheet: str) -> None:
@@ -492,15 +494,13 @@ def read_table3(rd: Reading, st: Stream, sheet: str, spec: DocSpec | None = None
     if most == width + 1:
         drop = _subtotal_column(st, header_end, spec, sheet)
         if drop is None:
-            msg = (f"{sheet}每行有 {most} 个数，比官方表格多一列，但无法确定多出的是哪一列（表头中没有“小计”“合计”，"
-                   f"各行数字也无法判断），{sheet}没有读入。")
+            msg = MSG.extra_column_unknown.format(sheet=sheet, most=most, words="".join(f"“{w}”" for w in spec.subtotal_words))
             rd.mismatch(msg, sheet)
             rd.skip_table(sheet, msg)
             return
-        rd.mismatch(f"{sheet}比官方表格多出一列（第 {drop + 1} 个数字列，法人或其他组织的小计），已略去该列，"
-                    f"其余各列按官方表格读入。", sheet)
+        rd.mismatch(MSG.extra_column_dropped.format(sheet=sheet, n=drop + 1, group=_org_header(spec, sheet)), sheet)
     elif most != width and counts:
-        rd.mismatch(f"{sheet}多数行有 {most} 个数，官方表格为 {width} 列；只读入恰有 {width} 个数的行。", sheet)
+        rd.mismatch(MSG.width_differs.format(sheet=sheet, most=most, width=width), sheet)
     read_rows(rd, st, rows, sheet, header_end, drop, spec, target)
 
 
@@ -525,8 +525,7 @@ def _row_map(rd: Reading, earlier: DocSpec, sheet: str) -> dict[str, Field]:
         if k not in got:
             missing.setdefault(f.row_caption, []).append(f)
     for caption, fs in missing.items():
-        rd.leave(fs, f"{sheet}“{caption}”：原文{sheet}按 {earlier.form.id} 表式印制，没有这一行，"
-                     f"这一行没有读入，请向报送单位核实后填写。")
+        rd.leave(fs, MSG.earlier_form_row.format(sheet=sheet, caption=caption, form=earlier.form.id))
     return out
 
 
@@ -561,6 +560,14 @@ def _subtotal_column(st: Stream, header_end: int, spec: DocSpec, sheet: str) -> 
     return None
 
 
+def _org_header(spec: DocSpec, sheet: str) -> str:
+    """The header over the organisation columns (the caption spanning them)."""
+    cols = [f.col_caption for f in spec.rows(sheet)[0][1]]
+    leaves = cols[1:-1]
+    return next((c.text for c in spec.form.sheet(sheet).captions
+                 if c.style == "header" and c.text not in cols and any(x in c.text for x in leaves)), "")
+
+
 def _int(v: str) -> int | None:
     t = unicodedata.normalize("NFKC", v).strip()
     return int(t) if t.isdigit() else None
@@ -574,9 +581,9 @@ def read_table4(rd: Reading, st: Stream, sheet: str) -> None:
     runs = [r for r in st.runs if len(r.values) == n]
     if len(runs) != 1:
         lengths = sorted({len(r.values) for r in st.runs if len(r.values) > 1})
-        why = (f"找到 {len(runs)} 行各有 {n} 个数" if runs else
-               f"没有找到恰有 {n} 个数的一行" + (f"（找到的行分别有 {'、'.join(map(str, lengths))} 个数）" if lengths else ""))
-        msg = f"{sheet}：{why}，无法确定各格数字，{sheet}没有读入，请对照原文填写。"
+        why = (MSG.one_row_many.format(k=len(runs), n=n) if runs else
+               MSG.one_row_none.format(n=n) + (MSG.one_row_lengths.format(lengths="、".join(map(str, lengths))) if lengths else ""))
+        msg = MSG.one_row_unread.format(sheet=sheet, why=why)
         rd.mismatch(msg, sheet)
         rd.skip_table(sheet, msg)
         return
@@ -591,8 +598,8 @@ def read_table4(rd: Reading, st: Stream, sheet: str) -> None:
         official = [g for g in groups if g in named]
         printed = sorted(official, key=lambda g: named[g])
         if printed != official:
-            rd.mismatch(f"{sheet}中“{printed[0].split('·')[-1]}”排在“{official[0].split('·')[-1]}”之前，"
-                        f"与官方表格不同；已按原文表头读入。", sheet)
+            rd.mismatch(MSG.group_order.format(sheet=sheet, first=printed[0].split("·")[-1],
+                                               second=official[0].split("·")[-1]), sheet)
             slots = [groups[g] for g in official]               # where each official group sits
             reordered = list(values)
             for g, slot in zip(printed, slots):                  # the printed group in that slot

@@ -19,7 +19,10 @@ from xltools.findings import Finding
 from xltools.reader.base import RawCell
 from xltools.published.document import Line
 from xltools.spec import Form
+from xltools.messages import Section
 from xltools.values import make_finding
+
+MSG = Section("published")
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９．", "0123456789.")
 _CN = "零〇一二两三四五六七八九十百千"
@@ -86,17 +89,18 @@ def vocabulary(form_id: str) -> Vocabulary:
     from xltools.published.docspec import doc_spec
     spec = doc_spec(form_id)
     form, t = spec.form, spec.text
-    rows3 = spec.rows("表三")
+    rows3 = spec.rows(spec.section(3).table)
     total_col = next(f.key.rsplit("_", 1)[1] for f in rows3[0][1] if f.is_total)
     row_of = {f.key: cap for cap, fs in rows3 for f in fs}
     t3sheet = rows3[0][1][0].sheet
 
     def t3label(keys: list[str], phrase: str | None = None) -> str:
+        col = form.field(keys[0]).col_caption
         if len(keys) == 1:
-            return f"{t3sheet}“{row_of[keys[0]]}”{form.field(keys[0]).col_caption}"
+            return MSG.cells_one.format(sheet=t3sheet, row=row_of[keys[0]], col=col)
         if phrase:
-            return f"{t3sheet}“{phrase}”各项{form.field(keys[0]).col_caption}之和"
-        return f"{t3sheet}" + "与".join(f"“{row_of[k]}”" for k in keys) + f"{form.field(keys[0]).col_caption}之和"
+            return MSG.cells_group.format(sheet=t3sheet, phrase=phrase, col=col)
+        return MSG.cells_rows.format(sheet=t3sheet, rows=MSG.cells_join.join(f"“{row_of[k]}”" for k in keys), col=col)
 
     new, carried_in = _t3_keys(form, ["new"], total_col), _t3_keys(form, ["carried_in"], total_col)
     m: dict[str, tuple[str, list[str]]] = {
@@ -117,30 +121,32 @@ def vocabulary(form_id: str) -> Vocabulary:
         keys = _t3_keys(form, handled["rows"], total_col)
         m["handled"] = (t3label(keys), keys)
     # table 4: the review group and the litigation groups, columns by the key's last part
-    t4 = [f for f in form.fields if f.sheet == "表四"]
+    t4 = spec.table_fields(spec.section(4).table)
     review, litigation = t.get("review", ""), t.get("litigation", "")
     groups: dict[str, list] = {}
     for f in t4:
         groups.setdefault(f.row_caption, []).append(f)
     rev = groups.get(review, [])
     lit = [fs for cap, fs in groups.items() if cap != review and cap.startswith(litigation)]
-    t4sheet = t4[0].sheet if t4 else "表四"
+    t4sheet = spec.section(4).table
 
     def col(fs, c):
         return next((f for f in fs if f.key.endswith("_" + c) or (c == "total" and f.is_total)), None)
 
     if rev:
-        m["review"] = (f"{t4sheet}“{review}”{col(rev, 'total').col_caption}", [col(rev, "total").key])
+        m["review"] = (MSG.cells_one.format(sheet=t4sheet, row=review, col=col(rev, "total").col_caption),
+                       [col(rev, "total").key])
     if lit:
-        m["litigation"] = (f"{t4sheet}“{litigation}”两组{col(lit[0], 'total').col_caption}之和",
+        m["litigation"] = (MSG.cells_groups.format(sheet=t4sheet, row=litigation, col=col(lit[0], "total").col_caption),
                            [col(fs, "total").key for fs in lit])
     results: list[tuple[re.Pattern, str]] = []
     for cr in t.get("case_results", ()):
         c = cr["col"]
         if rev and col(rev, c):
-            m[f"review_{c}"] = (f"{t4sheet}“{review} / {col(rev, c).col_caption}”", [col(rev, c).key])
+            m[f"review_{c}"] = (MSG.cells_cell.format(sheet=t4sheet, row=review, col=col(rev, c).col_caption),
+                                [col(rev, c).key])
         if lit and all(col(fs, c) for fs in lit):
-            m[f"litigation_{c}"] = (f"{t4sheet}“{litigation} / {col(lit[0], c).col_caption}”两组之和",
+            m[f"litigation_{c}"] = (MSG.cells_groups_cell.format(sheet=t4sheet, row=litigation, col=col(lit[0], c).col_caption),
                                     [col(fs, c).key for fs in lit])
         ph = _alt(cr["phrases"])
         results.append((re.compile(rf"(?:结果)?(?:被)?(?:{ph})(?:原)?(?:行政行为|决定)?{N}件|{N}件(?:{ph})"), c))
@@ -167,7 +173,7 @@ def vocabulary(form_id: str) -> Vocabulary:
         (re.compile(rf"结转(?:至|到)?下一?年度?{_CLAUSE}{{0,10}}?{N}件"), lambda x: "carried_out", ("复议", "诉讼")),
     ]
     if res_alt:
-        # one result, or several named together (予以公开及部分公开12件): their sum
+        # one result, or several named together ("A及B 12件"): their sum
         pats.append((re.compile(rf"(?P<res>(?:{res_alt})(?:(?:及|和|与|、|以及)(?:{res_alt}))*)"
                                 rf"(?:的|申请|信息)?(?:共|合计|共计)?{N}件"),
                      lambda x: "+".join(result_ids[p] for p in re.findall(res_alt, x.group("res"))), ("主动",)))
@@ -198,7 +204,7 @@ def vocabulary(form_id: str) -> Vocabulary:
 
 def _t2label(form: Form, key: str) -> str:
     f = form.field(key)
-    return f"{f.sheet}“{f.row_caption} / {f.col_caption}”"
+    return MSG.cells_cell.format(sheet=f.sheet, row=f.row_caption, col=f.col_caption)
 
 
 def _sentences(lines: list[Line]) -> list[tuple[str, str]]:
@@ -311,14 +317,16 @@ def text_vs_table(spec, cells: dict[str, RawCell], lines: list[Line]) -> list[Fi
             f = form.field(up_keys[0])
             others = "、".join(x.col_caption for x in form.fields
                               if x.row_caption == f.row_caption and x.key != f.key and not x.is_total)
-            detail = (f"正文称“{c.phrase}”（{c.where}：“{_cut(c.sentence)}”），但{label}为 {_fmt(total)}，"
-                      f"其中{f.col_caption}只有 {_fmt(upheld)}，其余为{others}。请核对正文或{f.sheet}。")
+            detail = MSG.text_all_upheld.format(phrase=c.phrase, where=c.where, sentence=_cut(c.sentence), label=label,
+                                                total=_fmt(total), col=f.col_caption, upheld=_fmt(upheld), others=others,
+                                                sheet=f.sheet)
             found.append(make_finding(form, "text-vs-table", f, expected=total, actual=upheld, detail=detail))
             continue
         if "+" in c.metric and c.metric not in metrics:
             parts = [metrics[p] for p in c.metric.split("+") if p in metrics]
             if len(parts) == len(c.metric.split("+")):
-                metrics[c.metric] = ("与".join(lbl for lbl, _ in parts) + "之和", [k for _, ks in parts for k in ks])
+                metrics[c.metric] = (MSG.cells_sum.format(labels=MSG.cells_join.join(lbl for lbl, _ in parts)),
+                                     [k for _, ks in parts for k in ks])
         if c.metric not in metrics or (c.metric, c.value) in seen:
             continue
         label, keys = metrics[c.metric]
@@ -328,8 +336,8 @@ def text_vs_table(spec, cells: dict[str, RawCell], lines: list[Line]) -> list[Fi
         seen.add((c.metric, c.value))
         f = form.field(keys[0]) if len(keys) == 1 else None
         sheet = form.field(keys[0]).sheet
-        detail = (f"正文称“{c.phrase}”，即 {_fmt(c.value)}（{c.where}：“{_cut(c.sentence)}”），"
-                  f"但{label}为 {_fmt(table)}，相差 {_fmt(round(table - c.value, 6))}。请核对正文或表格。")
+        detail = MSG.text_differs.format(phrase=c.phrase, value=_fmt(c.value), where=c.where, sentence=_cut(c.sentence),
+                                         label=label, table=_fmt(table), diff=_fmt(round(table - c.value, 6)))
         found.append(make_finding(form, "text-vs-table", f, sheet=sheet, expected=c.value, actual=table,
                                   detail=detail))
     return found

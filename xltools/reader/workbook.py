@@ -22,12 +22,9 @@ from python_calamine import CalamineWorkbook
 
 from xltools import UnreadableError
 from xltools.findings import Finding
-<<<<<<< HEAD
 from xltools.messages import DETAIL
-=======
 from xltools.published.notes import SHEET as IMPORT_NOTES
 from xltools.published.notes import read_sheet as read_import_notes
->>>>>>> a68d967 (Published reports: xltools/published package; form TOML [published] sections; import as a pipeline step with a 导入说明 sheet the workbook reader keeps; typed totals kept)
 from xltools.reader.base import RawCell, RawForm
 from xltools.reader.sniff import DEFAULT_LIMITS, Limits, sniff
 from xltools.spec import FORM_IDS, Caption, Form, Sheet, a1, load_form, parse_a1
