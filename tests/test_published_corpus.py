@@ -111,7 +111,7 @@ def test_import_keeps_the_import_findings_with_the_workbook(corpus, tmp_path):
     from openpyxl import load_workbook
     ws = load_workbook(out, read_only=True)[SHEET]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0] == HEADER and sum(1 for r in rows if r[4] == "text-vs-table") == 2
+    assert rows[0] == HEADER and sum(1 for r in rows if r[4] == "text-vs-table") == 3
 
 
 def test_import_explains_unread_cells_on_screen_in_json_and_in_the_sheet(corpus, tmp_path):
@@ -158,3 +158,12 @@ def test_import_notes_sheet_from_a_stranger_is_data(tmp_path):
     assert [(f.rule, f.severity, f.key) for f in found] == [("text-vs-table", "warning", "t3_new_total")]
     assert len(found[0].message) == 2000
     assert read_sheet([["something else"]], load_form("2021").catalogue) == []
+
+
+def test_prose_subheading_right_above_the_table_heading_is_not_taken_for_it(tmp_path):
+    case = next(c for c in pc.cases() if c.name.startswith("c07"))
+    case.intro = ["本机关的主要工作如下。", "（一）主动公开政府信息情况"]     # the table's heading follows at once
+    path = pc.write_txt(pc.document(case), tmp_path / "r.txt", "pipe")
+    reading = read_document(path)
+    assert reading.unread == {} and reading.raw.findings == []
+    assert {k: reading.raw.cells[k].raw for k in case.expected} == case.expected

@@ -135,8 +135,11 @@ def find_sections(lines: list[Line], spec: DocSpec) -> dict[int, int]:
         idx = None
         if s.table and cands:
             marks = [norm(p) for p in s.fallback] + [label_core(c) for c, _ in spec.rows(s.table)[:2]]
-            follows = [i for i in cands if any(m and m in norm(lines[j].text)
-                                               for j in range(i + 1, min(i + 15, len(lines))) for m in marks)]
+            # the mark must come before the next candidate: a sub-heading a few lines above the
+            # real heading does not borrow the table that follows the real one
+            nexts = cands[1:] + [len(lines)]
+            follows = [i for i, stop in zip(cands, nexts)
+                       if any(m and m in norm(lines[j].text) for j in range(i + 1, min(i + 15, stop)) for m in marks)]
             idx = follows[0] if follows else cands[-1]
         elif cands:
             idx = cands[0]
