@@ -19,6 +19,7 @@ from xltools.vocabulary import SEVERITY_FILLS, severity_label
 
 RESULT_SHEET = "校验结果"
 FILLS = SEVERITY_FILLS
+LOCATE_FILL = "B4A7D6"     # violet: the cell xltools.locate says is most likely wrong
 NOTE_AUTHOR = "xltools 校验"
 
 
@@ -32,7 +33,8 @@ class CellMark:
 
 
 def plan_marks(findings: list[Finding]) -> list[CellMark]:
-    """One mark per cell that has findings, in first-seen order; errors win over warnings."""
+    """One mark per cell that has findings, in first-seen order; errors win over warnings; a
+    cell located as the most likely wrong one gets its own colour."""
     by_cell: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
         if f.sheet and f.cell:
@@ -41,7 +43,8 @@ def plan_marks(findings: list[Finding]) -> list[CellMark]:
     for (sheet, cell), fs in by_cell.items():
         severity = ERROR if any(f.severity == ERROR for f in fs) else "warning"
         note = "\n".join(f"【{severity_label(f.severity)}·{f.rule}】{f.message}" for f in fs)
-        marks.append(CellMark(sheet, cell, severity, FILLS[severity], safe_text(note, 2000)))
+        color = LOCATE_FILL if any(f.rule == "locate" for f in fs) else FILLS[severity]
+        marks.append(CellMark(sheet, cell, severity, color, safe_text(note, 2000)))
     return marks
 
 

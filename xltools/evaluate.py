@@ -7,6 +7,7 @@ from typing import Any
 
 from xltools import UnreadableError
 from xltools.findings import Finding, Report
+from xltools.locate import locate_findings
 from xltools.messages import DETAIL
 from xltools.reader.base import RawForm
 from xltools.rules import run_rules
@@ -60,6 +61,7 @@ def evaluate(raw: RawForm) -> Report:
                                      detail=DETAIL.wrong_form.format(year=year, right_title=right.full_title, right=right.id,
                                                                      form=form.id, issued_by=form.issued_by)))
     findings.extend(run_rules(form, values))
+    report.findings = locate_findings(form, values, findings, raw_cells=cells, kind=raw.kind)
     report.values = values
     return report
 

@@ -1,0 +1,289 @@
+"""Issue 18: say which cell is wrong (minimal-change error localisation)."""
+from __future__ import annotations
+
+import json
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+from openpyxl import load_workbook
+
+from factory import ROOT, make_workbook, zero_values
+from locate_cases import complete, consistent_values, raw_form
+from xltools.annotate import LOCATE_FILL, annotate
+from xltools.evaluate import check_file, evaluate
+from xltools.locate import (LOCATED, TIED, TOO_MANY, Cell, classify, localise, locate_findings, relations,
+                            settings, texts)
+from xltools.spec import load_form
+from xltools.values import fmt
+
+FORMS = ("2021", "2019")
+
+
+def located(report) -> list:
+    return [f for f in report.findings if f.rule == "locate"]
+
+
+def t34_keys(form_id: str) -> list[str]:
+    return [f.key for f in load_form(form_id).fields if f.sheet in ("表三", "表四")]
+
+
+def planted(value: int, i: int) -> int:
+    """A wrong value for a cell: down by one where it can go down (every other cell), else up."""
+    return value - 1 if value >= 1 and i % 2 == 0 else value + 3
+
+
+# --- one wrong cell anywhere in tables 3 and 4 ----------------------------------------------
+
+@pytest.mark.parametrize("form_id", FORMS)
+def test_one_wrong_cell_anywhere_in_table_3_is_located_with_its_original_value(form_id):
+    rng = random.Random(18)
+    good = consistent_values(form_id, rng)
+    keys = [k for k in t34_keys(form_id) if k.startswith("t3_")]
+    assert len(keys) == (175 if form_id == "2021" else 161)
+    for i, key in enumerate(keys):
+        values = dict(good)
+        values[key] = planted(good[key], i)
+        report = evaluate(raw_form(form_id, values))
+        loc = located(report)
+        assert [(f.key, f.expected, f.actual) for f in loc] == [(key, good[key], values[key])], key
+        f = loc[0]
+        field = load_form(form_id).field(key)
+        assert f.message.startswith(f"最可能有误的是 {field.where}（{field.row_caption} / {field.col_caption}）："
+                                    f"现为 {values[key]}，改为 {good[key]} 后全部勾稽关系成立。"), f.message
+        assert f.severity == "error" and (f.sheet, f.cell) == (field.sheet, field.cell)
+        # every error it explains points back at it
+        others = [g for g in report.findings if g.rule != "locate"]
+        assert others and all(f"最可能有误的是 {field.where}，改为 {good[key]} 即可" in g.message for g in others)
+        assert f"修改此格即可同时解决以下 {len(others)} 处错误" in f.message
+
+
+@pytest.mark.parametrize("form_id", FORMS)
+def test_one_wrong_cell_in_table_4_is_located_or_listed_among_genuine_ties(form_id):
+    """A table-4 group is one relation, total = four parts: with typed totals, a wrong part and a
+    wrong total leave the same trace, so the planted cell is located exactly where non-negative
+    counts rule the others out, and otherwise it is one of the listed equally small ways."""
+    rng = random.Random(4)
+    good = consistent_values(form_id, rng, high=9)
+    exact = tied = 0
+    for i, key in enumerate(k for k in t34_keys(form_id) if k.startswith("t4_")):
+        values = dict(good)
+        values[key] = planted(good[key], i)
+        cells = classify(load_form(form_id), values, None, "document", [])
+        [outcome] = localise(load_form(form_id), cells)
+        ways = [{c.key: (c.old, c.new) for c in s.changes} for s in outcome.solutions]
+        assert {key: (values[key], good[key])} in ways, key
+        assert all(len(w) == 1 for w in ways)
+        if outcome.status == LOCATED:
+            exact += 1
+        else:
+            assert outcome.status == TIED and len(ways) >= 2 and not outcome.more_ties
+            tied += 1
+            # the only other ways: the group's other cells, each by the same difference
+            group = key.rsplit("_", 1)[0]
+            assert all(next(iter(w)).startswith(group) for w in ways)
+    assert exact + tied == 15 and tied > 0
+
+
+def test_table_4_tie_is_reported_as_a_tie_naming_every_way():
+    good = zero_values("2021")
+    good.update(t4_review_upheld=2, t4_review_corrected=1, t4_review_total=3)
+    values = dict(good, t4_review_total=5)
+    report = evaluate(raw_form("2021", {k: v for k, v in values.items() if not k.startswith("meta")}))
+    loc = located(report)
+    # total too large: lower the total, or raise any one of the four parts
+    assert sorted((f.cell, f.expected) for f in loc) == [("A5", 4), ("B5", 3), ("C5", 2), ("D5", 2), ("E5", 3)]
+    e5 = next(f for f in loc if f.cell == "E5")
+    assert e5.message.startswith("表四!E5（行政复议 / 总计）可能有误：现为 5，改为 3 后全部勾稽关系成立；但共有 5 种改动同样少的改法")
+    assert "表四!A5 改为 4" in e5.message and "无法确定是哪一种，请对照台账核对这些单元格" in e5.message
+    [err] = [f for f in report.findings if f.rule == "t4-total"]
+    assert err.message.endswith("（有 5 种改动同样少的改法，见“locate”提示。）")
+
+
+# --- two wrong cells; genuine ties; too many ---------------------------------------------------
+
+def _part_cells(form_id: str) -> list[tuple[str, str]]:
+    m = load_form(form_id).sheet("表三").matrix
+    return [(r, c) for r in m["rows"] for c in m["cols"] if c != "total" and r not in ("results",)]
+
+
+@pytest.mark.parametrize("form_id", FORMS)
+def test_two_wrong_cells_in_different_rows_and_columns_are_both_located(form_id):
+    rng = random.Random(2)
+    cells = _part_cells(form_id)
+    for _ in range(25):
+        good = consistent_values(form_id, rng)
+        (r1, c1), (r2, c2) = rng.sample(cells, 2)
+        if r1 == r2 or c1 == c2:
+            continue
+        k1, k2 = f"t3_{r1}_{c1}", f"t3_{r2}_{c2}"
+        values = dict(good)
+        values[k1] += 2
+        values[k2] += 5
+        loc = located(evaluate(raw_form(form_id, values)))
+        assert sorted((f.key, f.expected, f.actual) for f in loc) == \
+            sorted([(k1, good[k1], good[k1] + 2), (k2, good[k2], good[k2] + 5)]), (k1, k2)
+        assert all("修改这 2 格即可同时解决以下" in f.message for f in loc)
+
+
+def test_two_equal_errors_on_a_rectangle_are_a_genuine_tie_and_both_ways_are_listed():
+    parts = {k: 0 for k in zero_values("2021") if k.startswith("t3_")}
+    parts.update(t3_public_person=4, t3_public_business=4, t3_partial_person=4, t3_partial_business=4)
+    good = complete("2021", parts)
+    values = dict(good, t3_public_person=6, t3_partial_business=6)
+    loc = located(evaluate(raw_form("2021", values)))
+    # either the two cells planted back to 4, or the other corners of the rectangle lowered to 2
+    assert sorted((f.cell, f.expected) for f in loc) == [("D7", 4), ("D8", 2), ("E7", 2), ("E8", 4)]
+    d7 = next(f for f in loc if f.cell == "D7")
+    assert d7.message.startswith("表三!D7（（一）予以公开 / 自然人）可能有误：现为 6，改为 4，同时 表三!E8 改为 4 后全部勾稽关系成立；"
+                                 "但共有 2 种改动同样少的改法（另有：")
+    assert "表三!E7 改为 2、表三!D8 改为 2" in d7.message or "表三!D8 改为 2、表三!E7 改为 2" in d7.message
+
+
+def test_more_than_four_cells_to_change_says_check_the_ledger_and_guesses_nothing():
+    rng = random.Random(5)
+    good = consistent_values("2021", rng)
+    values = dict(good)
+    for k, d in (("t3_public_person", 2), ("t3_partial_business", 3), ("t3_withheld_law_research", 5),
+                 ("t3_unavailable_not_held_nonprofit", 7), ("t3_unprocessed_repeat_legal", 11),
+                 ("t3_other_misc_other_org", 13)):
+        values[k] += d
+    report = evaluate(raw_form("2021", values))
+    [f] = located(report)
+    assert f.cell is None and f.sheet == "表三" and f.expected is None
+    assert f.message.startswith("表三：要改动 4 个以上单元格才能使全部勾稽关系成立，错误较多，不作推测。请对照台账逐项核对本表")
+    assert all(g.message.endswith("（无法推断是哪一格有误，见“locate”提示。）") for g in report.findings if g is not f)
+
+
+def test_solver_time_limit_gives_the_fallback_message():
+    good = consistent_values("2021", random.Random(6))
+    values = dict(good, t3_public_person=good["t3_public_person"] + 1)
+    report = evaluate(raw_form("2021", values))
+    base = [f for f in report.findings if f.rule != "locate"]
+    plain = [f.__class__(f.rule, f.severity, f.message.split("（最可能有误")[0], f.sheet, f.cell, f.key,
+                         f.expected, f.actual) for f in base]
+    form = load_form("2021")
+    out = locate_findings(form, report.values, plain, kind="document", time_limit=0.0)
+    [f] = [g for g in out if g.rule == "locate"]
+    assert f.message.startswith("表三：未能在 0 秒内推断出最可能有误的单元格。请按各条错误提示逐项核对")
+
+
+# --- never an impossible value ---------------------------------------------------------------
+
+def test_no_message_proposes_a_negative_or_fractional_count():
+    rng = random.Random(11)
+    seen = 0
+    for form_id in FORMS:
+        keys = t34_keys(form_id)
+        for _ in range(60):
+            values = consistent_values(form_id, rng, high=6)
+            for k in rng.sample(keys, rng.choice([1, 1, 2, 3])):
+                values[k] = max(0, values[k] + rng.choice([-9, -4, -1, 1, 3, 20]))
+            report = evaluate(raw_form(form_id, values))
+            for f in located(report):
+                seen += 1
+                assert f.expected is None or (isinstance(f.expected, int) and f.expected >= 0)
+                for n in re.findall(r"改为 (\S+?)[，、；）。 ]", f.message):
+                    assert re.fullmatch(r"\d+", n), f.message
+            for f in report.findings:
+                assert not re.search(r"应为 -\d", f.message), f.message
+    assert seen > 100
+
+
+def test_blank_and_coerced_cells():
+    """A blank cell is unknown, not 0: it is filled in by the relations, never blamed. A number
+    accepted after cleaning is more likely wrong than a clean one."""
+    form = load_form("2021")
+    good = consistent_values("2021", random.Random(8))
+    values = dict(good, t3_new_research=None, t3_public_person=good["t3_public_person"] + 1)
+    loc = located(evaluate(raw_form("2021", values)))
+    assert [(f.key, f.expected) for f in loc] == [("t3_public_person", good["t3_public_person"])]
+    # the same difference explained by a coerced cell or by a clean one
+    w = settings("2021")
+    assert w.flagged < w.part < 2 * min(w.flagged, w.overwritten_total, w.typed_total)
+    raw = raw_form("2021", dict(good, t4_review_upheld=good["t4_review_upheld"] + 1))
+    raw.cells["t4_review_corrected"] = raw.cells["t4_review_corrected"].__class__(
+        f"{good['t4_review_corrected']}件", "表四", "B5")
+    report = evaluate(raw)
+    assert [(f.key, f.expected) for f in located(report)] == [("t4_review_corrected", good["t4_review_corrected"] - 1)]
+    assert form.field("t4_review_corrected").where == "表四!B5"
+
+
+# --- workbooks: formula totals are not candidates; an overwritten total is the first suspect ---
+
+def test_workbook_with_formula_totals_cannot_pin_a_cell_and_says_so(tmp_path):
+    data = zero_values("2021")
+    data.update(t3_new_person=4, t3_public_person=2, t3_partial_person=1, t3_withheld_law_person=1,
+                t3_withheld_secret_person=1)
+    report = check_file(make_workbook(tmp_path / "f.xlsx", "2021", base=data))
+    # totals are the template's formulas: only 自然人's balance fails, and six cells could each
+    # explain it (新收 or 上年结转 up by one, or one of the four non-zero results down by one)
+    assert [(f.rule, f.cell) for f in report.findings if f.rule != "locate"] == [("t3-balance", "D29")]
+    [f] = located(report)
+    assert f.cell is None and f.message.startswith("表三：有多种改动同样少的改法都能使全部勾稽关系成立")
+    # five cells could: listed as a tie
+    data.update(t3_withheld_secret_person=0)
+    data.update(t3_new_person=3)
+    loc = located(check_file(make_workbook(tmp_path / "g.xlsx", "2021", base=data)))
+    assert sorted((f.cell, f.expected) for f in loc) == [("D10", 0), ("D5", 4), ("D6", 1), ("D7", 1), ("D8", 0)]
+
+
+def test_workbook_total_typed_over_its_formula_is_the_first_suspect(tmp_path):
+    data = zero_values("2021")
+    data.update(t4_review_upheld=2, t4_review_corrected=1, t4_review_total=4)
+    report = check_file(make_workbook(tmp_path / "t.xlsx", "2021", base=data))
+    [f] = located(report)
+    assert (f.cell, f.expected, f.actual) == ("E5", 3, 4)
+    assert f.message == ("最可能有误的是 表四!E5（行政复议 / 总计）：现为 4，改为 3 后全部勾稽关系成立。"
+                         "修改此格即可同时解决以下 1 处错误：表四!E5。")
+
+
+# --- integration: JSON, annotated copy, nothing on stdout but JSON ----------------------------
+
+def test_check_json_carries_the_located_cell_and_stdout_is_only_json(tmp_path):
+    data = zero_values("2021")
+    data.update(t4_review_upheld=2, t4_review_corrected=1, t4_review_total=4)
+    path = make_workbook(tmp_path / "j.xlsx", "2021", base=data)
+    out = subprocess.run([sys.executable, "-c", "from xltools.cli import main; main()", "check", str(path), "--json"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 1, out.stderr
+    doc = json.loads(out.stdout)
+    rules = [(f["rule"], f["cell"], f["expected"], f["actual"]) for f in doc["files"][0]["findings"]]
+    assert rules == [("t4-total", "E5", 3, 4), ("locate", "E5", 3, 4)]
+
+
+def test_annotated_copy_marks_located_cells_distinctly(tmp_path):
+    good = consistent_values("2021", random.Random(12))
+    data = dict(good, meta_agency="测试局", meta_year=2022)
+    data["t3_public_research"] = good["t3_public_research"] + 2
+    src = make_workbook(tmp_path / "a.xlsx", "2021", base=data)
+    report = check_file(src)
+    [f] = located(report)
+    assert f.cell == "F7"
+    out = annotate(report, tmp_path / "a-校验批注.xlsx", src)
+    wb = load_workbook(out)
+    ws = wb["表三"]
+    assert ws["F7"].fill.fgColor.rgb.endswith(LOCATE_FILL)
+    assert ws["J7"].fill.fgColor.rgb.endswith("FFC7CE")     # the error it explains keeps the error colour
+    assert "最可能有误的是 表三!F7" in ws["F7"].comment.text
+
+
+def test_relations_come_from_the_form_definition():
+    for form_id in FORMS:
+        form = load_form(form_id)
+        rels = relations(form)
+        assert {r.rule for r in rels} == {u.id for u in form.rules if u.kind in ("sum", "balance", "at_least")}
+        t3 = [r for r in rels if r.rule == "t3-row-total"]
+        assert len(t3) == len(form.sheet("表三").matrix["rows"])
+    assert set(texts()) >= {"located", "tied", "many_ties", "too_many", "timeout", "note_one"}
+
+
+def test_cells_of_a_formula_total_are_not_candidates():
+    form = load_form("2021")
+    good = consistent_values("2021", random.Random(1))
+    cells = classify(form, good, None, "workbook", [])
+    assert cells["t4_review_total"].weight is None and cells["t4_review_upheld"].weight == 1.0
+    assert isinstance(cells["t3_new_person"], Cell)
+    assert fmt(3.0) == "3"
