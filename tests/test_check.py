@@ -21,7 +21,8 @@ from xltools.template import fill_workbook
 
 
 def found(report) -> list[tuple[str, str | None]]:
-    return [(f.rule, f.cell) for f in report.findings]
+    """Rule findings; `locate` (which cell is most likely wrong) is tested in test_locate.py."""
+    return [(f.rule, f.cell) for f in report.findings if f.rule != "locate"]
 
 
 # --- the reference agency reads clean, in every format a spreadsheet application saves -------

@@ -25,7 +25,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from xltools.findings import ERROR, WARNING, Finding
+from xltools.findings import Finding
+from xltools.vocabulary import ERROR, WARNING
 from xltools.messages import Section
 from xltools.spec import Form, _raw_form, total_relations
 from xltools.values import fmt
@@ -104,6 +105,7 @@ class Settings:
     max_cells: int = 4
     max_alternatives: int = 5
     time_limit: float = 2.0
+    tie_max_nodes: int = 200
 
 
 @lru_cache(maxsize=None)
@@ -118,7 +120,7 @@ def settings(form_id: str) -> Settings:
     return Settings(float(w.get("part", d.part)), float(w.get("typed_total", d.typed_total)),
                     float(w.get("overwritten_total", d.overwritten_total)), float(w.get("flagged", d.flagged)),
                     int(data.get("max_cells", d.max_cells)), int(data.get("max_alternatives", d.max_alternatives)),
-                    float(data.get("time_limit", d.time_limit)))
+                    float(data.get("time_limit", d.time_limit)), int(data.get("tie_max_nodes", d.tie_max_nodes)))
 
 
 def texts() -> dict[str, str]:
@@ -156,8 +158,10 @@ class Outcome:
     relations: tuple[Relation, ...]          # the violated relations of this group
     solutions: list[Solution] = field(default_factory=list)
     more_ties: bool = False                  # more tied optima exist than were listed
+    unproven: bool = False                   # the search for further ties ran out of time
     seconds: float = 0.0
     budget: float = 0.0                      # the time limit it ran under
+    runs: int = 0                            # solver runs (the optimum, then one per tie)
 
     @property
     def keys(self) -> set[str]:
@@ -177,19 +181,13 @@ class Cell:
 
 @dataclass(frozen=True, eq=False)
 class _Group:
-    """Relations connected by shared cells, with the program's fixed structure: columns
-    p_j (increase), q_j (decrease), d_j (changed) per cell j; rows: the relations, p_j <= U d_j,
-    q_j <= D_j d_j, one cover row per relation, the cardinality row."""
+    """Relations connected by shared cells (a table, a table-4 group), as matrices."""
     relations: tuple[Relation, ...]
     keys: tuple[str, ...]
     coef: np.ndarray          # relations x cells
     has: np.ndarray           # coef != 0
     eq: np.ndarray            # per relation: an equality
-    start: np.ndarray
-    index: np.ndarray
-    value: np.ndarray
-    u_pos: np.ndarray         # where -U goes in `value` (rows p_j <= U d_j)
-    down_pos: np.ndarray      # where -D_j goes (rows q_j <= D_j d_j)
+    cols: tuple[np.ndarray, ...]    # per relation: its cells (column numbers)
 
 
 def _groups(form: Form) -> tuple[_Group, ...]:
@@ -200,30 +198,12 @@ def _groups(form: Form) -> tuple[_Group, ...]:
     for rels in _components(list(relations(form))):
         keys = tuple(dict.fromkeys(k for r in rels for k, _ in r.terms))
         pos = {k: j for j, k in enumerate(keys)}
-        m, n = len(rels), len(keys)
-        coef = np.zeros((m, n))
+        coef = np.zeros((len(rels), len(keys)))
         for i, r in enumerate(rels):
             for k, c in r.terms:
                 coef[i, pos[k]] = c
-        rows: list[tuple[list[int], list[float]]] = []
-        for i in range(m):
-            js = np.flatnonzero(coef[i])
-            rows.append((list(js) + list(js + n), list(coef[i, js]) + list(-coef[i, js])))
-        rows += [([j, 2 * n + j], [1.0, -1.0]) for j in range(n)]
-        rows += [([n + j, 2 * n + j], [1.0, -1.0]) for j in range(n)]
-        rows += [(list(np.flatnonzero(coef[i]) + 2 * n), [1.0] * int(np.count_nonzero(coef[i]))) for i in range(m)]
-        rows.append((list(range(2 * n, 3 * n)), [1.0] * n))
-        start, index, value = [0], [], []
-        for idx, val in rows:
-            index += idx
-            value += val
-            start.append(len(index))
-        start_a = np.array(start, dtype=np.int32)
-        u_pos = start_a[m:m + n] + 1
-        down_pos = start_a[m + n:m + 2 * n] + 1
         out.append(_Group(tuple(rels), keys, coef, coef != 0, np.array([r.op == "=" for r in rels]),
-                          start_a, np.array(index, dtype=np.int32), np.array(value, dtype=np.double),
-                          u_pos, down_pos))
+                          tuple(np.flatnonzero(row) for row in coef)))
     groups = tuple(out)
     _GROUPS[form.id] = (form, groups)
     return groups
@@ -259,18 +239,100 @@ def localise(form: Form, cells: dict[str, Cell], *, time_limit: float | None = N
     out = []
     for g in _groups(form):
         info = [cells.get(k) or Cell(k, None, None, "count") for k in g.keys]
-        known = np.array([c.value is not None for c in info])
-        o = np.array([float(c.value) if c.value is not None else 0.0 for c in info])
-        res = g.coef @ o
-        usable = ~(g.has & ~known).any(axis=1)
-        bad = usable & np.where(g.eq, np.abs(res) > _EPS, res < -_EPS)
+        bad = _violated(g, info)
         if not bad.any():
             continue
-        start = time.monotonic()
-        outcome = _solve_group(g, info, o, res, bad, st, deadline)
-        outcome.seconds = time.monotonic() - start
-        outcome.budget = budget
-        out.append(outcome)
+        violated = [r for r, b in zip(g.relations, bad) if b]
+        for sub, sub_info in _eliminate_computed(g, info):
+            sub_bad = _violated(sub, sub_info)
+            if not sub_bad.any():
+                continue
+            start = time.monotonic()
+            o = np.array([float(c.value) if c.value is not None else 0.0 for c in sub_info])
+            outcome = _solve_group(sub, sub_info, o, sub.coef @ o, sub_bad, st, deadline)
+            # the form's own relations this part of the program answers for
+            keys = set(sub.keys)
+            outcome.relations = tuple(r for r in violated if any(k in keys for k, _ in r.terms))
+            outcome.seconds = time.monotonic() - start
+            outcome.budget = budget
+            out.append(outcome)
+    return out
+
+
+def _violated(g: _Group, info: list[Cell]) -> np.ndarray:
+    known = np.array([c.value is not None for c in info])
+    o = np.array([float(c.value) if c.value is not None else 0.0 for c in info])
+    res = g.coef @ o
+    usable = ~(g.has & ~known).any(axis=1)
+    return usable & np.where(g.eq, np.abs(res) > _EPS, res < -_EPS)
+
+
+def _eliminate_computed(g: _Group, info: list[Cell]) -> list[tuple[_Group, list[Cell]]]:
+    """The group with every cell computed by a template formula substituted out (it is not a
+    candidate and its value follows its parts), split into the parts that no longer share a
+    cell: with its totals formulas, table 3 falls apart into one balance per column."""
+    computed = [j for j, c in enumerate(info) if c.weight is None and c.value is not None]
+    if not computed:
+        return [(g, info)]
+    a = g.coef.copy()
+    eq = g.eq
+    alive = np.ones(len(a), dtype=bool)
+    gone = np.zeros(len(info), dtype=bool)
+    for f in computed:
+        rows = np.flatnonzero(alive & (a[:, f] != 0))
+        pivots = rows[eq[rows]]
+        if not len(pivots):
+            continue            # only in inequalities: stays a free variable
+        piv = pivots[np.argmin((a[pivots] != 0).sum(axis=1))]
+        others = rows[rows != piv]
+        if len(others):
+            a[others] -= np.outer(a[others, f] / a[piv, f], a[piv])
+            a[np.abs(a) < 1e-9] = 0.0
+        alive[piv] = False
+        gone[f] = True
+    keep = np.flatnonzero(~gone)
+    rows = [(row[keep], e) for row, e in zip(a[alive], eq[alive]) if (row[keep] != 0).any()]
+    # drop equalities the others imply (the total column's balance is the sum of the others'):
+    # kept, they would tie independent columns into one program
+    rows.sort(key=lambda r: (not r[1], int((r[0] != 0).sum())))
+    basis: list[np.ndarray] = []
+    independent = []
+    for row, e in rows:
+        if e and basis and np.linalg.matrix_rank(np.array(basis + [row])) == len(basis):
+            continue
+        if e:
+            basis.append(row)
+        independent.append((row, e))
+    return _split([g.keys[j] for j in keep], [info[j] for j in keep], independent)
+
+
+def _split(keys: list[str], info: list[Cell], rows: list[tuple[np.ndarray, bool]]) -> list[tuple[_Group, list[Cell]]]:
+    parent = list(range(len(keys)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for row, _ in rows:
+        nz = np.flatnonzero(row)
+        for j in nz[1:]:
+            parent[find(j)] = find(nz[0])
+    out = []
+    by_root: dict[int, list[tuple[np.ndarray, bool]]] = {}
+    for row, e in rows:
+        by_root.setdefault(find(np.flatnonzero(row)[0]), []).append((row, e))
+    for root, rs in by_root.items():
+        cols = [j for j in range(len(keys)) if find(j) == root]
+        sub_keys = tuple(keys[j] for j in cols)
+        coef = np.array([row[cols] for row, _ in rs])
+        rels = tuple(Relation("implied", "implied", sub_keys[0],
+                              tuple((sub_keys[j], int(c) if float(c).is_integer() else float(c))
+                                    for j, c in enumerate(row) if c), "=" if e else ">=")
+                     for row, e in zip(coef, [e for _, e in rs]))
+        out.append((_Group(rels, sub_keys, coef, coef != 0, np.array([e for _, e in rs]),
+                           tuple(np.flatnonzero(row) for row in coef)), [info[j] for j in cols]))
     return out
 
 
@@ -282,48 +344,65 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
     m, n = g.coef.shape
     cand = np.array([c.weight is not None and c.value is not None for c in info])
     signed = np.array([c.kind == "signed" for c in info])
-    o_c = np.where(cand, o, 0.0)                       # free cells: x = p - q
+    o_c = np.where(cand, o, 0.0)
     big = 2 * (float(np.abs(o[cand]).max(initial=0)) + float(np.abs(res[bad]).sum())) + 10
     down = np.where(signed, big, np.maximum(o_c, 0.0))
+    # columns: the value x_j of every cell, then d_j (changed) of every candidate
+    cand_idx = np.flatnonzero(cand)
+    dcol = np.full(n, -1)
+    dcol[cand_idx] = n + np.arange(len(cand_idx))
+    col_lower = np.concatenate([np.where(signed, -inf, 0.0), np.zeros(len(cand_idx))])
+    col_upper = np.concatenate([np.where(cand, o_c + big, inf), np.ones(len(cand_idx))])
+    cost = np.concatenate([np.zeros(n), [info[j].weight for j in cand_idx]])
 
-    col_lower = np.zeros(3 * n)
-    col_upper = np.concatenate([np.where(cand, big, inf), np.where(cand, down, np.where(signed, inf, 0.0)),
-                                np.ones(n)])
-    col_lower[2 * n:] = np.where(cand, 0.0, 1.0)       # a free cell's d is fixed: no cost, no limit
-    cost = np.zeros(3 * n)
-    cost[2 * n:] = [c.weight if c.weight is not None and c.value is not None else 0.0 for c in info]
+    idx: list[np.ndarray] = []
+    val: list[np.ndarray] = []
+    lo: list[float] = []
+    up: list[float] = []
 
-    rhs = -(g.coef @ o_c)
-    row_lower = np.concatenate([rhs, np.full(2 * n, -inf), np.full(m, -inf), [-inf]])
-    row_upper = np.concatenate([np.where(g.eq, rhs, inf), np.where(cand, 0.0, inf), np.where(cand, 0.0, inf),
-                                np.full(m, inf), [st.max_cells + float((~cand).sum())]])
-    # a violated relation of candidates only holds again only if one of its cells changes
-    cover = bad & ~(g.has & ~cand).any(axis=1)
-    row_lower[m + 2 * n:m + 2 * n + m] = np.where(cover, 1.0, -inf)
-    value = g.value.copy()
-    value[g.u_pos] = -big
-    value[g.down_pos] = -down
+    def row(cols: np.ndarray, coefs: np.ndarray, low: float, high: float) -> None:
+        idx.append(cols)
+        val.append(coefs)
+        lo.append(low)
+        up.append(high)
+
+    for i, cols in enumerate(g.cols):
+        row(cols, g.coef[i, cols], 0.0, 0.0 if g.eq[i] else inf)
+    for j in cand_idx:
+        pair = np.array([j, dcol[j]])
+        row(pair, np.array([1.0, -big]), -inf, o_c[j])                 # x_j <= o_j + U d_j
+        if down[j] > 0:
+            row(pair, np.array([1.0, down[j]]), o_c[j], inf)           # x_j >= o_j - o_j d_j
+    # a violated relation of candidates only holds again only if one of its cells changes;
+    # likewise the relations implied once the free cells are eliminated
+    covers = [g.cols[i] for i in np.flatnonzero(bad & ~(g.has & ~cand).any(axis=1))]
+    covers += _implied_covers(g, cand, o_c)
+    for cols in covers:
+        row(dcol[cols], np.ones(len(cols)), 1.0, inf)
+    row(dcol[cand_idx], np.ones(len(cand_idx)), -inf, float(st.max_cells))
 
     h = _new_solver(hs)
+    if n <= _SMALL:
+        h.setOptionValue("presolve", "on")
     lp = hs.HighsLp()
-    lp.num_col_ = 3 * n
-    lp.num_row_ = len(row_lower)
+    lp.num_col_ = len(col_lower)
+    lp.num_row_ = len(lo)
     lp.col_cost_ = cost
     lp.col_lower_ = col_lower
     lp.col_upper_ = col_upper
-    lp.row_lower_ = row_lower
-    lp.row_upper_ = row_upper
+    lp.row_lower_ = np.array(lo)
+    lp.row_upper_ = np.array(up)
     lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = g.start
-    lp.a_matrix_.index_ = g.index
-    lp.a_matrix_.value_ = value
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum([len(c) for c in idx])]).astype(np.int32)
+    lp.a_matrix_.index_ = np.concatenate(idx).astype(np.int32)
+    lp.a_matrix_.value_ = np.concatenate(val).astype(np.double)
     kinds = [hs.HighsVarType.kContinuous if c.kind == "amount" else hs.HighsVarType.kInteger for c in info]
-    lp.integrality_ = kinds + kinds + [hs.HighsVarType.kInteger] * n
+    lp.integrality_ = kinds + [hs.HighsVarType.kInteger] * len(cand_idx)
     h.passModel(lp)
 
     violated = tuple(r for r, b in zip(g.relations, bad) if b)
     outcome = Outcome(LOCATED, violated)
-    d_cols = np.flatnonzero(cand) + 2 * n
+    d_cols = dcol[cand_idx]
     best = None
     while True:
         left = deadline - time.monotonic()
@@ -331,20 +410,23 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
             if not outcome.solutions:
                 outcome.status = TIMEOUT
             else:
-                outcome.more_ties = True
+                outcome.unproven = True
             break
         h.setOptionValue("time_limit", left)
         h.run()
+        outcome.runs += 1
         status = h.getModelStatus()
         if status == hs.HighsModelStatus.kInfeasible:
             if not outcome.solutions:
                 outcome.status = TOO_MANY
             break
-        if status != hs.HighsModelStatus.kOptimal:
+        # once the weight is bounded by the optimum, any feasible answer is a tie
+        feasible = best is not None and h.getInfo().primal_solution_status == 2
+        if status != hs.HighsModelStatus.kOptimal and not feasible:
             if not outcome.solutions:
                 outcome.status = TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED
             else:
-                outcome.more_ties = True
+                outcome.unproven = True
             break
         x = np.asarray(h.getSolution().col_value)
         sol = _read_solution(g, info, cand, o_c, x)
@@ -354,17 +436,52 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
             break
         if best is None:
             best = sol.cost
+            # the search for ties is bounded by work, not time, so that it ends the same on a
+            # busy machine: past the node limit a tie is "not ruled out"
+            h.setOptionValue("mip_max_nodes", st.tie_max_nodes)
             # from now on only ties: the same total weight
             h.addRow(-inf, best + _EPS, len(d_cols), d_cols.astype(np.int32), cost[d_cols])
         if len(outcome.solutions) == st.max_alternatives:
             outcome.more_ties = True
             break
         outcome.solutions.append(sol)
-        chosen = np.array([2 * n + g.keys.index(k) for k in sol.keys], dtype=np.int32)
+        chosen = np.array([dcol[g.keys.index(k)] for k in sol.keys], dtype=np.int32)
         h.addRow(-inf, len(chosen) - 1.0, len(chosen), chosen, np.ones(len(chosen)))
     if outcome.status == LOCATED and len(outcome.solutions) > 1:
         outcome.status = TIED
     return outcome
+
+
+def _implied_covers(g: _Group, cand: np.ndarray, o_c: np.ndarray) -> list[np.ndarray]:
+    """Cells of which at least one must change, from relations implied by the equalities once
+    the free cells (unknown, or a formula's result) are eliminated: e.g. with （七）总计 a formula,
+    a column's balance over its result rows. Without these the program has no such bound where
+    a relation has a free cell, and the solver searches instead of proving at the root."""
+    free = np.flatnonzero(~cand)
+    if not len(free):
+        return []
+    a = g.coef[g.eq].copy()
+    alive = np.ones(len(a), dtype=bool)
+    changed = np.zeros(len(a), dtype=bool)
+    nz = a != 0
+    for f in free:
+        rows = np.flatnonzero(alive & nz[:, f])
+        if not len(rows):
+            continue
+        piv = rows[np.argmin(nz[rows].sum(axis=1))]
+        others = rows[rows != piv]
+        if len(others):
+            a[others] -= np.outer(a[others, f] / a[piv, f], a[piv])
+            a[np.abs(a) < 1e-9] = 0.0
+            nz = a != 0
+            changed[others] = True
+        alive[piv] = False
+    out = []
+    for row in a[alive & changed]:
+        support = np.flatnonzero(row)
+        if len(support) and abs(row @ o_c) > 1e-6:
+            out.append(support)
+    return out
 
 
 def _new_solver(hs):
@@ -379,6 +496,7 @@ def _new_solver(hs):
 # Measured on tables 3/4 (scripts/benchmark_locate.py): for programs this small HiGHS spends
 # most of its time in presolve and the feasibility-jump heuristic, and a thread pool only adds
 # hand-offs (batch workers run one per core already).
+_SMALL = 40    # cells: below this, presolve solves the program outright and pays off
 _OPTIONS = (("output_flag", False), ("threads", 1), ("presolve", "off"),
             ("mip_heuristic_run_feasibility_jump", False), ("mip_rel_gap", 0.0), ("mip_abs_gap", 1e-7))
 
@@ -387,7 +505,7 @@ def _read_solution(g: _Group, info: list[Cell], cand: np.ndarray, o_c: np.ndarra
                    x: np.ndarray) -> Solution | None:
     """The changed cells with exact new values; None if the solver's answer does not check."""
     n = len(info)
-    raw = o_c + x[:n] - x[n:2 * n]
+    raw = x[:n]
     new = np.array([round(v, 6) if c.kind == "amount" else float(round(v)) for v, c in zip(raw, info)])
     if any(v < 0 and c.kind != "signed" for v, c in zip(new, info)):
         return None
@@ -533,6 +651,8 @@ def _outcome_findings(form: Form, oc: Outcome, explained: list[Finding], severit
                 others="".join(t["also"].format(change=_change_text(form, x, t)) for x in others),
                 tail=t["tail_one" if len(sol.changes) == 1 else "tail_several"].format(
                     n=n, errors=errors, cells=len(sol.changes)))
+            if oc.unproven:
+                text += t["unproven"]
             out.append(Finding(RULE, severity, text, f.sheet, f.cell, c.key, c.new, c.old))
         if len(sol.changes) == 1:
             c = sol.changes[0]
@@ -550,5 +670,7 @@ def _outcome_findings(form: Form, oc: Outcome, explained: list[Finding], severit
                                     others="".join(t["also"].format(change=_change_text(form, x, t))
                                                    for x in sol.changes if x.key != c.key),
                                     k=len(oc.solutions), alternatives=alts, n=n, errors=errors)
+            if oc.unproven:
+                text += t["unproven"]
             out.append(Finding(RULE, severity, text, f.sheet, f.cell, c.key, c.new, c.old))
     return out, t["note_tied"].format(k=len(oc.solutions))
