@@ -82,7 +82,9 @@ def test_each_rule_broken_once(tmp_path, name, changes, expected):
 def test_balance_message_names_cell_captions_values_and_fix(tmp_path):
     f = check_file(make_workbook(tmp_path / "b.xlsx", t3_carried_out_business=3)).findings[0]
     assert f.message == ("表三!E29（商业企业列）：勾稽关系不成立：一、本年新收 + 二、上年结转 = 0，三、办理结果总计 + 四、结转下年度 = 3，"
-                         "相差 3。按表头规定两者应相等；请逐项核对本列数字（结转下年度应为 0，现为 3）。")
+                         "相差 3。按表头规定两者应相等；请逐项核对本列数字（结转下年度应为 0，现为 3）。"
+                         # xltools.locate: three cells could each be the one (新收, 上年结转 or 结转下年度)
+                         "（有 3 种改动同样少的改法，见“locate”提示。）")
     assert (f.severity, f.key, f.expected, f.actual) == ("error", "t3_carried_out_business", 0, 3)
 
 
