@@ -69,14 +69,14 @@ def main() -> None:
     prepared = list(cases(args.form, args.n, rng))
     # warm up: imports and the first solver set-up are paid once per worker process
     raw, report, base, *_ = prepared[0]
-    locate_findings(form, report.values, base, raw_cells=raw.cells, kind=raw.kind)
+    locate_findings(form, report.values, base, raw=raw)
 
     wall, cpu = [], []
     outcomes: Counter[str] = Counter()
     single = exact = 0
     for raw, report, base, good, planted, values in prepared:
         t0, c0 = time.perf_counter(), time.thread_time()
-        out = locate_findings(form, report.values, base, raw_cells=raw.cells, kind=raw.kind)
+        out = locate_findings(form, report.values, base, raw=raw)
         wall.append(time.perf_counter() - t0)
         cpu.append(time.thread_time() - c0)
         loc = [f for f in out if f.rule == "locate"]

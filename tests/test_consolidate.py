@@ -52,7 +52,7 @@ def test_samples_every_file_and_roster_entry_has_its_status(sample_run):
     assert result.stderr.splitlines()[-2] == ("收到 11 个文件（名单 10 个单位）：已通过 7，有错误 2，未报送 1，重复报送 1，不在名单 1；"
                                               "计入汇总 7 个单位。")
     hr = next(e for e in doc["entries"] if e["agency"] == "聊城市人力资源和社会保障局")
-    assert (hr["errors"], hr["warnings"]) == (5, 3) and hr["annotated"] == "批注/聊城市人力资源和社会保障局-校验批注.xlsx"
+    assert (hr["errors"], hr["warnings"]) == (7, 3) and hr["annotated"]   # 5 and 2 of xltools.locate == "批注/聊城市人力资源和社会保障局-校验批注.xlsx"
     assert (out / hr["annotated"]).is_file()
     assert {f["rule"] for f in hr["findings"]} == {"t3-balance", "t3-row-total", "t4-total", "value-blank", "value-negative",
                                                    "value-coerced", "meta-uscc", "meta-email"}
@@ -126,7 +126,7 @@ def test_include_invalid_adds_reports_with_errors(tmp_path):
     assert sorted(e.name for e in loose.included) == ["乙局", "甲局"]
     assert strict.totals["t3_new_person"] == 2 and loose.totals["t3_new_person"] == 4
     assert loose.totals["t4_review_total"] == 1      # summed as reported, and re-checked
-    assert [f.rule for f in loose.summary.findings] == ["t4-total"]
+    assert [f.rule for f in loose.summary.findings] == ["t4-total", "locate"]
     df = strict.table()
     assert list(df["agency"]) == ["甲局", "乙局"] and df.loc[0, "t3_new_person"] == 2 and df.loc[1, "included"] == False  # noqa: E712
     assert a.exists()

@@ -38,7 +38,7 @@ def test_create_writes_settings_wal_schema_and_roster(season, tmp_path):
 
 def test_versions_kept_diffed_and_not_duplicated(season, tmp_path):
     v1 = season.add_file(make_workbook(tmp_path / "v1.xlsx", t3_new_person=41), jobs=0)
-    assert (v1.seq, v1.status, v1.errors) == (1, "errors", 1)
+    assert (v1.seq, v1.status, v1.errors) == (1, "errors", 2)     # the balance, and xltools.locate's note
     assert v1.findings[0].rule == "t3-balance" and v1.findings[0].cell == "D29"
     assert v1.stored.read_bytes() == (tmp_path / "v1.xlsx").read_bytes()
     assert not v1.stored.stat().st_mode & stat.S_IWUSR

@@ -61,7 +61,7 @@ def evaluate(raw: RawForm) -> Report:
                                      detail=DETAIL.wrong_form.format(year=year, right_title=right.full_title, right=right.id,
                                                                      form=form.id, issued_by=form.issued_by)))
     findings.extend(run_rules(form, values))
-    report.findings = locate_findings(form, values, findings, raw_cells=cells, kind=raw.kind)
+    report.findings = locate_findings(form, values, findings, raw=raw)
     report.values = values
     return report
 

@@ -28,6 +28,7 @@ import numpy as np
 from xltools.findings import Finding
 from xltools.vocabulary import ERROR, WARNING
 from xltools.messages import Section
+from xltools.reader.base import RawForm
 from xltools.spec import Form, _raw_form, total_relations
 from xltools.values import fmt
 
@@ -41,9 +42,8 @@ _EPS = 1e-6
 class Relation:
     """sum(coef * value) == 0 (op "=") or >= 0 (op ">="), checked by rule `rule` at key `at`."""
     rule: str
-    kind: str             # the rule kind: "sum" | "balance" | "at_least"
     at: str
-    terms: tuple[tuple[str, int], ...]
+    terms: tuple[tuple[str, int | float], ...]
     op: str
 
     def residual(self, values: dict[str, Any]) -> float | None:
@@ -61,6 +61,12 @@ class Relation:
             return None
         return abs(r) < _EPS if self.op == "=" else r > -_EPS
 
+    @property
+    def is_sum_of(self) -> bool:
+        """`at` = the sum of the other cells: a total's own relation."""
+        coef = dict(self.terms)
+        return self.op == "=" and coef.get(self.at) == 1 and all(c == -1 for k, c in self.terms if k != self.at)
+
 
 def _terms(plus: Iterable[str], minus: Iterable[str]) -> tuple[tuple[str, int], ...]:
     acc: dict[str, int] = {}
@@ -75,23 +81,37 @@ _RELATIONS: dict[str, tuple[Form, tuple[Relation, ...]]] = {}
 
 
 def relations(form: Form) -> tuple[Relation, ...]:
-    """Every linear relation the form's rules state: totals (`sum`), balances (`balance`) and
-    lower bounds (`at_least`), with their parameters as the form definition gives them."""
+    """Every linear relation the form's rules state: totals, table-3 balances and lower bounds,
+    as the rule objects give them (or, before those, the form definition's parameters)."""
     hit = _RELATIONS.get(form.id)
     if hit is not None and hit[0] is form:
         return hit[1]
-    out: list[Relation] = []
-    for target, parts, rule, _derived in total_relations(form):
-        out.append(Relation(rule, "sum", target, _terms([target], parts), "="))
-    for use in form.rules:
-        p = use.params
-        if use.kind == "balance":
-            out.append(Relation(use.id, use.kind, p["at"], _terms(p["left"], p["right"]), "="))
-        elif use.kind == "at_least":
-            out.append(Relation(use.id, use.kind, p["at"], _terms([p["at"], *p["minus"]], p["plus"]), ">="))
-    rels = tuple(out)
+    try:
+        from xltools.rules import linear_relations
+    except ImportError:
+        linear_relations = None
+    if linear_relations is not None:
+        rels = tuple(Relation(r.rule, r.at, tuple(r.terms), "=" if r.op in ("=", "==") else ">=")
+                     for r in linear_relations(form))
+    else:
+        out: list[Relation] = []
+        for target, parts, rule, _derived in total_relations(form):
+            out.append(Relation(rule, target, _terms([target], parts), "="))
+        for use in form.rules:
+            p = use.params
+            if use.kind == "balance":
+                out.append(Relation(use.id, p["at"], _terms(p["left"], p["right"]), "="))
+            elif use.kind == "at_least":
+                out.append(Relation(use.id, p["at"], _terms([p["at"], *p["minus"]], p["plus"]), ">="))
+        rels = tuple(out)
     _RELATIONS[form.id] = (form, rels)
     return rels
+
+
+def hard_relations(form: Form) -> tuple[Relation, ...]:
+    """The relations of error rules: what must hold. A warning's relation (现行有效件数 at
+    least 本年制发 − 本年废止) may fail for a good reason, so nothing is changed to meet it."""
+    return tuple(r for r in relations(form) if form.catalogue[r.rule].severity == ERROR)
 
 
 # --- settings from the form definition -----------------------------------------------------
@@ -195,7 +215,7 @@ def _groups(form: Form) -> tuple[_Group, ...]:
     if hit is not None and hit[0] is form:
         return hit[1]
     out = []
-    for rels in _components(list(relations(form))):
+    for rels in _components(list(hard_relations(form))):
         keys = tuple(dict.fromkeys(k for r in rels for k, _ in r.terms))
         pos = {k: j for j, k in enumerate(keys)}
         coef = np.zeros((len(rels), len(keys)))
@@ -327,7 +347,7 @@ def _split(keys: list[str], info: list[Cell], rows: list[tuple[np.ndarray, bool]
         cols = [j for j in range(len(keys)) if find(j) == root]
         sub_keys = tuple(keys[j] for j in cols)
         coef = np.array([row[cols] for row, _ in rs])
-        rels = tuple(Relation("implied", "implied", sub_keys[0],
+        rels = tuple(Relation("implied", sub_keys[0],
                               tuple((sub_keys[j], int(c) if float(c).is_integer() else float(c))
                                     for j, c in enumerate(row) if c), "=" if e else ">=")
                      for row, e in zip(coef, [e for _, e in rs]))
@@ -548,42 +568,54 @@ def _determined(group: list[Relation], changed: list[str], free: list[str]) -> d
 
 # --- findings -----------------------------------------------------------------------------------
 
-def classify(form: Form, values: dict[str, Any], raw_cells: dict | None, kind: str,
-             findings: Iterable[Finding]) -> dict[str, Cell]:
+def classify(form: Form, values: dict[str, Any], findings: Iterable[Finding] = (),
+             raw: RawForm | None = None) -> dict[str, Cell]:
     """Each cell of the relations as the program sees it: its observed value and its weight.
 
-    A total computed by the template's formula is not a candidate. Without the reader saying
-    so, a workbook total that agrees with its parts is taken for the formula (the template's
-    default); one that disagrees was typed over the formula. Totals in a published document
+    A total computed by the template's formula is not a candidate (its value follows its
+    parts). Where the reader cannot say whether a workbook total is the formula or a figure
+    typed over it, one that agrees with its parts is taken for the formula (the template's
+    default) and one that disagrees for a figure typed over it. Totals in a published document
     are typed like every other cell.
     """
     st = settings(form.id)
+    kind = raw.kind if raw is not None else "document"
+    raw_cells = raw.cells if raw is not None else {}
+    typed_keys = getattr(raw, "typed_keys", None) or set()
+    probe = getattr(raw, "formula_of", None)
     flagged = {f.key for f in findings if f.rule == "value-coerced" and f.key}
     own_sum: dict[str, list[Relation]] = {}
-    for r in relations(form):
-        if r.kind == "sum":
+    for r in hard_relations(form):
+        if r.is_sum_of:
             own_sum.setdefault(r.at, []).append(r)
     out: dict[str, Cell] = {}
-    for r in relations(form):
+    for r in hard_relations(form):
         for k, _ in r.terms:
             if k in out:
                 continue
             f = form.by_key[k]
             v = values.get(k)
             typ = f.type if f.type in ("signed", "amount") else "count"
-            rc = raw_cells.get(k) if raw_cells else None
             if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
                 out[k] = Cell(k, None, None, typ)
                 continue
             weight = st.part
-            if f.is_total:
-                formula = bool(rc is not None and (getattr(rc, "uncached_formula", False) or getattr(rc, "formula", False)))
+            if f.is_total and kind != "document":
+                rc = raw_cells.get(k)
                 agrees = all(rel.holds(values) is not False for rel in own_sum.get(k, ()))
-                if formula or (kind == "workbook" and agrees):
+                if rc is not None and rc.uncached_formula:
+                    formula: bool | None = True
+                elif k in typed_keys:
+                    formula = False
+                else:
+                    formula = probe(k) if probe is not None else None
+                if formula or (formula is None and agrees):
                     out[k] = Cell(k, v, None, typ)
                     continue
                 if not agrees:
-                    weight = st.overwritten_total if kind == "workbook" else st.typed_total
+                    weight = st.overwritten_total
+            elif f.is_total and not all(rel.holds(values) is not False for rel in own_sum.get(k, ())):
+                weight = st.typed_total
             if k in flagged:
                 weight = min(weight, st.flagged)
             out[k] = Cell(k, v, weight, typ)
@@ -591,14 +623,13 @@ def classify(form: Form, values: dict[str, Any], raw_cells: dict | None, kind: s
 
 
 def locate_findings(form: Form, values: dict[str, Any], findings: list[Finding], *,
-                    raw_cells: dict | None = None, kind: str = "workbook",
-                    time_limit: float | None = None) -> list[Finding]:
+                    raw: RawForm | None = None, time_limit: float | None = None) -> list[Finding]:
     """`findings` with one `locate` finding per located cell and the errors it explains
-    pointing at it. Nothing changes when no relation fails."""
-    rels = relations(form)
-    if not any(f.rule in {r.rule for r in rels} for f in findings):
+    pointing at it. Nothing changes when no relation of an error rule fails."""
+    rules = {r.rule for r in hard_relations(form)}
+    if not any(f.rule in rules for f in findings):
         return findings
-    cells = classify(form, values, raw_cells, kind, findings)
+    cells = classify(form, values, findings, raw)
     outcomes = localise(form, cells, time_limit=time_limit)
     if not outcomes:
         return findings
@@ -660,17 +691,12 @@ def _outcome_findings(form: Form, oc: Outcome, explained: list[Finding], severit
         else:
             note = t["note_several"].format(changes="、".join(_change_text(form, c, t) for c in sol.changes))
         return out, note
-    # tied: every cell of every tied solution, each naming the other ways
-    for i, sol in enumerate(oc.solutions):
-        alts = "；".join("、".join(_change_text(form, c, t) for c in s.changes)
-                        for j, s in enumerate(oc.solutions) if j != i)
-        for c in sol.changes:
-            f = form.field(c.key)
-            text = t["tied"].format(where=_where(form, c.key), found=fmt(c.old), new=fmt(c.new),
-                                    others="".join(t["also"].format(change=_change_text(form, x, t))
-                                                   for x in sol.changes if x.key != c.key),
-                                    k=len(oc.solutions), alternatives=alts, n=n, errors=errors)
-            if oc.unproven:
-                text += t["unproven"]
-            out.append(Finding(RULE, severity, text, f.sheet, f.cell, c.key, c.new, c.old))
-    return out, t["note_tied"].format(k=len(oc.solutions))
+    # tied: one finding for the table that lists every way, so that a tie does not multiply
+    # the errors counted; no cell is marked as the wrong one
+    ways = "；".join("①②③④⑤⑥⑦⑧⑨"[i] + "、".join(t["change_long"].format(where=_where(form, c.key), new=fmt(c.new))
+                                                for c in sol.changes)
+                    for i, sol in enumerate(oc.solutions))
+    text = t["tied"].format(sheet=sheet, k=len(oc.solutions), ways=ways, n=n, errors=errors)
+    if oc.unproven:
+        text += t["unproven"]
+    return [Finding(RULE, severity, text, sheet, None, None)], t["note_tied"].format(k=len(oc.solutions))
