@@ -54,7 +54,7 @@ def test_samples_every_file_and_roster_entry_has_its_status(sample_run):
     hr = next(e for e in doc["entries"] if e["agency"] == "聊城市人力资源和社会保障局")
     assert (hr["errors"], hr["warnings"]) == (7, 3) and hr["annotated"]   # 5 and 2 of xltools.locate == "批注/聊城市人力资源和社会保障局-校验批注.xlsx"
     assert (out / hr["annotated"]).is_file()
-    assert {f["rule"] for f in hr["findings"]} == {"t3-balance", "t3-row-total", "t4-total", "value-blank", "value-negative",
+    assert {f["rule"] for f in hr["findings"]} == {"locate", "t3-balance", "t3-row-total", "t4-total", "value-blank", "value-negative",
                                                    "value-coerced", "meta-uscc", "meta-email"}
     superseded = next(e for e in doc["entries"] if e["status"] == "superseded")
     assert "已由较新的“聊城市生态环境局.xlsx”取代" in superseded["note"]

@@ -235,7 +235,7 @@ def test_workbook_with_errors_is_refused_with_the_list(tmp_path):
     before = hashlib.sha256(wb.read_bytes()).hexdigest()
     result = invoke(wb, "-o", tmp_path / "r.docx", "--html", tmp_path / "r.html")
     assert result.exit_code == 1
-    assert f"{wb}：报表有 1 个错误，不能据以发布年度报告：" in result.output
+    assert f"{wb}：报表有 2 个错误，不能据以发布年度报告：" in result.output
     assert "  - 表三!D29" in result.output and "勾稽关系不成立" in result.output
     assert "加 --force" in result.output
     assert not (tmp_path / "r.docx").exists() and not (tmp_path / "r.html").exists()
@@ -287,7 +287,7 @@ def test_library_refusal_carries_the_problems(tmp_path):
     wb = make_workbook(tmp_path / "x.xlsx", t4_review_total=9)
     with pytest.raises(PublishRefused) as e:
         publish(wb, tmp_path / "r.docx")
-    assert len(e.value.problems) == 1 and "表四!E5" in e.value.problems[0]
+    assert len(e.value.problems) == 2 and "表四!E5" in e.value.problems[0]   # and xltools.locate's note
 
 
 # --- round trip: the importer reads back every cell -------------------------------------------------

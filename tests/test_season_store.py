@@ -46,8 +46,8 @@ def test_versions_kept_diffed_and_not_duplicated(season, tmp_path):
                          Origin.from_mail("gk@lc.cn", "<m2@lc.cn>", "INBOX", 7), jobs=0)
     assert (v2.seq, v2.status) == (2, "ok")
     assert [(c["cell"], c["old"], c["new"]) for c in v2.diff.changed] == [("D5", 41, 2), ("J5", 41, 2)]
-    assert [f["rule"] for f in v2.diff.fixed] == ["t3-balance"] and v2.diff.remaining == []
-    assert v2.diff.text == "与第 1 版相比改了 2 格；上次 1 处问题已改 1 处"
+    assert [f["rule"] for f in v2.diff.fixed] == ["t3-balance", "locate"] and v2.diff.remaining == []
+    assert v2.diff.text == "与第 1 版相比改了 2 格；上次 2 处问题已改 2 处"   # with xltools.locate's note
     assert season.has_message("<m2@lc.cn>")
     again = season.add_file(tmp_path / "v2.xlsx", jobs=0)
     assert again.created is False and again.seq == 2
