@@ -537,6 +537,8 @@ def measure_one(case: Case, fmt: str, path: Path) -> Result:
     for f in report.findings:
         if (f.rule, f.key) in planted or (f.rule, None) in planted:
             continue
+        if f.rule == "locate":      # which cell is most likely wrong: follows the planted errors
+            continue
         if f.key in unread:
             continue
         if f.key and form.field(f.key).sum_of and unread & set(form.field(f.key).sum_of):
