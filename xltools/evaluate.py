@@ -30,9 +30,11 @@ def evaluate(raw: RawForm) -> Report:
             value, finding = clean_meta(form, f, rc)
         elif rc is None:
             value, finding = None, make_finding(form, "value-blank", f, detail=DETAIL.not_read)
-        elif sum_of and (rc.uncached_formula or (not typed and any(values.get(k) is None for k in sum_of))):
+        elif sum_of and (rc.uncached_formula or (not typed and rc.formula is not False
+                                                 and any(values.get(k) is None for k in sum_of))):
             # the template's formula never calculated (a file written by a program): compute it;
-            # a total over a part already reported as unusable is not reported again
+            # a formula total over a part already reported as unusable is not reported again.
+            # A total typed over its formula is a value: cleaned and checked like any cell
             parts = [values.get(k) for k in sum_of]
             value = None if any(p is None for p in parts) else _round(sum(parts))
             finding = None

@@ -107,11 +107,12 @@ class Sheet:
 
 @dataclass(frozen=True, slots=True)
 class RuleDef:
-    """A rule of the catalogue (rules.toml)."""
+    """A rule's entry in the message catalogue (messages.toml [rules.<id>])."""
     id: str
     severity: str
     description: str
     message: str
+    texts: dict[str, str] = field(default_factory=dict)   # every text of the entry, by name ("sheet", …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +190,9 @@ def _read_toml(name: str) -> dict:
 def load_catalogue() -> dict[str, RuleDef]:
     """The [rules] section of the message catalogue (messages.toml)."""
     from xltools.messages import RULES
-    return {rid: RuleDef(rid, d["severity"], d["description"], d["message"]) for rid, d in RULES.entries().items()}
+    return {rid: RuleDef(rid, d["severity"], d["description"], d["message"],
+                         {k: v for k, v in d.items() if isinstance(v, str)})
+            for rid, d in RULES.entries().items()}
 
 
 @lru_cache(maxsize=None)
@@ -320,6 +323,9 @@ def _expand_rules(data: dict, matrices: dict[str, dict]) -> list[RuleUse]:
         if "from" in r:
             base = _expand_rules(_raw_form(r["from"]), matrices)
             out += [u for u in base if u.id in r["ids"]]
+            continue
+        if "ids" in r:      # several rules of one kind without parameters
+            out += [RuleUse(rid, r["kind"], {}) for rid in r["ids"]]
             continue
         params = {k: v for k, v in r.items() if k not in ("id", "kind", "for_each")}
         combos: list[dict[str, str]] = [{}]

@@ -13,6 +13,9 @@ class RawCell:
     sheet: str | None        # sheet name (documents: the template sheet the key belongs to)
     cell: str | None         # A1 address (documents: the template cell of the key)
     uncached_formula: bool = False   # a formula cell with no cached result: compute it
+    # for a total: True a formula, False a figure typed over it (or printed), None not known.
+    # Known only where it matters: a total with an unusable part (xltools.evaluate)
+    formula: bool | None = None
 
 
 @dataclass(slots=True)

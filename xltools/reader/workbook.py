@@ -278,12 +278,19 @@ _REL_ALT = re.compile(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"
 
 
 def _probe_blanks(path: Path, form: Form, raw: RawForm) -> None:
+    """Tell apart, in the sheet XML, the few cells calamine cannot: an empty cell, an error
+    value, a formula without a cached result; and whether a total over a part that is not a
+    plain number is the template's formula or a figure typed over it (xltools.evaluate keeps
+    a typed total's own value)."""
     blanks: dict[str, list[str]] = {}
     for key, rc in raw.cells.items():
         if rc.raw == "" or rc.raw is None:
             blanks.setdefault(rc.sheet, []).append(key)
-    if not blanks:
+    totals = _totals_to_probe(form, raw)
+    if not blanks and not totals:
         return
+    for key in totals:
+        blanks.setdefault(raw.cells[key].sheet, [])
     try:
         with zipfile.ZipFile(path) as zf:
             targets = _sheet_targets(zf)
@@ -299,11 +306,42 @@ def _probe_blanks(path: Path, form: Form, raw: RawForm) -> None:
                         continue
                     what, text = state
                     if what == "formula":
-                        raw.cells[key] = RawCell(None, rc.sheet, rc.cell, uncached_formula=True)
+                        raw.cells[key] = RawCell(None, rc.sheet, rc.cell, uncached_formula=True, formula=True)
                     elif what == "error":
                         raw.cells[key] = RawCell(text, rc.sheet, rc.cell)
+                for key in totals:
+                    rc = raw.cells[key]
+                    if rc.sheet == sheet_name and not rc.uncached_formula:
+                        raw.cells[key] = RawCell(rc.raw, rc.sheet, rc.cell, formula=_has_formula(xml, rc.cell))
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
         return
+
+
+def _plain(v: Any) -> bool:
+    return (type(v) is int or type(v) is float) and v >= 0 and v == int(v)
+
+
+def _totals_to_probe(form: Form, raw: RawForm) -> list[str]:
+    """Totals with a part that is not a plain whole number (directly or through a total):
+    the only ones whose formula-or-typed nature changes what is reported."""
+    cells = raw.cells
+    doubtful: set[str] = set()
+    out = []
+    for f in form.fields:
+        rc = cells.get(f.key)
+        if rc is None:
+            continue
+        if f.sum_of and any(k in doubtful or (k in cells and not _plain(cells[k].raw)) for k in f.sum_of):
+            doubtful.add(f.key)
+            out.append(f.key)
+    return out
+
+
+def _has_formula(xml: bytes, ref: str) -> bool | None:
+    m = re.search(rb'<c\b[^>]*\br="' + ref.encode() + rb'"[^>]*?(/>|>(.*?)</c>)', xml, re.S)
+    if not m:
+        return False
+    return b"<f" in (m.group(2) or b"")
 
 
 def _sheet_targets(zf: zipfile.ZipFile) -> dict[str, str]:
