@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from hostile_corpus import CASES, SKIPPED, SUPERSEDED, available, build_corpus
 from xltools.batch import Limits, check_paths, collect_inputs
 from xltools.consolidate import ANNOTATED_DIR, RESULTS_NAME, SUMMARY_NAME, consolidate
-from xltools.evaluate import check_file
+from xltools.pipeline import check_file
 from xltools.reader.sniff import Limits as SniffLimits, sniff
 from xltools.template import build_template
 from xltools import UnreadableError

@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from factory import make_workbook, zero_values
 from xltools.cli import main
-from xltools.evaluate import check_file
+from xltools.pipeline import check_file
 from xltools.findings import make_finding
 from xltools.rules import excel_checks, linear_relations, rules_for, run_rules
 from xltools.spec import load_form

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from xltools import XltoolsError
-from xltools.evaluate import check_file, unreadable_report
+from xltools.pipeline import check_file, unreadable_report
 from xltools.findings import Finding, Report
 from xltools.messages import RUN
 from xltools.reader import WORKBOOK_SUFFIXES
-from xltools.spec import load_form
+from xltools.spec import form_ids, load_form
 
 SKIP_PREFIXES = ("~$", ".~lock", "._", ".~xltools-")
 
@@ -257,7 +257,7 @@ def _context():
 def _run_pool(files: list[Path], jobs: int, limits: Limits, digest: bool = False,
               targets: list[str | None] | None = None) -> Iterator[tuple[int, Report]]:
     ctx = _context()
-    for name in ("2021", "2019"):       # parse the form definitions once, before forking
+    for name in form_ids():       # parse the form definitions once, before forking
         load_form(name)
     targets = targets or [None] * len(files)
     pending = [(i, str(p), t) for i, (p, t) in enumerate(zip(files, targets))]

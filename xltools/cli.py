@@ -105,7 +105,23 @@ from pathlib import Path
 from xltools import XltoolsError
 from xltools.messages import CLI
 
-FORM_CHOICE = click.Choice(["2021", "2019"])
+class FormChoice(click.ParamType):
+    """A form id among the forms found (the package's and XLTOOLS_FORMS_PATH's), checked when
+    the command runs, so a form added on the path needs no change here."""
+    name = "表式"
+
+    def convert(self, value, param, ctx):
+        from xltools.spec import form_ids
+        try:
+            ids = form_ids()
+        except XltoolsError as e:
+            self.fail(str(e), param, ctx)
+        if str(value) not in ids:
+            self.fail(CLI.bad_form.format(form=value, choices="、".join(ids)), param, ctx)
+        return str(value)
+
+
+FORM_CHOICE = FormChoice()
 
 
 class Failure(click.ClickException):
@@ -148,16 +164,37 @@ def template(output: Path, form_id: str | None, year: int | None, agency: str | 
 
 @main.command()
 @click.option("--form", "form_id", type=FORM_CHOICE, default="2021", show_default=True, help="表式")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON（目前只支持 JSON）")
-def schema(form_id: str, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（字段与规则总是以 JSON 输出）")
+@click.option("--list", "list_forms", is_flag=True, help="列出可用的全部表式及其适用年度（含 XLTOOLS_FORMS_PATH 中的表式）")
+def schema(form_id: str, as_json: bool, list_forms: bool) -> None:
     """列出表式的全部字段（键、工作表、单元格、行列标题、类型）和全部规则。
+
+    表式定义是 xltools/forms/ 中的 TOML 文件；环境变量 XLTOOLS_FORMS_PATH 可再指定若干文件夹
+    （用系统的路径分隔符隔开），其中的 <表式>.toml 也可使用。
 
     \b
     示例：
       xltools schema --form 2021 --json > 2021字段.json
+      xltools schema --list
     """
-    from xltools.schema import describe
-    _echo_json(describe(form_id))
+    from xltools.schema import describe, list_forms as forms
+    try:
+        if list_forms:
+            rows = forms()
+            if as_json:
+                _echo_json({"schema_version": 1, "forms": rows})
+            else:
+                for r in rows:
+                    click.echo(CLI.form_line.format(**{**r, "years": _years(r["years"])}))
+            return
+        _echo_json(describe(form_id))
+    except XltoolsError as e:
+        _fail(str(e))
+
+
+def _years(years: list) -> str:
+    first, last = years
+    return CLI.years_open.format(first=first) if last is None else CLI.years_closed.format(first=first, last=last)
 
 
 @main.command()

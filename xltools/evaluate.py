@@ -1,12 +1,11 @@
 """RawForm -> Report: clean every cell, compute totals whose formula has no cached result,
-check the form against the report year, and run every rule of the form."""
+check the form against the report year, and run every rule of the form. Reading a file and
+checking it is xltools.pipeline."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from xltools import UnreadableError
-from xltools.findings import Finding, Report
+from xltools.findings import Report
 from xltools.messages import DETAIL
 from xltools.reader.base import RawForm
 from xltools.rules import run_rules
@@ -80,18 +79,3 @@ def _plan(form: Form) -> tuple:
 
 def _round(v):
     return round(v, 6) if isinstance(v, float) else v
-
-
-def check_file(path: str | Path) -> Report:
-    """Read and check one input in this process (see xltools.batch for isolated workers)."""
-    from xltools.reader import read_raw
-    try:
-        return evaluate(read_raw(path))
-    except UnreadableError as e:
-        return unreadable_report(str(path), str(e))
-
-
-def unreadable_report(file: str, message: str) -> Report:
-    r = Report(file=file, unreadable=True)
-    r.findings.append(Finding("unreadable", "error", message))
-    return r

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from xltools.rules import rules_for
-from xltools.spec import load_form
+from xltools.spec import form_ids, load_form
 
 
 def describe(form_id: str = "2021") -> dict:
@@ -27,3 +27,13 @@ def describe(form_id: str = "2021") -> dict:
         ],
         "rules": list(rules.values()),
     }
+
+
+def list_forms() -> list[dict]:
+    """Every form found (the package's and XLTOOLS_FORMS_PATH's), newest first."""
+    out = []
+    for fid in form_ids():
+        form = load_form(fid)
+        out.append({"form": form.id, "title": form.full_title, "years": [form.first_year, form.last_year],
+                    "maps_from": list(form.maps_from), "source": form.source})
+    return out
