@@ -93,7 +93,7 @@ def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file
     except XltoolsError as exc:
         raise Failure(str(exc)) from exc   # exit 2; defined with the shared helpers below
     click.echo(send_table(result))
-    click.get_current_context().exit(0 if result.ok else 1)
+    click.get_current_context().exit(result.exit_code)
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -140,6 +140,22 @@ def _echo_json(doc) -> None:
     click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
 
 
+# --- options shared by several commands: defined once -----------------------------------------
+
+def jobs_option(f):
+    return click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None,
+                        help="并行进程数（默认为 CPU 核数；0 表示不隔离、在本进程读取）")(f)
+
+
+def timeout_option(f):
+    return click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True,
+                        help="单个文件的读取时限（秒）")(f)
+
+
+def json_option(help_text: str = "以 JSON 输出（一个文档，写到标准输出）"):
+    return click.option("--json", "as_json", is_flag=True, help=help_text)
+
+
 # --- template / schema / fill -----------------------------------------------------------------
 
 @main.command()
@@ -164,7 +180,7 @@ def template(output: Path, form_id: str | None, year: int | None, agency: str | 
 
 @main.command()
 @click.option("--form", "form_id", type=FORM_CHOICE, default="2021", show_default=True, help="表式")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON（字段与规则总是以 JSON 输出）")
+@json_option("输出 JSON（字段与规则总是以 JSON 输出）")
 @click.option("--list", "list_forms", is_flag=True, help="列出可用的全部表式及其适用年度（含 XLTOOLS_FORMS_PATH 中的表式）")
 def schema(form_id: str, as_json: bool, list_forms: bool) -> None:
     """列出表式的全部字段（键、工作表、单元格、行列标题、类型）和全部规则。
@@ -241,11 +257,11 @@ def _progress(total: int):
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出全部结果（一个文档）")
+@json_option("以 JSON 输出全部结果（一个文档）")
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False, path_type=Path), help="为有问题的文件在此目录写批注副本")
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True, help="何种问题使退出码为 1")
-@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None, help="并行进程数（默认为 CPU 核数；0 表示不隔离、在本进程读取）")
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True, help="单个文件的读取时限（秒）")
+@jobs_option
+@timeout_option
 @click.option("--previous", type=click.Path(exists=True, path_type=Path),
               help="上年数据（汇总表.xlsx、上年年报工作文件夹或上年报表所在文件夹）：另查上年结转、现行有效件数和大幅变化")
 def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fail_on: str, jobs: int | None, timeout: float,
@@ -263,8 +279,7 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
       xltools check 某某局.xlsx --json > 结果.json
       xltools check 某某局.xlsx --previous 2024年汇总/汇总表.xlsx
     """
-    from xltools.batch import Limits, check_paths, collect_inputs
-    from xltools.findings import check_document
+    from xltools.batch import Limits, check_run, collect_inputs
     try:
         inputs = collect_inputs(paths)
     except XltoolsError as e:
@@ -273,14 +288,13 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
         click.echo(f"{p}：{why}", err=True)
     bar, tick = _progress(len(inputs.files))
     try:
-        if annotate_dir:
-            annotate_dir.mkdir(parents=True, exist_ok=True)
-        reports = check_paths(inputs.files, jobs, Limits(timeout=timeout), tick, annotate_dir=annotate_dir)
+        run = check_run(inputs, jobs, Limits(timeout=timeout), tick, annotate_dir=annotate_dir, fail_on=fail_on)
     except OSError as e:
         _fail(_io_message(e))
     finally:
         if bar:
             bar.__exit__(None, None, None)
+    reports = run.reports
     if previous is not None:
         from xltools.season.commands import add_previous
         add_previous(reports, previous)
@@ -290,17 +304,16 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
         elif r.annotate_error:
             click.echo(CLI.annotate_failed.format(file=r.file, error=r.annotate_error), err=True)
     if as_json:
-        _echo_json(check_document(reports))
+        _echo_json(run.to_dict())
     else:
         from xltools.render import render_reports
         click.echo(render_reports(reports))
-    bad = any(r.errors or r.unreadable for r in reports) or (fail_on == "warning" and any(r.warnings for r in reports))
-    sys.exit(1 if bad else 0)
+    sys.exit(run.exit_code)
 
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON（目前只支持 JSON）")
+@json_option("输出 JSON（目前只支持 JSON）")
 def extract(file: Path, as_json: bool) -> None:
     """读出报表中的全部数值，输出 {键: 值}（fill 的逆操作）。无法识别的值为 null。
 
@@ -323,7 +336,7 @@ def extract(file: Path, as_json: bool) -> None:
 @main.command("import")
 @click.argument("report_file", metavar="REPORT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出的 .xlsx（填好的模板）")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON：{键: 值} 与全部校验结果")
+@json_option("输出 JSON：{键: 值} 与全部校验结果")
 def import_command(report_file: Path, output: Path, as_json: bool) -> None:
     """读取已发布的年度报告（.txt、.docx、.html/.htm、文字版 .pdf），把表二至表四和机关名称、
     报告年度填入模板，并校验全部规则（含正文数字与表格是否一致）。
@@ -368,8 +381,8 @@ def import_command(report_file: Path, output: Path, as_json: bool) -> None:
 @click.option("--include-invalid", is_flag=True, help="有错误的报表也计入汇总（默认只计入没有错误的报表）")
 @click.option("--year", type=click.IntRange(2019, 2100), help="汇总的报告年度（默认取多数报表的年度）")
 @click.option("--agency", help="汇总表封面上的机关名称，如“聊城市人民政府办公室（汇总）”")
-@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None, help="并行进程数（默认为 CPU 核数）")
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True, help="单个文件的读取时限（秒）")
+@jobs_option
+@timeout_option
 @click.option("--force", is_flag=True, help="输出文件夹中已有结果时覆盖")
 @click.option("--season", "season_dir", type=click.Path(file_okay=False, path_type=Path),
               help="年报工作文件夹（xltools init 创建）：新文件保存为版本，汇总各单位的当前版本（在该文件夹内运行时可省略）")
@@ -420,8 +433,7 @@ def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, time
         click.echo(f"{p}：{why}", err=True)
     click.echo(summary_text(result), err=True)
     click.echo(CLI.consolidated.format(summary=outdir / "汇总表.xlsx", results=outdir / "results.json"), err=True)
-    bad = any(e.status in ("errors", "unreadable") for e in result.entries)
-    sys.exit(1 if bad else 0)
+    sys.exit(result.exit_code)
 
 
 # --- live (issue 9): check the workbook open in Microsoft Excel -------------------------------
@@ -457,7 +469,7 @@ def live(book_name: str | None, clear: bool) -> None:
         _fail(str(e))
     click.echo(render_reports([result.report]))
     click.echo(summary(result), err=True)
-    sys.exit(1 if result.report.errors else 0)
+    sys.exit(result.exit_code)
 
 
 # --- publish (issue 17): the published annual report from a checked workbook -------------------

@@ -107,6 +107,11 @@ class Consolidation:
     def counts(self) -> Counter:
         return Counter(e.status for e in self.entries)
 
+    @property
+    def exit_code(self) -> int:
+        """1 when a report has errors or could not be read, else 0."""
+        return 1 if any(e.status in (ERRORS, UNREADABLE) for e in self.entries) else 0
+
     def to_run(self) -> Run:
         """The consolidation as results.json records it (xltools.results)."""
         return Run(outdir=self.outdir, year=self.year, form=self.form.id, created=self.created,

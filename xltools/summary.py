@@ -222,86 +222,105 @@ def _reviews(form) -> tuple[list[tuple[str, str]], list[tuple[str, tuple[str, ..
     return results, groups
 
 
-def _charts_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
-    """Each chart beside its own small data table, one under the other, so the sheet prints
-    on pages one chart wide."""
-    ws = wb.add_worksheet("图表")
-    bold = fmt.get(bold=True, font_size=10)
-    ws.set_column(0, 0, 28)
-    ws.set_column(1, 4, 10)
-    name = "图表"
-    row = 0
+CHART_SHEET = "图表"
 
-    def place(chart, first_row: int, data_rows: int, height: int = 300) -> int:
+
+class _Charts:
+    """The 图表 sheet: each chart beside its own small data table, one under the other, so
+    the sheet prints on pages one chart wide. Each method writes one and moves `row` down."""
+
+    def __init__(self, wb, fmt: Formats, result: "Consolidation"):
+        self.wb, self.result, self.cfg = wb, result, result.form.summary
+        self.ws = wb.add_worksheet(CHART_SHEET)
+        self.bold = fmt.get(bold=True, font_size=10)
+        self.ws.set_column(0, 0, 28)
+        self.ws.set_column(1, 4, 10)
+        self.row = 0
+
+    def _place(self, chart, data_rows: int, height: int = 300) -> None:
         chart.set_size({"width": 640, "height": height})
-        ws.insert_chart(first_row, 6, chart)
-        return first_row + max(data_rows + 2, height // 20 + 2)
+        self.ws.insert_chart(self.row, 6, chart)
+        self.row += max(data_rows + 2, height // 20 + 2)
 
-    cfg = result.form.summary
-    top = cfg.get("top", 20)
-    # 1. the agencies with the most of the ranked figure
-    ws.write_string(row, 0, cfg["ranked_label"].format(n=top), bold)
-    ranked = sorted(((e.name, e.report.values.get(cfg["ranked_key"]) or 0) for e in result.included),
-                    key=lambda x: -x[1])[:top]
-    for i, (agency, n) in enumerate(ranked, start=1):
-        ws.write_string(row + i, 0, safe_text(agency))
-        ws.write_number(row + i, 1, n)
-    last = max(len(ranked), 1)
-    chart = wb.add_chart({"type": "bar"})
-    chart.add_series({"name": cfg["ranked_series"], "categories": [name, row + 1, 0, row + last, 0],
-                      "values": [name, row + 1, 1, row + last, 1], "fill": {"color": "#4472C4"},
-                      "data_labels": {"value": True}})
-    chart.set_title({"name": cfg["ranked_title"]})
-    chart.set_legend({"none": True})
-    chart.set_y_axis({"reverse": True})
-    row = place(chart, row, last + 1, max(300, 22 * last + 90))
+    def _table(self, label: str, rows: list[tuple[str, float]]) -> int:
+        ws, row = self.ws, self.row
+        ws.write_string(row, 0, label, self.bold)
+        for i, (name, n) in enumerate(rows, start=1):
+            ws.write_string(row + i, 0, safe_text(name))
+            ws.write_number(row + i, 1, n)
+        return max(len(rows), 1)
 
-    # 2. outcomes of the applications handled
-    ws.write_string(row, 0, cfg["outcomes_label"], bold)
-    outcomes = _outcomes(result.totals, result.form)
-    for i, (label, n) in enumerate(outcomes, start=1):
-        ws.write_string(row + i, 0, label)
-        ws.write_number(row + i, 1, n)
-    pie = wb.add_chart({"type": "pie"})
-    pie.add_series({"name": cfg["outcomes_series"], "categories": [name, row + 1, 0, row + len(outcomes), 0],
-                    "values": [name, row + 1, 1, row + len(outcomes), 1],
-                    "data_labels": {"value": True, "percentage": True}})
-    pie.set_title({"name": cfg["outcomes_title"]})
-    row = place(pie, row, len(outcomes) + 1)
+    def _series(self, first: int, last: int, **extra) -> dict:
+        return {"categories": [CHART_SHEET, first, 0, last, 0], "values": [CHART_SHEET, first, 1, last, 1], **extra}
 
-    # 3. administrative review and litigation results
-    ws.write_string(row, 0, cfg["reviews_label"], bold)
-    results, groups = _reviews(result.form)
-    for j, (label, _) in enumerate(results, start=1):
-        ws.write_string(row + 1, j, label, bold)
-    for i, (group, parts) in enumerate(groups, start=2):
-        ws.write_string(row + i, 0, group)
-        for j, key in enumerate(parts, start=1):
-            ws.write_number(row + i, j, result.totals.get(key) or 0)
-    col = wb.add_chart({"type": "column", "subtype": "stacked"})
-    colors = ["#70AD47", "#ED7D31", "#A5A5A5", "#FFC000"]
-    for j in range(1, len(results) + 1):
-        col.add_series({"name": [name, row + 1, j], "categories": [name, row + 2, 0, row + 1 + len(groups), 0],
-                        "values": [name, row + 2, j, row + 1 + len(groups), j], "fill": {"color": colors[(j - 1) % len(colors)]}})
-    col.set_title({"name": cfg["reviews_title"]})
-    row = place(col, row, len(groups) + 2)
+    def ranked(self) -> None:
+        """The agencies with the most of the ranked figure (applications received)."""
+        cfg = self.cfg
+        top = cfg.get("top", 20)
+        ranked = sorted(((e.name, e.report.values.get(cfg["ranked_key"]) or 0) for e in self.result.included),
+                        key=lambda x: -x[1])[:top]
+        last = self._table(cfg["ranked_label"].format(n=top), ranked)
+        chart = self.wb.add_chart({"type": "bar"})
+        chart.add_series(self._series(self.row + 1, self.row + last, name=cfg["ranked_series"],
+                                      fill={"color": "#4472C4"}, data_labels={"value": True}))
+        chart.set_title({"name": cfg["ranked_title"]})
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"reverse": True})
+        self._place(chart, last + 1, max(300, 22 * last + 90))
 
-    # 4. who has reported
-    ws.write_string(row, 0, cfg["status_label"], bold)
-    counts = result.counts()
-    statuses = [s for s in STATUS_LABELS if counts.get(s)]
-    for i, s in enumerate(statuses, start=1):
-        ws.write_string(row + i, 0, STATUS_LABELS[s])
-        ws.write_number(row + i, 1, counts[s])
-    if statuses:
-        st = wb.add_chart({"type": "pie"})
-        st.add_series({"name": cfg["status_label"], "categories": [name, row + 1, 0, row + len(statuses), 0],
-                       "values": [name, row + 1, 1, row + len(statuses), 1],
-                       "points": [{"fill": {"color": STATUS_COLORS[s]}, "border": {"color": "#7F7F7F"}} for s in statuses],
-                       "data_labels": {"value": True, "category": True}})
-        st.set_title({"name": cfg["status_label"]})
-        place(st, row, len(statuses) + 1)
-    _print(ws)
+    def outcomes(self) -> None:
+        """Outcomes of the applications handled."""
+        outcomes = _outcomes(self.result.totals, self.result.form)
+        self._table(self.cfg["outcomes_label"], outcomes)
+        pie = self.wb.add_chart({"type": "pie"})
+        pie.add_series(self._series(self.row + 1, self.row + len(outcomes), name=self.cfg["outcomes_series"],
+                                    data_labels={"value": True, "percentage": True}))
+        pie.set_title({"name": self.cfg["outcomes_title"]})
+        self._place(pie, len(outcomes) + 1)
+
+    def reviews(self) -> None:
+        """Administrative review and litigation results, stacked per group."""
+        ws, row = self.ws, self.row
+        ws.write_string(row, 0, self.cfg["reviews_label"], self.bold)
+        results, groups = _reviews(self.result.form)
+        for j, (label, _) in enumerate(results, start=1):
+            ws.write_string(row + 1, j, label, self.bold)
+        for i, (group, parts) in enumerate(groups, start=2):
+            ws.write_string(row + i, 0, group)
+            for j, key in enumerate(parts, start=1):
+                ws.write_number(row + i, j, self.result.totals.get(key) or 0)
+        col = self.wb.add_chart({"type": "column", "subtype": "stacked"})
+        colors = ["#70AD47", "#ED7D31", "#A5A5A5", "#FFC000"]
+        for j in range(1, len(results) + 1):
+            col.add_series({"name": [CHART_SHEET, row + 1, j],
+                            "categories": [CHART_SHEET, row + 2, 0, row + 1 + len(groups), 0],
+                            "values": [CHART_SHEET, row + 2, j, row + 1 + len(groups), j],
+                            "fill": {"color": colors[(j - 1) % len(colors)]}})
+        col.set_title({"name": self.cfg["reviews_title"]})
+        self._place(col, len(groups) + 2)
+
+    def statuses(self) -> None:
+        """Who has reported."""
+        counts = self.result.counts()
+        statuses = [s for s in STATUS_LABELS if counts.get(s)]
+        self._table(self.cfg["status_label"], [(STATUS_LABELS[s], counts[s]) for s in statuses])
+        if statuses:
+            st = self.wb.add_chart({"type": "pie"})
+            st.add_series(self._series(
+                self.row + 1, self.row + len(statuses), name=self.cfg["status_label"],
+                points=[{"fill": {"color": STATUS_COLORS[s]}, "border": {"color": "#7F7F7F"}} for s in statuses],
+                data_labels={"value": True, "category": True}))
+            st.set_title({"name": self.cfg["status_label"]})
+            self._place(st, len(statuses) + 1)
+
+
+def _charts_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
+    charts = _Charts(wb, fmt, result)
+    charts.ranked()
+    charts.outcomes()
+    charts.reviews()
+    charts.statuses()
+    _print(charts.ws)
 
 
 def _print(ws, fit: bool = True) -> None:
