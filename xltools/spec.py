@@ -21,7 +21,7 @@ from xltools.messages import RUN
 
 FORM_IDS = ("2021", "2019")       # the forms shipped in the package (see form_ids() for all)
 FORMS_PATH_ENV = "XLTOOLS_FORMS_PATH"
-_NOT_FORMS = frozenset({"messages"})      # other TOML files of xltools/forms
+_NOT_FORMS = frozenset({"messages", "publish"})      # other TOML files of xltools/forms
 NUMERIC_TYPES = frozenset({"count", "amount", "signed"})
 
 _A1 = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
@@ -193,7 +193,7 @@ def _form_files(forms_path: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
     package = resources.files("xltools.forms")
     for entry in sorted(package.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".toml") and entry.name[:-5] not in _NOT_FORMS:
+        if entry.name.endswith(".toml") and entry.name[:-5] not in _NOT_FORMS and _is_form(entry):
             found[entry.name[:-5]] = entry
     for folder in forms_path.split(os.pathsep):
         if not folder.strip() or not os.path.isdir(folder):
@@ -201,10 +201,21 @@ def _form_files(forms_path: str) -> dict[str, Any]:
         for path in sorted(os.scandir(folder), key=lambda e: e.name):
             if path.name.endswith(".toml") and path.is_file():
                 fid = path.name[:-5]
+                if not _is_form(_Path(path.path)):
+                    continue
                 if fid in found:
                     raise XltoolsError(RUN.form_duplicate.format(form=fid, first=found[fid], second=path.path))
                 found[fid] = _Path(path.path)
     return found
+
+
+def _is_form(file: Any) -> bool:
+    """A form definition, not another TOML file kept beside the forms (messages, wording)."""
+    try:
+        head = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return True         # reported as an invalid form when it is loaded
+    return "[[sheets]]" in head
 
 
 def form_ids() -> tuple[str, ...]:
