@@ -13,7 +13,8 @@ from pathlib import Path
 
 from xltools import XltoolsError
 from xltools.messages import MAIL as texts
-from xltools.mail.compose import PlannedMessage, compose
+from xltools.mail.message import PlannedMessage
+from xltools.mail.mime import compose
 from xltools.mail.config import MailConfig, SmtpConfig, check_sending
 
 SENDLOG = "sendlog.jsonl"
