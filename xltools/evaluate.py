@@ -29,8 +29,8 @@ def evaluate(raw: RawForm) -> Report:
             value, finding = clean_meta(form, f, rc)
         elif rc is None:
             value, finding = None, make_finding(form, "value-blank", f, detail=DETAIL.not_read)
-        elif sum_of and (rc.uncached_formula or (not typed and rc.formula is not False
-                                                 and any(values.get(k) is None for k in sum_of))):
+        elif sum_of and (rc.uncached_formula or (not typed and any(values.get(k) is None for k in sum_of)
+                                                 and not _typed(raw, key))):
             # the template's formula never calculated (a file written by a program): compute it;
             # a formula total over a part already reported as unusable is not reported again.
             # A total typed over its formula is a value: cleaned and checked like any cell
@@ -75,6 +75,13 @@ def _plan(form: Form) -> tuple:
         rows = tuple((f, f.key, f.sheet, f.is_meta, f.sum_of, f.is_numeric and not f.is_meta) for f in form.fields)
         plan = _plans[form.id] = (form, rows)
     return plan[1]
+
+
+def _typed(raw: RawForm, key: str) -> bool:
+    """A total typed over its formula (or printed): a value of its own."""
+    if key in raw.typed_keys:
+        return True
+    return raw.formula_of is not None and raw.formula_of(key) is False
 
 
 def _round(v):

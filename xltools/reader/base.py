@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from xltools.findings import Finding
 
@@ -13,9 +13,6 @@ class RawCell:
     sheet: str | None        # sheet name (documents: the template sheet the key belongs to)
     cell: str | None         # A1 address (documents: the template cell of the key)
     uncached_formula: bool = False   # a formula cell with no cached result: compute it
-    # for a total: True a formula, False a figure typed over it (or printed), None not known.
-    # Known only where it matters: a total with an unusable part (xltools.evaluate)
-    formula: bool | None = None
 
 
 @dataclass(slots=True)
@@ -27,3 +24,8 @@ class RawForm:
     kind: str = "workbook"             # "workbook" | "document"
     skipped_sheets: set[str] = field(default_factory=set)   # sheets not read (missing / layout altered)
     typed_totals: bool = False         # totals are figures as typed or printed, not formulas (documents, imports)
+    # Whether a total is the template's formula or a figure typed over it matters only for a
+    # total with an unusable part, so it is asked then: keys known to be typed, and a probe
+    # the reader may leave (key -> True formula, False typed, None not known)
+    typed_keys: set[str] = field(default_factory=set)
+    formula_of: Callable[[str], bool | None] | None = None

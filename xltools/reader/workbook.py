@@ -70,6 +70,7 @@ def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS, *, screen: 
     raw = raw_from_grids(names, grid, str(path))
     if kind == "xlsx":
         _probe_blanks(path, load_form(raw.form), raw)
+        raw.formula_of = _FormulaProbe(path, raw)
     return raw
 
 
@@ -277,19 +278,12 @@ _REL_ALT = re.compile(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"
 
 
 def _probe_blanks(path: Path, form: Form, raw: RawForm) -> None:
-    """Tell apart, in the sheet XML, the few cells calamine cannot: an empty cell, an error
-    value, a formula without a cached result; and whether a total over a part that is not a
-    plain number is the template's formula or a figure typed over it (xltools.evaluate keeps
-    a typed total's own value)."""
     blanks: dict[str, list[str]] = {}
     for key, rc in raw.cells.items():
         if rc.raw == "" or rc.raw is None:
             blanks.setdefault(rc.sheet, []).append(key)
-    totals = _totals_to_probe(form, raw)
-    if not blanks and not totals:
+    if not blanks:
         return
-    for key in totals:
-        blanks.setdefault(raw.cells[key].sheet, [])
     try:
         with zipfile.ZipFile(path) as zf:
             targets = _sheet_targets(zf)
@@ -305,42 +299,42 @@ def _probe_blanks(path: Path, form: Form, raw: RawForm) -> None:
                         continue
                     what, text = state
                     if what == "formula":
-                        raw.cells[key] = RawCell(None, rc.sheet, rc.cell, uncached_formula=True, formula=True)
+                        raw.cells[key] = RawCell(None, rc.sheet, rc.cell, uncached_formula=True)
                     elif what == "error":
                         raw.cells[key] = RawCell(text, rc.sheet, rc.cell)
-                for key in totals:
-                    rc = raw.cells[key]
-                    if rc.sheet == sheet_name and not rc.uncached_formula:
-                        raw.cells[key] = RawCell(rc.raw, rc.sheet, rc.cell, formula=_has_formula(xml, rc.cell))
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
         return
 
 
-def _plain(v: Any) -> bool:
-    return (type(v) is int or type(v) is float) and v >= 0 and v == int(v)
+class _FormulaProbe:
+    """Whether a total holds a formula or a figure typed over it, read from the sheet XML
+    when xltools.evaluate asks (a total with an unusable part: rare, so never up front)."""
+
+    def __init__(self, path: Path, raw: RawForm):
+        self.path, self.raw = path, raw
+        self.xml: dict[str, bytes | None] = {}
+
+    def __call__(self, key: str) -> bool | None:
+        rc = self.raw.cells.get(key)
+        if rc is None or rc.sheet is None or rc.cell is None:
+            return None
+        if rc.sheet not in self.xml:
+            self.xml[rc.sheet] = self._read(rc.sheet)
+        xml = self.xml[rc.sheet]
+        return None if xml is None else _has_formula(xml, rc.cell)
+
+    def _read(self, sheet: str) -> bytes | None:
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                target = _sheet_targets(zf).get(sheet)
+                return zf.read(target) if target else None
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+            return None
 
 
-def _totals_to_probe(form: Form, raw: RawForm) -> list[str]:
-    """Totals with a part that is not a plain whole number (directly or through a total):
-    the only ones whose formula-or-typed nature changes what is reported."""
-    cells = raw.cells
-    doubtful: set[str] = set()
-    out = []
-    for f in form.fields:
-        rc = cells.get(f.key)
-        if rc is None:
-            continue
-        if f.sum_of and any(k in doubtful or (k in cells and not _plain(cells[k].raw)) for k in f.sum_of):
-            doubtful.add(f.key)
-            out.append(f.key)
-    return out
-
-
-def _has_formula(xml: bytes, ref: str) -> bool | None:
+def _has_formula(xml: bytes, ref: str) -> bool:
     m = re.search(rb'<c\b[^>]*\br="' + ref.encode() + rb'"[^>]*?(/>|>(.*?)</c>)', xml, re.S)
-    if not m:
-        return False
-    return b"<f" in (m.group(2) or b"")
+    return bool(m) and b"<f" in (m.group(2) or b"")
 
 
 def _sheet_targets(zf: zipfile.ZipFile) -> dict[str, str]:

@@ -12,7 +12,7 @@ evaluated on the cells it uses, and one wrong cell is reported once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterable
 
 from xltools.findings import Finding
 from xltools.spec import Form, col_letter
@@ -97,8 +97,10 @@ class Rule:
         self.severity = entry.severity
         self.description = entry.description
 
-    def check(self, values: Values) -> Iterator[Finding]:
-        return iter(())
+    def check(self, values: Values) -> Iterable[Finding]:
+        """The findings of this rule on cleaned values (a generator or a sequence); never
+        raises for bad data."""
+        return ()
 
     def sheet_checks(self) -> list[ExcelCheck]:
         return []
