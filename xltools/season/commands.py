@@ -13,8 +13,8 @@ from xltools import XltoolsError
 
 
 def _cli():
-    from xltools import cli
-    return cli
+    from xltools import clikit      # the CLI's building blocks (not xltools.cli: no import cycle)
+    return clikit
 
 
 def _fail(message: str):
