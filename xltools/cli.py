@@ -199,7 +199,7 @@ def fill(data: Path, output: Path, form_id: str | None) -> None:
 @jobs_option
 @timeout_option
 @click.option("--previous", type=click.Path(exists=True, path_type=Path),
-              help="上年数据（汇总表.xlsx、上年年报工作文件夹或上年报表所在文件夹）：另查上年结转、现行有效件数和大幅变化")
+              help="上年数据（汇总表.xlsx、上年年报工作文件夹或上年报表所在文件夹）：另查跨年度规则（上年结转、现行有效）和大幅变化")
 def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fail_on: str, jobs: int | None, timeout: float,
           previous: Path | None = None) -> None:
     """读取填好的报表并校验全部规则，指出具体单元格。
