@@ -117,3 +117,10 @@ def test_formula_total_over_a_blank_part_is_a_consequence(tmp_path):
     # uses it is reported (the blank is)
     r = _typed(tmp_path, 表三_D5=2, 表三_D7="")
     assert found(r) == [("value-blank", "D7")]
+
+
+def test_form_section_follows_from():
+    from xltools.spec import form_section
+    assert form_section("2019", "summary") == form_section("2021", "summary")
+    assert form_section("2021", "summary")["ranked_key"] == "t3_new_total"
+    assert form_section("2021", "no-such-section") == {}

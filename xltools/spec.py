@@ -461,6 +461,18 @@ def _build_form(form_id: str, data: dict) -> Form:
                 replaced, str(_form_files(_forms_path()).get(form_id, "")))
 
 
+def form_section(form_id: str, name: str) -> dict:
+    """A top-level table of the form's TOML (e.g. "published", "locate", "summary"), taken from
+    another form when it says `from = "<form>"`; {} when the form has none. For modules whose
+    settings live in the form definition. Do not modify the result."""
+    data = _raw_form(str(form_id)).get(name, {})
+    seen: set[str] = set()
+    while isinstance(data, dict) and "from" in data and data["from"] not in seen:
+        seen.add(data["from"])
+        data = _raw_form(data["from"]).get(name, {})
+    return data if isinstance(data, dict) else {}
+
+
 def key_map(source: Form, target: Form) -> dict[str, str]:
     """How a report on `source` enters a consolidation on `target`: source key -> target key.
     Keys both forms have map to themselves; a row one form's definition replaced
