@@ -183,8 +183,20 @@ class Form:
 
 # --- discovery: the package's forms/ and every folder on XLTOOLS_FORMS_PATH ----------------------
 
+try:
+    # os.environ.get of an unset name raises and catches a KeyError inside: about 10 us, and
+    # every load_form asks. The environment's own mapping answers in well under 1 us (it is
+    # what os.environ reads and monkeypatch.setenv / os.environ[...] = … write).
+    _ENV_DATA, _ENV_KEY, _ENV_DECODE = os.environ._data, os.environ.encodekey(FORMS_PATH_ENV), os.environ.decodevalue
+except AttributeError:      # another Python implementation
+    _ENV_DATA = None
+
+
 def _forms_path() -> str:
-    return os.environ.get(FORMS_PATH_ENV, "")
+    if _ENV_DATA is None:
+        return os.environ.get(FORMS_PATH_ENV, "")
+    v = _ENV_DATA.get(_ENV_KEY)
+    return "" if v is None else _ENV_DECODE(v)
 
 
 @lru_cache(maxsize=8)
@@ -220,8 +232,13 @@ def _is_form(file: Any) -> bool:
 
 def form_ids() -> tuple[str, ...]:
     """Every form available, the newest (latest first year) first."""
-    files = _form_files(_forms_path())
-    return tuple(sorted(files, key=lambda fid: (-int(_raw_form(fid).get("first_year", 0)), fid)))
+    return _form_ids(_forms_path())
+
+
+@lru_cache(maxsize=8)
+def _form_ids(forms_path: str) -> tuple[str, ...]:
+    files = _form_files(forms_path)
+    return tuple(sorted(files, key=lambda fid: (-int(_raw_form_at(fid, forms_path).get("first_year", 0)), fid)))
 
 
 def form_for_year(year: int) -> str:

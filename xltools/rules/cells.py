@@ -5,6 +5,7 @@ from typing import Iterator
 
 from xltools.addresses import valid_addresses
 from xltools.findings import Finding, make_finding
+from xltools.messages import DETAIL
 from xltools.rules.base import Rule, Values, kind
 
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -13,7 +14,6 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 def uscc_problem(code: str) -> str | None:
     """None if `code` is a valid GB 32100-2015 统一社会信用代码, else what is wrong (Chinese)."""
-    from xltools.messages import DETAIL
     code = code.strip().upper()
     if len(code) != 18:
         return DETAIL.uscc_length.format(n=len(code))
