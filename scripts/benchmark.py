@@ -283,7 +283,7 @@ def child(mode: str, files: list[str], jobs: int, outdir: str) -> dict:
             one(p)
         return {"cpu": time.process_time() - c0, "wall": time.perf_counter() - t0, "n": len(files)}
     if mode == "inproc":
-        from xltools.evaluate import check_file
+        from xltools.pipeline import check_file
         for p in files[:50]:
             check_file(p)
         c0, t0 = time.process_time(), time.perf_counter()
@@ -325,7 +325,7 @@ def child(mode: str, files: list[str], jobs: int, outdir: str) -> dict:
         return {"cpu": time.process_time() - c0, "wall": time.perf_counter() - t0, "n": len(files)}
     if mode == "annotate":
         from xltools.annotate import annotate
-        from xltools.evaluate import check_file
+        from xltools.pipeline import check_file
         reports = [check_file(p) for p in files]
         reports = [r for r in reports if r.findings and not r.unreadable]
         times = []

@@ -235,7 +235,7 @@ def rush(work: Path, n: int) -> None:
 
 
 def board(work: Path, m: int) -> None:
-    from xltools.evaluate import check_file
+    from xltools.pipeline import check_file
     from xltools.web.state import SeasonState
     names = [f"某某市第{i:04d}局" for i in range(m)]
     folder = work / "board"

@@ -14,7 +14,7 @@ from openpyxl import Workbook, load_workbook
 from factory import lo_convert, make_workbook, reference_values, zero_values
 from xltools.batch import check_paths, collect_inputs
 from xltools.cli import main
-from xltools.evaluate import check_file
+from xltools.pipeline import check_file
 from xltools.findings import check_document
 from xltools.spec import load_form
 from xltools.template import fill_workbook

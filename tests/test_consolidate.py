@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from factory import SAMPLES, lo_convert, make_workbook, zero_values
 from xltools.cli import main
 from xltools.consolidate import consolidate
-from xltools.evaluate import check_file
+from xltools.pipeline import check_file
 from xltools.spec import load_form
 
 EXPECTED_SAMPLE_STATUS = {

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from factory import ROOT, make_workbook, reference_values
 from xltools.cli import main
 from xltools.consolidate import consolidate
-from xltools.evaluate import check_file
+from xltools.pipeline import check_file
 from xltools.messages import RULES
 from xltools.season.lastyear import cross_year_findings, load_last_year
 

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from hostile_corpus import CASES, SKIPPED, SUPERSEDED, available, build_corpus
 from xltools.batch import Limits, check_paths, collect_inputs
 from xltools.consolidate import ANNOTATED_DIR, RESULTS_NAME, SUMMARY_NAME, consolidate
-from xltools.evaluate import check_file
+from xltools.pipeline import check_file
 from xltools.reader.sniff import Limits as SniffLimits, sniff
 from xltools.template import build_template
 from xltools import UnreadableError
@@ -312,6 +312,11 @@ def test_interrupted_consolidate(sig, corpus, tmp_path):
     for delay in (0.3, 0.8, 1.5, 2.5):
         proc = subprocess.Popen(CLI + ["consolidate", str(inbox), "-o", str(outdir), "-j", "2", "--force"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # the delays count from the moment the run has its workers, not from the interpreter's
+        # start: on a loaded machine a signal at 0.3 s can reach Python before it has initialised
+        deadline = time.monotonic() + 60
+        while len(_processes_mentioning(str(inbox))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
         time.sleep(delay)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)

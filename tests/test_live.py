@@ -24,7 +24,8 @@ from factory import make_workbook, zero_values
 from xltools import live
 from xltools.annotate import RESULT_SHEET, annotate, plan_marks
 from xltools.cli import main
-from xltools.evaluate import check_file, evaluate
+from xltools.evaluate import evaluate
+from xltools.pipeline import check_file
 from xltools.live import BLOCK, MESSAGES, RECORD_SHEET, LiveError, check_live, clear_live, read_live
 from xltools.render import render_reports
 from xltools.spec import a1, load_form, parse_a1

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from published_docs import (Cell, official_grid, soffice, tables, to_pdf, write_docx,  # noqa: E402
                             write_html, write_reference_txt, write_xlsx_report)
 from xltools import UnreadableError  # noqa: E402
-from xltools.reader import evaluate  # noqa: E402
+from xltools.evaluate import evaluate  # noqa: E402
 from xltools.published import read_document, read_published  # noqa: E402
 from xltools.spec import load_form  # noqa: E402
 

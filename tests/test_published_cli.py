@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from published_docs import write_docx  # noqa: E402
 from test_published import as_text, reference_values, table_keys  # noqa: E402
 from xltools.cli import main  # noqa: E402
-from xltools.evaluate import check_file  # noqa: E402
+from xltools.pipeline import check_file  # noqa: E402
 from xltools.importer import import_published  # noqa: E402
 
 

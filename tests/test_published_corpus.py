@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import published_corpus as pc  # noqa: E402
 from xltools.cli import main  # noqa: E402
-from xltools.evaluate import check_file  # noqa: E402
+from xltools.pipeline import check_file  # noqa: E402
 from xltools.importer import import_published  # noqa: E402
 from xltools.published import read_document  # noqa: E402
 from xltools.published.notes import HEADER, SHEET  # noqa: E402

@@ -196,7 +196,7 @@ def test_template_carries_the_agency_name_and_year(site):
     assert status == 200 and "attachment" in headers["Content-Disposition"]
     out = root / "template.xlsx"
     out.write_bytes(body)
-    from xltools.evaluate import check_file
+    from xltools.pipeline import check_file
     r = check_file(out)
     assert r.agency == A and r.year == 2022 and r.form == "2021"
 
@@ -402,7 +402,7 @@ def test_the_fast_board_agrees_with_the_seasons_board(tmp_path):
     names = ["甲局", "乙局", "丙局", "丁局", "戊局", "己局"]
     folder = make_season(tmp_path / "s", names)
     state = SeasonState(folder)
-    from xltools.evaluate import check_file
+    from xltools.pipeline import check_file
 
     def add(agency, **values):
         p = make_workbook(tmp_path / f"{agency}{len(list(tmp_path.iterdir()))}.xlsx", meta_agency=agency, **values)

@@ -74,7 +74,7 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         template = tmp_path / "模板.xlsx"
         dl.value.save_as(template)
         assert dl.value.suggested_filename == f"{A}_2022年度报告模板.xlsx"
-        from xltools.evaluate import check_file
+        from xltools.pipeline import check_file
         blank = check_file(template)
         assert (blank.agency, blank.year) == (A, 2022)
 

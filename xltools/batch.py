@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from xltools import XltoolsError
-from xltools.evaluate import check_file, unreadable_report
-from xltools.findings import Finding, Report
+from xltools.pipeline import check_file, unreadable_report
+from xltools.findings import Finding, Report, check_document
 from xltools.messages import RUN
 from xltools.reader import WORKBOOK_SUFFIXES
-from xltools.spec import load_form
+from xltools.spec import form_ids, load_form
 
 SKIP_PREFIXES = ("~$", ".~lock", "._", ".~xltools-")
 
@@ -162,6 +162,18 @@ def _worker(conn, memory_mb: int, digest: bool) -> None:
         pass
     if os.getppid() != parent:      # the parent died while this worker was starting
         return
+    # what every file needs, before the first file's clock starts (a spawned worker imports
+    # everything afresh: seconds on a loaded machine)
+    try:
+        import xltools.reader.workbook  # noqa: F401  (calamine, loaded once per worker)
+        for name in form_ids():
+            load_form(name)
+    except Exception:
+        pass
+    try:
+        conn.send((READY, None))
+    except OSError:
+        return
     while True:
         try:
             while not conn.poll(1.0):
@@ -178,6 +190,15 @@ def _worker(conn, memory_mb: int, digest: bool) -> None:
             conn.send((index, _check_one(path, digest, annotate_to)))
 
 
+# Why a hand-written pool and not pebble (or concurrent.futures): pebble's ProcessPool gives
+# per-task timeouts and survives a crashed worker, but runs one task per round trip, has no
+# notion of "the file being read" among a prefetched chunk (which is what lets a crash cost one
+# file while workers never wait), no address-space limit per worker, and no parent-death
+# handling for a SIGKILLed parent; adding those around it would be as much code as this.
+#
+READY = -1              # the worker's first message: set up, the clock of its first file starts
+STARTUP_GRACE = 60.0    # seconds a worker may take to start, beyond the per-file limit
+
 # Files go to a worker a few at a time, and the next few are sent before it runs out, so a
 # worker never waits for the parent between files; results still come back one by one.
 CHUNK = 8
@@ -192,6 +213,8 @@ class _Slot:
         child.close()
         self.queue: deque[tuple[int, str, str | None]] = deque()   # sent, not answered; the first is being read
         self.started = 0.0                              # when the first of the queue was started
+        self.born = time.monotonic()
+        self.ready = False                              # the worker has said it can read
 
     def give(self, tasks: list[tuple[int, str, str | None]]) -> None:
         self.conn.send(tasks)
@@ -206,6 +229,33 @@ class _Slot:
             pass
         self.proc.join(1)
         self.conn.close()
+
+
+@dataclass(slots=True)
+class CheckRun:
+    """The result of `xltools check`: a report per file, the inputs skipped, the exit code."""
+    reports: list[Report]
+    skipped: list[tuple[Path, str]]
+    fail_on: str = "error"
+
+    @property
+    def exit_code(self) -> int:
+        bad = any(r.errors or r.unreadable for r in self.reports) or (
+            self.fail_on == "warning" and any(r.warnings for r in self.reports))
+        return 1 if bad else 0
+
+    def to_dict(self) -> dict:
+        return check_document(self.reports)
+
+
+def check_run(inputs: Inputs, jobs: int | None = None, limits: Limits = Limits(),
+              progress: Callable[[int], None] | None = None, annotate_dir: Path | None = None,
+              fail_on: str = "error") -> CheckRun:
+    """Check collected inputs (collect_inputs); annotated copies in `annotate_dir` if given."""
+    if annotate_dir is not None:
+        Path(annotate_dir).mkdir(parents=True, exist_ok=True)
+    reports = check_paths(inputs.files, jobs, limits, progress, annotate_dir=annotate_dir)
+    return CheckRun(reports, inputs.skipped, fail_on)
 
 
 def check_paths(files: list[Path], jobs: int | None = None, limits: Limits = Limits(),
@@ -248,7 +298,14 @@ def _annotation_targets(files: list[Path], annotate_dir: Path | None) -> list[st
     return [str(annotated_name(Path(p), Path(annotate_dir), taken)) for p in files]
 
 
+# The start method of the worker processes: None is fork on Linux (the parsed forms are
+# inherited), spawn elsewhere (what Windows and macOS use). Tests run both.
+START_METHOD: str | None = None
+
+
 def _context():
+    if START_METHOD:
+        return mp.get_context(START_METHOD)
     if sys.platform.startswith("linux"):
         return mp.get_context("fork")
     return mp.get_context("spawn")
@@ -256,80 +313,121 @@ def _context():
 
 def _run_pool(files: list[Path], jobs: int, limits: Limits, digest: bool = False,
               targets: list[str | None] | None = None) -> Iterator[tuple[int, Report]]:
-    ctx = _context()
-    for name in ("2021", "2019"):       # parse the form definitions once, before forking
+    """(index, report) of every file, in the order they finish."""
+    for name in form_ids():       # parse the form definitions once, before forking
         load_form(name)
-    targets = targets or [None] * len(files)
-    pending = [(i, str(p), t) for i, (p, t) in enumerate(zip(files, targets))]
-    pending.reverse()
-    slots = [_Slot(ctx, limits.memory_mb, digest) for _ in range(jobs)]
+    pool = _Pool(files, jobs, limits, digest, targets or [None] * len(files))
+    try:
+        yield from pool.run()
+    finally:
+        pool.close()
 
-    def feed(s: _Slot) -> None:
+
+class _Pool:
+    """The workers of one run, the files not yet sent, and what to do when a worker fails."""
+
+    def __init__(self, files: list[Path], jobs: int, limits: Limits, digest: bool,
+                 targets: list[str | None]):
+        self.ctx, self.jobs, self.limits, self.digest = _context(), jobs, limits, digest
+        self.pending = [(i, str(p), t) for i, (p, t) in enumerate(zip(files, targets))]
+        self.pending.reverse()
+        self.slots = [self._new_slot() for _ in range(jobs)]
+
+    def _new_slot(self) -> _Slot:
+        return _Slot(self.ctx, self.limits.memory_mb, self.digest)
+
+    def feed(self, s: _Slot) -> None:
         # top the worker up while it still has work queued; smaller chunks near the end
         # keep the workers finishing together
+        pending = self.pending
         if pending and len(s.queue) <= CHUNK // 2:
-            n = max(1, min(CHUNK, len(pending) // (jobs * 2)))
+            n = max(1, min(CHUNK, len(pending) // (self.jobs * 2)))
             tasks = [pending.pop() for _ in range(min(n, len(pending)))]
             try:
                 s.give(tasks)
             except OSError:     # the worker died between files: none of these was started
                 pending.extend(reversed(tasks))
 
-    try:
-        for s in slots:
-            feed(s)
-        busy = [s for s in slots if s.queue]
+    def run(self) -> Iterator[tuple[int, Report]]:
+        for s in self.slots:
+            self.feed(s)
+        busy = [s for s in self.slots if s.queue]
         while busy:
             ready = wait([s.conn for s in busy] + [s.proc.sentinel for s in busy], timeout=1.0)
             for s in list(busy):
                 failure = None
                 if s.conn in ready:
-                    try:
-                        while True:
-                            index, packed = s.conn.recv()
-                            s.queue.popleft()
-                            s.started = time.monotonic()
-                            yield index, _unpack(packed)
-                            if not s.queue or not s.conn.poll():
-                                break
-                    except (EOFError, OSError):
-                        failure = RUN.worker_died
+                    failure = yield from self._receive(s)
                 elif s.proc.sentinel in ready or not s.proc.is_alive():
                     failure = RUN.worker_died_memory
-                elif time.monotonic() - s.started > limits.timeout:
-                    failure = RUN.timeout.format(seconds=f"{limits.timeout:g}")
+                elif self._overdue(s):
+                    failure = RUN.timeout.format(seconds=f"{self.limits.timeout:g}")
                 if failure:
-                    # the file being read is the culprit; the others sent with it go back first in line
-                    index, path, _ = s.queue.popleft()
-                    yield index, unreadable_report(path, failure)
-                    pending.extend(reversed(s.queue))
-                    s.kill()
-                    new = _Slot(ctx, limits.memory_mb, digest)
-                    slots[slots.index(s)] = new
+                    yield self._culprit(s, failure)
                     busy.remove(s)
-                    s = new
+                    s = self._replace(s)
                     busy.append(s)
-                feed(s)
+                self.feed(s)
                 if not s.queue:
                     busy.remove(s)
-            if pending:
-                # files handed back by a replaced worker, or refused by one that had died
-                # between files, while the other workers had nothing left
-                for i, s in enumerate(slots):
-                    if s not in busy:
-                        if not s.proc.is_alive():
-                            s.kill()
-                            s = slots[i] = _Slot(ctx, limits.memory_mb, digest)
-                        feed(s)
-                        if s.queue:
-                            busy.append(s)
-    finally:
-        for s in slots:
+            if self.pending:
+                self._wake_idle(busy)
+
+    def _receive(self, s: _Slot):
+        """Yield the results the worker has sent; return why it failed, if it did."""
+        try:
+            while True:
+                index, packed = s.conn.recv()
+                if index == READY:
+                    s.ready, s.started = True, time.monotonic()
+                    if not s.conn.poll():
+                        return None
+                    continue
+                s.queue.popleft()
+                s.started = time.monotonic()
+                yield index, _unpack(packed)
+                if not s.queue or not s.conn.poll():
+                    return None
+        except (EOFError, OSError):
+            return RUN.worker_died
+
+    def _overdue(self, s: _Slot) -> bool:
+        now = time.monotonic()
+        if s.ready:
+            return now - s.started > self.limits.timeout
+        return now - s.born > self.limits.timeout + STARTUP_GRACE
+
+    def _culprit(self, s: _Slot, failure: str) -> tuple[int, Report]:
+        """The file being read is the culprit; the others sent with it go back first in line."""
+        index, path, _ = s.queue.popleft()
+        self.pending.extend(reversed(s.queue))
+        return index, unreadable_report(path, failure)
+
+    def _replace(self, s: _Slot) -> _Slot:
+        s.kill()
+        new = self._new_slot()
+        self.slots[self.slots.index(s)] = new
+        return new
+
+    def _wake_idle(self, busy: list[_Slot]) -> None:
+        """Files handed back by a replaced worker, or refused by one that had died between
+        files, while the other workers had nothing left."""
+        for i, s in enumerate(self.slots):
+            if s not in busy:
+                if not s.proc.is_alive():
+                    s.kill()
+                    s = self.slots[i] = self._new_slot()
+                self.feed(s)
+                if s.queue:
+                    busy.append(s)
+
+    def close(self) -> None:
+        for s in self.slots:
             try:
                 s.conn.send(None)
             except Exception:
                 pass
-        for s in slots:
+        for s in self.slots:
             s.proc.join(2)
             if s.proc.is_alive():
                 s.kill()

@@ -93,7 +93,7 @@ def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file
     except XltoolsError as exc:
         raise Failure(str(exc)) from exc   # exit 2; defined with the shared helpers below
     click.echo(send_table(result))
-    click.get_current_context().exit(0 if result.ok else 1)
+    click.get_current_context().exit(result.exit_code)
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -103,26 +103,9 @@ import sys
 from pathlib import Path
 
 from xltools import XltoolsError
+from xltools.clikit import (FORM_CHOICE, Failure, _echo_json, _fail, _io_message, _progress,  # noqa: F401
+                            jobs_option, json_option, timeout_option)
 from xltools.messages import CLI
-
-FORM_CHOICE = click.Choice(["2021", "2019"])
-
-
-class Failure(click.ClickException):
-    """A usage, I/O or configuration failure: exit 2, a Chinese message on stderr."""
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(CLI.error.format(message=self.format_message()), err=True)
-
-
-def _fail(message: str) -> None:
-    raise Failure(message)
-
-
-def _echo_json(doc) -> None:
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
-
 
 # --- template / schema / fill -----------------------------------------------------------------
 
@@ -148,16 +131,37 @@ def template(output: Path, form_id: str | None, year: int | None, agency: str | 
 
 @main.command()
 @click.option("--form", "form_id", type=FORM_CHOICE, default="2021", show_default=True, help="表式")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON（目前只支持 JSON）")
-def schema(form_id: str, as_json: bool) -> None:
+@json_option("输出 JSON（字段与规则总是以 JSON 输出）")
+@click.option("--list", "list_forms", is_flag=True, help="列出可用的全部表式及其适用年度（含 XLTOOLS_FORMS_PATH 中的表式）")
+def schema(form_id: str, as_json: bool, list_forms: bool) -> None:
     """列出表式的全部字段（键、工作表、单元格、行列标题、类型）和全部规则。
+
+    表式定义是 xltools/forms/ 中的 TOML 文件；环境变量 XLTOOLS_FORMS_PATH 可再指定若干文件夹
+    （用系统的路径分隔符隔开），其中的 <表式>.toml 也可使用。
 
     \b
     示例：
       xltools schema --form 2021 --json > 2021字段.json
+      xltools schema --list
     """
-    from xltools.schema import describe
-    _echo_json(describe(form_id))
+    from xltools.schema import describe, list_forms as forms
+    try:
+        if list_forms:
+            rows = forms()
+            if as_json:
+                _echo_json({"schema_version": 1, "forms": rows})
+            else:
+                for r in rows:
+                    click.echo(CLI.form_line.format(**{**r, "years": _years(r["years"])}))
+            return
+        _echo_json(describe(form_id))
+    except XltoolsError as e:
+        _fail(str(e))
+
+
+def _years(years: list) -> str:
+    first, last = years
+    return CLI.years_open.format(first=first) if last is None else CLI.years_closed.format(first=first, last=last)
 
 
 @main.command()
@@ -185,32 +189,17 @@ def fill(data: Path, output: Path, form_id: str | None) -> None:
     click.echo(CLI.filled.format(path=path), err=True)
 
 
-def _io_message(e: Exception) -> str:
-    if isinstance(e, OSError) and not isinstance(e, XltoolsError):
-        return CLI.io_error.format(error=e.strerror or e, filename=getattr(e, "filename", "") or "")
-    return str(e)
-
-
 # --- check / extract --------------------------------------------------------------------------
-
-def _progress(total: int):
-    """A progress bar on stderr for long runs; a no-op for short ones."""
-    if total < 50:
-        return None, lambda n: None
-    bar = click.progressbar(length=total, label=CLI.progress, file=sys.stderr)
-    bar.__enter__()
-    return bar, bar.update
-
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出全部结果（一个文档）")
+@json_option("以 JSON 输出全部结果（一个文档）")
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False, path_type=Path), help="为有问题的文件在此目录写批注副本")
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True, help="何种问题使退出码为 1")
-@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None, help="并行进程数（默认为 CPU 核数；0 表示不隔离、在本进程读取）")
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True, help="单个文件的读取时限（秒）")
+@jobs_option
+@timeout_option
 @click.option("--previous", type=click.Path(exists=True, path_type=Path),
-              help="上年数据（汇总表.xlsx、上年年报工作文件夹或上年报表所在文件夹）：另查上年结转、现行有效件数和大幅变化")
+              help="上年数据（汇总表.xlsx、上年年报工作文件夹或上年报表所在文件夹）：另查跨年度规则（上年结转、现行有效）和大幅变化")
 def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fail_on: str, jobs: int | None, timeout: float,
           previous: Path | None = None) -> None:
     """读取填好的报表并校验全部规则，指出具体单元格。
@@ -226,8 +215,7 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
       xltools check 某某局.xlsx --json > 结果.json
       xltools check 某某局.xlsx --previous 2024年汇总/汇总表.xlsx
     """
-    from xltools.batch import Limits, check_paths, collect_inputs
-    from xltools.findings import check_document
+    from xltools.batch import Limits, check_run, collect_inputs
     try:
         inputs = collect_inputs(paths)
     except XltoolsError as e:
@@ -236,14 +224,13 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
         click.echo(f"{p}：{why}", err=True)
     bar, tick = _progress(len(inputs.files))
     try:
-        if annotate_dir:
-            annotate_dir.mkdir(parents=True, exist_ok=True)
-        reports = check_paths(inputs.files, jobs, Limits(timeout=timeout), tick, annotate_dir=annotate_dir)
+        run = check_run(inputs, jobs, Limits(timeout=timeout), tick, annotate_dir=annotate_dir, fail_on=fail_on)
     except OSError as e:
         _fail(_io_message(e))
     finally:
         if bar:
             bar.__exit__(None, None, None)
+    reports = run.reports
     if previous is not None:
         from xltools.season.commands import add_previous
         add_previous(reports, previous)
@@ -253,17 +240,16 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
         elif r.annotate_error:
             click.echo(CLI.annotate_failed.format(file=r.file, error=r.annotate_error), err=True)
     if as_json:
-        _echo_json(check_document(reports))
+        _echo_json(run.to_dict())
     else:
         from xltools.render import render_reports
         click.echo(render_reports(reports))
-    bad = any(r.errors or r.unreadable for r in reports) or (fail_on == "warning" and any(r.warnings for r in reports))
-    sys.exit(1 if bad else 0)
+    sys.exit(run.exit_code)
 
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON（目前只支持 JSON）")
+@json_option("输出 JSON（目前只支持 JSON）")
 def extract(file: Path, as_json: bool) -> None:
     """读出报表中的全部数值，输出 {键: 值}（fill 的逆操作）。无法识别的值为 null。
 
@@ -286,7 +272,7 @@ def extract(file: Path, as_json: bool) -> None:
 @main.command("import")
 @click.argument("report_file", metavar="REPORT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出的 .xlsx（填好的模板）")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON：{键: 值} 与全部校验结果")
+@json_option("输出 JSON：{键: 值} 与全部校验结果")
 def import_command(report_file: Path, output: Path, as_json: bool) -> None:
     """读取已发布的年度报告（.txt、.docx、.html/.htm、文字版 .pdf），把表二至表四和机关名称、
     报告年度填入模板，并校验全部规则（含正文数字与表格是否一致）。
@@ -331,8 +317,8 @@ def import_command(report_file: Path, output: Path, as_json: bool) -> None:
 @click.option("--include-invalid", is_flag=True, help="有错误的报表也计入汇总（默认只计入没有错误的报表）")
 @click.option("--year", type=click.IntRange(2019, 2100), help="汇总的报告年度（默认取多数报表的年度）")
 @click.option("--agency", help="汇总表封面上的机关名称，如“聊城市人民政府办公室（汇总）”")
-@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None, help="并行进程数（默认为 CPU 核数）")
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=60, show_default=True, help="单个文件的读取时限（秒）")
+@jobs_option
+@timeout_option
 @click.option("--force", is_flag=True, help="输出文件夹中已有结果时覆盖")
 @click.option("--season", "season_dir", type=click.Path(file_okay=False, path_type=Path),
               help="年报工作文件夹（xltools init 创建）：新文件保存为版本，汇总各单位的当前版本（在该文件夹内运行时可省略）")
@@ -383,8 +369,7 @@ def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, time
         click.echo(f"{p}：{why}", err=True)
     click.echo(summary_text(result), err=True)
     click.echo(CLI.consolidated.format(summary=outdir / "汇总表.xlsx", results=outdir / "results.json"), err=True)
-    bad = any(e.status in ("errors", "unreadable") for e in result.entries)
-    sys.exit(1 if bad else 0)
+    sys.exit(result.exit_code)
 
 
 # --- live (issue 9): check the workbook open in Microsoft Excel -------------------------------
@@ -420,7 +405,7 @@ def live(book_name: str | None, clear: bool) -> None:
         _fail(str(e))
     click.echo(render_reports([result.report]))
     click.echo(summary(result), err=True)
-    sys.exit(1 if result.report.errors else 0)
+    sys.exit(result.exit_code)
 
 
 # --- publish (issue 17): the published annual report from a checked workbook -------------------

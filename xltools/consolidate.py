@@ -23,7 +23,7 @@ from xltools.messages import RUN
 from xltools.results import RESULTS_NAME, Run, write_results
 from xltools.results import Entry as ResultEntry
 from xltools.roster import RosterEntry, RosterIndex, load_roster, normalise_name
-from xltools.spec import Form, form_for_year, load_form
+from xltools.spec import Form, form_for_year, key_map, load_form
 from xltools.vocabulary import (ERRORS, INCLUDED_STATUSES, MISSING, NOT_IN_ROSTER, OK, STATUS_LABELS, STATUSES,
                                 SUPERSEDED, UNREADABLE, WARNINGS, WRONG_YEAR)
 
@@ -106,6 +106,11 @@ class Consolidation:
 
     def counts(self) -> Counter:
         return Counter(e.status for e in self.entries)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a report has errors or could not be read, else 0."""
+        return 1 if any(e.status in (ERRORS, UNREADABLE) for e in self.entries) else 0
 
     def to_run(self) -> Run:
         """The consolidation as results.json records it (xltools.results)."""
@@ -249,17 +254,12 @@ def _assign(entries: list[Entry], roster: list[RosterEntry] | None, year: int | 
 
 
 def _mapped(report: Report, form: Form) -> dict[str, Any]:
-    """A report's values in `form`'s keys (a report on the other form enters only with
-    --include-invalid: the keys both forms share, and （六）其他处理 as 3.其他)."""
+    """A report's values in `form`'s keys (a report on another form enters only with
+    --include-invalid), as the forms' definitions map them (xltools.spec.key_map)."""
     if report.form == form.id:
         return report.values
-    out = {}
-    for k, v in report.values.items():
-        if k in form.by_key:
-            out[k] = v
-        elif k.startswith("t3_other_") and form.id == "2021":
-            out["t3_other_misc_" + k.removeprefix("t3_other_")] = v
-    return out
+    mapping = key_map(load_form(report.form), form)
+    return {mapping[k]: v for k, v in report.values.items() if k in mapping}
 
 
 def sum_reports(reports: list[Report], form: Form) -> dict[str, Any]:

@@ -1,12 +1,11 @@
 """RawForm -> Report: clean every cell, compute totals whose formula has no cached result,
-check the form against the report year, and run every rule of the form."""
+check the form against the report year, and run every rule of the form. Reading a file and
+checking it is xltools.pipeline."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from xltools import UnreadableError
-from xltools.findings import Finding, Report
+from xltools.findings import Report
 from xltools.locate import locate_findings
 from xltools.messages import DETAIL
 from xltools.reader.base import RawForm
@@ -31,9 +30,11 @@ def evaluate(raw: RawForm) -> Report:
             value, finding = clean_meta(form, f, rc)
         elif rc is None:
             value, finding = None, make_finding(form, "value-blank", f, detail=DETAIL.not_read)
-        elif sum_of and (rc.uncached_formula or (not typed and any(values.get(k) is None for k in sum_of))):
+        elif sum_of and (rc.uncached_formula or (not typed and any(values.get(k) is None for k in sum_of)
+                                                 and not _typed(raw, key))):
             # the template's formula never calculated (a file written by a program): compute it;
-            # a total over a part already reported as unusable is not reported again
+            # a formula total over a part already reported as unusable is not reported again.
+            # A total typed over its formula is a value: cleaned and checked like any cell
             parts = [values.get(k) for k in sum_of]
             value = None if any(p is None for p in parts) else _round(sum(parts))
             finding = None
@@ -78,20 +79,12 @@ def _plan(form: Form) -> tuple:
     return plan[1]
 
 
+def _typed(raw: RawForm, key: str) -> bool:
+    """A total typed over its formula (or printed): a value of its own."""
+    if key in raw.typed_keys:
+        return True
+    return raw.formula_of is not None and raw.formula_of(key) is False
+
+
 def _round(v):
     return round(v, 6) if isinstance(v, float) else v
-
-
-def check_file(path: str | Path) -> Report:
-    """Read and check one input in this process (see xltools.batch for isolated workers)."""
-    from xltools.reader import read_raw
-    try:
-        return evaluate(read_raw(path))
-    except UnreadableError as e:
-        return unreadable_report(str(path), str(e))
-
-
-def unreadable_report(file: str, message: str) -> Report:
-    r = Report(file=file, unreadable=True)
-    r.findings.append(Finding("unreadable", "error", message))
-    return r

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # severities and statuses are defined in xltools.vocabulary; re-exported for the readers' convenience
 from xltools.vocabulary import (ERROR, ERRORS, MISSING, NOT_IN_ROSTER, OK, STATUS_LABELS,  # noqa: F401
                                 SUPERSEDED, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR)
 
 SCHEMA_VERSION = 1
+
+if TYPE_CHECKING:
+    from xltools.spec import Field, Form
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +104,37 @@ class Report:
 
 def check_document(reports: list[Report]) -> dict:
     return {"schema_version": SCHEMA_VERSION, "files": [r.to_dict() for r in reports]}
+
+
+def fmt(v: Any) -> str:
+    """A number as a person writes it: 12, 3.5, 0.1234."""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float):
+        if v.is_integer():
+            return str(int(v))
+        return f"{v:.4f}".rstrip("0").rstrip(".")
+    return str(v)
+
+
+def make_finding(form: Form, rule: str, field: Field | None, *, sheet: str | None = None,
+                 cell: str | None = None, expected: Any = None, actual: Any = None, variant: str = "message",
+                 **ctx: Any) -> Finding:
+    """A finding of `rule` whose message is the catalogue's template (messages.toml [rules])
+    filled from the field's captions and the values found and expected. `variant` names
+    another template of the same rule entry (e.g. "message_no_fix")."""
+    rd = form.catalogue[rule]
+    if field is not None:
+        sheet = sheet or field.sheet
+        cell = cell or field.cell
+    where = f"{sheet}!{cell}" if sheet and cell else (sheet or "")
+    context = {"where": where, "row": field.row_caption if field else "", "col": field.col_caption if field else "",
+               "found": fmt(actual) if actual is not None else "", "expected": fmt(expected) if expected is not None else "",
+               "diff": "", "raw": "", "left": "", "right": "", "detail": "", "label": ""}
+    if isinstance(actual, (int, float)) and isinstance(expected, (int, float)) and not isinstance(actual, bool):
+        context["diff"] = fmt(round(actual - expected, 6) if isinstance(actual - expected, float) else actual - expected)
+    context.update({k: fmt(v) if isinstance(v, (int, float)) else str(v) for k, v in ctx.items()})
+    message = (rd.message if variant == "message" else rd.texts[variant]).format(**context)
+    # captions are empty for metadata: drop the empty brackets the template would leave
+    message = message.replace("（ / ）", "").replace("（ / ", "（").replace(" / ）", "）")
+    return Finding(rule, rd.severity, message, sheet, cell, field.key if field else None, expected, actual)

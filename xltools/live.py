@@ -105,6 +105,10 @@ class LiveResult:
     notes_refused: list[str] = field(default_factory=list)   # cells coloured whose note Excel refused
     cleared: Cleared = field(default_factory=Cleared)         # the previous run's marks, removed first
 
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.report.errors else 0
+
 
 # --- reading ---------------------------------------------------------------------------------
 

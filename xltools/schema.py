@@ -1,16 +1,18 @@
 """The form definition as a plain document (`xltools schema --json`)."""
 from __future__ import annotations
 
-from xltools.spec import load_form
+from xltools.rules import rules_for
+from xltools.spec import form_ids, load_form
 
 
 def describe(form_id: str = "2021") -> dict:
     form = load_form(form_id)
-    used = dict.fromkeys(u.id for u in form.rules)
-    # value and metadata rules apply to every form through cleaning, not through a rule entry
-    for rid in ("value-blank", "value-not-number", "value-not-integer", "value-negative",
-                "value-coerced", "meta-missing", "form-mismatch"):
-        used.setdefault(rid)
+    rules: dict[str, dict] = {}
+    for r in rules_for(form):
+        entry = rules.setdefault(r.id, {"id": r.id, "severity": r.severity, "description": r.description,
+                                        "kind": r.kind, "stage": r.stage, "live_sheet": r.expressible,
+                                        "instances": 0})
+        entry["instances"] += 1
     return {
         "schema_version": 1,
         "form": form.id,
@@ -23,8 +25,15 @@ def describe(form_id: str = "2021") -> dict:
              "total": f.is_total, "sum_of": list(f.sum_of), **({"choices": list(f.choices)} if f.choices else {})}
             for f in form.fields
         ],
-        "rules": [
-            {"id": rid, "severity": form.catalogue[rid].severity, "description": form.catalogue[rid].description}
-            for rid in used
-        ],
+        "rules": list(rules.values()),
     }
+
+
+def list_forms() -> list[dict]:
+    """Every form found (the package's and XLTOOLS_FORMS_PATH's), newest first."""
+    out = []
+    for fid in form_ids():
+        form = load_form(fid)
+        out.append({"form": form.id, "title": form.full_title, "years": [form.first_year, form.last_year],
+                    "maps_from": list(form.maps_from), "source": form.source})
+    return out

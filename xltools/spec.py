@@ -7,17 +7,21 @@ entries with ``for_each`` into one rule instance per column or item.
 from __future__ import annotations
 
 import copy
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path as _Path
 from typing import Any
 
 from xltools import XltoolsError
 from xltools.messages import RUN
 
-FORM_IDS = ("2021", "2019")
+FORM_IDS = ("2021", "2019")       # the forms shipped in the package (see form_ids() for all)
+FORMS_PATH_ENV = "XLTOOLS_FORMS_PATH"
+_NOT_FORMS = frozenset({"messages", "publish"})      # other TOML files of xltools/forms
 NUMERIC_TYPES = frozenset({"count", "amount", "signed"})
 
 _A1 = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
@@ -52,6 +56,7 @@ class Caption:
     range: str        # "A1:D1" or "A3"
     text: str
     style: str
+    vertical: bool = False      # written standing (a tall group label)
 
     @property
     def cell(self) -> str:
@@ -107,11 +112,12 @@ class Sheet:
 
 @dataclass(frozen=True, slots=True)
 class RuleDef:
-    """A rule of the catalogue (rules.toml)."""
+    """A rule's entry in the message catalogue (messages.toml [rules.<id>])."""
     id: str
     severity: str
     description: str
     message: str
+    texts: dict[str, str] = field(default_factory=dict)   # every text of the entry, by name ("sheet", …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +140,11 @@ class Form:
     sheets: tuple[Sheet, ...]
     rules: tuple[RuleUse, ...]
     catalogue: dict[str, RuleDef]
+    summary: dict[str, Any] = field(default_factory=dict)     # the summary workbook's charts ([summary])
+    maps_from: tuple[str, ...] = ()      # forms whose reports this form's consolidation takes in
+    # rows a derived form replaced: {(matrix, base row id): this form's row id} (replace_rows)
+    replaced_rows: dict[tuple[str, str], str] = field(default_factory=dict)
+    source: str = ""                     # the TOML file
     fields: tuple[Field, ...] = field(init=False)
     by_key: dict[str, Field] = field(init=False)
     keys: tuple[str, ...] = field(init=False)
@@ -170,33 +181,104 @@ class Form:
         return tuple(f for f in self.fields if f.is_total)
 
 
+# --- discovery: the package's forms/ and every folder on XLTOOLS_FORMS_PATH ----------------------
+
+try:
+    # os.environ.get of an unset name raises and catches a KeyError inside: about 10 us, and
+    # every load_form asks. The environment's own mapping answers in well under 1 us (it is
+    # what os.environ reads and monkeypatch.setenv / os.environ[...] = … write).
+    _ENV_DATA, _ENV_KEY, _ENV_DECODE = os.environ._data, os.environ.encodekey(FORMS_PATH_ENV), os.environ.decodevalue
+except AttributeError:      # another Python implementation
+    _ENV_DATA = None
+
+
+def _forms_path() -> str:
+    if _ENV_DATA is None:
+        return os.environ.get(FORMS_PATH_ENV, "")
+    v = _ENV_DATA.get(_ENV_KEY)
+    return "" if v is None else _ENV_DECODE(v)
+
+
+@lru_cache(maxsize=8)
+def _form_files(forms_path: str) -> dict[str, Any]:
+    """form id -> its TOML file (a Path or a package resource); the id is the file's stem."""
+    found: dict[str, Any] = {}
+    package = resources.files("xltools.forms")
+    for entry in sorted(package.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml") and entry.name[:-5] not in _NOT_FORMS and _is_form(entry):
+            found[entry.name[:-5]] = entry
+    for folder in forms_path.split(os.pathsep):
+        if not folder.strip() or not os.path.isdir(folder):
+            continue
+        for path in sorted(os.scandir(folder), key=lambda e: e.name):
+            if path.name.endswith(".toml") and path.is_file():
+                fid = path.name[:-5]
+                if not _is_form(_Path(path.path)):
+                    continue
+                if fid in found:
+                    raise XltoolsError(RUN.form_duplicate.format(form=fid, first=found[fid], second=path.path))
+                found[fid] = _Path(path.path)
+    return found
+
+
+def _is_form(file: Any) -> bool:
+    """A form definition, not another TOML file kept beside the forms (messages, wording)."""
+    try:
+        head = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return True         # reported as an invalid form when it is loaded
+    return "[[sheets]]" in head
+
+
+def form_ids() -> tuple[str, ...]:
+    """Every form available, the newest (latest first year) first."""
+    return _form_ids(_forms_path())
+
+
+@lru_cache(maxsize=8)
+def _form_ids(forms_path: str) -> tuple[str, ...]:
+    files = _form_files(forms_path)
+    return tuple(sorted(files, key=lambda fid: (-int(_raw_form_at(fid, forms_path).get("first_year", 0)), fid)))
+
+
 def form_for_year(year: int) -> str:
-    for fid in FORM_IDS:
+    ids = form_ids()
+    for fid in ids:
         if load_form(fid).covers_year(year):
             return fid
-    return FORM_IDS[-1] if year < 2019 else FORM_IDS[0]
+    return ids[-1] if year < min(load_form(f).first_year for f in ids) else ids[0]
 
 
-def _read_toml(name: str) -> dict:
-    try:
-        text = resources.files("xltools.forms").joinpath(name).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise XltoolsError(RUN.unknown_form.format(form=name.removesuffix(".toml"), choices="、".join(FORM_IDS))) from None
-    return tomllib.loads(text)
+def _unknown(form_id: str) -> XltoolsError:
+    return XltoolsError(RUN.unknown_form.format(form=form_id, choices="、".join(form_ids())))
 
 
 @lru_cache(maxsize=None)
 def load_catalogue() -> dict[str, RuleDef]:
     """The [rules] section of the message catalogue (messages.toml)."""
     from xltools.messages import RULES
-    return {rid: RuleDef(rid, d["severity"], d["description"], d["message"]) for rid, d in RULES.entries().items()}
+    return {rid: RuleDef(rid, d["severity"], d["description"], d["message"],
+                         {k: v for k, v in d.items() if isinstance(v, str)})
+            for rid, d in RULES.entries().items()}
+
+
+def _raw_form(form_id: str) -> dict:
+    """The form's TOML as parsed (shared: never modify it)."""
+    return _raw_form_at(str(form_id), _forms_path())
 
 
 @lru_cache(maxsize=None)
-def _raw_form(form_id: str) -> dict:
-    if form_id not in FORM_IDS:
-        raise XltoolsError(RUN.unknown_form.format(form=form_id, choices="、".join(FORM_IDS)))
-    return _read_toml(f"{form_id}.toml")
+def _raw_form_at(form_id: str, forms_path: str) -> dict:
+    file = _form_files(forms_path).get(form_id)
+    if file is None:
+        raise _unknown(form_id)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise XltoolsError(RUN.form_invalid.format(path=file, error=e)) from None
+    if str(data.get("id")) != form_id:
+        raise XltoolsError(RUN.form_invalid.format(path=file, error=f"id = \"{data.get('id')}\" 与文件名 {form_id}.toml 不一致"))
+    return data
 
 
 def _resolve_sheets(data: dict) -> list[dict]:
@@ -256,7 +338,7 @@ def _expand_matrix(name: str, m: dict) -> tuple[list[Caption], list[Field], dict
                 col = col_letter(label_cols[depth])
                 top, bottom = m["first_row"] + i, m["first_row"] + j
                 rng = f"{col}{top}:{col}{bottom}" if bottom > top else f"{col}{top}"
-                captions.append(Caption(name, rng, label, "group"))
+                captions.append(Caption(name, rng, label, "group", label in m.get("vertical", ())))
                 i = j + 1
             else:
                 i += 1
@@ -290,7 +372,9 @@ def _expand_matrix(name: str, m: dict) -> tuple[list[Caption], list[Field], dict
                     parts = tuple(m["key"].format(row=x, col=c["id"]) for x in r["sum_of"])
                     extra_totals.append((key, parts, r["rule"]))
     info = {"name": m["name"], "rows": [r["id"] for r in rows], "cols": [c["id"] for c in m["cols"]],
-            "row_of": row_of, "col_of": col_of, "key": m["key"], "extra_totals": extra_totals}
+            "row_of": row_of, "col_of": col_of, "key": m["key"], "extra_totals": extra_totals,
+            "labels": {r["id"]: r["label"] for r in rows}, "groups": {r["id"]: list(r.get("groups", [])) for r in rows},
+            "row_sums": {r["id"]: list(r["sum_of"]) for r in rows if "sum_of" in r}}
     return captions, fields, info
 
 
@@ -321,6 +405,9 @@ def _expand_rules(data: dict, matrices: dict[str, dict]) -> list[RuleUse]:
             base = _expand_rules(_raw_form(r["from"]), matrices)
             out += [u for u in base if u.id in r["ids"]]
             continue
+        if "ids" in r:      # several rules of one kind without parameters
+            out += [RuleUse(rid, r["kind"], {}) for rid in r["ids"]]
+            continue
         params = {k: v for k, v in r.items() if k not in ("id", "kind", "for_each")}
         combos: list[dict[str, str]] = [{}]
         for var, values in r.get("for_each", {}).items():
@@ -349,9 +436,20 @@ def _substitute(obj: Any, env: dict[str, str]) -> Any:
     return obj
 
 
-@lru_cache(maxsize=None)
 def load_form(form_id: str = "2021") -> Form:
-    data = _raw_form(str(form_id))
+    return _load_form(str(form_id), _forms_path())
+
+
+@lru_cache(maxsize=None)
+def _load_form(form_id: str, forms_path: str) -> Form:
+    data = _raw_form(form_id)
+    try:
+        return _build_form(form_id, data)
+    except (KeyError, TypeError, ValueError, IndexError, StopIteration) as e:
+        raise XltoolsError(RUN.form_invalid.format(path=_form_files(forms_path).get(form_id), error=repr(e))) from None
+
+
+def _build_form(form_id: str, data: dict) -> Form:
     sheets = tuple(_build_sheet(s) for s in _resolve_sheets(data))
     matrices = {s.matrix["name"]: s.matrix for s in sheets if s.matrix}
     cover = data["cover"]
@@ -362,8 +460,60 @@ def load_form(form_id: str = "2021") -> Form:
     for u in rules:
         if u.id not in catalogue:
             raise XltoolsError(RUN.form_unknown_rule.format(form=form_id, rule=u.id))
-    return Form(data["id"], data["title"], data["issued_by"], data["first_year"], data.get("last_year"),
-                data["template_version"], dict(cover), sheets, rules, catalogue)
+    summary = data.get("summary", {})
+    seen = set()
+    while "from" in summary and summary["from"] not in seen:     # taken from another form
+        seen.add(summary["from"])
+        summary = _raw_form(summary["from"]).get("summary", {})
+    based_on = [s["from"] for s in data["sheets"] if "from" in s]
+    maps_from = tuple(dict.fromkeys([*data.get("maps_from", []), *based_on]))
+    replaced = {}
+    for s in data["sheets"]:
+        for old, new in (s.get("replace_rows") or {}).items():
+            if new:
+                base = next(x for x in _resolve_sheets(_raw_form(s["from"])) if x["name"] == s["name"])
+                replaced[(base["matrix"]["name"], old)] = new["id"]
+    return Form(str(data["id"]), data["title"], data["issued_by"], data["first_year"], data.get("last_year"),
+                data["template_version"], dict(cover), sheets, rules, catalogue, dict(summary), maps_from,
+                replaced, str(_form_files(_forms_path()).get(form_id, "")))
+
+
+def form_section(form_id: str, name: str) -> dict:
+    """A top-level table of the form's TOML (e.g. "published", "locate", "summary"), taken from
+    another form when it says `from = "<form>"`; {} when the form has none. For modules whose
+    settings live in the form definition. Do not modify the result."""
+    data = _raw_form(str(form_id)).get(name, {})
+    seen: set[str] = set()
+    while isinstance(data, dict) and "from" in data and data["from"] not in seen:
+        seen.add(data["from"])
+        data = _raw_form(data["from"]).get(name, {})
+    return data if isinstance(data, dict) else {}
+
+
+def key_map(source: Form, target: Form) -> dict[str, str]:
+    """How a report on `source` enters a consolidation on `target`: source key -> target key.
+    Keys both forms have map to themselves; a row one form's definition replaced
+    (replace_rows) maps to the row it replaced; anything else has no place in `target`."""
+    out = {k: k for k in source.keys if k in target.by_key}
+    pairs = []
+    if source.replaced_rows and target.id in source.maps_from:       # source derives from target
+        pairs = [(new, old) for (m, old), new in source.replaced_rows.items()]
+    elif target.replaced_rows and source.id in target.maps_from:     # target derives from source
+        pairs = [(old, new) for (m, old), new in target.replaced_rows.items()]
+    for s in source.sheets:
+        if not s.matrix:
+            continue
+        tm = next((t.matrix for t in target.sheets if t.matrix and t.matrix["name"] == s.matrix["name"]), None)
+        if tm is None:
+            continue
+        for src_row, dst_row in pairs:
+            if src_row in s.matrix["rows"] and dst_row in tm["rows"]:
+                for col in s.matrix["cols"]:
+                    src_key = s.matrix["key"].format(row=src_row, col=col)
+                    dst_key = tm["key"].format(row=dst_row, col=col)
+                    if dst_key in target.by_key:
+                        out[src_key] = dst_key
+    return out
 
 
 def total_relations(form: Form) -> list[tuple[str, tuple[str, ...], str, bool]]:

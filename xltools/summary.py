@@ -8,6 +8,7 @@ always as strings: nothing a workbook contained becomes a live formula here.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,8 @@ def _read_back(path: Path) -> "Report":
     pre-scan: xltools wrote it a moment ago, and the scan would pass over every row of
     分单位明细 (most of the time for thousands of agencies)."""
     from xltools import UnreadableError
-    from xltools.evaluate import evaluate, unreadable_report
+    from xltools.evaluate import evaluate
+    from xltools.pipeline import unreadable_report
     from xltools.reader.workbook import read_workbook
     try:
         return evaluate(read_workbook(path, screen=False))
@@ -187,106 +189,138 @@ def _findings_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
     _print(ws)
 
 
-# what the charts show: groups of table-3 result rows, and table 4's groups and results
-OUTCOME_GROUPS = [
-    ("予以公开", ("public",)),
-    ("部分公开", ("partial",)),
-    ("不予公开", ("withheld_",)),
-    ("无法提供", ("unavailable_",)),
-    ("不予处理", ("unprocessed_",)),
-    ("其他处理", ("other",)),
-]
-REVIEW_GROUPS = [("行政复议", "t4_review_"), ("未经复议直接起诉", "t4_direct_"), ("复议后起诉", "t4_after_review_")]
-REVIEW_RESULTS = [("结果维持", "upheld"), ("结果纠正", "corrected"), ("其他结果", "other"), ("尚未审结", "pending")]
-TOP_AGENCIES = 20
+# what the charts show comes from the form's [summary] section
+
+_NUMBERING = re.compile(r"^(（[一二三四五六七八九十]+）|[一二三四五六七八九十]+、|\d+[.．、])")
+_NOTE = re.compile(r"（[^（）]*）$")
+
+
+def _short(label: str) -> str:
+    """A caption as a chart label: without its numbering and a trailing note in brackets."""
+    return _NOTE.sub("", _NUMBERING.sub("", label)) or label
 
 
 def _outcomes(totals: dict, form) -> list[tuple[str, float]]:
-    rows = [k.removeprefix("t3_").removesuffix("_total") for k in form.keys if k.startswith("t3_") and k.endswith("_total")]
-    out = []
-    for label, prefixes in OUTCOME_GROUPS:
-        ids = [r for r in rows if r.startswith(prefixes) and r not in ("results",)]
-        out.append((label, sum(totals.get(f"t3_{r}_total") or 0 for r in ids)))
-    return out
+    """The outcome rows (parts of the configured total row), summed by their innermost group."""
+    spec = form.summary["outcomes"]
+    m = next(s.matrix for s in form.sheets if s.matrix and s.matrix["name"] == spec["matrix"])
+    depth = len(m["groups"][spec["row"]])
+    out: dict[str, float] = {}
+    for rid in m["row_sums"][spec["row"]]:
+        groups = m["groups"][rid]
+        label = _short(groups[depth] if len(groups) > depth else m["labels"][rid])
+        out[label] = out.get(label, 0) + (totals.get(m["key"].format(row=rid, col=spec["col"])) or 0)
+    return list(out.items())
+
+
+def _reviews(form) -> tuple[list[tuple[str, str]], list[tuple[str, tuple[str, ...]]]]:
+    """(result captions with their key suffix, [(group label, part keys)]) of the reviews sheet."""
+    groups = [(f.row_caption.split("·")[-1], f.sum_of) for f in form.sheet(form.summary["reviews_sheet"]).fields
+              if f.is_total]
+    first = groups[0][1]
+    results = [(form.field(k).col_caption, k) for k in first]
+    return results, groups
+
+
+CHART_SHEET = "图表"
+
+
+class _Charts:
+    """The 图表 sheet: each chart beside its own small data table, one under the other, so
+    the sheet prints on pages one chart wide. Each method writes one and moves `row` down."""
+
+    def __init__(self, wb, fmt: Formats, result: "Consolidation"):
+        self.wb, self.result, self.cfg = wb, result, result.form.summary
+        self.ws = wb.add_worksheet(CHART_SHEET)
+        self.bold = fmt.get(bold=True, font_size=10)
+        self.ws.set_column(0, 0, 28)
+        self.ws.set_column(1, 4, 10)
+        self.row = 0
+
+    def _place(self, chart, data_rows: int, height: int = 300) -> None:
+        chart.set_size({"width": 640, "height": height})
+        self.ws.insert_chart(self.row, 6, chart)
+        self.row += max(data_rows + 2, height // 20 + 2)
+
+    def _table(self, label: str, rows: list[tuple[str, float]]) -> int:
+        ws, row = self.ws, self.row
+        ws.write_string(row, 0, label, self.bold)
+        for i, (name, n) in enumerate(rows, start=1):
+            ws.write_string(row + i, 0, safe_text(name))
+            ws.write_number(row + i, 1, n)
+        return max(len(rows), 1)
+
+    def _series(self, first: int, last: int, **extra) -> dict:
+        return {"categories": [CHART_SHEET, first, 0, last, 0], "values": [CHART_SHEET, first, 1, last, 1], **extra}
+
+    def ranked(self) -> None:
+        """The agencies with the most of the ranked figure (applications received)."""
+        cfg = self.cfg
+        top = cfg.get("top", 20)
+        ranked = sorted(((e.name, e.report.values.get(cfg["ranked_key"]) or 0) for e in self.result.included),
+                        key=lambda x: -x[1])[:top]
+        last = self._table(cfg["ranked_label"].format(n=top), ranked)
+        chart = self.wb.add_chart({"type": "bar"})
+        chart.add_series(self._series(self.row + 1, self.row + last, name=cfg["ranked_series"],
+                                      fill={"color": "#4472C4"}, data_labels={"value": True}))
+        chart.set_title({"name": cfg["ranked_title"]})
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"reverse": True})
+        self._place(chart, last + 1, max(300, 22 * last + 90))
+
+    def outcomes(self) -> None:
+        """Outcomes of the applications handled."""
+        outcomes = _outcomes(self.result.totals, self.result.form)
+        self._table(self.cfg["outcomes_label"], outcomes)
+        pie = self.wb.add_chart({"type": "pie"})
+        pie.add_series(self._series(self.row + 1, self.row + len(outcomes), name=self.cfg["outcomes_series"],
+                                    data_labels={"value": True, "percentage": True}))
+        pie.set_title({"name": self.cfg["outcomes_title"]})
+        self._place(pie, len(outcomes) + 1)
+
+    def reviews(self) -> None:
+        """Administrative review and litigation results, stacked per group."""
+        ws, row = self.ws, self.row
+        ws.write_string(row, 0, self.cfg["reviews_label"], self.bold)
+        results, groups = _reviews(self.result.form)
+        for j, (label, _) in enumerate(results, start=1):
+            ws.write_string(row + 1, j, label, self.bold)
+        for i, (group, parts) in enumerate(groups, start=2):
+            ws.write_string(row + i, 0, group)
+            for j, key in enumerate(parts, start=1):
+                ws.write_number(row + i, j, self.result.totals.get(key) or 0)
+        col = self.wb.add_chart({"type": "column", "subtype": "stacked"})
+        colors = ["#70AD47", "#ED7D31", "#A5A5A5", "#FFC000"]
+        for j in range(1, len(results) + 1):
+            col.add_series({"name": [CHART_SHEET, row + 1, j],
+                            "categories": [CHART_SHEET, row + 2, 0, row + 1 + len(groups), 0],
+                            "values": [CHART_SHEET, row + 2, j, row + 1 + len(groups), j],
+                            "fill": {"color": colors[(j - 1) % len(colors)]}})
+        col.set_title({"name": self.cfg["reviews_title"]})
+        self._place(col, len(groups) + 2)
+
+    def statuses(self) -> None:
+        """Who has reported."""
+        counts = self.result.counts()
+        statuses = [s for s in STATUS_LABELS if counts.get(s)]
+        self._table(self.cfg["status_label"], [(STATUS_LABELS[s], counts[s]) for s in statuses])
+        if statuses:
+            st = self.wb.add_chart({"type": "pie"})
+            st.add_series(self._series(
+                self.row + 1, self.row + len(statuses), name=self.cfg["status_label"],
+                points=[{"fill": {"color": STATUS_COLORS[s]}, "border": {"color": "#7F7F7F"}} for s in statuses],
+                data_labels={"value": True, "category": True}))
+            st.set_title({"name": self.cfg["status_label"]})
+            self._place(st, len(statuses) + 1)
 
 
 def _charts_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
-    """Each chart beside its own small data table, one under the other, so the sheet prints
-    on pages one chart wide."""
-    ws = wb.add_worksheet("图表")
-    bold = fmt.get(bold=True, font_size=10)
-    ws.set_column(0, 0, 28)
-    ws.set_column(1, 4, 10)
-    name = "图表"
-    row = 0
-
-    def place(chart, first_row: int, data_rows: int, height: int = 300) -> int:
-        chart.set_size({"width": 640, "height": height})
-        ws.insert_chart(first_row, 6, chart)
-        return first_row + max(data_rows + 2, height // 20 + 2)
-
-    # 1. applications received, the agencies with the most
-    ws.write_string(row, 0, f"本年新收申请数量（前 {TOP_AGENCIES} 个单位）", bold)
-    ranked = sorted(((e.name, e.report.values.get("t3_new_total") or 0) for e in result.included),
-                    key=lambda x: -x[1])[:TOP_AGENCIES]
-    for i, (agency, n) in enumerate(ranked, start=1):
-        ws.write_string(row + i, 0, safe_text(agency))
-        ws.write_number(row + i, 1, n)
-    last = max(len(ranked), 1)
-    chart = wb.add_chart({"type": "bar"})
-    chart.add_series({"name": "本年新收申请", "categories": [name, row + 1, 0, row + last, 0],
-                      "values": [name, row + 1, 1, row + last, 1], "fill": {"color": "#4472C4"},
-                      "data_labels": {"value": True}})
-    chart.set_title({"name": "各单位本年新收政府信息公开申请数量"})
-    chart.set_legend({"none": True})
-    chart.set_y_axis({"reverse": True})
-    row = place(chart, row, last + 1, max(300, 22 * last + 90))
-
-    # 2. outcomes of the applications handled
-    ws.write_string(row, 0, "本年度办理结果（汇总）", bold)
-    outcomes = _outcomes(result.totals, result.form)
-    for i, (label, n) in enumerate(outcomes, start=1):
-        ws.write_string(row + i, 0, label)
-        ws.write_number(row + i, 1, n)
-    pie = wb.add_chart({"type": "pie"})
-    pie.add_series({"name": "办理结果", "categories": [name, row + 1, 0, row + len(outcomes), 0],
-                    "values": [name, row + 1, 1, row + len(outcomes), 1],
-                    "data_labels": {"value": True, "percentage": True}})
-    pie.set_title({"name": "政府信息公开申请办理结果"})
-    row = place(pie, row, len(outcomes) + 1)
-
-    # 3. administrative review and litigation results
-    ws.write_string(row, 0, "行政复议、行政诉讼结果（汇总）", bold)
-    for j, (label, _) in enumerate(REVIEW_RESULTS, start=1):
-        ws.write_string(row + 1, j, label, bold)
-    for i, (group, prefix) in enumerate(REVIEW_GROUPS, start=2):
-        ws.write_string(row + i, 0, group)
-        for j, (_, suffix) in enumerate(REVIEW_RESULTS, start=1):
-            ws.write_number(row + i, j, result.totals.get(prefix + suffix) or 0)
-    col = wb.add_chart({"type": "column", "subtype": "stacked"})
-    colors = ["#70AD47", "#ED7D31", "#A5A5A5", "#FFC000"]
-    for j in range(1, len(REVIEW_RESULTS) + 1):
-        col.add_series({"name": [name, row + 1, j], "categories": [name, row + 2, 0, row + 1 + len(REVIEW_GROUPS), 0],
-                        "values": [name, row + 2, j, row + 1 + len(REVIEW_GROUPS), j], "fill": {"color": colors[j - 1]}})
-    col.set_title({"name": "行政复议、行政诉讼结果"})
-    row = place(col, row, len(REVIEW_GROUPS) + 2)
-
-    # 4. who has reported
-    ws.write_string(row, 0, "报送情况", bold)
-    counts = result.counts()
-    statuses = [s for s in STATUS_LABELS if counts.get(s)]
-    for i, s in enumerate(statuses, start=1):
-        ws.write_string(row + i, 0, STATUS_LABELS[s])
-        ws.write_number(row + i, 1, counts[s])
-    if statuses:
-        st = wb.add_chart({"type": "pie"})
-        st.add_series({"name": "报送情况", "categories": [name, row + 1, 0, row + len(statuses), 0],
-                       "values": [name, row + 1, 1, row + len(statuses), 1],
-                       "points": [{"fill": {"color": STATUS_COLORS[s]}, "border": {"color": "#7F7F7F"}} for s in statuses],
-                       "data_labels": {"value": True, "category": True}})
-        st.set_title({"name": "报送情况"})
-        place(st, row, len(statuses) + 1)
-    _print(ws)
+    charts = _Charts(wb, fmt, result)
+    charts.ranked()
+    charts.outcomes()
+    charts.reviews()
+    charts.statuses()
+    _print(charts.ws)
 
 
 def _print(ws, fit: bool = True) -> None:

@@ -143,10 +143,8 @@ def _layout(ws, sheet: Sheet, fmt: Formats) -> None:
         ws.set_column(f"{col}:{col}", width)
     heights = dict(sheet.heights)
     for cap in sheet.captions:
-        style = cap.style
+        style = "vertical" if cap.vertical else cap.style
         r1, c1, r2, c2 = _span(cap.range)
-        if style == "group" and r2 - r1 >= 8 and len(cap.text) > 4:
-            style = "vertical"     # the tall 三、本年度办理结果 label stands vertically, as in the official table
         f = fmt.style(style)
         if (r1, c1) == (r2, c2):
             ws.write_string(r1, c1, cap.text, f)

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from typing import Any
 
-from xltools.findings import Finding
+from xltools.findings import Finding, fmt, make_finding  # noqa: F401  (make_finding re-exported for the published reader until it imports findings)
 from xltools.messages import DETAIL
 from xltools.reader.base import RawCell
 from xltools.spec import Field, Form
@@ -26,41 +26,6 @@ _UNITS = re.compile(r"(件|个|项|条|次|宗|份|人次|万元|元)$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _YEAR = re.compile(r"^(\d{4})(年|年度)?$")
-
-
-def fmt(v: Any) -> str:
-    """A number as a person writes it: 12, 3.5, 0.1234."""
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, float):
-        if v.is_integer():
-            return str(int(v))
-        return f"{v:.4f}".rstrip("0").rstrip(".")
-    return str(v)
-
-
-def make_finding(form: Form, rule: str, field: Field | None, *, sheet: str | None = None,
-                 cell: str | None = None, expected: Any = None, actual: Any = None, **ctx: Any) -> Finding:
-    """Build a finding whose message comes from the catalogue (rules.toml)."""
-    rd = form.catalogue[rule]
-    if field is not None:
-        sheet = sheet or field.sheet
-        cell = cell or field.cell
-    where = f"{sheet}!{cell}" if sheet and cell else (sheet or "")
-    context = {"where": where, "row": field.row_caption if field else "", "col": field.col_caption if field else "",
-               "found": fmt(actual) if actual is not None else "", "expected": fmt(expected) if expected is not None else "",
-               "diff": "", "raw": "", "left": "", "right": "", "detail": "", "label": ""}
-    if isinstance(actual, (int, float)) and isinstance(expected, (int, float)) and not isinstance(actual, bool):
-        context["diff"] = fmt(_round(actual - expected))
-    context.update({k: fmt(v) if isinstance(v, (int, float)) else str(v) for k, v in ctx.items()})
-    message = rd.message.format(**context)
-    # captions are empty for metadata: drop the empty brackets the template would leave
-    message = message.replace("（ / ）", "").replace("（ / ", "（").replace(" / ）", "）")
-    return Finding(rule, rd.severity, message, sheet, cell, field.key if field else None, expected, actual)
-
-
-def _round(v: float | int) -> float | int:
-    return round(v, 6) if isinstance(v, float) else v
 
 
 def _display(raw: Any) -> str:

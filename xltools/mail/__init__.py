@@ -4,8 +4,9 @@
     write_outbox(outdir, messages, config)                  # dry run: OUTDIR/outbox/*.eml
     result = send_messages(outdir, messages, config)        # SMTP, logged in OUTDIR/sendlog.jsonl
 """
-from xltools.mail.compose import (ONLY_CHOICES, Attachment, PlannedMessage, compose, load_templates,
-                                  plan_messages)
+from xltools.mail.compose import ONLY_CHOICES, load_templates, plan_messages
+from xltools.mail.message import Attachment, PlannedMessage
+from xltools.mail.mime import compose
 from xltools.mail.config import MailConfig, SmtpConfig, load_config
 from xltools.mail.outbox import write_outbox
 from xltools.mail.render import plan_table, send_table

@@ -1,45 +1,33 @@
-"""Plan one message per agency from a consolidation run, and compose it as MIME.
+"""Plan one message per agency from a consolidation run (pure data: PlannedMessage).
 
-Planning is pure data (PlannedMessage); composing adds what is different on every build
-(Date, Message-ID) and the MIME encoding mail clients need.
+The message itself and text hygiene are xltools.mail.message; MIME is xltools.mail.mime.
 """
 from __future__ import annotations
 
-import hashlib
 import html
-import io
-import json
 import re
 import string
 import tempfile
-import unicodedata
-import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
-from email.header import Header
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote
 
-from xltools import XltoolsError, __version__, textsafe
-from xltools.addresses import split_addresses, valid_address  # noqa: F401  (re-exported for mail)
-from xltools.findings import (ERROR, ERRORS, MISSING, OK, STATUS_LABELS, SUPERSEDED, UNREADABLE,
-                              WARNINGS, WRONG_YEAR, Finding)
-from xltools.messages import MAIL as texts
+from xltools import XltoolsError
+from xltools.findings import ERROR, Finding
 from xltools.mail.config import MailConfig
-from xltools.vocabulary import severity_label
+from xltools.mail.message import (KIND_LABELS, XLSX_TYPE, Attachment, PlannedMessage,  # noqa: F401  (re-exported)
+                                  check_addresses, clean_body, clean_header, safe_filename, split_addresses,
+                                  valid_address)
+from xltools.mail.mime import MAIL_POLICY, compose  # noqa: F401  (re-exported)
+from xltools.messages import MAIL as texts
 from xltools.results import Entry, Run, inside, load_results
 from xltools.roster import RosterEntry, RosterIndex, load_roster
+from xltools.vocabulary import (ERRORS, MISSING, OK, STATUS_LABELS, SUPERSEDED, UNREADABLE, WARNINGS, WRONG_YEAR,
+                                severity_label)
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-# message kind per status; statuses not listed (superseded, not_in_roster) get no message
 STATUS_KIND = {
     ERRORS: "revise",
     UNREADABLE: "unreadable",
@@ -47,10 +35,6 @@ STATUS_KIND = {
     MISSING: "remind",
     OK: "accepted",
     WARNINGS: "accepted_warnings",
-}
-KIND_LABELS = {
-    "revise": "需修改", "unreadable": "需修改", "wrong_year": "需修改",
-    "remind": "催报", "accepted": "已通过", "accepted_warnings": "已通过", "summary": "汇总",
 }
 ONLY_CHOICES = ("errors", "missing", "all")
 _ONLY_KINDS = {
@@ -68,89 +52,6 @@ TEMPLATE_VARS = frozenset({
 })
 TEMPLATE_KINDS = tuple(KIND_LABELS)
 MAX_FINDINGS_LISTED = 50
-
-# SMTP line endings; headers we set raw (attachment parameters) are written exactly as given
-MAIL_POLICY = policy.SMTP.clone(refold_source="none")
-
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    filename: str
-    data: bytes
-    content_type: str = XLSX_TYPE
-
-    @property
-    def fingerprint(self) -> str:
-        """What the attachment says, not when it was saved: for an xlsx the members' CRCs
-        without docProps (which carry timestamps), so a re-run consolidation is no change."""
-        digest = hashlib.sha256()
-        try:
-            with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
-                for info in sorted(zf.infolist(), key=lambda i: i.filename):
-                    if not info.filename.startswith("docProps/"):
-                        digest.update(f"{info.filename}:{info.CRC}:{info.file_size}\n".encode())
-        except zipfile.BadZipFile:
-            digest.update(self.data)
-        return digest.hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedMessage:
-    kind: str                       # revise | unreadable | wrong_year | remind | accepted | accepted_warnings | summary
-    agency: str                     # who it is about ("" for the summary)
-    status: str                     # the entry's status ("" for the summary)
-    to: tuple[str, ...]
-    cc: tuple[str, ...]
-    subject: str
-    text: str
-    html: str
-    attachments: tuple[Attachment, ...] = ()
-    problem: str | None = None      # why it cannot be sent (无收件地址, 收件地址无效 …)
-
-    @property
-    def label(self) -> str:
-        return KIND_LABELS[self.kind]
-
-    @property
-    def sendable(self) -> bool:
-        return self.problem is None and bool(self.to)
-
-    @property
-    def digest(self) -> str:
-        """The content hash the send log keys on (recipients are logged beside it)."""
-        doc = {"kind": self.kind, "subject": self.subject, "text": self.text, "html": self.html,
-               "attachments": [[a.filename, a.fingerprint] for a in self.attachments]}
-        return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-
-
-# ---------------------------------------------------------------- text hygiene
-
-def clean_header(value: object) -> str:
-    """Text for a header: no control, format or line-separator characters, one line."""
-    text = unicodedata.normalize("NFC", str(value or ""))
-    text = "".join(" " if unicodedata.category(c)[0] in "CZ" and c != " " else c for c in text)
-    return " ".join(text.split())
-
-
-def clean_body(value: object) -> str:
-    """Workbook text for a body: single line, printable."""
-    return clean_header(value)
-
-
-def safe_filename(value: object, limit: int = 60) -> str:
-    return textsafe.safe_filename(clean_header(value), limit)
-
-
-def check_addresses(addresses: Sequence[str], what: str) -> tuple[str, ...]:
-    """Addresses the coordinator typed (--cc, --summary-to, From): invalid is a usage error."""
-    out = []
-    for raw in addresses:
-        for addr in split_addresses(raw):
-            if not valid_address(addr):
-                raise XltoolsError(texts.BAD_OPTION_ADDRESS.format(what=what, addr=clean_header(addr)))
-            out.append(addr)
-    return tuple(out)
 
 
 # ---------------------------------------------------------------- templates
@@ -363,62 +264,3 @@ def _date_text(created: str | None) -> str:
     return f"{when.year}年{when.month}月{when.day}日"
 
 
-# ---------------------------------------------------------------- MIME
-
-PLACEHOLDER_SENDER = "mail-from-not-configured@invalid"
-
-
-def compose(message: PlannedMessage, config: MailConfig, *, when: datetime | None = None) -> EmailMessage:
-    """The message as MIME: text + HTML alternative, attachments named for every client."""
-    sender = config.sender or PLACEHOLDER_SENDER
-    msg = EmailMessage(policy=MAIL_POLICY)
-    msg["From"] = Address(display_name=clean_header(config.office), addr_spec=sender)
-    name = clean_header(message.agency)
-    msg["To"] = [Address(display_name=name, addr_spec=a) for a in message.to] or "undisclosed-recipients:;"
-    if message.cc:
-        msg["Cc"] = [Address(addr_spec=a) for a in message.cc]
-    msg["Subject"] = clean_header(message.subject)
-    msg["Date"] = format_datetime((when or datetime.now()).astimezone())
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
-    msg["X-Mailer"] = f"xltools {__version__}"
-    msg.set_content(message.text, cte="base64")
-    msg.add_alternative(_html_document(message.html), subtype="html", cte="base64")
-    if message.attachments:
-        msg.make_mixed()
-        for a in message.attachments:
-            msg.attach(_attachment_part(a))
-    return msg
-
-
-def _html_document(body: str) -> str:
-    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n"
-            "<body style=\"font-family:'Microsoft YaHei','PingFang SC',sans-serif;font-size:14px\">\n"
-            f"{body}</body></html>\n")
-
-
-def _attachment_part(a: Attachment) -> EmailMessage:
-    """Content-Type name= as RFC 2047 (what Outlook reads) and Content-Disposition filename*=
-    as RFC 2231 (the standard; Thunderbird, Apple Mail, Foxmail, Coremail)."""
-    part = EmailMessage(policy=MAIL_POLICY)
-    maintype, _, subtype = a.content_type.partition("/")
-    part.set_content(a.data, maintype=maintype, subtype=subtype, cte="base64")
-    del part["Content-Type"]
-    del part["Content-Disposition"]
-    encoded = Header(a.filename, "utf-8", maxlinelen=68).encode(linesep="\r\n")
-    part.set_raw("Content-Type", f'{a.content_type};\r\n name="{encoded}"')
-    part.set_raw("Content-Disposition", "attachment;\r\n" + _rfc2231("filename", a.filename))
-    return part
-
-
-def _rfc2231(param: str, value: str, width: int = 54) -> str:
-    tokens = [c if c.isascii() and quote(c, safe="") == c else quote(c, safe="") for c in value]
-    chunks, current = [], ""
-    for token in tokens:
-        if current and len(current) + len(token) > width:
-            chunks.append(current)
-            current = ""
-        current += token
-    chunks.append(current)
-    if len(chunks) == 1:
-        return f" {param}*=utf-8''{chunks[0]}"
-    return ";\r\n".join(f" {param}*{i}*=" + ("utf-8''" if i == 0 else "") + c for i, c in enumerate(chunks))

@@ -86,29 +86,54 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     overrides: office, deadline, signature, sender, templates, cc (added to the file's cc).
     """
     env = os.environ if env is None else env
-    mail_doc, smtp_doc, base = {}, {}, Path.cwd()
-    if path is not None:
-        path = Path(path)
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise XltoolsError(MAIL.config_missing.format(path=path)) from None
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise XltoolsError(MAIL.config_unreadable.format(path=path, error=exc)) from exc
-        mail_doc, smtp_doc, base = doc.get("mail", {}), doc.get("smtp", {}), path.parent
-        if "password" in smtp_doc or "password" in mail_doc:
-            raise XltoolsError(MAIL.config_password.format(path=path, env=ENV["password"]))
+    mail_doc, smtp_doc, base = _read_file(path)
+    smtp = _smtp_config(env, smtp_doc, base)
+    templates = _pick(overrides.get("templates"))
+    if templates is None and mail_doc.get("templates"):
+        templates = base / mail_doc["templates"]
+    cc = tuple(mail_doc.get("cc") or ()) + tuple(overrides.get("cc") or ())
+    return MailConfig(
+        office=_pick(overrides.get("office"), mail_doc.get("office")) or DEFAULT_OFFICE,
+        deadline=_pick(overrides.get("deadline"), mail_doc.get("deadline")) or DEFAULT_DEADLINE,
+        signature=_pick(overrides.get("signature"), mail_doc.get("signature")),
+        sender=_pick(overrides.get("sender"), env.get(ENV["sender"]), mail_doc.get("from")),
+        cc=cc,
+        templates=Path(templates) if templates else None,
+        smtp=smtp,
+    )
 
-    def pick(*sources):
-        for source in sources:
-            if source is not None and source != "":
-                return source
-        return None
 
-    security = str(pick(env.get(ENV["security"]), smtp_doc.get("security")) or "ssl").lower()
+def _pick(*sources):
+    """The first value given (not None, not empty)."""
+    for source in sources:
+        if source is not None and source != "":
+            return source
+    return None
+
+
+def _read_file(path: str | Path | None) -> tuple[dict, dict, Path]:
+    """([mail], [smtp], the folder relative paths are resolved against)."""
+    if path is None:
+        return {}, {}, Path.cwd()
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise XltoolsError(MAIL.config_missing.format(path=path)) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise XltoolsError(MAIL.config_unreadable.format(path=path, error=exc)) from exc
+    mail_doc, smtp_doc = doc.get("mail", {}), doc.get("smtp", {})
+    if "password" in smtp_doc or "password" in mail_doc:
+        raise XltoolsError(MAIL.config_password.format(path=path, env=ENV["password"]))
+    return mail_doc, smtp_doc, path.parent
+
+
+def _smtp_config(env: Mapping[str, str], smtp_doc: dict, base: Path) -> SmtpConfig:
+    """The environment first, then the file's [smtp]; the password only from the environment."""
+    security = str(_pick(env.get(ENV["security"]), smtp_doc.get("security")) or "ssl").lower()
     if security not in SECURITY_MODES:
         raise XltoolsError(MAIL.bad_security.format(security=security, env=ENV["security"]))
-    port = pick(env.get(ENV["port"]), smtp_doc.get("port"))
+    port = _pick(env.get(ENV["port"]), smtp_doc.get("port"))
     if port is not None:
         try:
             port = int(port)
@@ -116,32 +141,19 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
                 raise ValueError
         except (TypeError, ValueError):
             raise XltoolsError(MAIL.bad_port.format(port=port)) from None
-    ca_file = pick(env.get(ENV["ca_file"]), smtp_doc.get("ca_file"))
+    ca_file = _pick(env.get(ENV["ca_file"]), smtp_doc.get("ca_file"))
     if ca_file and smtp_doc.get("ca_file") == ca_file:
         ca_file = str(base / ca_file)
-    smtp = SmtpConfig(
-        host=pick(env.get(ENV["host"]), smtp_doc.get("host")),
+    return SmtpConfig(
+        host=_pick(env.get(ENV["host"]), smtp_doc.get("host")),
         port=port,
-        user=pick(env.get(ENV["user"]), smtp_doc.get("user")),
+        user=_pick(env.get(ENV["user"]), smtp_doc.get("user")),
         password=env.get(ENV["password"]) or None,
         security=security,
         ca_file=ca_file,
         timeout=float(smtp_doc.get("timeout", 60)),
         retries=int(smtp_doc.get("retries", 2)),
         retry_delay=float(smtp_doc.get("retry_delay", 5)),
-    )
-    templates = pick(overrides.get("templates"))
-    if templates is None and mail_doc.get("templates"):
-        templates = base / mail_doc["templates"]
-    cc = tuple(mail_doc.get("cc") or ()) + tuple(overrides.get("cc") or ())
-    return MailConfig(
-        office=pick(overrides.get("office"), mail_doc.get("office")) or DEFAULT_OFFICE,
-        deadline=pick(overrides.get("deadline"), mail_doc.get("deadline")) or DEFAULT_DEADLINE,
-        signature=pick(overrides.get("signature"), mail_doc.get("signature")),
-        sender=pick(overrides.get("sender"), env.get(ENV["sender"]), mail_doc.get("from")),
-        cc=cc,
-        templates=Path(templates) if templates else None,
-        smtp=smtp,
     )
 
 

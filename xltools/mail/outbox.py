@@ -7,7 +7,8 @@ from pathlib import Path
 from xltools import XltoolsError
 from xltools.messages import MAIL
 from xltools.fsutil import atomic_write_bytes
-from xltools.mail.compose import PlannedMessage, compose, safe_filename
+from xltools.mail.message import PlannedMessage, safe_filename
+from xltools.mail.mime import compose
 from xltools.mail.config import MailConfig
 
 OUTBOX = "outbox"

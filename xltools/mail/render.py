@@ -5,7 +5,7 @@ import unicodedata
 from collections.abc import Container, Sequence
 
 from xltools.messages import MAIL as texts
-from xltools.mail.compose import PlannedMessage
+from xltools.mail.message import PlannedMessage
 from xltools.mail.send import OUTCOME_LABELS, SendResult
 
 HEADER = ("类型", "单位", "收件人", "主题", "附件", "状态")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from xltools import XltoolsError
 from xltools.messages import MAIL as texts
-from xltools.mail.compose import PlannedMessage, compose
+from xltools.mail.message import PlannedMessage
+from xltools.mail.mime import compose
 from xltools.mail.config import MailConfig, SmtpConfig, check_sending
 
 SENDLOG = "sendlog.jsonl"
@@ -42,6 +43,10 @@ class SendResult:
     def ok(self) -> bool:
         """Every message went out (now or before)."""
         return all(d.outcome in (SENT, SKIPPED) for d in self.deliveries)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
 
 
 class SendLog:
@@ -86,9 +91,7 @@ def send_messages(outdir: str | Path, messages: Sequence[PlannedMessage], config
     check_sending(config)
     log = SendLog(outdir)
     done = set() if resend else log.sent()
-    smtp = config.smtp
-    conn: smtplib.SMTP | None = None
-    unreachable: str | None = None
+    session = _Session(config, log, sleep)
     deliveries = []
     try:
         for message in messages:
@@ -96,54 +99,77 @@ def send_messages(outdir: str | Path, messages: Sequence[PlannedMessage], config
                 delivery = Delivery(message, NOT_SENT, message.problem)
             elif (message.digest, frozenset(message.to)) in done:
                 delivery = Delivery(message, SKIPPED)
-            elif unreachable:
-                delivery = Delivery(message, FAILED, unreachable)
+            elif session.unreachable:
+                delivery = Delivery(message, FAILED, session.unreachable)
             else:
-                email = compose(message, config)
-                detail, attempt = None, 0
-                while True:
-                    attempt += 1
-                    no_server = False
-                    try:
-                        if conn is None:
-                            conn = _connect(smtp)
-                        refused = conn.send_message(email, from_addr=config.sender,
-                                                    to_addrs=list(message.to + message.cc))
-                        if any(addr in refused for addr in message.to):
-                            # only a Cc got it: the agency did not, so it is not done
-                            raise smtplib.SMTPRecipientsRefused(refused)
-                        log.append(message, email["Message-ID"])
-                        done.add((message.digest, frozenset(message.to)))
-                        delivery = Delivery(message, SENT, texts.PARTLY_REFUSED.format(detail=_refusals(refused))
-                                            if refused else None, email["Message-ID"], attempt)
-                        break
-                    except _Unreachable as exc:
-                        detail, temporary, no_server = str(exc), True, True
-                    except smtplib.SMTPRecipientsRefused as exc:
-                        detail = texts.REFUSED.format(detail=_refusals(exc.recipients))
-                        temporary = all(400 <= code < 500 for code, _ in exc.recipients.values())
-                    except smtplib.SMTPResponseException as exc:   # sender refused, data refused
-                        detail = texts.SERVER_ERROR.format(code=exc.smtp_code, text=_decode(exc.smtp_error))
-                        temporary = 400 <= exc.smtp_code < 500
-                        if exc.smtp_code == 421:     # the server is closing the connection
-                            conn = _close(conn)
-                    except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                        detail, temporary = texts.CONNECTION_LOST.format(error=exc), True
-                        conn = _close(conn)
-                    if not temporary or attempt > smtp.retries:
-                        if attempt > 1:
-                            detail = texts.AFTER_ATTEMPTS.format(detail=detail, n=attempt)
-                        if no_server:   # don't spend retries on every remaining message
-                            unreachable = texts.NOT_TRIED
-                        delivery = Delivery(message, FAILED, detail, None, attempt)
-                        break
-                    sleep(smtp.retry_delay * 2 ** (attempt - 1))
+                delivery = session.deliver(message)
+                if delivery.outcome == SENT:
+                    done.add((message.digest, frozenset(message.to)))
             deliveries.append(delivery)
             if progress:
                 progress(delivery)
     finally:
-        _close(conn)
+        session.close()
     return SendResult(tuple(deliveries))
+
+
+class _Session:
+    """One SMTP connection, reused from message to message and reopened when it drops; once
+    the server cannot be reached, the remaining messages are not tried."""
+
+    def __init__(self, config: MailConfig, log: "SendLog", sleep: Callable[[float], None]):
+        self.config, self.smtp, self.log, self.sleep = config, config.smtp, log, sleep
+        self.conn: smtplib.SMTP | None = None
+        self.unreachable: str | None = None
+
+    def deliver(self, message: PlannedMessage) -> Delivery:
+        """Send with retries: 4xx answers and dropped connections are tried again."""
+        email = compose(message, self.config)
+        attempt = 0
+        while True:
+            attempt += 1
+            delivery, detail, temporary, no_server = self._attempt(message, email, attempt)
+            if delivery is not None:
+                return delivery
+            if not temporary or attempt > self.smtp.retries:
+                if attempt > 1:
+                    detail = texts.AFTER_ATTEMPTS.format(detail=detail, n=attempt)
+                if no_server:   # don't spend retries on every remaining message
+                    self.unreachable = texts.NOT_TRIED
+                return Delivery(message, FAILED, detail, None, attempt)
+            self.sleep(self.smtp.retry_delay * 2 ** (attempt - 1))
+
+    def _attempt(self, message: PlannedMessage, email, attempt: int
+                 ) -> tuple[Delivery | None, str | None, bool, bool]:
+        """(the delivery if the server took it, else why not, whether that may pass, whether
+        there was no server at all)."""
+        try:
+            if self.conn is None:
+                self.conn = _connect(self.smtp)
+            refused = self.conn.send_message(email, from_addr=self.config.sender,
+                                             to_addrs=list(message.to + message.cc))
+            if any(addr in refused for addr in message.to):
+                # only a Cc got it: the agency did not, so it is not done
+                raise smtplib.SMTPRecipientsRefused(refused)
+            self.log.append(message, email["Message-ID"])
+            detail = texts.PARTLY_REFUSED.format(detail=_refusals(refused)) if refused else None
+            return Delivery(message, SENT, detail, email["Message-ID"], attempt), None, False, False
+        except _Unreachable as exc:
+            return None, str(exc), True, True
+        except smtplib.SMTPRecipientsRefused as exc:
+            temporary = all(400 <= code < 500 for code, _ in exc.recipients.values())
+            return None, texts.REFUSED.format(detail=_refusals(exc.recipients)), temporary, False
+        except smtplib.SMTPResponseException as exc:   # sender refused, data refused
+            if exc.smtp_code == 421:     # the server is closing the connection
+                self.conn = _close(self.conn)
+            detail = texts.SERVER_ERROR.format(code=exc.smtp_code, text=_decode(exc.smtp_error))
+            return None, detail, 400 <= exc.smtp_code < 500, False
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self.conn = _close(self.conn)
+            return None, texts.CONNECTION_LOST.format(error=exc), True, False
+
+    def close(self) -> None:
+        self.conn = _close(self.conn)
 
 
 def _connect(smtp: SmtpConfig) -> smtplib.SMTP:

@@ -1,4 +1,4 @@
-"""Any input -> RawForm (xltools.reader.base) -> cleaned values and findings (a Report)."""
+"""Any input -> RawForm (xltools.reader.base). Cleaning and checking it: xltools.evaluate."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,9 +19,4 @@ def read_raw(path: str | Path) -> RawForm:
     return read_workbook(path)
 
 
-def evaluate(raw: RawForm):
-    from xltools.evaluate import evaluate as _evaluate
-    return _evaluate(raw)
-
-
-__all__ = ["RawCell", "RawForm", "read_raw", "evaluate", "WORKBOOK_SUFFIXES", "DOCUMENT_SUFFIXES"]
+__all__ = ["RawCell", "RawForm", "read_raw", "WORKBOOK_SUFFIXES", "DOCUMENT_SUFFIXES"]

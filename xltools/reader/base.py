@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from xltools.findings import Finding
 
@@ -24,3 +24,8 @@ class RawForm:
     kind: str = "workbook"             # "workbook" | "document"
     skipped_sheets: set[str] = field(default_factory=set)   # sheets not read (missing / layout altered)
     typed_totals: bool = False         # totals are figures as typed or printed, not formulas (documents, imports)
+    # Whether a total is the template's formula or a figure typed over it matters only for a
+    # total with an unusable part, so it is asked then: keys known to be typed, and a probe
+    # the reader may leave (key -> True formula, False typed, None not known)
+    typed_keys: set[str] = field(default_factory=set)
+    formula_of: Callable[[str], bool | None] | None = None

@@ -27,7 +27,7 @@ from xltools.published.notes import SHEET as IMPORT_NOTES
 from xltools.published.notes import read_sheet as read_import_notes
 from xltools.reader.base import RawCell, RawForm
 from xltools.reader.sniff import DEFAULT_LIMITS, Limits, sniff
-from xltools.spec import FORM_IDS, Caption, Form, Sheet, a1, load_form, parse_a1
+from xltools.spec import Caption, Form, Sheet, a1, form_ids, load_form, parse_a1
 from xltools.textsafe import normalise
 from xltools.values import make_finding
 
@@ -70,6 +70,7 @@ def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS, *, screen: 
     raw = raw_from_grids(names, grid, str(path))
     if kind == "xlsx":
         _probe_blanks(path, load_form(raw.form), raw)
+        raw.formula_of = _FormulaProbe(path, raw)
     return raw
 
 
@@ -159,13 +160,13 @@ def _title(sheet: Sheet) -> Caption:
 def _identify(names: list[str], grid) -> tuple[str, dict[str, str], list[Finding]]:
     """The form the workbook follows and where each of its sheets is; findings for sheets
     that were renamed or are missing."""
-    base = load_form(FORM_IDS[0])
+    base = load_form(form_ids()[0])
     cover_name = base.cover["sheet"]
     form_id = None
     if cover_name in names:
         marker = str(_cell(grid(cover_name), base.cover["form_cell"]))
-        m = re.match(r"^xltools:(\d{4}):", marker)
-        if m and m.group(1) in FORM_IDS:
+        m = re.match(r"^xltools:([A-Za-z0-9_-]+):", marker)
+        if m and m.group(1) in form_ids():
             form_id = m.group(1)
     sheet_map: dict[str, str] = {}
     findings: list[Finding] = []
@@ -187,7 +188,7 @@ def _identify(names: list[str], grid) -> tuple[str, dict[str, str], list[Finding
     if not sheet_map:
         detail = DETAIL.not_a_form.format(names="、".join(names[:8]))
         findings.append(make_finding(base, "form-mismatch", None, sheet=names[0] if names else None, detail=detail))
-        return FORM_IDS[0], {}, findings
+        return base.id, {}, findings
     if form_id is None:
         form_id = _form_from_layout(sheet_map, grid)
     form = load_form(form_id)
@@ -199,23 +200,22 @@ def _identify(names: list[str], grid) -> tuple[str, dict[str, str], list[Finding
 
 
 def _form_from_layout(sheet_map: dict[str, str], grid) -> str:
-    """No marker (a copy made by hand, or an older template): tell the form by table 3's
-    （六） rows, then by table 2's column captions."""
-    for fid in FORM_IDS:
+    """No marker (a copy made by hand, or an older template): the form whose captions the
+    workbook's sheets show; the form with most sheets matching when none matches them all."""
+    best, best_score = form_ids()[0], -1
+    for fid in form_ids():
         form = load_form(fid)
-        t3 = form.sheet("表三")
-        if "表三" in sheet_map:
-            g = grid(sheet_map["表三"])
-            labels = [c for c in t3.captions if c.style == "label"]
-            if all(normalise(str(_cell(g, c.cell))) == normalise(c.text) for c in labels):
-                return fid
-    for fid in FORM_IDS:
-        t2 = load_form(fid).sheet("表二")
-        if "表二" in sheet_map:
-            g = grid(sheet_map["表二"])
-            if normalise(str(_cell(g, "B3"))) == normalise(next(c.text for c in t2.captions if c.cell == "B3")):
-                return fid
-    return FORM_IDS[0]
+        score = 0
+        for s in form.sheets:
+            if s.name not in sheet_map:
+                continue
+            g = grid(sheet_map[s.name])
+            if all(normalise(str(_cell(g, c.cell))) == normalise(c.text) for c in s.captions
+                   if c.style in ("label", "header")):
+                score += 1
+        if score > best_score:
+            best, best_score = fid, score
+    return best
 
 
 # --- layout verification -----------------------------------------------------------------------
@@ -304,6 +304,37 @@ def _probe_blanks(path: Path, form: Form, raw: RawForm) -> None:
                         raw.cells[key] = RawCell(text, rc.sheet, rc.cell)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
         return
+
+
+class _FormulaProbe:
+    """Whether a total holds a formula or a figure typed over it, read from the sheet XML
+    when xltools.evaluate asks (a total with an unusable part: rare, so never up front)."""
+
+    def __init__(self, path: Path, raw: RawForm):
+        self.path, self.raw = path, raw
+        self.xml: dict[str, bytes | None] = {}
+
+    def __call__(self, key: str) -> bool | None:
+        rc = self.raw.cells.get(key)
+        if rc is None or rc.sheet is None or rc.cell is None:
+            return None
+        if rc.sheet not in self.xml:
+            self.xml[rc.sheet] = self._read(rc.sheet)
+        xml = self.xml[rc.sheet]
+        return None if xml is None else _has_formula(xml, rc.cell)
+
+    def _read(self, sheet: str) -> bytes | None:
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                target = _sheet_targets(zf).get(sheet)
+                return zf.read(target) if target else None
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+            return None
+
+
+def _has_formula(xml: bytes, ref: str) -> bool:
+    m = re.search(rb'<c\b[^>]*\br="' + ref.encode() + rb'"[^>]*?(/>|>(.*?)</c>)', xml, re.S)
+    return bool(m) and b"<f" in (m.group(2) or b"")
 
 
 def _sheet_targets(zf: zipfile.ZipFile) -> dict[str, str]:

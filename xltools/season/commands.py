@@ -13,8 +13,8 @@ from xltools import XltoolsError
 
 
 def _cli():
-    from xltools import cli
-    return cli
+    from xltools import clikit      # the CLI's building blocks (not xltools.cli: no import cycle)
+    return clikit
 
 
 def _fail(message: str):
@@ -194,7 +194,7 @@ def accept_command(agency, rule, cell, note, season_dir) -> None:
 
     \b
     示例：
-      xltools accept 聊城市住房和城乡建设局 x-in-force --cell D5 --note "2 件规范性文件到期失效"
+      xltools accept 聊城市住房和城乡建设局 x-in-force --cell D5 --note "2 件文件到期失效"
     """
     season = open_season(season_dir)
     with season:

@@ -59,7 +59,8 @@ class LastRecord:
         if self.form == "2019" and key not in self.values:
             alias = crossyear()["from_2019"].get(key)
             if alias:
-                return self.values.get(alias), self.cells.get(alias), "（2019 表式“对外公开总数量”）"
+                caption = load_form("2019").field(alias).col_caption     # the caption lives in the form
+                return self.values.get(alias), self.cells.get(alias), f"（2019 表式“{caption}”）"
         return self.values.get(key), self.cells.get(key), ""
 
 
@@ -223,7 +224,7 @@ class CrossYearRule:
 
 
 class CarryOver(CrossYearRule):
-    """x-carry-over: every column of table 3, 二、上年结转 = last year's 四、结转下年度继续办理."""
+    """x-carry-over: every column of table 3, t3_carried_in_<col> = last year's t3_carried_out_<col>."""
     kind = "carry_over"
 
     def check(self, values: dict, last: LastRecord) -> Iterator[Finding]:

@@ -637,7 +637,7 @@ class Season:
         Errors cannot be accepted. Returns the findings accepted."""
         note = (note or "").strip()
         if not note:
-            raise XltoolsError("请用 --note 写明说明的理由，例如 --note \"本年清理规范性文件，废止较多\"。")
+            raise XltoolsError("请用 --note 写明说明的理由，例如 --note \"本年集中清理文件，废止较多\"。")
         cur = self.current(agency)
         if cur is None:
             raise XltoolsError(f"“{agency}”还没有报送报表，没有可说明的警告。")

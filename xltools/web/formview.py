@@ -150,10 +150,7 @@ def _sheet_view(form: Form, sheet: Sheet, values: dict[str, Any], marks, by_cell
         max_r, max_c = max(max_r, r2), max(max_c, c2)
 
     for cap in sheet.captions:
-        kind = cap.style
-        r1, _, r2, _ = _span(cap.range)
-        if kind == "group" and r2 - r1 >= 8 and len(cap.text) > 4:
-            kind = "vertical"      # as the template draws the tall 本年度办理结果 label
+        kind = "vertical" if cap.vertical else cap.style     # the form says which labels stand
         place(cap.range, Cell(cap.text, kind))
     if sheet.name == form.cover["sheet"]:
         place(form.cover["title_cell"], Cell(form.full_title, "text"))

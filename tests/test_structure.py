@@ -1,0 +1,135 @@
+"""The shape of the package (issue 12): imports flow one way, official captions live only in
+the form definitions, every command's help ends with an example."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from xltools.cli import main
+from xltools.spec import form_ids, load_form
+
+PACKAGE = Path(__file__).resolve().parents[1] / "xltools"
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for p in PACKAGE.rglob("*.py"):
+        name = ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+        out[name] = p
+    return out
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Modules of the package `name` imports, at module level or inside functions; imports
+    under `if TYPE_CHECKING:` are for type hints only and do not count."""
+    found: set[str] = set()
+    is_package = path.name == "__init__.py"
+
+    class Visitor(ast.NodeVisitor):
+        def visit_If(self, node):
+            t = node.test
+            if getattr(t, "id", None) == "TYPE_CHECKING" or getattr(t, "attr", None) == "TYPE_CHECKING":
+                for n in node.orelse:
+                    self.visit(n)
+                return
+            self.generic_visit(node)
+
+        def visit_Import(self, node):
+            found.update(a.name for a in node.names)
+
+        def visit_ImportFrom(self, node):
+            base = node.module or ""
+            if node.level:
+                parts = name.split(".") if is_package else name.split(".")[:-1]
+                parts = parts[:len(parts) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            for a in node.names:
+                full = f"{base}.{a.name}"
+                found.add(full if full in modules else base)
+
+    Visitor().visit(ast.parse(path.read_text(encoding="utf-8")))
+    return {m for m in found if m in modules and m != name}
+
+
+def test_imports_have_no_cycles():
+    modules = _modules()
+    graph = {n: _imports(n, p, modules) for n, p in modules.items()}
+    cycles, state, stack = [], {}, []
+
+    def visit(u):
+        state[u] = 1
+        stack.append(u)
+        for v in sorted(graph[u]):
+            if state.get(v) == 1:
+                cycles.append(" -> ".join(stack[stack.index(v):] + [v]))
+            elif not state.get(v):
+                visit(v)
+        stack.pop()
+        state[u] = 2
+
+    for n in sorted(graph):
+        if not state.get(n):
+            visit(n)
+    # the one known exception, landed with issue #13 (season) while it is being built: the season
+    # store and last year's data load each other lazily. Listed so it stays visible; any other
+    # cycle fails.
+    known = {frozenset({"xltools.season.store", "xltools.season.lastyear"})}
+    cycles = [c for c in cycles if frozenset(c.split(" -> ")) not in known]
+    assert cycles == []
+    # the graph is real: the pipeline reaches the readers and the rules
+    assert {"xltools.reader", "xltools.evaluate"} <= graph["xltools.pipeline"]
+    assert "xltools.rules" in graph["xltools.evaluate"]
+
+
+_NUMBERING = re.compile(r"^(（[一二三四五六七八九十]+）|[一二三四五六七八九十]+、|\d+[.．、])")
+
+
+def _official_captions() -> set[str]:
+    """Every caption of tables 2-4 in every form (row and column captions too), without its
+    numbering or a trailing note in brackets; four characters or more."""
+    out = {"结果维持", "予以公开", "本年新收", "行政规范性文件"}      # the issue's own examples
+    for fid in form_ids():
+        form = load_form(fid)
+        for sheet in form.sheets[1:]:
+            texts = [c.text for c in sheet.captions] + [t for f in sheet.fields for t in (f.row_caption, f.col_caption)]
+            for text in texts:
+                for part in text.split("·"):
+                    core = re.sub(r"（[^（）]*）$", "", _NUMBERING.sub("", part))
+                    if len(core) >= 4:
+                        out.add(core)
+    return out
+
+
+def test_no_official_caption_in_python():
+    captions = _official_captions()
+    assert len(captions) > 60
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        hits = sorted(c for c in captions if c in text)
+        if hits:
+            offenders[str(path.relative_to(PACKAGE.parent))] = hits
+    legacy = {"xltools/reader/published.py", "xltools/reader/published_text.py"}
+    if offenders and set(offenders) <= legacy:
+        pytest.xfail("the published-report reader's captions move into the form TOML with issue #16 "
+                     f"(its new package replaces {', '.join(sorted(offenders))})")
+    assert offenders == {}
+
+
+def test_every_command_help_ends_with_an_example():
+    runner = CliRunner()
+    assert len(main.commands) >= 9
+    for name, command in sorted(main.commands.items()):
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        lines = [line.strip() for line in result.output.rstrip().splitlines()]
+        # click puts the options after the docstring: the example is the docstring's end
+        end = lines.index("Options:") if "Options:" in lines else len(lines)
+        body = [line for line in lines[:end] if line]
+        assert "示例：" in body, name
+        examples = body[body.index("示例：") + 1:]
+        assert examples and all(line.startswith(f"xltools {name}") for line in examples), (name, examples)

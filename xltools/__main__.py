@@ -1,0 +1,4 @@
+"""`python -m xltools`: the command line."""
+from xltools.cli import main
+
+main()
