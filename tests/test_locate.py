@@ -13,7 +13,8 @@ from openpyxl import load_workbook
 from factory import ROOT, make_workbook, zero_values
 from locate_cases import complete, consistent_values, raw_form
 from xltools.annotate import LOCATE_FILL, annotate
-from xltools.evaluate import check_file, evaluate
+from xltools.evaluate import evaluate
+from xltools.pipeline import check_file
 from xltools.locate import (LOCATED, TIED, TOO_MANY, Cell, classify, hard_relations, localise, locate_findings, relations,
                             settings, texts)
 from xltools.spec import load_form
