@@ -41,6 +41,18 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# Dovecot (IMAP) is the real mail server the `xltools fetch` tests run on loopback.
+if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== 安装 Dovecot（IMAP 服务器，供收件测试使用） =="
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq dovecot-imapd >/dev/null
+  else
+    echo "注意：未找到 Dovecot（dovecot-imapd），需要它的收件测试将被跳过。" >&2
+  fi
+fi
+
 echo "== 安装 xltools 及测试依赖 =="
 python -m pip install -q --disable-pip-version-check -e ".[test]"
 

@@ -63,10 +63,20 @@ def test_sigkill_during_consolidate_never_loses_a_version(tmp_path):
     dropped: list[Path] = []
     before: dict[str, int] = {}
     kills = 0
-    for trial in range(22):
+    # how long one uninterrupted run takes here, so the kills land inside a run on a fast idle
+    # machine as on a loaded one; trials go on (bounded) until 20 of them were killed mid-run
+    dropped += drop(folder, 2, 0)
+    started = time.monotonic()
+    p = consolidate(folder)
+    p.communicate(timeout=300)
+    full = time.monotonic() - started
+    before = state(folder)
+    for trial in range(80):
+        if kills >= 20:
+            break
         dropped += drop(folder, 2, len(dropped))
         p = consolidate(folder)
-        time.sleep(rng.uniform(0.2, 2.5))
+        time.sleep(rng.uniform(0.05, max(0.3, 0.9 * full)))
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             kills += 1

@@ -546,3 +546,75 @@ def serve(season: Path | None, host: str, port: int, set_password: bool, max_upl
         _fail(str(e))
     except OSError as e:
         _fail(f"无法在 {host}:{port} 上启动：{e.strerror or e}。端口可能已被占用，请用 --port 换一个。")
+
+
+# --- fetch (issue 14): submissions from the office mailbox ------------------------------------
+
+@main.command("fetch")
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path),
+              help="把附件保存到此文件夹（收件记录 收件记录.jsonl 也在其中，重复运行不会重复保存）。")
+@click.option("--season", "season_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="届次文件夹：收到的文件作为各单位的新版本记入届次（邮箱设置可写在届次设置的 [imap] 中）。")
+@click.option("--since", help="只收取此日期及以后的邮件，如 2026-01-05。")
+@click.option("--folder", help="邮箱文件夹（默认 INBOX 即收件箱，或环境变量 XLTOOLS_IMAP_FOLDER）。")
+@click.option("--max-size", type=click.FloatRange(0.01, 2048), default=50, show_default=True,
+              help="单个附件的大小上限（MB），超过的不下载保存并列出。")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="报送名单：按「电子邮箱」列识别发件单位。")
+@click.option("--mark-seen", is_flag=True, help="把处理过的邮件标为已读（默认不改动邮箱）。")
+@click.option("--move-to", metavar="FOLDER", help="把处理过的邮件移到邮箱中的此文件夹（不存在时创建）。邮件从不删除。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出收件报告（一个文档）。")
+def fetch_command(outdir, season_dir, since, folder, max_size, roster, mark_seen, move_to, as_json):
+    """从单位邮箱（IMAP）收取各单位报送的报表：保存附件中的表格（.xlsx .xls .et .ods）和报告
+    （.docx .pdf .html .txt），包括 zip 压缩包中的；每封邮件都列出结果：已保存、来信无附件、
+    附件未保存（及原因）。已收取过的邮件不会重复保存；不删除邮件。
+
+    邮箱由环境变量设置：XLTOOLS_IMAP_HOST、XLTOOLS_IMAP_PORT、XLTOOLS_IMAP_USER、
+    XLTOOLS_IMAP_PASSWORD（未设置时在终端中提示输入，从不写入文件）、XLTOOLS_IMAP_SECURITY
+    （ssl | starttls | none，默认 ssl/993）、XLTOOLS_IMAP_CA_FILE（自签名或内部 CA 证书）、
+    XLTOOLS_IMAP_FOLDER。使用 --season 时也可写在届次设置的 [imap] 中（密码除外）。
+
+    退出码：0 收取完成；2 用法、设置、登录、网络或证书错误（连接中断时已处理的邮件均已记录，
+    再次运行从中断处继续）。
+
+    \b
+    示例：
+      xltools fetch -o 收件箱/ --since 2026-01-05
+      xltools fetch --season 2025年度/ --move-to 已收取
+    """
+    from xltools.mail.fetch import run_fetch
+    from xltools.mail.imap import ConnectionLost, ImapError
+
+    if bool(outdir) == bool(season_dir):
+        _fail("请指定 -o 文件夹（保存附件）或 --season 届次文件夹，二者选一。")
+
+    def ask_password(user: str) -> str | None:
+        if not sys.stdin.isatty():
+            return None
+        return click.prompt(f"收件邮箱 {user} 的密码", hide_input=True, err=True)
+
+    def progress(i, total, rec):
+        from xltools.mail.fetch import message_line
+        click.echo(f"[{i}/{total}] {message_line(rec)}", err=True)
+
+    try:
+        result = run_fetch(outdir=outdir, season=season_dir, since=since, folder=folder,
+                           max_mb=max_size, roster=roster, mark_seen=mark_seen, move_to=move_to,
+                           ask_password=ask_password, progress=progress)
+    except ConnectionLost as exc:
+        _show_fetch(exc.result, as_json)
+        _fail(str(exc))
+    except (ImapError, XltoolsError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(_io_message(exc))
+    _show_fetch(result, as_json)
+
+
+def _show_fetch(result, as_json: bool) -> None:
+    from xltools.mail.fetch import render, summary_text
+    if as_json:
+        _echo_json(result.to_dict())
+        click.echo(summary_text(result), err=True)
+    else:
+        click.echo(render(result))

@@ -66,21 +66,7 @@ def _zip_kind(path: Path, limits: Limits) -> str:
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise UnreadableError("文件已损坏（压缩结构不完整），可能是下载或复制没有完成。" + RESAVE) from None
     with zf:
-        infos = zf.infolist()
-        if len(infos) > limits.max_entries:
-            raise UnreadableError(f"文件内部包含 {len(infos)} 个部件，超过 {limits.max_entries} 的上限，不像正常的报表文件，已拒绝读取。")
-        total = 0
-        for info in infos:
-            total += info.file_size
-            if info.file_size > MB and info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
-                raise UnreadableError(f"文件内部的“{info.filename[:60]}”解压后达 {info.file_size / MB:.0f} MB（压缩比超过 {limits.max_ratio}:1），"
-                                      "疑似“压缩炸弹”，已拒绝读取。请重新保存后报送。")
-            if info.flag_bits & 0x1:
-                raise UnreadableError("文件设有密码（内容已加密），无法读取。请取消密码后重新保存报送。")
-        if total > limits.max_uncompressed:
-            raise UnreadableError(f"文件解压后共 {total / MB:.0f} MB，超过 {limits.max_uncompressed // MB} MB 的上限，"
-                                  "疑似“压缩炸弹”或含有大量无关内容，已拒绝读取。")
-        _check_overlap(infos)
+        infos = screen_zip(zf, limits)
         names = {i.filename for i in infos}
         if "mimetype" in names:
             if zf.read("mimetype").strip() == ODS_MIME:
@@ -98,9 +84,40 @@ def _zip_kind(path: Path, limits: Limits) -> str:
         raise UnreadableError("这是一个压缩包（zip），不是 Excel 表格。请解压后报送其中的 .xlsx 文件。")
 
 
+def screen_zip(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> list[zipfile.ZipInfo]:
+    """Refuse a zip container before anything inflates it: entry count, declared sizes and
+    compression ratio (zip bombs), encryption, overlapping entries. Also used for zip files
+    attached to mail (xltools.mail.incoming). Returns the entries."""
+    infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        raise UnreadableError(f"文件内部包含 {len(infos)} 个部件，超过 {limits.max_entries} 的上限，不像正常的报表文件，已拒绝读取。")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > MB and info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+            raise UnreadableError(f"文件内部的“{info.filename[:60]}”解压后达 {info.file_size / MB:.0f} MB（压缩比超过 {limits.max_ratio}:1），"
+                                  "疑似“压缩炸弹”，已拒绝读取。请重新保存后报送。")
+        if info.flag_bits & 0x1:
+            raise UnreadableError("文件设有密码（内容已加密），无法读取。请取消密码后重新保存报送。")
+    if total > limits.max_uncompressed:
+        raise UnreadableError(f"文件解压后共 {total / MB:.0f} MB，超过 {limits.max_uncompressed // MB} MB 的上限，"
+                              "疑似“压缩炸弹”或含有大量无关内容，已拒绝读取。")
+    _check_overlap(infos)
+    return infos
+
+
+def _name_bytes(info: zipfile.ZipInfo) -> int:
+    """The stored length of a member name: UTF-8 when flagged, else the bytes zipfile read as
+    cp437 (zips made on Chinese Windows store GBK names that way)."""
+    try:
+        return len(info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"))
+    except UnicodeEncodeError:
+        return len(info.orig_filename.encode("utf-8"))
+
+
 def _check_overlap(infos: list[zipfile.ZipInfo]) -> None:
     """Entries whose data overlap (the 'quoted-overlap' zip bomb, CVE-2024-0450)."""
-    spans = sorted((i.header_offset, i.header_offset + 30 + len(i.filename.encode()) + i.compress_size) for i in infos)
+    spans = sorted((i.header_offset, i.header_offset + 30 + _name_bytes(i) + i.compress_size) for i in infos)
     for (_, end), (start, _) in zip(spans, spans[1:]):
         if start < end:
             raise UnreadableError("文件内部结构异常（数据块相互重叠），疑似恶意构造的文件，已拒绝读取。")

@@ -1,0 +1,543 @@
+"""Fetch submissions from the office mailbox: every message accounted for, every file saved once.
+
+    config = load_imap_config()                                  # XLTOOLS_IMAP_* environment
+    result = fetch(config, FolderTarget("收件箱/"))              # or a season target
+    print(result.counts())
+
+Each message is handled on its own: its files are written (atomically) and then one line is
+appended to the ledger (fsync'd), so a connection lost in the middle costs nothing: the next
+fetch skips what the ledger holds and goes on. Messages are known by (mailbox, folder,
+UIDVALIDITY, UID); when the server renumbers (a new UIDVALIDITY, a migrated mailbox) by
+Message-ID and the hash of the message's content; files by their SHA-256, so the same workbook
+sent twice is saved once. Mail is never deleted; marking as read and moving are opt-in.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import imaplib
+import json
+import os
+import re
+import socket
+import ssl
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from xltools import XltoolsError
+from xltools.fsutil import atomic_write_bytes
+from xltools.mail.imap import ConnectionLost, ImapConfig, ImapError, close, connect, describe_failure
+from xltools.mail.incoming import DEFAULT_MAX_BYTES, MB, Found, Incoming, parse_message
+
+SCHEMA_VERSION = 1
+LEDGER = "收件记录.jsonl"
+
+# message outcomes
+SAVED, ALREADY, NO_ATTACHMENT, NOTHING_KEPT, TOO_BIG = "saved", "already", "no_attachment", "nothing_kept", "too_large"
+MESSAGE_LABELS = {SAVED: "已保存", ALREADY: "已收过", NO_ATTACHMENT: "来信无附件", NOTHING_KEPT: "附件未保存",
+                  TOO_BIG: "邮件过大未下载"}
+# file outcomes
+FILE_SAVED, FILE_DUPLICATE, FILE_SKIPPED = "saved", "duplicate", "skipped"
+FILE_LABELS = {FILE_SAVED: "已保存", FILE_DUPLICATE: "重复，未再保存", FILE_SKIPPED: "未保存"}
+
+
+@dataclass(slots=True)
+class FileRecord:
+    name: str                       # as the sender named it
+    status: str                     # saved | duplicate | skipped
+    saved_as: str | None = None     # where it is kept (relative to the target), for saved and duplicate
+    sha256: str | None = None
+    size: int = 0
+    reason: str | None = None       # skip reason code
+    detail: str = ""                # why, in Chinese (skipped, duplicate)
+    inside: str | None = None       # the zip or forwarded message it came from
+    version: str | None = None      # the season's version id, when fetched into a season
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    account: str
+    folder: str
+    uidvalidity: int
+    uid: int
+    message_id: str | None
+    sender: str | None
+    sender_name: str
+    subject: str
+    date: str | None
+    content_hash: str
+    status: str
+    files: list[FileRecord] = field(default_factory=list)
+    agency: str | None = None       # matched through the roster's 电子邮箱
+    size: int = 0
+    fetched: str = ""
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return MESSAGE_LABELS[self.status]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["status_label"] = self.label
+        for f in d["files"]:
+            f["status_label"] = FILE_LABELS[f["status"]]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MessageRecord":
+        files = [FileRecord(**{k: v for k, v in f.items() if k in FileRecord.__slots__}) for f in d.get("files") or []]
+        fields = {k: v for k, v in d.items() if k in cls.__slots__ and k != "files"}
+        return cls(files=files, **fields)
+
+
+@dataclass(slots=True)
+class FetchResult:
+    account: str
+    folder: str
+    uidvalidity: int | None
+    target: str
+    messages: list[MessageRecord]        # handled in this run
+    already: int = 0                     # in the folder, handled by an earlier fetch
+    complete: bool = True
+    error: str | None = None
+    remaining: int = 0                   # not handled because the connection broke
+
+    def counts(self) -> dict[str, int]:
+        out = {s: 0 for s in MESSAGE_LABELS}
+        for m in self.messages:
+            out[m.status] += 1
+        out["files_saved"] = sum(1 for m in self.messages for f in m.files if f.status == FILE_SAVED)
+        out["files_skipped"] = sum(1 for m in self.messages for f in m.files if f.status == FILE_SKIPPED)
+        out["files_duplicate"] = sum(1 for m in self.messages for f in m.files if f.status == FILE_DUPLICATE)
+        return out
+
+    def to_dict(self) -> dict:
+        return {"schema_version": SCHEMA_VERSION, "account": self.account, "folder": self.folder,
+                "uidvalidity": self.uidvalidity, "target": self.target, "complete": self.complete,
+                "error": self.error, "remaining": self.remaining, "already_fetched": self.already,
+                "counts": self.counts(), "messages": [m.to_dict() for m in self.messages]}
+
+
+# ------------------------------------------------------------------ the ledger
+
+class Ledger:
+    """One JSON line per handled message, appended and fsync'd after its files are written."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.records: list[MessageRecord] = []
+        self._locations: set[tuple] = set()
+        self._contents: set[tuple] = set()
+        self.files: dict[str, str] = {}          # sha256 -> where it was saved
+        if self.path.is_file():
+            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    self._index(MessageRecord.from_dict(json.loads(line)))
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    continue     # a line cut short by a crash: that message is fetched again
+
+    def _index(self, rec: MessageRecord) -> None:
+        self.records.append(rec)
+        self._locations.add((rec.account, rec.folder, rec.uidvalidity, rec.uid))
+        self._contents.add((rec.message_id or "", rec.content_hash))
+        for f in rec.files:
+            if f.status == FILE_SAVED and f.sha256 and f.saved_as:
+                self.files.setdefault(f.sha256, f.saved_as)
+
+    def has_location(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
+        return (account, folder, uidvalidity, uid) in self._locations
+
+    def has_content(self, message_id: str | None, content_hash: str) -> bool:
+        return (message_id or "", content_hash) in self._contents
+
+    def append(self, rec: MessageRecord) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._index(rec)
+
+    def by_sha(self) -> dict[str, MessageRecord]:
+        """The message each saved file came from (the first one)."""
+        out: dict[str, MessageRecord] = {}
+        for rec in self.records:
+            for f in rec.files:
+                if f.sha256 and f.status in (FILE_SAVED, FILE_DUPLICATE):
+                    out.setdefault(f.sha256, rec)
+        return out
+
+
+class Target(Protocol):
+    """Where fetched files go: a plain folder, or a season."""
+    ledger: Ledger
+    description: str
+
+    def store(self, found: Found, incoming: Incoming, record: MessageRecord) -> FileRecord: ...
+
+
+class FolderTarget:
+    """Files saved in a folder under safe versions of their own names; the ledger beside them."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise XltoolsError(f"无法创建文件夹 {self.folder}（{exc.strerror or exc}）：请检查路径和写入权限。") from None
+        self.ledger = Ledger(self.folder / LEDGER)
+        self.description = str(self.folder)
+
+    def store(self, found: Found, incoming: Incoming, record: MessageRecord) -> FileRecord:
+        sha = found.sha256
+        known = self.ledger.files.get(sha)
+        if known is not None and (self.folder / known).is_file():
+            return FileRecord(found.name, FILE_DUPLICATE, known, sha, found.size,
+                              detail=f"与已保存的“{known}”内容相同", inside=found.inside)
+        name = safe_name(found.name)
+        path = unique_path(self.folder, name, found.data)
+        if not path.exists():
+            atomic_write_bytes(path, found.data)
+        return FileRecord(found.name, FILE_SAVED, path.name, sha, found.size, inside=found.inside)
+
+
+# ------------------------------------------------------------------ safe file names
+
+_RESERVED = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_DEVICES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$",
+            *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10)),
+            "COM¹", "COM²", "COM³", "LPT¹", "LPT²", "LPT³"}
+MAX_NAME_BYTES = 180     # ext4/NTFS allow 255; room for " (99)" and the temporary prefix
+
+
+def safe_name(name: str, default: str = "附件") -> str:
+    """A file name from mail that can never become a path: the last path component only,
+    Windows-reserved characters replaced, no device names, no leading dots or Office lock
+    prefix, no trailing dots or spaces, at most MAX_NAME_BYTES bytes with the extension kept."""
+    text = unicodedata.normalize("NFC", str(name or ""))
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Zl", "Zp"))
+    text = re.split(r"[/\\]", text)[-1]
+    text = _RESERVED.sub("_", text)
+    text = " ".join(text.split())
+    text = text.strip(" .")
+    text = re.sub(r"\.{2,}", ".", text)
+    if text.startswith("~$"):
+        text = "_" + text[2:]
+    if not text:
+        text = default
+    stem, dot, ext = text.rpartition(".")
+    if not dot or not stem or len(ext) > 10 or " " in ext:
+        stem, ext = text, ""
+    if stem.split(".")[0].strip().upper() in _DEVICES:
+        stem = "_" + stem
+    ext = f".{ext}" if ext else ""
+    while len((stem + ext).encode("utf-8")) > MAX_NAME_BYTES and stem:
+        stem = stem[:-1]
+    stem = stem.rstrip(" .") or default
+    return stem + ext
+
+
+def unique_path(folder: Path, name: str, data: bytes) -> Path:
+    """`name` in `folder`, or "name (2)" …: an existing file with the same bytes is reused
+    (a fetch cut off after saving, before its ledger line)."""
+    stem, ext = os.path.splitext(name)
+    for n in range(1, 10_000):
+        candidate = folder / (name if n == 1 else f"{stem} ({n}){ext}")
+        if not candidate.exists():
+            return candidate
+        try:
+            if candidate.is_file() and candidate.stat().st_size == len(data) and candidate.read_bytes() == data:
+                return candidate
+        except OSError:
+            continue
+    raise XltoolsError(f"{folder} 中同名文件过多：{name}")
+
+
+# ------------------------------------------------------------------ the fetch
+
+def parse_since(text: str | None) -> dt.date | None:
+    """2026-01-05, 2026/1/5, 20260105 or 2026年1月5日."""
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))\s*", text)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2) or m.group(4)), int(m.group(3) or m.group(5))
+        try:
+            return dt.date(y, mo, d)
+        except ValueError:
+            pass
+    raise XltoolsError(f"日期「{text}」无效：请写成 2026-01-05 或 2026年1月5日 的形式。")
+
+
+Progress = Callable[[int, int, MessageRecord], None]
+
+
+def fetch(config: ImapConfig, target: Target, *, since: dt.date | None = None,
+          max_bytes: int = DEFAULT_MAX_BYTES, mark_seen: bool = False, move_to: str | None = None,
+          match_sender: Callable[[str | None], str | None] | None = None,
+          progress: Progress | None = None) -> FetchResult:
+    """Fetch every message of `config.folder` not in the target's ledger. Raises ImapError
+    when the mailbox cannot be used at all, ConnectionLost (with `.result`) when the
+    connection breaks part way: what was handled until then is kept."""
+    from imap_tools import AND
+
+    mailbox = connect(config, readonly=not (mark_seen or move_to))
+    result = FetchResult(config.account, config.folder, None, target.description, [])
+    ledger = target.ledger
+    todo: list[int] = []
+    try:
+        status = mailbox.folder.status(config.folder, ["UIDVALIDITY", "MESSAGES"])
+        uidvalidity = int(status.get("UIDVALIDITY", 0))
+        result.uidvalidity = uidvalidity
+        if move_to and not mailbox.folder.exists(move_to):
+            mailbox.folder.create(move_to)
+        criteria = AND(date_gte=since) if since else "ALL"
+        uids = sorted(int(u) for u in mailbox.uids(criteria))
+        todo = [u for u in uids if not ledger.has_location(config.account, config.folder, uidvalidity, u)]
+        result.already = len(uids) - len(todo)
+        cap = 3 * max_bytes + 10 * MB
+        for i, uid in enumerate(list(todo), 1):
+            record = _fetch_one(mailbox, uid, uidvalidity, config, target, max_bytes, cap, match_sender)
+            ledger.append(record)
+            result.messages.append(record)
+            todo.remove(uid)
+            if mark_seen:
+                _store_seen(mailbox, uid)
+            if move_to:
+                _move(mailbox, uid, move_to)
+            if progress:
+                progress(i, i + len(todo), record)
+    except (imaplib.IMAP4.abort, OSError, ssl.SSLError, socket.timeout, EOFError) as exc:
+        if isinstance(exc, XltoolsError):
+            raise
+        result.complete = False
+        result.remaining = len(todo)
+        result.error = (describe_failure(exc, config) + f" 已处理的 {len(result.messages)} 封已记录，"
+                        f"其余 {len(todo)} 封将在下次运行 xltools fetch 时继续。")
+        err = ConnectionLost(result.error)
+        err.result = result
+        raise err from None
+    except imaplib.IMAP4.error as exc:
+        raise ImapError(describe_failure(exc, config)) from None
+    finally:
+        close(mailbox)
+    return result
+
+
+def _fetch_one(mailbox, uid: int, uidvalidity: int, config: ImapConfig, target: Target, max_bytes: int,
+               cap: int, match_sender) -> MessageRecord:
+    now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    size = _size(mailbox, uid)
+    base = dict(account=config.account, folder=config.folder, uidvalidity=uidvalidity, uid=uid, fetched=now)
+    if size > cap:
+        head = _fetch_parts(mailbox, uid, "BODY.PEEK[HEADER]")
+        incoming = parse_message(head or b"", max_bytes)
+        return MessageRecord(**base, message_id=incoming.message_id, sender=incoming.sender,
+                             sender_name=incoming.sender_name, subject=incoming.subject, date=incoming.date,
+                             content_hash="size:" + str(size), status=TOO_BIG, size=size,
+                             agency=match_sender(incoming.sender) if match_sender else None,
+                             note=f"邮件共 {size / MB:.0f} MB，超过 {cap / MB:.0f} MB，未下载：请在邮箱中查看，"
+                                  "或用 --max-size 提高附件大小上限后重新运行。")
+    raw = _fetch_parts(mailbox, uid, "BODY.PEEK[]")
+    if raw is None:
+        raise imaplib.IMAP4.abort(f"UID {uid} 的邮件内容为空")
+    incoming = parse_message(raw, max_bytes)
+    record = MessageRecord(**base, message_id=incoming.message_id, sender=incoming.sender,
+                           sender_name=incoming.sender_name, subject=incoming.subject, date=incoming.date,
+                           content_hash=incoming.content_hash, status=SAVED, size=len(raw),
+                           agency=match_sender(incoming.sender) if match_sender else None,
+                           note="；".join(incoming.defects))
+    if target.ledger.has_content(incoming.message_id, incoming.content_hash):
+        record.status = ALREADY
+        record.note = "此前已收取（服务器重新编号后再次出现），未重复保存"
+        return record
+    seen_here: dict[str, str] = {}
+    for found in incoming.files:
+        if found.data is None:
+            record.files.append(FileRecord(found.name, FILE_SKIPPED, size=found.size, reason=found.skip,
+                                           detail=found.detail, inside=found.inside))
+            continue
+        sha = found.sha256
+        if sha in seen_here:
+            record.files.append(FileRecord(found.name, FILE_DUPLICATE, seen_here[sha], sha, found.size,
+                                           detail="与本邮件中的另一个附件内容相同", inside=found.inside))
+            continue
+        stored = target.store(found, incoming, record)
+        seen_here[sha] = stored.saved_as or ""
+        record.files.append(stored)
+    kept = [f for f in record.files if f.status in (FILE_SAVED, FILE_DUPLICATE)]
+    if not record.files:
+        record.status = NO_ATTACHMENT
+    elif not kept:
+        record.status = NOTHING_KEPT
+    elif not any(f.status == FILE_SAVED for f in kept):
+        record.status = ALREADY
+    return record
+
+
+def _store_seen(mailbox, uid: int) -> None:
+    # imap_tools' flag() expunges afterwards, which would purge other clients' deleted mail
+    _ok(mailbox.client.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Seen)"), "STORE")
+
+
+def _move(mailbox, uid: int, folder: str) -> None:
+    """MOVE (RFC 6851); else COPY, then remove only this message (UID EXPUNGE, RFC 4315).
+    A server with neither keeps the original: nothing is ever expunged wholesale."""
+    from imap_tools.imap_utf7 import utf7_encode
+    client = mailbox.client
+    name = utf7_encode(folder)
+    quoted = b'"' + name.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+    if "MOVE" in client.capabilities:
+        _ok(client.uid("MOVE", str(uid), quoted), "MOVE")
+        return
+    _ok(client.uid("COPY", str(uid), quoted), "COPY")
+    if "UIDPLUS" in client.capabilities:
+        _ok(client.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)"), "STORE")
+        _ok(client.uid("EXPUNGE", str(uid)), "UID EXPUNGE")
+
+
+def _ok(response, what: str):
+    typ, data = response
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"{what}: {data}")
+    return data
+
+
+def _size(mailbox, uid: int) -> int:
+    typ, data = mailbox.client.uid("FETCH", str(uid), "(RFC822.SIZE)")
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"FETCH RFC822.SIZE: {data}")
+    for item in data:
+        text = item.decode("ascii", "replace") if isinstance(item, bytes) else str(item)
+        m = re.search(r"RFC822\.SIZE\s+(\d+)", text)
+        if m:
+            return int(m.group(1))
+    return 0
+
+
+def _fetch_parts(mailbox, uid: int, what: str) -> bytes | None:
+    typ, data = mailbox.client.uid("FETCH", str(uid), f"({what})")
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"FETCH {what}: {data}")
+    for item in data:
+        if isinstance(item, tuple) and len(item) >= 2 and isinstance(item[1], bytes):
+            return item[1]
+    return None
+
+
+# ------------------------------------------------------------------ who sent it
+
+def sender_matcher(roster: Sequence | None) -> Callable[[str | None], str | None]:
+    """The roster agency whose 电子邮箱 lists this sender's address (None when none or several)."""
+    from xltools.mail.compose import split_addresses
+
+    index: dict[str, set[str]] = {}
+    for entry in roster or ():
+        for addr in split_addresses(getattr(entry, "email", None)):
+            index.setdefault(addr.lower(), set()).add(entry.name)
+
+    def match(sender: str | None) -> str | None:
+        names = index.get((sender or "").lower())
+        return next(iter(names)) if names and len(names) == 1 else None
+
+    return match
+
+
+def origins(folder: str | Path) -> dict[str, MessageRecord]:
+    """sha256 -> the message that brought the file, from the ledger in `folder` (or above it)."""
+    folder = Path(folder)
+    for candidate in (folder, *folder.parents[:2]):
+        path = candidate / LEDGER
+        if path.is_file():
+            return Ledger(path).by_sha()
+    return {}
+
+
+# ------------------------------------------------------------------ for people
+
+def summary_text(result: FetchResult) -> str:
+    c = result.counts()
+    parts = [f"{MESSAGE_LABELS[s]} {c[s]} 封" for s in MESSAGE_LABELS if c[s]]
+    text = (f"本次处理 {len(result.messages)} 封邮件" + ("：" + "、".join(parts) if parts else "")
+            + f"；保存文件 {c['files_saved']} 个，未保存 {c['files_skipped']} 个，重复 {c['files_duplicate']} 个")
+    if result.already:
+        text += f"；另有 {result.already} 封此前已收取"
+    text += "。"
+    if not result.messages:
+        text = f"没有新邮件（{result.folder} 中的 {result.already} 封此前均已收取）。" if result.already else \
+            f"{result.folder} 中没有邮件。"
+    if not result.complete:
+        text += "\n" + (result.error or "")
+    return text
+
+
+def message_line(rec: MessageRecord) -> str:
+    who = f"{rec.sender_name} <{rec.sender}>" if rec.sender_name else f"<{rec.sender or '无发件人'}>"
+    if rec.agency:
+        who += f"（名单：{rec.agency}）"
+    when = (rec.date or "")[:16].replace("T", " ")
+    return f"[{rec.label}] {when} {who}「{rec.subject or '（无主题）'}」"
+
+
+def _short(name: str | None, limit: int = 60) -> str:
+    name = name or ""
+    return name if len(name) <= limit else name[:limit - 12] + "…" + name[-11:]
+
+
+def render(result: FetchResult) -> str:
+    lines = []
+    for rec in result.messages:
+        lines.append(message_line(rec))
+        for f in rec.files:
+            where = f"（{f.inside}）" if f.inside else ""
+            name = _short(f.name)
+            if f.status == FILE_SAVED:
+                lines.append(f"    已保存：{name}{where}" + (f" → {_short(f.saved_as)}" if f.saved_as != f.name else ""))
+            elif f.status == FILE_DUPLICATE:
+                lines.append(f"    重复：{name}{where}——{f.detail}，未再保存")
+            else:
+                lines.append(f"    未保存：{name}{where}——{f.detail}")
+        if rec.status == NO_ATTACHMENT:
+            lines.append("    邮件中没有附件，请阅读邮件正文。")
+        if rec.note:
+            lines.append(f"    说明：{rec.note}")
+    lines.append(summary_text(result))
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ one call for the command line
+
+def run_fetch(*, outdir: str | Path | None = None, season: str | Path | None = None, since: str | None = None,
+              folder: str | None = None, max_mb: float = DEFAULT_MAX_BYTES / MB, roster: str | Path | None = None,
+              mark_seen: bool = False, move_to: str | None = None,
+              ask_password: Callable[[str], str | None] | None = None, progress: Progress | None = None,
+              env=None) -> FetchResult:
+    """Settings, password, target and roster resolved, then `fetch`. Raises XltoolsError."""
+    from dataclasses import replace
+
+    from xltools.mail.imap import load_imap_config
+    from xltools.roster import load_roster
+
+    settings, base, roster_entries = {}, None, None
+    if season is not None:
+        target, settings, base, roster_entries = season_target(season)
+    else:
+        target = FolderTarget(outdir)
+    config = load_imap_config(env, settings, folder=folder, base=base)
+    if not config.password and config.user and config.host and ask_password:
+        config = replace(config, password=ask_password(config.user) or None)
+    if roster is not None:
+        roster_entries = load_roster(roster)
+    return fetch(config, target, since=parse_since(since), max_bytes=int(max_mb * MB), mark_seen=mark_seen,
+                 move_to=move_to, match_sender=sender_matcher(roster_entries) if roster_entries else None,
+                 progress=progress)
+
+
+def season_target(season: str | Path):
+    """(target, [imap] settings, settings folder, roster) for a season folder."""
+    raise XltoolsError("届次功能尚未可用：请先用 -o 文件夹 收取。")
