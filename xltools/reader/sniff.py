@@ -34,6 +34,10 @@ DEFAULT_LIMITS = Limits()
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 RESAVE = "请在 Excel、WPS 或 LibreOffice 中打开本单位的报表，另存为“Excel 工作簿（*.xlsx）”后重新报送。"
+# WPS's own .et usually holds an ordinary .xls or .xlsx inside (read by content); the rest is
+# WPS's private format, which no library reads
+ET_NATIVE = ("这是 WPS 表格自有格式（.et）的文件，内部不是 Excel 格式，无法读取。请在 WPS 表格中打开，"
+             "点“文件 → 另存为”，文件类型选“Excel 工作簿（*.xlsx）”，保存后重新报送 .xlsx 文件。")
 
 
 def sniff(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
@@ -57,6 +61,8 @@ def sniff(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
             raise UnreadableError(f"文件已损坏（内部部件校验失败：{str(e)[:80]}），可能是下载或复制没有完成，或被改动过。" + RESAVE) from None
     if head.startswith(CFB_MAGIC):
         return _cfb_kind(path)
+    if path.suffix.lower() == ".et" and not head.lstrip().startswith((b"%PDF", b"<")):
+        raise UnreadableError(ET_NATIVE)
     raise UnreadableError(_not_a_spreadsheet(head))
 
 
@@ -240,6 +246,8 @@ def _cfb_kind(path: Path) -> str:
         raise UnreadableError("这是 Word 文档（.doc），不是 Excel 表格。请使用下发的 Excel 模板填报。")
     if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
         return "xls"
+    if path.suffix.lower() == ".et":
+        raise UnreadableError(ET_NATIVE)
     raise UnreadableError("文件是 Office 旧格式容器，但其中没有工作簿。" + RESAVE)
 
 
