@@ -25,8 +25,8 @@ def test_et_holding_xlsx_is_read(tmp_path):
     [report] = json.loads(r.stdout)["files"]
     # read like the .xlsx it holds: the changed number gives the balance error at its cell
     assert report["status"] == "errors" and report["agency"] == "聊城市商务和投资促进局"
-    assert [(f["rule"], f["cell"], f["expected"], f["actual"]) for f in report["findings"]] == [
-        ("t3-balance", "D29", 5, 0)]
+    assert [(f["rule"], f["cell"], f["expected"], f["actual"]) for f in report["findings"]
+            if f["rule"] != "locate"] == [("t3-balance", "D29", 5, 0)]
     extracted = CliRunner().invoke(main, ["extract", str(et), "--json"])
     assert json.loads(extracted.stdout)["t3_new_person"] == 7
 
