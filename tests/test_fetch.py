@@ -344,3 +344,108 @@ def test_safe_name_bounds_length_and_keeps_extension():
     name = safe_name("局" * 300 + ".xlsx")
     assert name.endswith(".xlsx") and len(name.encode()) <= 180
     assert safe_name("x" * 300).startswith("x") and len(safe_name("x" * 300).encode()) <= 180
+
+
+# ------------------------------------------------------------------ into a season; replies threaded
+
+def write_roster(path: Path, without_email: tuple[str, ...] = ()) -> Path:
+    lines = ["单位名称,电子邮箱"] + [f"{name},{'' if name in without_email else mail}"
+                                    for name, mail in mail_corpus.AGENCIES.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    return path
+
+
+@needs_dovecot
+def test_fetch_into_a_season_records_each_file_as_a_version_with_its_origin(server, corpus, tmp_path):
+    from xltools.season import Season
+    season_dir = tmp_path / "2025年度"
+    Season.create(season_dir, year=2025, roster=write_roster(tmp_path / "名单.csv")).close()
+    # the mailbox settings may live in the season (never the password)
+    with open(season_dir / "season.toml", "a", encoding="utf-8") as fh:
+        fh.write(f'\n[imap]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\nuser = "{server.user}"\n')
+    deliver(server, corpus)
+    env = {k: None for k in ("XLTOOLS_IMAP_HOST", "XLTOOLS_IMAP_PORT", "XLTOOLS_IMAP_USER", "XLTOOLS_IMAP_SECURITY")}
+    result = CliRunner().invoke(main, ["fetch", "--season", str(season_dir), "--max-size", "1", "--json"],
+                                env={"XLTOOLS_IMAP_PASSWORD": server.password, **env})
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert len(doc["messages"]) == len(corpus)
+    assert [m["status"] for m in sorted(doc["messages"], key=lambda m: m["uid"])] == [c.status for c in corpus]
+    kept = [(m, f) for m in doc["messages"] for f in m["files"] if f["status"] == "saved"]
+    assert len(kept) == sum(len(c.saved) for c in corpus)
+    assert all(f["version"] for _, f in kept)
+    assert (season_dir / LEDGER).is_file()
+
+    with Season.open(season_dir) as season:
+        # every kept file is a version carrying the e-mail it came by
+        for m, f in kept:
+            v = season.version(int(f["version"]))
+            assert v.original_name == f["name"] and v.sha256 == f["sha256"]
+            assert v.origin.kind == "mail" and v.origin.message_id == (m["message_id"] or "")
+            assert v.origin.sender == (m["sender"] or "") and v.origin.imap_folder == "INBOX"
+            assert v.origin.imap_uid == m["uid"]
+        # the Word report names no agency: the sender's roster address does
+        word = next(f for m, f in kept if f["name"] == "教育局政府資訊公開工作年度報告.docx")
+        assert season.version(int(word["version"])).agency == "某某市教育局"
+        assert season.has_message(corpus[0].message_id)
+        versions = season.conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
+
+    again = CliRunner().invoke(main, ["fetch", "--season", str(season_dir), "--json"],
+                               env={"XLTOOLS_IMAP_PASSWORD": server.password, **env})
+    assert again.exit_code == 0 and json.loads(again.stdout)["messages"] == []
+    with Season.open(season_dir) as season:
+        assert season.conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == versions
+
+
+@needs_dovecot
+def test_season_settings_cannot_hold_the_password(server, tmp_path):
+    from xltools.season import Season
+    season_dir = tmp_path / "s"
+    Season.create(season_dir, year=2025).close()
+    with open(season_dir / "season.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[imap]\nhost = "127.0.0.1"\npassword = "x"\n')
+    r = CliRunner().invoke(main, ["fetch", "--season", str(season_dir)])
+    assert r.exit_code == 2 and "设置文件的 [imap] 中不能写密码" in r.stderr
+
+
+@needs_dovecot
+def test_fetch_consolidate_mail_replies_in_thread(server, corpus, tmp_path):
+    import email
+    from email import policy
+    picked = [c for c in corpus if c.title.startswith(("outlook", "foxmail", "qq", "coremail"))]
+    deliver(server, picked)
+    inbox, out = tmp_path / "收件箱", tmp_path / "汇总"
+    roster = write_roster(tmp_path / "名单.csv", without_email=("某某市民政局",))
+    assert run(server, ["-o", str(inbox)]).exit_code == 0
+    r = CliRunner().invoke(main, ["consolidate", str(inbox), "--roster", str(roster), "-o", str(out), "-j", "0"])
+    assert r.exit_code in (0, 1), r.output
+    r = CliRunner().invoke(main, ["mail", str(out), "--only", "all"])
+    assert r.exit_code in (0, 1), r.output
+    replies = {}
+    for eml in sorted((out / "outbox").glob("*.eml")):
+        msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+        replies[str(msg["To"])] = msg
+    threaded = 0
+    for case in picked:
+        to = mail_corpus.address(case.agency)
+        msg = next((m for t, m in replies.items() if to in t), None)
+        assert msg is not None, (case.agency, list(replies))
+        assert msg["In-Reply-To"] == case.message_id and msg["References"] == case.message_id
+        threaded += 1
+    assert threaded == len(picked)
+    # 民政局 has no address in the roster: the reply goes to the address its report came from
+    assert any("mzj@example.gov.cn" in t for t in replies)
+
+
+def test_reply_address_falls_back_to_the_sender():
+    from xltools.mail.compose import _recipients
+    from xltools.results import Entry
+    entry = Entry(agency="某某镇人民政府", status="errors", email=None, roster_email=None,
+                  sender="zf@town.example.gov.cn", message_id="<a@b>")
+    assert _recipients(entry, None, "zf@town.example.gov.cn") == (("zf@town.example.gov.cn",), None)
+    doc = entry.to_dict()
+    assert doc["sender"] == "zf@town.example.gov.cn" and doc["message_id"] == "<a@b>"
+    # a season's results.json records the origin as a whole
+    seasonal = Entry.from_dict({"agency": "x", "status": "ok", "origin": {"kind": "mail", "sender": "s@x.cn",
+                                                                         "message_id": "<m@x>"}})
+    assert (seasonal.sender, seasonal.message_id) == ("s@x.cn", "<m@x>")

@@ -45,6 +45,8 @@ class Entry:
     modified: str | None = None          # file modification time, ISO
     sha256: str | None = None
     note: str | None = None
+    sender: str | None = None            # the e-mail the file came by (xltools fetch): its sender …
+    message_id: str | None = None        # … and Message-ID, which the reply refers to
 
     @property
     def name(self) -> str:
@@ -59,7 +61,7 @@ class Entry:
             "annotated": self.annotated, "email": self.email, "contact": self.contact,
             "roster_email": self.roster_email, "group": self.group, "uscc": self.uscc, "year": self.year,
             "form": self.form, "submitted": self.submitted, "modified": self.modified,
-            "sha256": self.sha256, "note": self.note,
+            "sha256": self.sha256, "note": self.note, "sender": self.sender, "message_id": self.message_id,
         }
 
     @classmethod
@@ -68,6 +70,7 @@ class Entry:
             v = d.get(k)
             return None if v is None else str(v)
         year = d.get("year")
+        origin = d.get("origin") if isinstance(d.get("origin"), dict) else {}
         return cls(
             agency=str(d.get("agency") or d.get("roster_name") or ""), status=str(d["status"]),
             roster_name=text("roster_name"), workbook_agency=text("workbook_agency"), file=text("file"),
@@ -78,7 +81,9 @@ class Entry:
             roster_email=text("roster_email"), group=text("group"), uscc=text("uscc"),
             year=int(year) if isinstance(year, int) or (isinstance(year, str) and year.isdigit()) else None,
             form=text("form"), submitted=text("submitted"), modified=text("modified"),
-            sha256=text("sha256"), note=text("note"))
+            sha256=text("sha256"), note=text("note"),
+            sender=text("sender") or (str(origin["sender"]) if origin.get("sender") else None),
+            message_id=text("message_id") or (str(origin["message_id"]) if origin.get("message_id") else None))
 
 
 @dataclass(frozen=True, slots=True)

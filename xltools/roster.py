@@ -83,6 +83,19 @@ class RosterIndex:
         return hit
 
 
+    def by_sender(self, address: str | None) -> RosterEntry | None:
+        """The entry whose 电子邮箱 lists this address (a submission by e-mail that names no
+        agency); None when no entry or several entries share it."""
+        if not hasattr(self, "_emails"):
+            from xltools.addresses import split_addresses
+            self._emails: dict[str, list[RosterEntry]] = {}
+            for r in self.entries:
+                for a in split_addresses(r.email):
+                    self._emails.setdefault(a.casefold(), []).append(r)
+        hits = self._emails.get((address or "").strip().casefold(), [])
+        return hits[0] if len(hits) == 1 else None
+
+
 def match(entries: Iterable[RosterEntry], name: str | None = None,
           uscc: str | None = None) -> RosterEntry | None:
     """The roster entry for an agency: by 统一社会信用代码 first, else by normalised name."""

@@ -140,7 +140,8 @@ def plan_messages(outdir: str | Path, roster: str | Path | Sequence[RosterEntry]
 def _plan_entry(run: Run, entry: Entry, kind: str, roster, cc, tpl: MailTemplate,
                 common: dict[str, str]) -> PlannedMessage:
     agency = clean_header(entry.name)
-    to, problem = _recipients(entry, roster)
+    message_id, sender = submission_origin(entry)
+    to, problem = _recipients(entry, roster, sender)
     attachments: list[Attachment] = []
     attachment_note = ""
     if kind == "revise":
@@ -174,7 +175,7 @@ def _plan_entry(run: Run, entry: Entry, kind: str, roster, cc, tpl: MailTemplate
     }
     subject, text, body_html = _render(tpl, plain, {"findings": _findings_block(shown)})
     return PlannedMessage(kind, agency, entry.status, to, cc if to else (), subject, text, body_html,
-                          tuple(attachments), problem)
+                          tuple(attachments), problem, in_reply_to=message_id)
 
 
 def _plan_summary(run: Run, to: tuple[str, ...], tpl: MailTemplate, common: dict[str, str]) -> PlannedMessage:
@@ -204,15 +205,30 @@ def _plan_summary(run: Run, to: tuple[str, ...], tpl: MailTemplate, common: dict
     return PlannedMessage("summary", "", "", to, (), subject, text, body_html, tuple(attachments), problem)
 
 
-def _recipients(entry: Entry, roster: RosterIndex | None) -> tuple[tuple[str, ...], str | None]:
+def submission_origin(entry: Entry) -> tuple[str | None, str | None]:
+    """(Message-ID, sender) of the e-mail that brought the entry's file: recorded in the entry
+    (a season), else in the fetch ledger beside the file (xltools fetch -o)."""
+    if entry.message_id or entry.sender:
+        return entry.message_id, entry.sender
+    if entry.sha256 and entry.file:
+        from xltools.mail.fetch import origins
+        rec = origins(Path(entry.file).parent).get(entry.sha256)
+        if rec is not None:
+            return rec.message_id, rec.sender
+    return None, None
+
+
+def _recipients(entry: Entry, roster: RosterIndex | None,
+                sender: str | None = None) -> tuple[tuple[str, ...], str | None]:
     """The roster given to `mail` (a newer list of addresses) first, matched as consolidate
-    matches; then the roster e-mail consolidate recorded; then the workbook's own address."""
+    matches; then the roster e-mail consolidate recorded; then the workbook's own address;
+    then the address the file was e-mailed from."""
     raw = None
     if roster is not None:
         found = (roster.match(name=entry.name, uscc=entry.uscc)
                  or roster.match(name=entry.workbook_agency or entry.agency))
         raw = found.email if found else None
-    raw = raw or entry.roster_email or entry.email
+    raw = raw or entry.roster_email or entry.email or sender
     addresses = split_addresses(raw)
     if not addresses:
         return (), texts.PROBLEM_NO_ADDRESS

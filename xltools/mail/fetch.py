@@ -74,6 +74,7 @@ class MessageRecord:
     files: list[FileRecord] = field(default_factory=list)
     agency: str | None = None       # matched through the roster's 电子邮箱
     size: int = 0
+    received: str | None = None     # when the server received it (INTERNALDATE)
     fetched: str = ""
     note: str = ""
 
@@ -332,8 +333,9 @@ def fetch(config: ImapConfig, target: Target, *, since: dt.date | None = None,
 def _fetch_one(mailbox, uid: int, uidvalidity: int, config: ImapConfig, target: Target, max_bytes: int,
                cap: int, match_sender) -> MessageRecord:
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    size = _size(mailbox, uid)
-    base = dict(account=config.account, folder=config.folder, uidvalidity=uidvalidity, uid=uid, fetched=now)
+    size, received = _size(mailbox, uid)
+    base = dict(account=config.account, folder=config.folder, uidvalidity=uidvalidity, uid=uid, fetched=now,
+                received=received)
     if size > cap:
         head = _fetch_parts(mailbox, uid, "BODY.PEEK[HEADER]")
         incoming = parse_message(head or b"", max_bytes)
@@ -408,16 +410,25 @@ def _ok(response, what: str):
     return data
 
 
-def _size(mailbox, uid: int) -> int:
-    typ, data = mailbox.client.uid("FETCH", str(uid), "(RFC822.SIZE)")
+def _size(mailbox, uid: int) -> tuple[int, str | None]:
+    """The message's size and when the server received it (ISO 8601)."""
+    typ, data = mailbox.client.uid("FETCH", str(uid), "(RFC822.SIZE INTERNALDATE)")
     if typ != "OK":
         raise imaplib.IMAP4.error(f"FETCH RFC822.SIZE: {data}")
+    size, received = 0, None
     for item in data:
-        text = item.decode("ascii", "replace") if isinstance(item, bytes) else str(item)
+        raw = item if isinstance(item, bytes) else (item[0] if isinstance(item, tuple) else b"")
+        text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
         m = re.search(r"RFC822\.SIZE\s+(\d+)", text)
         if m:
-            return int(m.group(1))
-    return 0
+            size = int(m.group(1))
+        m = re.search(r'INTERNALDATE\s+"([^"]+)"', text)
+        if m:
+            try:
+                received = dt.datetime.strptime(m.group(1), "%d-%b-%Y %H:%M:%S %z").isoformat()
+            except ValueError:
+                received = None
+    return size, received
 
 
 def _fetch_parts(mailbox, uid: int, what: str) -> bytes | None:
@@ -434,16 +445,12 @@ def _fetch_parts(mailbox, uid: int, what: str) -> bytes | None:
 
 def sender_matcher(roster: Sequence | None) -> Callable[[str | None], str | None]:
     """The roster agency whose 电子邮箱 lists this sender's address (None when none or several)."""
-    from xltools.mail.compose import split_addresses
-
-    index: dict[str, set[str]] = {}
-    for entry in roster or ():
-        for addr in split_addresses(getattr(entry, "email", None)):
-            index.setdefault(addr.lower(), set()).add(entry.name)
+    from xltools.roster import RosterIndex
+    index = RosterIndex(roster or ())
 
     def match(sender: str | None) -> str | None:
-        names = index.get((sender or "").lower())
-        return next(iter(names)) if names and len(names) == 1 else None
+        hit = index.by_sender(sender)
+        return hit.name if hit else None
 
     return match
 
@@ -453,9 +460,19 @@ def origins(folder: str | Path) -> dict[str, MessageRecord]:
     folder = Path(folder)
     for candidate in (folder, *folder.parents[:2]):
         path = candidate / LEDGER
-        if path.is_file():
-            return Ledger(path).by_sha()
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key not in _ORIGINS:      # mail plans one message per agency: read the ledger once
+            _ORIGINS.clear()
+            _ORIGINS[key] = Ledger(path).by_sha()
+        return _ORIGINS[key]
     return {}
+
+
+_ORIGINS: dict[tuple, dict[str, MessageRecord]] = {}
 
 
 # ------------------------------------------------------------------ for people
@@ -531,13 +548,50 @@ def run_fetch(*, outdir: str | Path | None = None, season: str | Path | None = N
     config = load_imap_config(env, settings, folder=folder, base=base)
     if not config.password and config.user and config.host and ask_password:
         config = replace(config, password=ask_password(config.user) or None)
-    if roster is not None:
-        roster_entries = load_roster(roster)
-    return fetch(config, target, since=parse_since(since), max_bytes=int(max_mb * MB), mark_seen=mark_seen,
-                 move_to=move_to, match_sender=sender_matcher(roster_entries) if roster_entries else None,
-                 progress=progress)
+    try:
+        if roster is not None:
+            roster_entries = load_roster(roster)
+        return fetch(config, target, since=parse_since(since), max_bytes=int(max_mb * MB), mark_seen=mark_seen,
+                     move_to=move_to, match_sender=sender_matcher(roster_entries) if roster_entries else None,
+                     progress=progress)
+    finally:
+        if hasattr(target, "close"):
+            target.close()
 
 
-def season_target(season: str | Path):
+def season_target(folder: str | Path):
     """(target, [imap] settings, settings folder, roster) for a season folder."""
-    raise XltoolsError("届次功能尚未可用：请先用 -o 文件夹 收取。")
+    from xltools.season import Season
+    season = Season.open(folder)
+    return SeasonTarget(season), dict(season.settings.extra.get("imap") or {}), season.folder, season.roster
+
+
+class SeasonTarget:
+    """Each file becomes a version of its agency in the season (checked, kept read-only, with
+    its origin: sender, Message-ID, IMAP folder and UID); the ledger is in the season folder."""
+
+    def __init__(self, season):
+        self.season = season
+        self.ledger = Ledger(Path(season.folder) / LEDGER)
+        self.description = f"届次 {season.folder}"
+
+    def store(self, found: Found, incoming: Incoming, record: MessageRecord) -> FileRecord:
+        import tempfile
+
+        from xltools.season import Origin
+        origin = Origin.from_mail(sender=incoming.sender or "", message_id=incoming.message_id or "",
+                                  folder=record.folder, uid=record.uid)
+        with tempfile.TemporaryDirectory(prefix="xltools-fetch-") as tmp:
+            path = Path(tmp) / safe_name(found.name)
+            path.write_bytes(found.data)
+            version = self.season.add_file(path, origin, received=record.received or record.fetched,
+                                           original_name=found.name)
+        where = f"{version.agency} 第 {version.seq} 版"
+        if not version.created:
+            return FileRecord(found.name, FILE_DUPLICATE, where, found.sha256, found.size,
+                              detail=f"与已收到的{where}内容相同", inside=found.inside, version=str(version.id))
+        return FileRecord(found.name, FILE_SAVED, where, found.sha256, found.size, inside=found.inside,
+                          version=str(version.id))
+
+    def close(self) -> None:
+        self.season.close()

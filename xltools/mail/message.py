@@ -54,6 +54,7 @@ class PlannedMessage:
     html: str
     attachments: tuple[Attachment, ...] = ()
     problem: str | None = None      # why it cannot be sent (无收件地址, 收件地址无效 …)
+    in_reply_to: str | None = None  # Message-ID of the agency's submission: the reply is threaded under it
 
     @property
     def label(self) -> str:

@@ -34,6 +34,10 @@ def compose(message: PlannedMessage, config: MailConfig, *, when: datetime | Non
     msg["Subject"] = clean_header(message.subject)
     msg["Date"] = format_datetime((when or datetime.now()).astimezone())
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    if message.in_reply_to:
+        # threaded under the agency's own message in Outlook, Foxmail, Coremail
+        msg["In-Reply-To"] = clean_header(message.in_reply_to)
+        msg["References"] = clean_header(message.in_reply_to)
     msg["X-Mailer"] = f"xltools {__version__}"
     msg.set_content(message.text, cte="base64")
     msg.add_alternative(_html_document(message.html), subtype="html", cte="base64")
