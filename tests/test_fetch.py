@@ -375,6 +375,13 @@ def test_fetch_into_a_season_records_each_file_as_a_version_with_its_origin(serv
     assert len(kept) == sum(len(c.saved) for c in corpus)
     assert all(f["version"] for _, f in kept)
     assert (season_dir / LEDGER).is_file()
+    # the workbook names 交通运输局, the sender is 教育局's roster address: a warning to check
+    from xltools.messages import FETCH
+    mismatch = next(m for m in doc["messages"] if m["subject"] == "代交通运输局报送")
+    assert FETCH.sender_mismatch.format(sender="jyj@edu.example.gov.cn", sender_agency="某某市教育局",
+                                        agency="某某市交通运输局") in mismatch["note"]
+    flagged = [m["subject"] for m in doc["messages"] if "是名单中" in (m["note"] or "")]
+    assert flagged == ["代交通运输局报送"], [(m["subject"], m["note"]) for m in doc["messages"] if m["note"]]
 
     with Season.open(season_dir) as season:
         # every kept file is a version carrying the e-mail it came by

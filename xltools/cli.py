@@ -584,14 +584,15 @@ def fetch_command(outdir, season_dir, since, folder, max_size, roster, mark_seen
     """
     from xltools.mail.fetch import run_fetch
     from xltools.mail.imap import ConnectionLost, ImapError
+    from xltools.messages import FETCH
 
     if bool(outdir) == bool(season_dir):
-        _fail("请指定 -o 文件夹（保存附件）或 --season 届次文件夹，二者选一。")
+        _fail(FETCH.choose_target)
 
     def ask_password(user: str) -> str | None:
         if not sys.stdin.isatty():
             return None
-        return click.prompt(f"收件邮箱 {user} 的密码", hide_input=True, err=True)
+        return click.prompt(FETCH.password_prompt.format(user=user), hide_input=True, err=True)
 
     def progress(i, total, rec):
         from xltools.mail.fetch import message_line

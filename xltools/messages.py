@@ -2,7 +2,7 @@
 
 Sections: ``rules`` (per rule id: severity, description, message template), ``detail`` (what
 fills a finding's {detail}), ``run`` (checking and consolidating many files), ``cli``,
-``live`` and ``mail``. Code names an entry and fills its placeholders; it never writes a
+``live``, ``mail`` and ``fetch``. Code names an entry and fills its placeholders; it never writes a
 sentence a user reads itself.
 
     from xltools.messages import RUN
@@ -56,3 +56,4 @@ RUN = Section("run")
 CLI = Section("cli")
 LIVE = Section("live")
 MAIL = Section("mail")
+FETCH = Section("fetch")

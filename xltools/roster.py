@@ -96,6 +96,17 @@ class RosterIndex:
         return hits[0] if len(hits) == 1 else None
 
 
+    def sender_mismatch(self, sender: str | None, agency: str | None) -> str | None:
+        """A warning when the sender's address is the roster address of another roster
+        agency than the one the file names (an agency reporting for another, or a wrong name)."""
+        hit = self.by_sender(sender)
+        named = self.match(name=agency) if agency else None
+        if hit is None or named is None or named is hit:
+            return None
+        from xltools.messages import FETCH
+        return FETCH.sender_mismatch.format(sender=sender, sender_agency=hit.name, agency=agency)
+
+
 def match(entries: Iterable[RosterEntry], name: str | None = None,
           uscc: str | None = None) -> RosterEntry | None:
     """The roster entry for an agency: by 统一社会信用代码 first, else by normalised name."""

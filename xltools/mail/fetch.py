@@ -30,6 +30,7 @@ from typing import Protocol
 
 from xltools import XltoolsError
 from xltools.fsutil import atomic_write_bytes
+from xltools.messages import FETCH
 from xltools.mail.imap import ConnectionLost, ImapConfig, ImapError, close, connect, describe_failure
 from xltools.mail.incoming import DEFAULT_MAX_BYTES, MB, Found, Incoming, parse_message
 
@@ -38,11 +39,10 @@ LEDGER = "收件记录.jsonl"
 
 # message outcomes
 SAVED, ALREADY, NO_ATTACHMENT, NOTHING_KEPT, TOO_BIG = "saved", "already", "no_attachment", "nothing_kept", "too_large"
-MESSAGE_LABELS = {SAVED: "已保存", ALREADY: "已收过", NO_ATTACHMENT: "来信无附件", NOTHING_KEPT: "附件未保存",
-                  TOO_BIG: "邮件过大未下载"}
+MESSAGE_LABELS = FETCH["message_labels"]       # saved, already, no_attachment, nothing_kept, too_large
 # file outcomes
 FILE_SAVED, FILE_DUPLICATE, FILE_SKIPPED = "saved", "duplicate", "skipped"
-FILE_LABELS = {FILE_SAVED: "已保存", FILE_DUPLICATE: "重复，未再保存", FILE_SKIPPED: "未保存"}
+FILE_LABELS = FETCH["file_labels"]
 
 
 @dataclass(slots=True)
@@ -190,7 +190,7 @@ class FolderTarget:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise XltoolsError(f"无法创建文件夹 {self.folder}（{exc.strerror or exc}）：请检查路径和写入权限。") from None
+            raise XltoolsError(FETCH.cannot_create.format(folder=self.folder, error=exc.strerror or exc)) from None
         self.ledger = Ledger(self.folder / LEDGER)
         self.description = str(self.folder)
 
@@ -199,7 +199,7 @@ class FolderTarget:
         known = self.ledger.files.get(sha)
         if known is not None and (self.folder / known).is_file():
             return FileRecord(found.name, FILE_DUPLICATE, known, sha, found.size,
-                              detail=f"与已保存的“{known}”内容相同", inside=found.inside)
+                              detail=FETCH.same_as_saved.format(name=known), inside=found.inside)
         name = safe_name(found.name)
         path = unique_path(self.folder, name, found.data)
         if not path.exists():
@@ -216,10 +216,11 @@ _DEVICES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$",
 MAX_NAME_BYTES = 180     # ext4/NTFS allow 255; room for " (99)" and the temporary prefix
 
 
-def safe_name(name: str, default: str = "附件") -> str:
+def safe_name(name: str, default: str | None = None) -> str:
     """A file name from mail that can never become a path: the last path component only,
     Windows-reserved characters replaced, no device names, no leading dots or Office lock
     prefix, no trailing dots or spaces, at most MAX_NAME_BYTES bytes with the extension kept."""
+    default = default or FETCH.unnamed
     text = unicodedata.normalize("NFC", str(name or ""))
     text = "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Zl", "Zp"))
     text = re.split(r"[/\\]", text)[-1]
@@ -256,7 +257,7 @@ def unique_path(folder: Path, name: str, data: bytes) -> Path:
                 return candidate
         except OSError:
             continue
-    raise XltoolsError(f"{folder} 中同名文件过多：{name}")
+    raise XltoolsError(FETCH.too_many_names.format(folder=folder, name=name))
 
 
 # ------------------------------------------------------------------ the fetch
@@ -272,7 +273,7 @@ def parse_since(text: str | None) -> dt.date | None:
             return dt.date(y, mo, d)
         except ValueError:
             pass
-    raise XltoolsError(f"日期「{text}」无效：请写成 2026-01-05 或 2026年1月5日 的形式。")
+    raise XltoolsError(FETCH.bad_date.format(text=text))
 
 
 Progress = Callable[[int, int, MessageRecord], None]
@@ -318,8 +319,7 @@ def fetch(config: ImapConfig, target: Target, *, since: dt.date | None = None,
             raise
         result.complete = False
         result.remaining = len(todo)
-        result.error = (describe_failure(exc, config) + f" 已处理的 {len(result.messages)} 封已记录，"
-                        f"其余 {len(todo)} 封将在下次运行 xltools fetch 时继续。")
+        result.error = FETCH.lost.format(reason=describe_failure(exc, config), done=len(result.messages), left=len(todo))
         err = ConnectionLost(result.error)
         err.result = result
         raise err from None
@@ -343,11 +343,10 @@ def _fetch_one(mailbox, uid: int, uidvalidity: int, config: ImapConfig, target: 
                              sender_name=incoming.sender_name, subject=incoming.subject, date=incoming.date,
                              content_hash="size:" + str(size), status=TOO_BIG, size=size,
                              agency=match_sender(incoming.sender) if match_sender else None,
-                             note=f"邮件共 {size / MB:.0f} MB，超过 {cap / MB:.0f} MB，未下载：请在邮箱中查看，"
-                                  "或用 --max-size 提高附件大小上限后重新运行。")
+                             note=FETCH.message_too_big.format(size=f"{size / MB:.0f}", cap=f"{cap / MB:.0f}"))
     raw = _fetch_parts(mailbox, uid, "BODY.PEEK[]")
     if raw is None:
-        raise imaplib.IMAP4.abort(f"UID {uid} 的邮件内容为空")
+        raise imaplib.IMAP4.abort(f"FETCH UID {uid}: no message body")
     incoming = parse_message(raw, max_bytes)
     record = MessageRecord(**base, message_id=incoming.message_id, sender=incoming.sender,
                            sender_name=incoming.sender_name, subject=incoming.subject, date=incoming.date,
@@ -356,7 +355,7 @@ def _fetch_one(mailbox, uid: int, uidvalidity: int, config: ImapConfig, target: 
                            note="；".join(incoming.defects))
     if target.ledger.has_content(incoming.message_id, incoming.content_hash):
         record.status = ALREADY
-        record.note = "此前已收取（服务器重新编号后再次出现），未重复保存"
+        record.note = FETCH.renumbered
         return record
     seen_here: dict[str, str] = {}
     for found in incoming.files:
@@ -367,7 +366,7 @@ def _fetch_one(mailbox, uid: int, uidvalidity: int, config: ImapConfig, target: 
         sha = found.sha256
         if sha in seen_here:
             record.files.append(FileRecord(found.name, FILE_DUPLICATE, seen_here[sha], sha, found.size,
-                                           detail="与本邮件中的另一个附件内容相同", inside=found.inside))
+                                           detail=FETCH.same_in_message, inside=found.inside))
             continue
         stored = target.store(found, incoming, record)
         seen_here[sha] = stored.saved_as or ""
@@ -478,27 +477,26 @@ _ORIGINS: dict[tuple, dict[str, MessageRecord]] = {}
 # ------------------------------------------------------------------ for people
 
 def summary_text(result: FetchResult) -> str:
-    c = result.counts()
-    parts = [f"{MESSAGE_LABELS[s]} {c[s]} 封" for s in MESSAGE_LABELS if c[s]]
-    text = (f"本次处理 {len(result.messages)} 封邮件" + ("：" + "、".join(parts) if parts else "")
-            + f"；保存文件 {c['files_saved']} 个，未保存 {c['files_skipped']} 个，重复 {c['files_duplicate']} 个")
-    if result.already:
-        text += f"；另有 {result.already} 封此前已收取"
-    text += "。"
     if not result.messages:
-        text = f"没有新邮件（{result.folder} 中的 {result.already} 封此前均已收取）。" if result.already else \
-            f"{result.folder} 中没有邮件。"
+        text = (FETCH.nothing_new.format(folder=result.folder, n=result.already) if result.already
+                else FETCH.empty_folder.format(folder=result.folder))
+    else:
+        c = result.counts()
+        parts = "、".join(FETCH.summary_part.format(label=MESSAGE_LABELS[s], n=c[s]) for s in MESSAGE_LABELS if c[s])
+        text = FETCH.summary.format(n=len(result.messages), parts="：" + parts if parts else "",
+                                    saved=c["files_saved"], skipped=c["files_skipped"], duplicate=c["files_duplicate"],
+                                    already=FETCH.summary_already.format(n=result.already) if result.already else "")
     if not result.complete:
         text += "\n" + (result.error or "")
     return text
 
 
 def message_line(rec: MessageRecord) -> str:
-    who = f"{rec.sender_name} <{rec.sender}>" if rec.sender_name else f"<{rec.sender or '无发件人'}>"
+    who = f"{rec.sender_name} <{rec.sender}>" if rec.sender_name else f"<{rec.sender or FETCH.no_sender}>"
     if rec.agency:
-        who += f"（名单：{rec.agency}）"
+        who += FETCH.roster_agency.format(agency=rec.agency)
     when = (rec.date or "")[:16].replace("T", " ")
-    return f"[{rec.label}] {when} {who}「{rec.subject or '（无主题）'}」"
+    return f"[{rec.label}] {when} {who}「{rec.subject or FETCH.no_subject}」"
 
 
 def _short(name: str | None, limit: int = 60) -> str:
@@ -511,18 +509,19 @@ def render(result: FetchResult) -> str:
     for rec in result.messages:
         lines.append(message_line(rec))
         for f in rec.files:
-            where = f"（{f.inside}）" if f.inside else ""
+            inside = FETCH.inside.format(where=f.inside) if f.inside else ""
             name = _short(f.name)
             if f.status == FILE_SAVED:
-                lines.append(f"    已保存：{name}{where}" + (f" → {_short(f.saved_as)}" if f.saved_as != f.name else ""))
+                renamed = FETCH.line_renamed.format(saved_as=_short(f.saved_as)) if f.saved_as != f.name else ""
+                lines.append(FETCH.line_saved.format(name=name, inside=inside) + renamed)
             elif f.status == FILE_DUPLICATE:
-                lines.append(f"    重复：{name}{where}——{f.detail}，未再保存")
+                lines.append(FETCH.line_duplicate.format(name=name, inside=inside, detail=f.detail))
             else:
-                lines.append(f"    未保存：{name}{where}——{f.detail}")
+                lines.append(FETCH.line_skipped.format(name=name, inside=inside, detail=f.detail))
         if rec.status == NO_ATTACHMENT:
-            lines.append("    邮件中没有附件，请阅读邮件正文。")
+            lines.append(FETCH.line_no_attachment)
         if rec.note:
-            lines.append(f"    说明：{rec.note}")
+            lines.append(FETCH.line_note.format(note=rec.note))
     lines.append(summary_text(result))
     return "\n".join(lines)
 
@@ -573,7 +572,7 @@ class SeasonTarget:
     def __init__(self, season):
         self.season = season
         self.ledger = Ledger(Path(season.folder) / LEDGER)
-        self.description = f"届次 {season.folder}"
+        self.description = FETCH.season_target.format(folder=season.folder)
 
     def store(self, found: Found, incoming: Incoming, record: MessageRecord) -> FileRecord:
         import tempfile
@@ -586,10 +585,16 @@ class SeasonTarget:
             path.write_bytes(found.data)
             version = self.season.add_file(path, origin, received=record.received or record.fetched,
                                            original_name=found.name)
-        where = f"{version.agency} 第 {version.seq} 版"
+        where = FETCH.version.format(agency=version.agency, seq=version.seq)
+        if self.season.roster:
+            from xltools.roster import RosterIndex
+            warning = RosterIndex(self.season.roster).sender_mismatch(incoming.sender, version.agency)
+            if warning and warning not in record.note:
+                record.note = "；".join(x for x in (record.note, warning) if x)
         if not version.created:
             return FileRecord(found.name, FILE_DUPLICATE, where, found.sha256, found.size,
-                              detail=f"与已收到的{where}内容相同", inside=found.inside, version=str(version.id))
+                              detail=FETCH.same_as_version.format(version=where), inside=found.inside,
+                              version=str(version.id))
         return FileRecord(found.name, FILE_SAVED, where, found.sha256, found.size, inside=found.inside,
                           version=str(version.id))
 

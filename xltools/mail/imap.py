@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltools import XltoolsError
+from xltools.messages import FETCH
 
 SECURITY_MODES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
@@ -59,8 +60,7 @@ def load_imap_config(env: Mapping[str, str] | None = None, settings: Mapping | N
     env = os.environ if env is None else env
     settings = dict(settings or {})
     if "password" in settings:
-        raise ImapError("设置文件的 [imap] 中不能写密码：请删除 password 一项，改用环境变量 "
-                        f"{ENV['password']} 提供，或在运行时按提示输入。")
+        raise ImapError(FETCH.password_in_settings)
 
     def pick(key: str):
         for value in (env.get(ENV[key]), settings.get(key)):
@@ -70,7 +70,7 @@ def load_imap_config(env: Mapping[str, str] | None = None, settings: Mapping | N
 
     security = str(pick("security") or "ssl").strip().lower()
     if security not in SECURITY_MODES:
-        raise ImapError(f"IMAP 加密方式「{security}」无效：应为 ssl、starttls 或 none（环境变量 {ENV['security']}）。")
+        raise ImapError(FETCH.bad_security.format(security=security))
     port = pick("port")
     if port is not None:
         try:
@@ -78,7 +78,7 @@ def load_imap_config(env: Mapping[str, str] | None = None, settings: Mapping | N
             if not 0 < port < 65536:
                 raise ValueError
         except ValueError:
-            raise ImapError(f"IMAP 端口「{port}」无效：应为 1–65535 的整数（如 993）。") from None
+            raise ImapError(FETCH.bad_port.format(port=port)) from None
     ca_file = pick("ca_file")
     if ca_file and env.get(ENV["ca_file"]) != ca_file and base is not None:
         ca_file = str(base / str(ca_file))
@@ -86,7 +86,7 @@ def load_imap_config(env: Mapping[str, str] | None = None, settings: Mapping | N
     try:
         timeout = float(timeout)
     except (TypeError, ValueError):
-        raise ImapError(f"IMAP 超时「{timeout}」无效：应为秒数。") from None
+        raise ImapError(FETCH.bad_timeout.format(timeout=timeout)) from None
     return ImapConfig(host=(str(pick("host")).strip() if pick("host") else None), port=port,
                       user=(str(pick("user")).strip() if pick("user") else None),
                       password=env.get(ENV["password"]) or None, security=security,
@@ -97,19 +97,17 @@ def load_imap_config(env: Mapping[str, str] | None = None, settings: Mapping | N
 def check_config(config: ImapConfig) -> None:
     missing = []
     if not config.host:
-        missing.append(f"服务器（{ENV['host']}）")
+        missing.append(FETCH.missing_host)
     if not config.user:
-        missing.append(f"用户名（{ENV['user']}）")
+        missing.append(FETCH.missing_user)
     if missing:
-        raise ImapError("未配置收件邮箱的" + "、".join(missing) + "：请设置环境变量，或在届次设置文件的 [imap] 中填写"
-                        "（密码用环境变量 XLTOOLS_IMAP_PASSWORD 或运行时输入）。")
+        raise ImapError(FETCH.not_configured.format(missing="、".join(missing)))
     if not config.password:
-        raise ImapError(f"没有收件邮箱 {config.user} 的密码：请设置环境变量 {ENV['password']}，或在终端中运行以便按提示输入。")
+        raise ImapError(FETCH.no_password.format(user=config.user))
     if config.ca_file and not Path(config.ca_file).is_file():
-        raise ImapError(f"CA 证书文件不存在：{config.ca_file}（{ENV['ca_file']}）。")
+        raise ImapError(FETCH.ca_missing.format(path=config.ca_file))
     if config.security == "none" and config.host not in LOOPBACK:
-        raise ImapError(f"不加密的 IMAP 连接会明文发送密码，只允许连接本机：请把 {ENV['security']} 设为 ssl（993 端口）"
-                        "或 starttls（143 端口）。")
+        raise ImapError(FETCH.plain_remote)
 
 
 def tls_context(config: ImapConfig) -> ssl.SSLContext:
@@ -118,7 +116,7 @@ def tls_context(config: ImapConfig) -> ssl.SSLContext:
         try:
             context.load_verify_locations(cafile=config.ca_file)
         except (ssl.SSLError, OSError, ValueError) as exc:
-            raise ImapError(f"CA 证书文件 {config.ca_file} 无法读取（{exc}）：应为 PEM 格式的证书。") from None
+            raise ImapError(FETCH.ca_unreadable.format(path=config.ca_file, error=exc)) from None
     return context
 
 
@@ -153,13 +151,10 @@ def connect(config: ImapConfig, *, readonly: bool = True):
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         if isinstance(exc, MailboxFolderSelectError):
-            raise ImapError(f"收件邮箱中没有文件夹「{config.folder}」：请检查 --folder 或 {ENV['folder']}"
-                            "（收件箱为 INBOX）。") from None
+            raise ImapError(FETCH.no_folder.format(folder=config.folder)) from None
         if isinstance(exc, MailboxLoginError) or (isinstance(exc, imaplib.IMAP4.error)
                                                   and "auth" in str(exc).lower()):
-            raise ImapError(f"收件邮箱登录失败（{_server_text(exc)}）：请检查用户名 {config.user} 和密码"
-                            f"（{ENV['user']}、{ENV['password']}）；部分邮箱需要使用“客户端专用密码”或“授权码”，"
-                            "并在网页邮箱的设置中开启 IMAP。") from None
+            raise ImapError(FETCH.login_failed.format(server=_server_text(exc), user=config.user)) from None
         raise ImapError(describe_failure(exc, config)) from None
 
 
@@ -174,24 +169,23 @@ def describe_failure(exc: BaseException, config: ImapConfig) -> str:
     """A Chinese sentence for a network, TLS or protocol failure."""
     where = f"{config.host}:{config.effective_port}"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return (f"无法验证收件服务器 {where} 的证书（{exc.verify_message or exc}），已拒绝连接：如服务器使用自签名或单位内部"
-                f" CA 签发的证书，请用环境变量 {ENV['ca_file']} 指定该 CA 证书文件；不会跳过证书验证。")
+        return FETCH.cert_failed.format(where=where, error=exc.verify_message or exc)
     if isinstance(exc, ssl.SSLError):
-        hint = "；端口 993 应使用 ssl，端口 143 应使用 starttls 或 none" if "WRONG_VERSION" in str(exc) else ""
-        return f"与收件服务器 {where} 建立加密连接失败（{exc.reason or exc}）：请检查加密方式 {ENV['security']} 和端口{hint}。"
+        hint = FETCH.tls_port_hint if "WRONG_VERSION" in str(exc) else ""
+        return FETCH.tls_failed.format(where=where, error=exc.reason or exc, hint=hint)
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return f"连接收件服务器 {where} 超时（{config.timeout:g} 秒无响应）：请检查网络、服务器地址和端口，或稍后重试。"
+        return FETCH.timeout.format(where=where, seconds=f"{config.timeout:g}")
     if isinstance(exc, socket.gaierror):
-        return f"找不到收件服务器 {config.host}（域名无法解析）：请检查 {ENV['host']} 和网络连接。"
+        return FETCH.unknown_host.format(host=config.host)
     if isinstance(exc, ConnectionRefusedError):
-        return f"收件服务器 {where} 拒绝连接：请检查端口（IMAP 通常为 993 或 143）和服务器地址。"
+        return FETCH.refused.format(where=where)
     if isinstance(exc, OSError):
-        return f"无法连接收件服务器 {where}（{exc.strerror or exc}）：请检查网络、服务器地址和端口。"
+        return FETCH.unreachable.format(where=where, error=exc.strerror or exc)
     if isinstance(exc, imaplib.IMAP4.abort):
-        return f"收件服务器 {where} 中断了连接（{_server_text(exc)}）：请稍后重试。"
+        return FETCH.aborted.format(where=where, error=_server_text(exc))
     if "STARTTLS" in str(exc).upper() or type(exc).__name__ == "MailboxStarttlsError":
-        return f"收件服务器 {where} 不支持 STARTTLS：请改用 ssl（通常为 993 端口）。"
-    return f"收件服务器 {where} 返回错误（{_server_text(exc)}）：请检查设置后重试。"
+        return FETCH.no_starttls.format(where=where)
+    return FETCH.server_error.format(where=where, error=_server_text(exc))
 
 
 def _server_text(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ from email.message import Message
 from pathlib import PurePosixPath
 
 from xltools import UnreadableError
+from xltools.messages import FETCH
 from xltools.reader.sniff import DEFAULT_LIMITS, Limits, screen_zip
 
 MB = 1024 * 1024
@@ -41,10 +42,6 @@ MAX_PARTS = 500          # MIME parts looked at per message
 TOO_LARGE, UNSUPPORTED, ARCHIVE, BAD_ARCHIVE, DAMAGED, TNEF, EMPTY = (
     "too_large", "unsupported_type", "archive_unsupported", "archive_unreadable", "damaged", "tnef", "empty")
 
-_OLD_FORMATS = {".doc": "Word 97-2003 文档（.doc）", ".wps": "WPS 文字文档（.wps）", ".rtf": "RTF 文档",
-                ".xlsb": "Excel 二进制工作簿（.xlsb）", ".csv": "CSV 文本", ".ett": "WPS 表格模板（.ett）",
-                ".wpt": "WPS 文字模板（.wpt）", ".odt": "OpenDocument 文字文档（.odt）",
-                ".ofd": "OFD 版式文档（.ofd）"}
 _TYPES_BY_MIME = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
     "application/vnd.ms-excel": ".xls",
@@ -321,12 +318,12 @@ def _walk(part: Message, incoming: Incoming, inside: str | None, depth: int, max
     state["parts"] += 1
     if state["parts"] > MAX_PARTS:
         if state["parts"] == MAX_PARTS + 1:
-            incoming.defects.append(f"邮件包含超过 {MAX_PARTS} 个部分，其余部分未读取")
+            incoming.defects.append(FETCH.too_many_parts.format(n=MAX_PARTS))
         return
     ctype = part.get_content_type()
     if part.is_multipart():
         if depth >= MAX_DEPTH:
-            incoming.defects.append("邮件嵌套层数过多，更深的部分未读取")
+            incoming.defects.append(FETCH.too_deep)
             return
         payload = part.get_payload()
         if ctype == "message/rfc822" or (isinstance(payload, list) and payload and ctype.startswith("message/")):
@@ -343,7 +340,7 @@ def _walk(part: Message, incoming: Incoming, inside: str | None, depth: int, max
             digest.update(_payload_bytes(part) or b"")     # the letter itself (or an inline picture)
             return
     if name is None:
-        name = "附件" + _TYPES_BY_MIME.get(ctype, "")
+        name = FETCH.unnamed + _TYPES_BY_MIME.get(ctype, "")
     if disposition == "inline" and ctype.startswith("image/") and part.get("Content-ID"):
         digest.update(_payload_bytes(part) or b"")          # a picture in the signature
         return
@@ -352,7 +349,7 @@ def _walk(part: Message, incoming: Incoming, inside: str | None, depth: int, max
 
 def _forwarded_label(inner: Message) -> str:
     subject = decode_words(raw_header(inner, "Subject")) if isinstance(inner, Message) else ""
-    return f"转发的邮件“{subject[:40]}”" if subject else "转发的邮件"
+    return FETCH.forwarded_subject.format(subject=subject[:40]) if subject else FETCH.forwarded
 
 
 def _payload_bytes(part: Message) -> bytes | None:
@@ -375,7 +372,7 @@ def _attachment(part: Message, name: str, ctype: str, incoming: Incoming, inside
                 max_bytes: int, limits: Limits, digest, state: dict) -> None:
     suffix = _suffix(name)
     if posixpath.basename(name.replace("\\", "/")).lower() == "winmail.dat" or ctype == "application/ms-tnef":
-        incoming.files.append(Found(name, None, TNEF, TEXT_TNEF, inside))
+        incoming.files.append(Found(name, None, TNEF, FETCH.tnef, inside))
         return
     approx = _encoded_size(part)
     if approx > max_bytes:
@@ -385,7 +382,7 @@ def _attachment(part: Message, name: str, ctype: str, incoming: Incoming, inside
     damaged = [d for d in part.defects if type(d).__name__ in (
         "InvalidBase64CharactersDefect", "InvalidBase64LengthDefect")]
     if data is None or damaged:
-        incoming.files.append(Found(name, None, DAMAGED, TEXT_DAMAGED, inside))
+        incoming.files.append(Found(name, None, DAMAGED, FETCH.damaged, inside))
         return
     digest.update(data)
     if ctype == "message/rfc822" or suffix == ".eml":
@@ -396,7 +393,7 @@ def _attachment(part: Message, name: str, ctype: str, incoming: Incoming, inside
     if len(data) > max_bytes:
         incoming.files.append(Found(name, None, TOO_LARGE, text_too_large(len(data), max_bytes), inside, len(data)))
     elif not data:
-        incoming.files.append(Found(name, None, EMPTY, TEXT_EMPTY, inside))
+        incoming.files.append(Found(name, None, EMPTY, FETCH.empty, inside))
     elif suffix == ".zip" or (suffix not in SUPPORTED and data[:4] == b"PK\x03\x04" and suffix in ("", ".dat", ".bin")
                               and not _is_office_zip(data)):
         incoming.files.extend(open_zip(name, data, max_bytes, limits, inside))
@@ -418,10 +415,11 @@ def classify(name: str, data: bytes, inside: str | None = None) -> Found:
     if suffix in SUPPORTED:
         return Found(name, data, None, "", inside, len(data))
     if suffix in OTHER_ARCHIVES:
-        return Found(name, None, ARCHIVE, TEXT_ARCHIVE.format(kind=suffix.lstrip(".").upper()), inside, len(data))
-    if suffix in _OLD_FORMATS:
-        return Found(name, None, UNSUPPORTED, TEXT_OLD_FORMAT.format(kind=_OLD_FORMATS[suffix]), inside, len(data))
-    return Found(name, None, UNSUPPORTED, TEXT_UNSUPPORTED.format(suffix=suffix or "无扩展名"), inside, len(data))
+        return Found(name, None, ARCHIVE, FETCH.archive.format(kind=suffix.lstrip(".").upper()), inside, len(data))
+    formats = FETCH["formats"]
+    if suffix in formats:
+        return Found(name, None, UNSUPPORTED, FETCH.old_format.format(kind=formats[suffix]), inside, len(data))
+    return Found(name, None, UNSUPPORTED, FETCH.unsupported.format(suffix=suffix or FETCH.no_extension), inside, len(data))
 
 
 # ------------------------------------------------------------------ zip attachments
@@ -442,11 +440,11 @@ def open_zip(name: str, data: bytes, max_bytes: int, limits: Limits = DEFAULT_LI
              inside: str | None = None) -> list[Found]:
     """The supported files inside a zip attachment, each limited like an attachment; the
     archive as a whole screened with the workbook reader's zip-bomb limits."""
-    where = f"压缩包“{name}”"
+    where = FETCH.in_zip.format(name=name)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-        return [Found(name, None, BAD_ARCHIVE, TEXT_BAD_ZIP, inside, len(data))]
+        return [Found(name, None, BAD_ARCHIVE, FETCH.bad_zip, inside, len(data))]
     out: list[Found] = []
     with zf:
         try:
@@ -461,11 +459,11 @@ def open_zip(name: str, data: bytes, max_bytes: int, limits: Limits = DEFAULT_LI
                 continue
             suffix = _suffix(base)
             if suffix == ".zip" or suffix in OTHER_ARCHIVES:
-                out.append(Found(base, None, ARCHIVE, TEXT_NESTED, where, info.file_size))
+                out.append(Found(base, None, ARCHIVE, FETCH.nested, where, info.file_size))
                 continue
             if suffix not in SUPPORTED:
                 out.append(classify(base, b"", where) if suffix else
-                           Found(base, None, UNSUPPORTED, TEXT_UNSUPPORTED.format(suffix="无扩展名"), where))
+                           Found(base, None, UNSUPPORTED, FETCH.unsupported.format(suffix=FETCH.no_extension), where))
                 continue
             if info.file_size > max_bytes:
                 out.append(Found(base, None, TOO_LARGE, text_too_large(info.file_size, max_bytes), where, info.file_size))
@@ -477,37 +475,23 @@ def open_zip(name: str, data: bytes, max_bytes: int, limits: Limits = DEFAULT_LI
                     raise zipfile.BadZipFile("size differs from the header")
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
                     RuntimeError):
-                out.append(Found(base, None, BAD_ARCHIVE, TEXT_BAD_MEMBER, where, info.file_size))
+                out.append(Found(base, None, BAD_ARCHIVE, FETCH.bad_member, where, info.file_size))
                 continue
-            found = classify(base, content, where) if content else Found(base, None, EMPTY, TEXT_EMPTY, where)
+            found = classify(base, content, where) if content else Found(base, None, EMPTY, FETCH.empty, where)
             out.append(found)
     if not out:
-        out.append(Found(name, None, EMPTY, TEXT_EMPTY_ZIP, inside, len(data)))
+        out.append(Found(name, None, EMPTY, FETCH.empty_zip, inside, len(data)))
     return out
 
 
-# ------------------------------------------------------------------ texts (Chinese, for the clerk)
-
-TEXT_TNEF = ("Outlook 的 TNEF 格式附件（winmail.dat），无法读取其中的文件：请对方在 Outlook 中把邮件格式改为"
-             "“HTML”或“纯文本”后重新发送。")
-TEXT_DAMAGED = "附件在邮件中的编码已损坏，无法还原：请对方重新发送。"
-TEXT_EMPTY = "附件为空（0 字节）：请对方重新发送。"
-TEXT_EMPTY_ZIP = "压缩包中没有任何文件：请对方重新发送。"
-TEXT_ARCHIVE = "{kind} 压缩包不受支持：请对方解压后直接附上 .xlsx 文件，或改用 zip 压缩包。"
-TEXT_NESTED = "压缩包中的压缩包不受支持：请对方解压后直接附上 .xlsx 文件。"
-TEXT_OLD_FORMAT = "{kind}不受支持：表格请另存为 .xlsx，报告正文请另存为 .docx 或 .pdf 后重新发送。"
-TEXT_UNSUPPORTED = "不是报表或报告文件（{suffix}），未保存。"
-TEXT_BAD_ZIP = "压缩包已损坏，无法打开：请对方重新压缩后发送。"
-TEXT_BAD_MEMBER = "压缩包中的这个文件已损坏，无法解压：请对方重新压缩后发送。"
-
+# ------------------------------------------------------------------ texts
 
 def _zip_refusal(reason: str) -> str:
     """The reader's sentence is about a workbook file; here the file is a zip attachment."""
     reason = reason.replace("文件内部", "压缩包内").replace("文件解压后", "压缩包解压后").replace("文件设有密码", "压缩包设有密码")
     reason = reason.replace("请重新保存后报送。", "").replace("请取消密码后重新保存报送。", "")
-    return reason.rstrip("。") + "。请对方解压后直接附上 .xlsx 文件重新发送。"
+    return FETCH.zip_refused.format(reason=reason.rstrip("。"))
 
 
 def text_too_large(size: int, limit: int) -> str:
-    return (f"附件过大（{size / MB:.1f} MB），超过 {limit / MB:g} MB 的上限，未下载保存："
-            "年度报告表格通常不到 1 MB，请对方删除多余内容后重新发送（或用 --max-size 提高上限）。")
+    return FETCH.too_large.format(size=f"{size / MB:.1f}", limit=f"{limit / MB:g}")
