@@ -456,3 +456,49 @@ def test_reply_address_falls_back_to_the_sender():
     seasonal = Entry.from_dict({"agency": "x", "status": "ok", "origin": {"kind": "mail", "sender": "s@x.cn",
                                                                          "message_id": "<m@x>"}})
     assert (seasonal.sender, seasonal.message_id) == ("s@x.cn", "<m@x>")
+
+
+@needs_dovecot
+def test_season_fetch_consolidate_mail_threaded(server, corpus, tmp_path):
+    """The coordinator's day: fetch → consolidate → mail, all on the season."""
+    import email
+    from email import policy
+
+    from factory import make_workbook
+    from xltools.season import Season
+    picked = [c for c in corpus if c.title.startswith(("outlook", "foxmail")) or c.title == "sender and workbook disagree"]
+    wrong = make_workbook(tmp_path / "wrong.xlsx", meta_agency="某某市统计局", meta_year=2025,
+                          meta_email="tjj@example.gov.cn", t3_new_person=7)
+    wrong_id = "<wrong-figures.0001@example.gov.cn>"
+    wrong_raw = mail_corpus.message(
+        mail_corpus.outlook_headers("某某市统计局", "统计局年报", wrong_id),
+        [mail_corpus.part(mail_corpus.XLSX, wrong.read_bytes(), disposition='attachment; filename="tjj.xlsx"')])
+    deliver(server, picked)
+    server.deliver(wrong_raw)
+    season_dir = tmp_path / "2025年报"
+    Season.create(season_dir, year=2025, roster=write_roster(tmp_path / "名单.csv")).close()
+    runner = CliRunner()
+    r = runner.invoke(main, ["fetch", "--season", str(season_dir)], env=server.env("none"))
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["consolidate", "--season", str(season_dir), "-j", "0"])
+    assert r.exit_code == 1, r.output          # 统计局 has an error
+    results = json.loads((season_dir / "汇总" / "results.json").read_text(encoding="utf-8"))
+    by_agency = {e["agency"]: e for e in results["entries"]}
+    # 报送情况 warns that 教育局's address sent 交通运输局's workbook
+    assert "发件地址 jyj@edu.example.gov.cn 是名单中“某某市教育局”的邮箱，与报表中的单位“某某市交通运输局”不一致" \
+        in by_agency["某某市交通运输局"]["note"]
+    assert by_agency["某某市统计局"]["status"] == "errors"
+    assert by_agency["某某市统计局"]["origin"]["message_id"] == wrong_id
+    r = runner.invoke(main, ["approve", "某某市财政局", "--season", str(season_dir)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["consolidate", "--season", str(season_dir), "-j", "0"])
+    r = runner.invoke(main, ["mail", "--season", str(season_dir)])
+    assert r.exit_code in (0, 1), r.output
+    outbox = season_dir / "汇总" / "outbox"
+    mails = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(outbox.glob("*.eml"))]
+    revise = next(m for m in mails if "tjj@example.gov.cn" in str(m["To"]))
+    assert revise["In-Reply-To"] == wrong_id and revise["References"] == wrong_id
+    accepted = next(m for m in mails if "czj@example.gov.cn" in str(m["To"]))
+    assert accepted["In-Reply-To"] == corpus[0].message_id
+    reminders = [m for m in mails if m["In-Reply-To"] is None]
+    assert reminders and all("催报" in str(m["Subject"]) or "报送" in str(m["Subject"]) for m in reminders)

@@ -226,6 +226,8 @@ def consolidate_season(season: Season, paths: list[str | Path] | None = None, ou
 
 def build_entries(season: Season, outdir: Path, include_invalid: bool) -> list[SeasonEntry]:
     roster = {normalise_name(r.name): r for r in season.roster or []}
+    from xltools.roster import RosterIndex
+    index = RosterIndex(season.roster or [])
     entries: list[SeasonEntry] = []
     taken: set[str] = set()
     for state in season.board():
@@ -248,6 +250,8 @@ def build_entries(season: Season, outdir: Path, include_invalid: bool) -> list[S
             parts.append(f"已说明 {len(v.accepted)} 处警告")
         if status == ERRORS:
             parts.append(f"有 {v.errors} 处错误，" + ("按 --include-invalid 计入汇总" if e.included else "未计入汇总"))
+        if v.origin.sender:     # sent from another roster agency's address (xltools fetch)
+            parts.append(index.sender_mismatch(v.origin.sender, r.name if r else v.workbook_agency))
         e.note = "；".join(p for p in [note, *parts] if p) + "。"
         e.compared = v.diff.text if v.diff else ("首次报送" if v.seq == 1 else None)
         if v.annotated and v.annotated.is_file():
