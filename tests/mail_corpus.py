@@ -14,7 +14,6 @@ import base64
 import io
 import quopri
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -210,8 +209,6 @@ def _rename_members(data: bytes, renames: dict[bytes, bytes]) -> bytes:
     for info in zf.infolist():
         raw_name = info.filename.encode("utf-8")
         new_name = renames.get(raw_name, raw_name)
-        with zf.open(info) as fh:
-            pass
         start = info.header_offset
         (sig, ver, flag, method, mtime, mdate, crc, csize, usize, nlen, xlen) = struct.unpack(
             "<IHHHHHIIIHH", data[start:start + 30])
@@ -351,7 +348,7 @@ def build(workdir: Path) -> list[Case]:
     name = "审计局2025年报表.xlsx"
     mid = msgid(dom)
     head = CRLF.join(coremail_headers(agency, "审计局年报", mid)).encode()
-    att = (f"Content-Type: application/octet-stream; name=\"".encode() + name.encode("gbk") + b'"\r\n'
+    att = ("Content-Type: application/octet-stream; name=\"".encode() + name.encode("gbk") + b'"\r\n'
            b"Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"" + name.encode("gbk")
            + b'"\r\n\r\n' + b64(wb(agency)).encode())
     raw = _splice(message(["X-Placeholder: 1"], [att]), head)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import time
@@ -309,7 +308,7 @@ def test_settings_errors_are_usage_errors(tmp_path):
     r = runner.invoke(main, ["fetch", "-o", str(tmp_path)], env={"XLTOOLS_IMAP_SECURITY": "tls"})
     assert r.exit_code == 2 and "IMAP 加密方式「tls」无效：应为 ssl、starttls 或 none" in r.stderr
     r = runner.invoke(main, ["fetch"])
-    assert r.exit_code == 2 and "请指定 -o 文件夹（保存附件）或 --season 届次文件夹，二者选一。" in r.stderr
+    assert r.exit_code == 2 and "请指定 -o 文件夹（保存附件）或 --season 年报工作文件夹，二者选一" in r.stderr
 
 
 def test_help_ends_with_an_example():
@@ -412,7 +411,7 @@ def test_season_settings_cannot_hold_the_password(server, tmp_path):
     with open(season_dir / "season.toml", "a", encoding="utf-8") as fh:
         fh.write('\n[imap]\nhost = "127.0.0.1"\npassword = "x"\n')
     r = CliRunner().invoke(main, ["fetch", "--season", str(season_dir)])
-    assert r.exit_code == 2 and "设置文件的 [imap] 中不能写密码" in r.stderr
+    assert r.exit_code == 2 and "season.toml 的 [imap] 中不能写密码" in r.stderr
 
 
 @needs_dovecot
@@ -502,3 +501,16 @@ def test_season_fetch_consolidate_mail_threaded(server, corpus, tmp_path):
     assert accepted["In-Reply-To"] == corpus[0].message_id
     reminders = [m for m in mails if m["In-Reply-To"] is None]
     assert reminders and all("催报" in str(m["Subject"]) or "报送" in str(m["Subject"]) for m in reminders)
+
+
+@needs_dovecot
+def test_fetch_inside_a_season_folder_needs_no_option(server, corpus, tmp_path, monkeypatch):
+    from xltools.season import Season
+    season_dir = tmp_path / "2025年报"
+    Season.create(season_dir, year=2025).close()
+    deliver(server, corpus[:2])
+    monkeypatch.chdir(season_dir)
+    r = CliRunner().invoke(main, ["fetch", "--json"], env=server.env("none"))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["target"] == f"年报工作文件夹 {season_dir}" and len(doc["messages"]) == 2

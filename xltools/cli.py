@@ -554,7 +554,7 @@ def serve(season: Path | None, host: str, port: int, set_password: bool, max_upl
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path),
               help="把附件保存到此文件夹（收件记录 收件记录.jsonl 也在其中，重复运行不会重复保存）。")
 @click.option("--season", "season_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="届次文件夹：收到的文件作为各单位的新版本记入届次（邮箱设置可写在届次设置的 [imap] 中）。")
+              help="年报工作文件夹：收到的文件作为各单位的新版本记入（邮箱设置可写在 season.toml 的 [imap] 中；在该文件夹内运行时可省略）。")
 @click.option("--since", help="只收取此日期及以后的邮件，如 2026-01-05。")
 @click.option("--folder", help="邮箱文件夹（默认 INBOX 即收件箱，或环境变量 XLTOOLS_IMAP_FOLDER）。")
 @click.option("--max-size", type=click.FloatRange(0.01, 2048), default=50, show_default=True,
@@ -572,7 +572,7 @@ def fetch_command(outdir, season_dir, since, folder, max_size, roster, mark_seen
     邮箱由环境变量设置：XLTOOLS_IMAP_HOST、XLTOOLS_IMAP_PORT、XLTOOLS_IMAP_USER、
     XLTOOLS_IMAP_PASSWORD（未设置时在终端中提示输入，从不写入文件）、XLTOOLS_IMAP_SECURITY
     （ssl | starttls | none，默认 ssl/993）、XLTOOLS_IMAP_CA_FILE（自签名或内部 CA 证书）、
-    XLTOOLS_IMAP_FOLDER。使用 --season 时也可写在届次设置的 [imap] 中（密码除外）。
+    XLTOOLS_IMAP_FOLDER。使用 --season 时也可写在 season.toml 的 [imap] 中（密码除外）。
 
     退出码：0 收取完成；2 用法、设置、登录、网络或证书错误（连接中断时已处理的邮件均已记录，
     再次运行从中断处继续）。
@@ -586,6 +586,9 @@ def fetch_command(outdir, season_dir, since, folder, max_size, roster, mark_seen
     from xltools.mail.imap import ConnectionLost, ImapError
     from xltools.messages import FETCH
 
+    if not outdir and not season_dir:
+        from xltools.season import Season
+        season_dir = Season.find()          # run inside a season folder: that season
     if bool(outdir) == bool(season_dir):
         _fail(FETCH.choose_target)
 

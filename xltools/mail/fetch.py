@@ -14,16 +14,14 @@ sent twice is saved once. Mail is never deleted; marking as read and moving are 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import imaplib
 import json
 import os
 import re
 import socket
 import ssl
-import time
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol

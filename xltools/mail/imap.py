@@ -123,11 +123,10 @@ def tls_context(config: ImapConfig) -> ssl.SSLContext:
 def connect(config: ImapConfig, *, readonly: bool = True):
     """A logged-in imap_tools mailbox with `config.folder` selected. Raises ImapError."""
     from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
-    from imap_tools.errors import MailboxFolderSelectError, MailboxLoginError, UnexpectedCommandStatusError
+    from imap_tools.errors import MailboxFolderSelectError, MailboxLoginError
 
     check_config(config)
     host, port = config.host, config.effective_port
-    where = f"{host}:{port}"
     mailbox = None
     try:
         if config.security == "ssl":
