@@ -407,17 +407,12 @@ class Season:
             raise XltoolsError(f"本届年报中没有单位“{name}”。{hint}")
         return row["id"]
 
-    def _identify(self, report: Report, original_name: str,
-                  origin: Origin | None = None) -> tuple[str, str | None, RosterEntry | None]:
+    def _identify(self, report: Report, original_name: str) -> tuple[str, str | None, RosterEntry | None]:
         from xltools.roster import match
         uscc = report.values.get("meta_uscc") if report.values else None
         uscc = uscc if isinstance(uscc, str) else None
         name = report.agency if isinstance(report.agency, str) and report.agency.strip() else None
         hit = match(self.roster, name, uscc) if self.roster else None
-        if hit is None and name is None and self.roster and origin is not None and origin.sender:
-            # a file that names no agency (a Word report): the roster agency of the sender's address
-            from xltools.roster import RosterIndex
-            hit = RosterIndex(self.roster).by_sender(origin.sender)
         if hit is None and name is None and self.roster:
             hit = match(self.roster, Path(original_name).stem)
         return (hit.name if hit else name or Path(original_name).stem), uscc, hit
@@ -474,7 +469,14 @@ class Season:
             original_mtime = dt.datetime.fromtimestamp(mtime).astimezone().isoformat(timespec="seconds") if mtime else None
         received = received or now()
         stored = self._keep(path, sha)
-        name, uscc, roster_hit = self._identify(report, original_name, origin)
+        name, uscc, roster_hit = self._identify(report, original_name)
+        if roster_hit is None and self.roster and origin.sender and not (
+                isinstance(report.agency, str) and report.agency.strip()):
+            # a file that names no agency (a Word report): the roster agency of the sender's address
+            from xltools.roster import RosterIndex
+            by_sender = RosterIndex(self.roster).by_sender(origin.sender)
+            if by_sender is not None:
+                name, roster_hit = by_sender.name, by_sender
         findings = list(report.findings)
         if report.values and not report.unreadable:
             findings += self.cross_year_findings(report, name, uscc)
