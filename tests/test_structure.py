@@ -74,11 +74,6 @@ def test_imports_have_no_cycles():
     for n in sorted(graph):
         if not state.get(n):
             visit(n)
-    # the one known exception, landed with issue #13 (season) while it is being built: the season
-    # store and last year's data load each other lazily. Listed so it stays visible; any other
-    # cycle fails.
-    known = {frozenset({"xltools.season.store", "xltools.season.lastyear"})}
-    cycles = [c for c in cycles if frozenset(c.split(" -> ")) not in known]
     assert cycles == []
     # the graph is real: the pipeline reaches the readers and the rules
     assert {"xltools.reader", "xltools.evaluate"} <= graph["xltools.pipeline"]

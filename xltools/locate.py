@@ -109,7 +109,7 @@ def relations(form: Form) -> tuple[Relation, ...]:
 
 
 def hard_relations(form: Form) -> tuple[Relation, ...]:
-    """The relations of error rules: what must hold. A warning's relation (现行有效件数 at
+    """The relations of error rules: what must hold. A warning's relation (t2 in_force at
     least 本年制发 − 本年废止) may fail for a good reason, so nothing is changed to meet it."""
     return tuple(r for r in relations(form) if form.catalogue[r.rule].severity == ERROR)
 

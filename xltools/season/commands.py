@@ -298,13 +298,14 @@ def mail_in_season(season, outdir, roster, send, only, summary_to, resend, confi
 def add_previous(reports, previous: Path) -> None:
     """`check --previous`: the cross-year findings added to each report (in place)."""
     from xltools.season.lastyear import cross_year_findings, load_last_year, note_for
+    from xltools.season.store import Season
     loaded = {}
     for r in reports:
         if r.unreadable or not r.values or not isinstance(r.year, int):
             continue
         try:
             if r.year not in loaded:
-                loaded[r.year] = load_last_year(previous, r.year - 1)
+                loaded[r.year] = load_last_year(previous, r.year - 1, Season.open)
         except XltoolsError as e:
             _fail(str(e))
         last = loaded[r.year]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from xltools import XltoolsError
 from xltools.findings import ERROR, WARNING, Finding, Report
@@ -86,14 +86,19 @@ class LastYear:
         return self.by_name.get(normalise_name(agency or "")) if agency else None
 
 
-def load_last_year(source: str | Path, year: int) -> LastYear:
+def load_last_year(source: str | Path, year: int, open_season: Callable[[Path], Any] | None = None) -> LastYear:
     """Last year's figures (report year `year`) from a season folder, a summary workbook (or the
-    folder holding it) or a folder of workbooks. A Chinese XltoolsError if none fits."""
+    folder holding it) or a folder of workbooks. A Chinese XltoolsError if none fits.
+
+    A season folder is opened with `open_season` (the store's `Season.open`): the store stands
+    above this module and hands itself down, so imports flow one way."""
     source = Path(source)
     if not source.exists():
         raise XltoolsError(f"找不到上年数据“{source}”。请检查 season.toml 中的 previous 或 --previous 路径。")
     if source.is_dir() and (source / "season.toml").is_file():
-        return _from_season(source, year)
+        if open_season is None:
+            raise TypeError("load_last_year: a season folder needs open_season (Season.open)")
+        return _from_season(source, year, open_season)
     if source.is_dir() and (source / SUMMARY_NAME).is_file():
         return _from_summary(source / SUMMARY_NAME, year)
     if source.is_file():
@@ -166,9 +171,8 @@ def _record(report: Report, file: str) -> LastRecord:
                       {f.key: f.where for f in form.fields})
 
 
-def _from_season(folder: Path, year: int) -> LastYear:
-    from xltools.season.store import Season
-    with Season.open(folder) as s:
+def _from_season(folder: Path, year: int, open_season: Callable[[Path], Any]) -> LastYear:
+    with open_season(folder) as s:
         if s.year != year:
             raise XltoolsError(f"上年年报工作文件夹“{folder}”是 {s.year} 年的，本届需要 {year} 年的数据。")
         records = []

@@ -553,14 +553,16 @@ class Season:
             return []
         from xltools.season.lastyear import cross_year_findings, load_last_year
         if self._lastyear is None:
-            self._lastyear = load_last_year(self.settings.resolve(self.folder, self.settings.previous), self.year - 1)
+            self._lastyear = load_last_year(self.settings.resolve(self.folder, self.settings.previous), self.year - 1,
+                                            Season.open)
         return cross_year_findings(report, self._lastyear, agency, uscc, self.settings.factor, self.settings.min_change)
 
     @property
     def last_year(self):
         if self._lastyear is None and self.settings.previous:
             from xltools.season.lastyear import load_last_year
-            self._lastyear = load_last_year(self.settings.resolve(self.folder, self.settings.previous), self.year - 1)
+            self._lastyear = load_last_year(self.settings.resolve(self.folder, self.settings.previous), self.year - 1,
+                                            Season.open)
         return self._lastyear
 
     # ---- reading
