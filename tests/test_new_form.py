@@ -87,9 +87,10 @@ def test_check_finds_the_imbalance_the_new_row_causes(forms_path, tmp_path):
     assert bad.exit_code == 1
     doc = json.loads(bad.stdout)["files"][0]
     assert doc["form"] == "2027"
-    assert [(f["rule"], f["cell"], f["key"], f["expected"], f["actual"]) for f in doc["findings"]] == [
+    rules = [f for f in doc["findings"] if f["rule"] != "locate"]    # locate (issue 18) explains it
+    assert [(f["rule"], f["cell"], f["key"], f["expected"], f["actual"]) for f in rules] == [
         ("t3-balance", "D30", "t3_carried_out_person", None, 0)]
-    assert "三、办理结果总计 + 四、结转下年度 = 2" in doc["findings"][0]["message"]
+    assert "三、办理结果总计 + 四、结转下年度 = 2" in rules[0]["message"]
 
 
 def test_consolidate_sums_the_new_row(forms_path, tmp_path):

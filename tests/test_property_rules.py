@@ -124,7 +124,9 @@ def _xltools(form, written, typed):
     values.update({"meta_agency": "测试局", "meta_year": 2022 if form.id == "2021" else 2020})
     with tempfile.TemporaryDirectory() as tmp:
         report = check_file(fill_workbook(values, Path(tmp) / "m.xlsx", form.id))
-    return {(f.rule, f.key) for f in report.findings}
+    # `locate` (issue 18) explains the errors found (which cell to change); it is not a rule of
+    # FORMAT.md, so the re-statement has no counterpart for it
+    return {(f.rule, f.key) for f in report.findings if f.rule != "locate"}
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
