@@ -29,7 +29,8 @@ from xltools.findings import Finding
 from xltools.vocabulary import ERROR, WARNING
 from xltools.messages import Section
 from xltools.reader.base import RawForm
-from xltools.spec import Form, _raw_form, total_relations
+from xltools.rules import linear_relations     # the rule objects: no second copy of the rules
+from xltools.spec import Form, _raw_form
 from xltools.values import fmt
 
 RULE = "locate"
@@ -68,42 +69,17 @@ class Relation:
         return self.op == "=" and coef.get(self.at) == 1 and all(c == -1 for k, c in self.terms if k != self.at)
 
 
-def _terms(plus: Iterable[str], minus: Iterable[str]) -> tuple[tuple[str, int], ...]:
-    acc: dict[str, int] = {}
-    for k in plus:
-        acc[k] = acc.get(k, 0) + 1
-    for k in minus:
-        acc[k] = acc.get(k, 0) - 1
-    return tuple((k, c) for k, c in acc.items() if c)
-
-
 _RELATIONS: dict[str, tuple[Form, tuple[Relation, ...]]] = {}
 
 
 def relations(form: Form) -> tuple[Relation, ...]:
     """Every linear relation the form's rules state: totals, table-3 balances and lower bounds,
-    as the rule objects give them (or, before those, the form definition's parameters)."""
+    as the rule objects give them."""
     hit = _RELATIONS.get(form.id)
     if hit is not None and hit[0] is form:
         return hit[1]
-    try:
-        from xltools.rules import linear_relations
-    except ImportError:
-        linear_relations = None
-    if linear_relations is not None:
-        rels = tuple(Relation(r.rule, r.at, tuple(r.terms), "=" if r.op in ("=", "==") else ">=")
-                     for r in linear_relations(form))
-    else:
-        out: list[Relation] = []
-        for target, parts, rule, _derived in total_relations(form):
-            out.append(Relation(rule, target, _terms([target], parts), "="))
-        for use in form.rules:
-            p = use.params
-            if use.kind == "balance":
-                out.append(Relation(use.id, p["at"], _terms(p["left"], p["right"]), "="))
-            elif use.kind == "at_least":
-                out.append(Relation(use.id, p["at"], _terms([p["at"], *p["minus"]], p["plus"]), ">="))
-        rels = tuple(out)
+    rels = tuple(Relation(r.rule, r.at, tuple(r.terms), "=" if r.op in ("=", "==") else ">=")
+                 for r in linear_relations(form))
     _RELATIONS[form.id] = (form, rels)
     return rels
 
