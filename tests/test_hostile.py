@@ -24,7 +24,7 @@ from xltools.reader.sniff import Limits as SniffLimits, sniff
 from xltools.template import build_template
 from xltools import UnreadableError
 
-CLI = [sys.executable, "-c", "from xltools.cli import main; main()"]
+CLI = [sys.executable, "-m", "xltools"]      # the entry point users run (a Ctrl-C while loading exits 130)
 AVAILABLE = [c for c in CASES if all(available(n) for n in c.needs)]
 BY_KIND = {c.kind: c for c in CASES}
 

@@ -1,4 +1,20 @@
-"""`python -m xltools`: the command line."""
-from xltools.cli import main
+"""`python -m xltools` and the `xltools` command.
 
-main()
+A Ctrl-C while Python is still loading the program (the command line imports click, pandas and
+the form definitions first) ends it quietly with status 130, as a shell expects, instead of a
+traceback. The text is written here because nothing else, the message catalogue included, is
+loaded yet at that moment."""
+import sys
+
+
+def run() -> None:
+    try:
+        from xltools.cli import main
+    except KeyboardInterrupt:
+        sys.stderr.write("已中断。\n")
+        raise SystemExit(130) from None
+    main()
+
+
+if __name__ == "__main__":
+    run()
