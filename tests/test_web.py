@@ -273,7 +273,11 @@ def test_uploaded_names_never_become_paths(site):
     assert not Path("/tmp/xltools-pwned.xlsx").exists()
     assert (folder / "season.db").is_file() and not (folder / "season.db.xlsx").exists()
     names = [v.original_name for v in versions(folder, B)[-4:]]
-    assert names == ["xltools-pwned.xlsx", "season.db.xlsx", "passwd.xlsx", "x.xlsx"]
+    # the last component is kept as text; how a backslash inside the quoted multipart filename
+    # arrives depends on the Werkzeug release (3.1.9 unescapes "\\." to "."), never as a separator
+    assert [n for n in names if "/" in n or "\\" in n] == []
+    assert names[0] == "xltools-pwned.xlsx" and names[2:] == ["passwd.xlsx", "x.xlsx"]
+    assert names[1] in ("season.db.xlsx", "....season.db.xlsx")
     for v in versions(folder, B):
         assert v.stored.resolve().is_relative_to((folder / "files").resolve())
 
