@@ -57,6 +57,11 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
+def count(findings, severity: str) -> int:
+    """How many of `findings` have `severity` (a report's and a kept version's counts)."""
+    return sum(1 for f in findings if f.severity == severity)
+
+
 @dataclass(slots=True)
 class Report:
     """The result of reading and checking one input file."""
@@ -75,11 +80,11 @@ class Report:
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == ERROR)
+        return count(self.findings, ERROR)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == WARNING)
+        return count(self.findings, WARNING)
 
     @property
     def status(self) -> str:

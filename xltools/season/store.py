@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from xltools import XltoolsError
-from xltools.findings import ERROR, ERRORS, MISSING, OK, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR, Finding, Report
+from xltools.findings import ERROR, ERRORS, MISSING, OK, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR, Finding, Report, count
 from xltools.fsutil import atomic_write_text
 from xltools.roster import RosterEntry, load_roster, normalise_name, normalise_uscc
 from xltools.season import db as dbmod
@@ -141,11 +141,11 @@ class Version:
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == ERROR)
+        return count(self.findings, ERROR)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity == WARNING)
+        return count(self.findings, WARNING)
 
     def is_accepted(self, f: Finding) -> str | None:
         return self.accepted.get(finding_id(f))
