@@ -255,8 +255,8 @@ def test_check_folder_recursive_skips_lock_and_other_files(tmp_path):
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{tmp_path / 'a' / 'bad.xlsx'}：错误[t4-total] 表四!E5（行政复议 / 总计）：总计为 1")
-    # the error and the cell xltools.locate says is most likely wrong
-    assert lines[-1] == "共检查 2 个文件：通过 1，有警告 0，有错误 1，无法读取 0；错误 2 处，警告 0 处。"
+    # one error; the cell xltools.locate says is most likely wrong is listed, not counted
+    assert lines[-1] == "共检查 2 个文件：通过 1，有警告 0，有错误 1，无法读取 0；错误 1 处，警告 0 处。"
     assert "~$bad.xlsx：Office 临时锁定文件，已跳过" in result.stderr
     assert "说明.docx：不是表格文件，已跳过" in result.stderr
 

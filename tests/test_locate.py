@@ -304,3 +304,65 @@ def test_cells_of_a_formula_total_are_not_candidates():
     assert classify(form, good)["t4_review_total"].weight == 1.0
     assert isinstance(cells["t3_new_person"], Cell)
     assert fmt(3.0) == "3"
+
+
+# --- counts: the located cell is listed, never counted as one more error -----------------------
+
+def test_one_wrong_cell_counts_one_error_everywhere_counts_are_shown(tmp_path):
+    """A total typed over its formula: one error (t4-total) and the locate finding that says
+    which cell to change. Every count a user sees says 1 error; the locate finding is listed."""
+    import email
+    from email import policy
+
+    from click.testing import CliRunner
+
+    from factory import SAMPLES
+    from xltools.cli import main
+    from xltools.season import Season
+    from xltools.web.formview import build_view
+
+    folder = tmp_path / "收到"
+    folder.mkdir()
+    wb = make_workbook(folder / "商务局.xlsx", t4_review_total=1)
+    # check: the summary line, the listing, the annotated copy's header
+    result = CliRunner().invoke(main, ["check", str(wb), "--annotate", str(tmp_path / "ann")])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert [line.split("：")[1].split(" ")[0] for line in lines[:-1]] == ["错误[t4-total]", "错误[locate]"]
+    assert lines[-1] == "共检查 1 个文件：通过 0，有警告 0，有错误 1，无法读取 0；错误 1 处，警告 0 处。"
+    ann = load_workbook(tmp_path / "ann" / "商务局-校验批注.xlsx")
+    assert ann["校验结果"]["A3"].value.startswith("错误 1 处，警告 0 处。")
+    assert [r[2] for r in ann["校验结果"].iter_rows(min_row=6, values_only=True)] == ["t4-total", "locate"]
+    # consolidate: results.json and the summary workbook's 报送情况
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["consolidate", str(folder), "--roster", str(SAMPLES / "roster.csv"),
+                                    "-o", str(out), "--jobs", "0"])
+    assert run.exit_code == 1, run.output
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    [entry] = [e for e in doc["entries"] if e["file"]]
+    assert (entry["status"], entry["errors"], entry["warnings"]) == ("errors", 1, 0)
+    assert [f["rule"] for f in entry["findings"]] == ["t4-total", "locate"]
+    rows = list(load_workbook(out / "汇总表.xlsx", read_only=True)["报送情况"].iter_rows(values_only=True))
+    heads = rows[0]
+    [row] = [r for r in rows[1:] if r[heads.index("单位名称")] == "聊城市商务和投资促进局"]
+    assert (row[heads.index("状态")], row[heads.index("错误数")], row[heads.index("警告数")]) == ("有错误", 1, 0)
+    # mail: the 需修改 message counts 1 error and lists both findings
+    sent = CliRunner().invoke(main, ["mail", str(out), "--only", "errors"])
+    assert sent.exit_code == 0, sent.output
+    [eml] = (out / "outbox").glob("*.eml")
+    body = email.message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+    assert "发现 1 处错误、0 处需核实的警告" in body and "最可能有误的是 表四!E5" in body
+    # a season: the kept version and the board
+    season = Season.create(tmp_path / "季", 2022, roster=SAMPLES / "roster.csv")
+    try:
+        v = season.add_file(wb, jobs=0)
+        assert (v.status, v.errors, v.warnings) == ("errors", 1, 0)
+        state = next(b for b in season.board() if b.agency == "聊城市商务和投资促进局")
+        assert (state.errors, state.warnings) == (1, 0)
+    finally:
+        season.close()
+    # the web page's per-sheet counts
+    report = check_file(wb)
+    view = build_view(load_form("2021"), report.values, report.findings)
+    assert [(s.name, s.errors, s.warnings) for s in view.sheets if s.errors or s.warnings] == [("表四", 1, 0)]
+    assert [m.rule for m in view.messages] == ["t4-total", "locate"]

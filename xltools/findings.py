@@ -57,9 +57,16 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
+# The rule of the finding that says which cell to change (xltools.locate). It explains errors
+# already counted, so it is listed with them but never counted as one more error or warning.
+LOCATE = "locate"
+
+
 def count(findings, severity: str) -> int:
-    """How many of `findings` have `severity` (a report's and a kept version's counts)."""
-    return sum(1 for f in findings if f.severity == severity)
+    """How many problems of `severity` `findings` hold: every count a user sees (a report, a kept
+    version, the summary workbook, mail, the web page) comes from here. A `locate` finding is an
+    explanation of other findings, not a further problem, and is not counted."""
+    return sum(1 for f in findings if f.severity == severity and f.rule != LOCATE)
 
 
 @dataclass(slots=True)

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from xltools.findings import Finding
+from xltools.findings import LOCATE, Finding
 from xltools.vocabulary import ERROR, WARNING
 from xltools.messages import Section
 from xltools.reader.base import RawForm
@@ -33,7 +33,7 @@ from xltools.rules import linear_relations     # the rule objects: no second cop
 from xltools.spec import Form, _raw_form
 from xltools.values import fmt
 
-RULE = "locate"
+RULE = LOCATE
 _EPS = 1e-6
 
 

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from xltools import XltoolsError
-from xltools.findings import ERROR, Finding
+from xltools.findings import ERROR, WARNING, Finding, count
 from xltools.mail.config import MailConfig
 from xltools.mail.message import (KIND_LABELS, XLSX_TYPE, Attachment, PlannedMessage,  # noqa: F401  (re-exported)
                                   check_addresses, clean_body, clean_header, safe_filename, split_addresses,
@@ -166,8 +166,8 @@ def _plan_entry(run: Run, entry: Entry, kind: str, roster, cc, tpl: MailTemplate
         "status": STATUS_LABELS.get(entry.status, entry.status),
         "file": clean_body(re.split(r"[\\/]", entry.file)[-1]) if entry.file else "—",   # Windows paths too
         "note": clean_body(entry.note) or texts.NO_NOTE,
-        "errors": str(sum(1 for f in entry.findings if f.severity == ERROR)),
-        "warnings": str(sum(1 for f in entry.findings if f.severity != ERROR)),
+        "errors": str(count(entry.findings, ERROR)),
+        "warnings": str(count(entry.findings, WARNING)),
         "attachment": "、".join(a.filename for a in attachments) or "无",
         "attachment_note": attachment_note,
         "contact": clean_body(entry.contact) or agency,

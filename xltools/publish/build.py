@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from xltools import XltoolsError
-from xltools.findings import ERROR, Report
+from xltools.findings import ERROR, Report, count
 from xltools.publish.layout import layout, table_sheets
 from xltools.publish.model import Document, Paragraph, Piece, Table
 from xltools.publish.wording import Unknown, change_text, figures, message, render, sentence
@@ -55,7 +55,8 @@ def check_publishable(report: Report, wording: Mapping, force: bool) -> dict[str
     problems = [f"{f.where}：{f.message}" if f.where and not f.message.startswith(f.where) else f.message
                 for f in errors]
     if errors and not force:
-        raise PublishRefused(message(wording, "refused", file=report.file, count=len(errors)), problems,
+        # the locate finding is listed (it says which cell to fix) but is not one more error
+        raise PublishRefused(message(wording, "refused", file=report.file, count=count(errors, ERROR)), problems,
                              wording["messages"]["refused_hint"])
     if blanks:
         # --force publishes numbers that do not add up, never a number nobody wrote

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from xltools import XltoolsError
-from xltools.findings import ERROR, ERRORS, MISSING, OK, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR, Finding, Report, count
+from xltools.findings import (ERROR, ERRORS, LOCATE, MISSING, OK, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR, Finding,
+                              Report, count)
 from xltools.fsutil import atomic_write_text
 from xltools.roster import RosterEntry, load_roster, normalise_name, normalise_uscc
 from xltools.season import db as dbmod
@@ -505,7 +506,7 @@ class Season:
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (agency_id, seq, sha, receipt["stored"], original_name, original_mtime, received,
                  origin.kind, origin.path, origin.sender, origin.message_id, origin.imap_folder, origin.imap_uid,
-                 status, sum(f.severity == ERROR for f in findings), sum(f.severity == WARNING for f in findings),
+                 status, count(findings, ERROR), count(findings, WARNING),
                  report.form, report.year, report.agency if isinstance(report.agency, str) else None,
                  _jsonable(submitted) if submitted is not None else None,
                  _pack_values(values, report.form),
@@ -791,8 +792,9 @@ def _diff(prev: Version, values: dict, findings: list[Finding], form_id: str | N
             fld = form.by_key.get(k) if form else None
             changed.append({"key": k, "sheet": fld.sheet if fld else None, "cell": fld.cell if fld else None,
                             "old": _jsonable(old), "new": _jsonable(new)})
-    before = {finding_id(f): f for f in prev.findings if f.severity in (ERROR, WARNING)}
-    after = {finding_id(f): f for f in findings if f.severity in (ERROR, WARNING)}
+    # the problems to fix; a locate finding only explains some of them (which cell to change)
+    before = {finding_id(f): f for f in prev.findings if f.severity in (ERROR, WARNING) and f.rule != LOCATE}
+    after = {finding_id(f): f for f in findings if f.severity in (ERROR, WARNING) and f.rule != LOCATE}
     fixed = [f.to_dict() for i, f in before.items() if i not in after]
     remaining = [f.to_dict() for i, f in after.items() if i in before]
     new = [f.to_dict() for i, f in after.items() if i not in before]

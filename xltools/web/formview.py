@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xltools.annotate import plan_marks
-from xltools.findings import Finding
-from xltools.vocabulary import ERROR, SEVERITY_FILLS as FILLS, SEVERITY_LABELS
+from xltools.findings import Finding, count
+from xltools.vocabulary import ERROR, WARNING, SEVERITY_FILLS as FILLS, SEVERITY_LABELS
 from xltools.spec import Form, Sheet, col_letter, parse_a1
 
 EXCEL_WIDTH_PX = 7.0          # one Excel width unit is about 7 px at 96 dpi
@@ -177,8 +177,8 @@ def _sheet_view(form: Form, sheet: Sheet, values: dict[str, Any], marks, by_cell
             row.append(items.get((r, c)) or Cell(ref=f"{col_letter(c)}{r}"))
         rows.append(row)
     widths = [round(sheet.widths.get(col_letter(c), DEFAULT_WIDTH) * EXCEL_WIDTH_PX + 5) for c in range(1, max_c + 1)]
-    errors = sum(1 for m in messages if m.sheet == sheet.name and m.severity == ERROR)
-    warnings = sum(1 for m in messages if m.sheet == sheet.name and m.severity != ERROR)
+    errors = count((m for m in messages if m.sheet == sheet.name), ERROR)
+    warnings = count((m for m in messages if m.sheet == sheet.name), WARNING)
     return SheetView(sheet.name, _anchor(form, sheet.name), widths, rows, errors, warnings)
 
 
