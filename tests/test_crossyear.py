@@ -154,6 +154,16 @@ def test_check_previous_and_season_compare_sheet(tmp_path):
     problems = [r for r in wb["校验问题"].iter_rows(values_only=True) if r[3] == "x-carry-over"]
     assert len(problems) == 2
     wb.close()
+    # printed: landscape A3, one page wide (any number of pages down), the header row and the
+    # agency column on every page, a header row tall enough for the longest wrapped caption
+    ws = load_workbook(season / "汇总" / "汇总表.xlsx")["与上年比较"]
+    assert (ws.page_setup.orientation, ws.page_setup.paperSize) == ("landscape", 8)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)     # absent means 1
+    assert (ws.print_title_rows, ws.print_title_cols) == ("$2:$2", "$A:$A")
+    longest = max(len(str(c.value)) for c in ws[2])            # 行政诉讼（未经复议）·增减%
+    assert longest == 14 and ws.column_dimensions["B"].width < 9
+    assert ws.row_dimensions[2].height >= 4 * 13.5              # 26 columns wide at 2 per character: 4 lines
 
 
 @pytest.mark.parametrize("rule_id, values, last, found", [

@@ -87,7 +87,7 @@ def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file
 
         def progress(d):
             click.echo(CLI.mail_progress.format(outcome=OUTCOME_LABELS[d.outcome], label=d.message.label,
-                                                agency=d.message.agency or "汇总"), err=True)
+                                                agency=d.message.agency or CLI.summary_recipient), err=True)
 
         result = send_messages(outdir, messages, config, resend=resend, progress=progress)
     except XltoolsError as exc:

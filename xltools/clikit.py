@@ -16,7 +16,7 @@ from xltools.messages import CLI
 class FormChoice(click.ParamType):
     """A form id among the forms found (the package's and XLTOOLS_FORMS_PATH's), checked when
     the command runs, so a form added on the path needs no change here."""
-    name = "表式"
+    name = CLI.form_metavar
 
     def convert(self, value, param, ctx):
         from xltools.spec import form_ids
@@ -25,7 +25,7 @@ class FormChoice(click.ParamType):
         except XltoolsError as e:
             self.fail(str(e), param, ctx)
         if str(value) not in ids:
-            self.fail(CLI.bad_form.format(form=value, choices="、".join(ids)), param, ctx)
+            self.fail(CLI.bad_form.format(form=value, choices=CLI.list_join.join(ids)), param, ctx)
         return str(value)
 
 
@@ -60,8 +60,8 @@ def timeout_option(f):
                         help="单个文件的读取时限（秒）")(f)
 
 
-def json_option(help_text: str = "以 JSON 输出（一个文档，写到标准输出）"):
-    return click.option("--json", "as_json", is_flag=True, help=help_text)
+def json_option(help_text: str | None = None):
+    return click.option("--json", "as_json", is_flag=True, help=help_text or "以 JSON 输出（一个文档，写到标准输出）")
 
 
 def _io_message(e: Exception) -> str:

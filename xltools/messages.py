@@ -2,8 +2,10 @@
 
 Sections: ``rules`` (per rule id: severity, description, message template), ``detail`` (what
 fills a finding's {detail}), ``run`` (checking and consolidating many files), ``cli``,
-``live``, ``mail`` and ``fetch``. Code names an entry and fills its placeholders; it never writes a
-sentence a user reads itself.
+``live``, ``mail``, ``fetch``, ``published``, ``locate``, ``season`` (the season folder and its
+commands) and ``names`` (the files, folders and sheets xltools writes). Code names an entry and
+fills its placeholders; it never writes a sentence a user reads itself (tests/test_messages.py
+enforces this and checks that every entry named exists and gets its placeholders).
 
     from xltools.messages import RUN
     RUN.not_found.format(path=p)      # or RUN.text("not_found", path=p)
@@ -57,3 +59,5 @@ CLI = Section("cli")
 LIVE = Section("live")
 MAIL = Section("mail")
 FETCH = Section("fetch")
+SEASON = Section("season")
+NAMES = Section("names")

@@ -38,6 +38,20 @@ STATUS_COLORS = {
 INCLUDED_STATUSES = (OK, WARNINGS)
 
 
+# --- status of an agency on a season's board (xltools status, 本届情况, the web page) ----------
+# beyond a single file's statuses: signed off, changed after sign-off, warnings explained
+APPROVED, CHANGED_AFTER_APPROVAL, EXPLAINED = "approved", "changed_after_approval", "explained"
+BOARD_LABELS = {
+    APPROVED: "已审核", CHANGED_AFTER_APPROVAL: "审核后又变更", EXPLAINED: "已说明",
+    OK: "已通过", WARNINGS: "有警告", ERRORS: "有错误", UNREADABLE: "无法读取",
+    MISSING: "未报送", WRONG_YEAR: "年度不符",
+}
+BOARD_COLORS = {
+    APPROVED: "#A9D08E", CHANGED_AFTER_APPROVAL: "#F4B084", EXPLAINED: "#DDEBF7",
+    **{s: STATUS_COLORS[s] for s in (OK, WARNINGS, ERRORS, UNREADABLE, MISSING, WRONG_YEAR)},
+}
+
+
 def severity_label(severity: str) -> str:
     return SEVERITY_LABELS.get(severity, severity)
 

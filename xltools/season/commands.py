@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 
 from xltools import XltoolsError
+from xltools.messages import CLI, NAMES, SEASON
+from xltools.vocabulary import ERROR, severity_label
 
 
 def _cli():
@@ -27,7 +29,7 @@ def open_season(season_dir: Path | None, required: bool = True):
     folder = season_dir or Season.find()
     if folder is None:
         if required:
-            _fail("当前文件夹不在年报工作文件夹中。请加 --season 文件夹，或先运行 xltools init 文件夹 --year 年度。")
+            _fail(SEASON.not_in_season)
         return None
     try:
         return Season.open(folder)
@@ -72,19 +74,20 @@ def init_command(folder: Path, year, roster, previous, office, rebuild) -> None:
     try:
         if rebuild:
             report = do_rebuild(folder, progress=_wait)
-            click.echo(f"已重建 {folder}/season.db：{report}", err=True)
+            click.echo(SEASON.text("rebuilt_done", folder=folder, report=report), err=True)
             return
         if year is None:
-            _fail("新建年报工作文件夹需要 --year，如 --year 2025。")
+            _fail(SEASON.init_needs_year)
         season = Season.create(folder, year, roster, previous, office)
     except XltoolsError as e:
         _fail(str(e))
-    (folder / "收件").mkdir(exist_ok=True)
+    (folder / NAMES.season_inbox).mkdir(exist_ok=True)
     n = len(season.roster or [])
     season.close()
-    click.echo(f"已创建 {year} 年度年报工作文件夹：{folder}"
-               + (f"（名单 {n} 个单位）" if n else "") + (f"；上年数据：{previous}" if previous else "")
-               + f"。把收到的报表放入 {folder}/收件/，再在该文件夹中运行 xltools consolidate。", err=True)
+    click.echo(SEASON.text("created", year=year, folder=folder, inbox=NAMES.season_inbox,
+                           roster=SEASON.text("created_roster", n=n) if n else "",
+                           previous=SEASON.text("created_previous", previous=previous) if previous else ""),
+               err=True)
 
 
 # --- status -----------------------------------------------------------------------------------
@@ -109,15 +112,16 @@ def status_command(season_dir, as_json) -> None:
             _cli()._echo_json({"schema_version": 1, "year": season.year, "folder": str(season.folder),
                                "agencies": [b.to_dict() for b in board]})
         else:
-            rows = [("单位", "状态", "版本", "最近变化", "错误", "警告", "已说明", "已审核")]
+            rows = [tuple(SEASON.status_heads)]
             for b in board:
-                label = b.label + ("（不在名单）" if season.roster and not b.in_roster else "")
+                label = b.label + (SEASON.status_not_in_roster if season.roster and not b.in_roster else "")
                 rows.append((b.agency, label, str(b.versions), (b.last_change or "—")[:16].replace("T", " "),
-                             str(b.errors), str(b.warnings), str(b.explained), "是" if b.approved else ""))
+                             str(b.errors), str(b.warnings), str(b.explained), SEASON.yes if b.approved else ""))
             click.echo(_table(rows))
             from collections import Counter
             c = Counter(b.label for b in board)
-            click.echo("；".join(f"{k} {v}" for k, v in c.items()) + f"；共 {len(board)} 个单位。", err=True)
+            click.echo(SEASON.join.join(SEASON.text("status_count", label=k, n=v) for k, v in c.items())
+                       + SEASON.text("status_total", n=len(board)), err=True)
     sys.exit(1 if any(b.errors for b in board) else 0)
 
 
@@ -160,24 +164,28 @@ def history_command(agency, season_dir, as_json) -> None:
                                "mails": mails})
             return
         if not versions:
-            click.echo(f"{agency}：本届还没有收到报表。")
+            click.echo(SEASON.text("history_none", agency=agency))
         for v in versions:
-            from xltools.season import BOARD_LABELS
-            label = BOARD_LABELS.get(v.status, v.status) + ("，已审核" if v.approved else "")
-            click.echo(f"第 {v.seq} 版  {v.received.replace('T', ' ')[:19]}  {label}  错误 {v.errors}  警告 {v.warnings}")
-            click.echo(f"    文件：{v.original_name}；来源：{v.origin.text}")
+            from xltools.vocabulary import BOARD_LABELS, EXPLAINED
+            label = BOARD_LABELS.get(v.status, v.status) + (SEASON.history_approved if v.approved else "")
+            click.echo(SEASON.text("history_version", seq=v.seq, received=v.received.replace("T", " ")[:19],
+                                   label=label, errors=v.errors, warnings=v.warnings))
+            click.echo(SEASON.text("history_file", name=v.original_name, origin=v.origin.text))
             if v.diff:
-                click.echo(f"    {v.diff.text}")
+                click.echo(SEASON.text("history_diff", text=v.diff.text))
                 for c in v.diff.changed[:20]:
-                    click.echo(f"      {c['sheet']}!{c['cell']}：{c['old']} → {c['new']}")
+                    click.echo(SEASON.text("history_change", sheet=c["sheet"], cell=c["cell"], old=c["old"], new=c["new"]))
                 if len(v.diff.changed) > 20:
-                    click.echo(f"      ……另有 {len(v.diff.changed) - 20} 格")
+                    click.echo(SEASON.text("history_more", n=len(v.diff.changed) - 20))
             for f in v.findings:
                 note = v.is_accepted(f)
-                click.echo(f"    [{'错误' if f.severity == 'error' else ('已说明' if note else '警告')}] {f.rule} {f.where}"
-                           + (f"（说明：{note}）" if note else ""))
+                label = (severity_label(ERROR) if f.severity == ERROR
+                         else BOARD_LABELS[EXPLAINED] if note else severity_label(f.severity))
+                click.echo(SEASON.text("history_finding", label=label, rule=f.rule, where=f.where)
+                           + (SEASON.text("history_note", note=note) if note else ""))
         for m in mails:
-            click.echo(f"邮件  {m['sent'].replace('T', ' ')[:19]}  {m['kind']}  {m['subject'] or ''} → {'、'.join(m['recipients'])}")
+            click.echo(SEASON.text("history_mail", sent=m["sent"].replace("T", " ")[:19], kind=m["kind"],
+                                   subject=m["subject"] or "", recipients=SEASON.list_join.join(m["recipients"])))
 
 
 # --- accept / approve -------------------------------------------------------------------------
@@ -202,7 +210,8 @@ def accept_command(agency, rule, cell, note, season_dir) -> None:
             hits = season.accept(agency, rule, note, cell)
         except XltoolsError as e:
             _fail(str(e))
-        click.echo(f"已说明 {len(hits)} 处：" + "；".join(f"{f.rule} {f.where}" for f in hits), err=True)
+        click.echo(SEASON.text("accepted", n=len(hits),
+                               items=SEASON.join.join(f"{f.rule} {f.where}" for f in hits)), err=True)
 
 
 @click.command("approve")
@@ -222,7 +231,7 @@ def approve_command(agency, note, season_dir) -> None:
             v = season.approve(agency, note)
         except XltoolsError as e:
             _fail(str(e))
-        click.echo(f"已审核：{v.agency} 第 {v.seq} 版（{v.original_name}）。", err=True)
+        click.echo(SEASON.text("approved", agency=v.agency, seq=v.seq, name=v.original_name), err=True)
 
 
 COMMANDS = [init_command, status_command, history_command, accept_command, approve_command]
@@ -245,15 +254,18 @@ def consolidate_in_season(season, paths, outdir, include_invalid, agency, jobs, 
     except OSError as e:
         _fail(cli._io_message(e))
     for p, why in result.skipped:
-        click.echo(f"{p}：{why}", err=True)
+        click.echo(SEASON.text("skipped", path=p, why=why), err=True)
     for v in result.added:
-        click.echo(f"新收：{v.agency} 第 {v.seq} 版（{v.original_name}）" + (f"：{v.diff.text}" if v.diff else ""), err=True)
+        click.echo(SEASON.text("added", agency=v.agency, seq=v.seq, name=v.original_name)
+                   + (SEASON.text("added_diff", text=v.diff.text) if v.diff else ""), err=True)
     d = result.season_counts()
     click.echo(summary_text(result), err=True)
-    click.echo(f"本届：已收到 {d['received']}/{d['expected'] or d['received']} 个单位"
-               + (f"（另有不在名单的 {d['not_in_roster']} 个）" if d["not_in_roster"] else "") + f"，共 {d['versions']} 个版本，"
-               f"本次新收 {len(d['added'])} 个；已审核 {d['approved']}，审核后又变更 {d['changed_after_approval']}。", err=True)
-    click.echo(f"汇总表：{result.outdir / '汇总表.xlsx'}；机器可读结果：{result.outdir / 'results.json'}", err=True)
+    click.echo(SEASON.text("season_counts", received=d["received"], expected=d["expected"] or d["received"],
+                           others=SEASON.text("board_not_in_roster", n=d["not_in_roster"]) if d["not_in_roster"] else "",
+                           versions=d["versions"], added=len(d["added"]), approved=d["approved"],
+                           changed=d["changed_after_approval"]), err=True)
+    click.echo(CLI.text("consolidated", summary=result.outdir / NAMES.summary_workbook,
+                            results=result.outdir / "results.json"), err=True)
     sys.exit(1 if any(e.status in ("errors", "unreadable") for e in result.entries) else 0)
 
 
@@ -272,15 +284,16 @@ def mail_in_season(season, outdir, roster, send, only, summary_to, resend, confi
             done = [p for p in planned if p.already and not resend]
             write_outbox(outdir, [p.message for p in todo], config)
             if done:
-                click.echo(f"本届数据库记录已发过 {len(done)} 封（同一版本的需修改、已通过，同一期限的催报），不再发送。", err=True)
+                click.echo(SEASON.text("mail_already", n=len(done)), err=True)
             if not send:
                 click.echo(plan_table([p.message for p in todo]))
-                click.echo(f"邮件已写入 {outdir}/outbox/，未发送；检查无误后加 --send 发送。", err=True)
+                click.echo(CLI.text("outbox_written", outdir=outdir), err=True)
                 sys.exit(0 if all(p.message.sendable for p in todo) else 1)
             by_msg = {id(p.message): p for p in todo}
 
             def progress(d):
-                click.echo(f"{OUTCOME_LABELS[d.outcome]}：{d.message.label} {d.message.agency or '汇总'}", err=True)
+                click.echo(CLI.text("mail_progress", outcome=OUTCOME_LABELS[d.outcome], label=d.message.label,
+                                           agency=d.message.agency or CLI.summary_recipient), err=True)
                 if d.outcome == "sent":
                     record(season, by_msg[id(d.message)], d.message_id, config.deadline or None)
 
@@ -312,5 +325,5 @@ def add_previous(reports, previous: Path) -> None:
         uscc = r.values.get("meta_uscc") if isinstance(r.values.get("meta_uscc"), str) else None
         note = note_for(last, r.agency, uscc)
         if note:
-            click.echo(f"{r.file}：{note}", err=True)
+            click.echo(SEASON.text("file_note", file=r.file, note=note), err=True)
         r.findings.extend(cross_year_findings(r, last, r.agency, uscc, 5.0, 20.0))

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from xltools import XltoolsError
+from xltools.messages import SEASON
 
 DB_NAME = "season.db"
 BUSY_TIMEOUT = 30.0          # seconds another command may hold the write lock before we give up
@@ -44,7 +45,7 @@ MIGRATIONS: list[str] = [
         form TEXT,
         year INTEGER,
         workbook_agency TEXT,
-        submitted TEXT,                       -- 填报日期
+        submitted TEXT,                       -- the filing date on the cover
         values_json TEXT NOT NULL,
         findings_json TEXT NOT NULL,
         previous_id INTEGER REFERENCES versions(id),
@@ -109,30 +110,27 @@ def connect(path: Path, timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
-            raise XltoolsError(f"无法以 WAL 模式打开本届数据库 {path}（当前模式 {mode}）。请把年报文件夹放在本机磁盘上。")
+            raise XltoolsError(SEASON.text("db_not_wal", path=path, mode=mode))
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         _migrate(conn, path)
     except sqlite3.OperationalError as e:
         raise XltoolsError(busy_message(e, path)) from None
     except sqlite3.DatabaseError as e:
-        raise XltoolsError(f"本届数据库 {path} 已损坏或不是数据库（{e}）。"
-                           f"可用 xltools init 文件夹 --rebuild 从保存的报表重建。") from None
+        raise XltoolsError(SEASON.text("db_damaged", path=path, error=e)) from None
     return conn
 
 
 def busy_message(e: Exception, path: Path) -> str:
     if "locked" in str(e) or "busy" in str(e):
-        return (f"本届数据库 {path} 正被另一个 xltools 命令使用，等待 {BUSY_TIMEOUT:.0f} 秒后仍未释放。"
-                f"请等另一个命令结束后重试。")
-    return f"无法使用本届数据库 {path}：{e}。"
+        return SEASON.text("db_busy", path=path, seconds=f"{BUSY_TIMEOUT:.0f}")
+    return SEASON.text("db_unusable", path=path, error=e)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > SCHEMA_VERSION:
-        raise XltoolsError(f"本届数据库 {path} 由较新版本的 xltools 创建（数据库版本 {current}，"
-                           f"本程序支持到 {SCHEMA_VERSION}）。请升级 xltools。")
+        raise XltoolsError(SEASON.text("db_newer", path=path, found=current, supported=SCHEMA_VERSION))
     for n in range(current, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:

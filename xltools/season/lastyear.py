@@ -24,12 +24,14 @@ from typing import Any, Callable, Iterator
 
 from xltools import XltoolsError
 from xltools.findings import ERROR, WARNING, Finding, Report
+from xltools.messages import NAMES, SEASON
 from xltools.roster import normalise_name, normalise_uscc
 from xltools.spec import col_letter, load_form
+from xltools.vocabulary import SUPERSEDED, UNREADABLE, WRONG_YEAR, status_label
 
-SUMMARY_SHEET = "分单位明细"
-SUMMARY_NAME = "汇总表.xlsx"
-_SKIPPED_STATUS = {"重复报送", "年度不符", "无法读取"}
+SUMMARY_SHEET = NAMES.sheet_detail
+SUMMARY_NAME = NAMES.summary_workbook
+_SKIPPED_STATUS = {status_label(s) for s in (SUPERSEDED, WRONG_YEAR, UNREADABLE)}
 
 
 @lru_cache(maxsize=None)
@@ -60,7 +62,7 @@ class LastRecord:
             alias = crossyear()["from_2019"].get(key)
             if alias:
                 caption = load_form("2019").field(alias).col_caption     # the caption lives in the form
-                return self.values.get(alias), self.cells.get(alias), f"（2019 表式“{caption}”）"
+                return self.values.get(alias), self.cells.get(alias), SEASON.text("last_2019_caption", caption=caption)
         return self.values.get(key), self.cells.get(key), ""
 
 
@@ -94,7 +96,7 @@ def load_last_year(source: str | Path, year: int, open_season: Callable[[Path], 
     above this module and hands itself down, so imports flow one way."""
     source = Path(source)
     if not source.exists():
-        raise XltoolsError(f"找不到上年数据“{source}”。请检查 season.toml 中的 previous 或 --previous 路径。")
+        raise XltoolsError(SEASON.text("last_not_found", source=source))
     if source.is_dir() and (source / "season.toml").is_file():
         if open_season is None:
             raise TypeError("load_last_year: a season folder needs open_season (Season.open)")
@@ -111,19 +113,17 @@ def _from_summary(path: Path, year: int) -> LastYear:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as e:
-        raise XltoolsError(f"无法读取上年汇总表“{path}”（{type(e).__name__}）。请提供 xltools consolidate 生成的汇总表.xlsx、"
-                           f"上年的年报工作文件夹，或上年各单位报表所在的文件夹。") from None
+        raise XltoolsError(SEASON.text("last_unreadable", path=path, error=type(e).__name__)) from None
     try:
         if SUMMARY_SHEET not in wb.sheetnames:
-            raise XltoolsError(f"“{path}”中没有“{SUMMARY_SHEET}”工作表，不是 xltools 生成的汇总表。请提供 xltools consolidate "
-                               f"生成的汇总表.xlsx，或上年各单位报表所在的文件夹。")
+            raise XltoolsError(SEASON.text("last_no_sheet", path=path, sheet=SUMMARY_SHEET))
         ws = wb[SUMMARY_SHEET]
         rows = ws.iter_rows(values_only=True)
         next(rows, None)
         keys = [str(k) if k is not None else "" for k in next(rows, ())]
         col = {k: i for i, k in enumerate(keys) if k}
         if "agency" not in col:
-            raise XltoolsError(f"“{path}”的“{SUMMARY_SHEET}”工作表第 2 行没有字段名，不是 xltools 生成的汇总表。")
+            raise XltoolsError(SEASON.text("last_no_keys", path=path, sheet=SUMMARY_SHEET))
         form_ids = set()
         records = []
         for r, row in enumerate(rows, start=3):
@@ -142,7 +142,7 @@ def _from_summary(path: Path, year: int) -> LastYear:
     finally:
         wb.close()
     if not records:
-        raise XltoolsError(f"上年汇总表“{path}”中没有 {year} 年的单位数据。本届上年数据应为 {year} 年的汇总表。")
+        raise XltoolsError(SEASON.text("last_no_year", path=path, year=year))
     return LastYear(year, path, "summary", records)
 
 
@@ -150,7 +150,7 @@ def _from_workbooks(folder: Path, year: int) -> LastYear:
     from xltools.batch import check_paths, collect_inputs
     files = collect_inputs([folder]).files
     if not files:
-        raise XltoolsError(f"上年数据文件夹“{folder}”中没有表格文件。")
+        raise XltoolsError(SEASON.text("last_no_files", folder=folder))
     best: dict[str, tuple] = {}
     for report in check_paths(files, None, digest=True):
         if report.unreadable or not report.values or report.year != year or not report.agency:
@@ -160,7 +160,7 @@ def _from_workbooks(folder: Path, year: int) -> LastYear:
         if k not in best or rank > best[k][0]:
             best[k] = (rank, report)
     if not best:
-        raise XltoolsError(f"上年数据文件夹“{folder}”中没有可读的 {year} 年报表。")
+        raise XltoolsError(SEASON.text("last_no_reports", folder=folder, year=year))
     return LastYear(year, folder, "workbooks", [_record(r, Path(r.file).name) for _, r in best.values()])
 
 
@@ -174,14 +174,14 @@ def _record(report: Report, file: str) -> LastRecord:
 def _from_season(folder: Path, year: int, open_season: Callable[[Path], Any]) -> LastYear:
     with open_season(folder) as s:
         if s.year != year:
-            raise XltoolsError(f"上年年报工作文件夹“{folder}”是 {s.year} 年的，本届需要 {year} 年的数据。")
+            raise XltoolsError(SEASON.text("last_wrong_year", folder=folder, found=s.year, year=year))
         records = []
         for state in s.board():
             v = state.current
             if v is None or not v.values or v.status in ("unreadable", "wrong_year"):
                 continue
             rep = v.report()
-            rec = _record(rep, f"{folder.name}/{v.original_name}（第 {v.seq} 版）")
+            rec = _record(rep, SEASON.text("last_version_file", folder=folder.name, name=v.original_name, seq=v.seq))
             rec.agency = state.agency
             records.append(rec)
     return LastYear(year, folder, "season", records)
@@ -282,8 +282,8 @@ class Plausibility(CrossYearRule):
             low, high = min(now, before), max(now, before)
             if low * factor >= high:
                 continue
-            ratio = f"为上年的 {now / before:.1f} 倍" if before and now >= before else (
-                f"为上年的 {now / before:.0%}" if before else "上年为 0")
+            ratio = SEASON.text("ratio_times", ratio=f"{now / before:.1f}") if before and now >= before else (
+                SEASON.text("ratio_percent", ratio=f"{now / before:.0%}") if before else SEASON.ratio_zero)
             yield _finding(self.id, self.form, key, now, before, last=before, last_where=where or "",
                            last_file=last.file, diff=now - before, ratio=ratio, factor=factor)
 

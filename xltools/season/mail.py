@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from xltools.findings import ERROR
+from xltools.messages import MAIL, SEASON
 from xltools.season.store import Season, finding_id
 
 KIND_KEY = {"revise": "revise", "unreadable": "revise", "wrong_year": "revise", "remind": "remind",
@@ -44,14 +45,15 @@ def _version_ids(season: Season, outdir: Path) -> dict[str, tuple[int | None, di
 
 def plan(season: Season, outdir: str | Path, roster=None, only: str | None = None, config=None,
          summary_to: Sequence[str] = ()) -> list[SeasonMessage]:
-    from xltools.mail.compose import _ONLY_KINDS, STATUS_KIND, _date_text, _plan_entry, _plan_summary, load_templates
+    from xltools.mail.compose import (_ONLY_KINDS, ONLY_CHOICES, STATUS_KIND, _date_text, _plan_entry, _plan_summary,
+                                      load_templates)
     from xltools.mail.config import MailConfig
     from xltools.results import load_results
     from xltools.roster import RosterIndex, load_roster
     from xltools import XltoolsError
     outdir = Path(outdir)
     if only not in _ONLY_KINDS:
-        raise XltoolsError(f"--only 应为 errors、missing 或 all，现为“{only}”。")
+        raise XltoolsError(MAIL.text("bad_only", only=only, choices=SEASON.list_join.join(ONLY_CHOICES)))
     config = config or MailConfig()
     run = load_results(outdir)
     if isinstance(roster, (str, Path)):
@@ -121,11 +123,13 @@ def progress_text(v) -> str | None:
         return None
     parts = []
     if before:
-        parts.append(f"与第 {d.previous_seq} 版相比，上次指出的 {before} 处问题已改正 {len(d.fixed)} 处"
-                     + (f"，仍有 {len(d.remaining)} 处：" + "；".join(_short(f) for f in d.remaining[:10]) if d.remaining else "，已全部改正"))
+        parts.append(SEASON.text("mail_fixed", seq=d.previous_seq, before=before, fixed=len(d.fixed))
+                     + (SEASON.text("mail_remaining", n=len(d.remaining),
+                                    items=SEASON.join.join(_short(f) for f in d.remaining[:10]))
+                        if d.remaining else SEASON.mail_all_fixed))
     if d.new:
-        parts.append(f"新出现 {len(d.new)} 处：" + "；".join(_short(f) for f in d.new[:10]))
-    return "。".join(parts) + "。"
+        parts.append(SEASON.text("mail_new", n=len(d.new), items=SEASON.join.join(_short(f) for f in d.new[:10])))
+    return SEASON.text("mail_progress", parts=SEASON.sentence_join.join(parts))
 
 
 def _short(f: dict) -> str:
@@ -138,7 +142,7 @@ def _with_progress(m, v):
     if not text:
         return m
     text = _hygiene().clean_body(text)
-    marker = "问题清单："
+    marker = SEASON.mail_findings_marker      # the line of the revise template before the list
     if marker in m.text:
         body = m.text.replace(marker, f"{text}\n\n{marker}", 1)
     else:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from xltools import XltoolsError
+from xltools.messages import NAMES, SEASON
 from xltools.season import db as dbmod
 from xltools.season.store import FILES_DIR, JOURNAL_NAME, RECORDS_NAME, Origin, Season, now
 from xltools.season.settings import read_settings
@@ -28,7 +29,7 @@ def rebuild(folder: str | Path, progress: Callable[[str], None] | None = None, j
     moved = None
     db = folder / dbmod.DB_NAME
     if db.exists():
-        moved = db.with_name(f"{db.name}.损坏-{stamp}")
+        moved = db.with_name(NAMES.text("damaged_db", name=db.name, stamp=stamp))
         os.replace(db, moved)
     for suffix in ("-wal", "-shm"):
         side = db.with_name(db.name + suffix)
@@ -53,9 +54,9 @@ def rebuild(folder: str | Path, progress: Callable[[str], None] | None = None, j
         restored = _restore(season, folder)
         season.export_records()
         if progress:
-            progress(f"从 {len(receipts)} 条收件记录重建了 {added} 个版本。")
-    return (f"{added} 个版本，恢复说明 {restored[0]} 条、审核 {restored[1]} 条、邮件记录 {restored[2]} 条"
-            + (f"；原数据库已改名为 {moved.name}" if moved else ""))
+            progress(SEASON.text("rebuilt_progress", receipts=len(receipts), n=added))
+    return (SEASON.text("rebuilt", n=added, accepts=restored[0], approvals=restored[1], mails=restored[2])
+            + (SEASON.text("rebuilt_moved", name=moved.name) if moved else ""))
 
 
 def _receipts(folder: Path) -> list[dict]:
@@ -88,7 +89,7 @@ def _restore(season: Season, folder: Path) -> tuple[int, int, int]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise XltoolsError(f"{path} 无法读取（{e}），说明和审核记录未能恢复；数据库已按保存的报表重建。") from None
+        raise XltoolsError(SEASON.text("records_unreadable", path=path, error=e)) from None
 
     def version_id(rec):
         row = season.conn.execute("SELECT id, agency_id FROM versions WHERE sha256 = ? ORDER BY seq DESC LIMIT 1",

@@ -25,12 +25,13 @@ from xltools.findings import Report
 from xltools.results import RESULTS_NAME
 from xltools.vocabulary import ERRORS, INCLUDED_STATUSES, MISSING, NOT_IN_ROSTER
 from xltools.fsutil import atomic_write_text
+from xltools.messages import NAMES, RUN, SEASON
 from xltools.roster import RosterEntry, normalise_name
 from xltools.season.store import BOARD_LABELS, FILES_DIR, Origin, Season, Version
 from xltools.spec import form_for_year, load_form
 
-INBOX_DIR = "收件"          # default input folder of a season
-OUTPUT_DIR = "汇总"         # default output folder of a season
+INBOX_DIR = NAMES.season_inbox        # default input folder of a season
+OUTPUT_DIR = NAMES.season_output      # default output folder of a season
 
 
 @dataclass(slots=True)
@@ -235,25 +236,25 @@ def build_entries(season: Season, outdir: Path, include_invalid: bool) -> list[S
         v = state.current
         if v is None:
             if r is not None:
-                entries.append(SeasonEntry(MISSING, r.name, r, note="名单中的单位，未收到报表。", board=state.status))
+                entries.append(SeasonEntry(MISSING, r.name, r, note=RUN.missing, board=state.status))
             continue
         status = v.status
         note = None
         if season.roster is not None and r is None:
             status = NOT_IN_ROSTER
-            note = "单位不在报送名单中（名称和统一社会信用代码都对不上），未计入汇总。请核对单位全称或更新名单。"
+            note = RUN.not_in_roster
         e = SeasonEntry(status, v.workbook_agency, r, v.origin.path or str(v.stored), v.report(), v.sha256,
                         v.original_mtime, v.submitted, note, version=v, board=state.status, versions=state.versions)
         e.included = status in INCLUDED_STATUSES or (include_invalid and status == ERRORS)
-        parts = [f"第 {v.seq} 版（共 {state.versions} 版）", BOARD_LABELS.get(state.status, state.status)]
+        parts = [SEASON.text("entry_version", seq=v.seq, n=state.versions), BOARD_LABELS.get(state.status, state.status)]
         if v.accepted:
-            parts.append(f"已说明 {len(v.accepted)} 处警告")
+            parts.append(SEASON.text("entry_explained", n=len(v.accepted)))
         if status == ERRORS:
-            parts.append(f"有 {v.errors} 处错误，" + ("按 --include-invalid 计入汇总" if e.included else "未计入汇总"))
+            parts.append(SEASON.text("entry_included" if e.included else "entry_excluded", n=v.errors))
         if v.origin.sender:     # sent from another roster agency's address (xltools fetch)
             parts.append(index.sender_mismatch(v.origin.sender, r.name if r else v.workbook_agency))
-        e.note = "；".join(p for p in [note, *parts] if p) + "。"
-        e.compared = v.diff.text if v.diff else ("首次报送" if v.seq == 1 else None)
+        e.note = SEASON.text("entry_note", parts=SEASON.join.join(p for p in [note, *parts] if p))
+        e.compared = v.diff.text if v.diff else (SEASON.first_version if v.seq == 1 else None)
         if v.annotated and v.annotated.is_file():
             from xltools.annotate import annotated_name
             target = annotated_name(Path(v.original_name), outdir / ANNOTATED_DIR, taken)

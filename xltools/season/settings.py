@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from xltools import XltoolsError
+from xltools.messages import SEASON
 from xltools.fsutil import atomic_write_text
 
 SETTINGS_NAME = "season.toml"
@@ -43,7 +44,7 @@ def _toml_str(s: str) -> str:
 
 
 def write_settings(folder: Path, s: Settings) -> Path:
-    lines = ["# xltools 本届年报工作设置（可手工修改；路径相对于本文件夹）",
+    lines = [SEASON.settings_comment,
              f"year = {s.year}"]
     if s.roster:
         lines.append(f"roster = {_toml_str(s.roster)}")
@@ -52,7 +53,7 @@ def write_settings(folder: Path, s: Settings) -> Path:
     if s.office:
         lines.append(f"office = {_toml_str(s.office)}")
     lines += ["", "[thresholds]",
-              "# 与上年比较：关键合计变化超过 factor 倍且变化量不少于 min_change 时给出警告",
+              SEASON.settings_thresholds_comment,
               f"factor = {s.factor:g}", f"min_change = {s.min_change:g}", ""]
     return atomic_write_text(folder / SETTINGS_NAME, "\n".join(lines))
 
@@ -62,21 +63,20 @@ def read_settings(folder: Path) -> Settings:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise XltoolsError(f"“{folder}”不是年报工作文件夹（缺少 {SETTINGS_NAME}）。"
-                           f"请先运行 xltools init {folder} --year 年度。") from None
+        raise XltoolsError(SEASON.text("not_a_season", folder=folder, settings=SETTINGS_NAME)) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise XltoolsError(f"无法读取设置文件 {path}：{e}。请改正或删除后用 xltools init 重建。") from None
+        raise XltoolsError(SEASON.text("settings_unreadable", path=path, error=e)) from None
     year = data.get("year")
     if not isinstance(year, int) or not 2019 <= year <= 2100:
-        raise XltoolsError(f"设置文件 {path} 中的 year 应为 2019 至 2100 之间的整数，现为“{year}”。")
+        raise XltoolsError(SEASON.text("settings_bad_year", path=path, year=year))
     th = data.get("thresholds") or {}
     try:
         factor = float(th.get("factor", DEFAULT_FACTOR))
         min_change = float(th.get("min_change", DEFAULT_MIN_CHANGE))
     except (TypeError, ValueError):
-        raise XltoolsError(f"设置文件 {path} 中 [thresholds] 的 factor、min_change 应为数字。") from None
+        raise XltoolsError(SEASON.text("settings_not_numbers", path=path)) from None
     if factor <= 1 or min_change < 0:
-        raise XltoolsError(f"设置文件 {path} 中 factor 应大于 1，min_change 不能为负数。")
+        raise XltoolsError(SEASON.text("settings_bad_thresholds", path=path))
     def text(k):
         v = data.get(k)
         return str(v) if v not in (None, "") else None

@@ -4,29 +4,42 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from xltools.season.store import BOARD_LABELS
+from xltools.messages import NAMES, SEASON
+from xltools.vocabulary import BOARD_COLORS, BOARD_LABELS, NOT_IN_ROSTER
 from xltools.summary import _header, _print, _streamed_sheet, _text
 
 if TYPE_CHECKING:
     from xltools.season.run import SeasonConsolidation
 
-BOARD_COLORS = {"approved": "#A9D08E", "changed_after_approval": "#F4B084", "explained": "#DDEBF7",
-                "ok": "#C6EFCE", "warnings": "#FFEB9C", "errors": "#FFC7CE", "unreadable": "#FFC7CE",
-                "missing": "#D9D9D9", "wrong_year": "#FCE4D6"}
+# column widths of 与上年比较 (characters) and the header font's line height (points)
+COMPARE_NAME_WIDTH, COMPARE_WIDTH = 24, 8
+_LINE_HEIGHT = 13.5
+
+
+def _header_height(heads: list[str], widths: list[float]) -> float:
+    """A header row tall enough for its longest wrapped caption (a CJK character is two columns
+    wide), so no caption is cut off on screen or on paper."""
+    import math
+    import unicodedata
+
+    def lines(text: str, width: float) -> int:
+        used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+        return max(1, math.ceil(used / max(width - 1, 1)))
+    return max(lines(h, w) for h, w in zip(heads, widths)) * _LINE_HEIGHT + 4
 
 
 def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
     entries = [e for e in result.entries if getattr(e, "board", None)]
-    ws = _streamed_sheet(wb, "本届情况")
+    ws = _streamed_sheet(wb, NAMES.sheet_board)
     plain = fmt.get(font_size=10)
     wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
     d = result.season_counts()
-    _text(ws, 0, 0, f"{result.year} 年度年报工作：名单 {d['expected']} 个单位，已收到 {d['received']} 个单位"
-                    + (f"（另有不在名单的 {d['not_in_roster']} 个）" if d["not_in_roster"] else "") + f"，共 {d['versions']} 个版本；"
-                    f"已审核 {d['approved']}，审核后又变更 {d['changed_after_approval']}，有已说明警告的 {d['explained']} 个单位；"
-                    f"本次新收 {len(d['added'])} 个版本。", fmt.get(bold=True, font_size=11))
-    heads = ["单位名称", "状态", "版本数", "当前版本", "收到时间", "来源", "错误数", "警告数", "已说明", "已审核", "与上次相比"]
-    _header(ws, fmt, 1, heads, [30, 12, 8, 8, 20, 40, 8, 8, 8, 8, 50])
+    others = SEASON.text("board_not_in_roster", n=d["not_in_roster"]) if d["not_in_roster"] else ""
+    _text(ws, 0, 0, SEASON.text("board_title", year=result.year, expected=d["expected"], received=d["received"],
+                                others=others, versions=d["versions"], approved=d["approved"],
+                                changed=d["changed_after_approval"], explained=d["explained"], added=len(d["added"])),
+          fmt.get(bold=True, font_size=11))
+    _header(ws, fmt, 1, SEASON.board_heads, [30, 12, 8, 8, 20, 40, 8, 8, 8, 8, 50])
     colored = {s: fmt.get(bg_color=c, border=1, font_size=10) for s, c in BOARD_COLORS.items()}
     for i, e in enumerate(entries, start=2):
         v = e.version
@@ -39,9 +52,8 @@ def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
     ws.freeze_panes(2, 1)
     _print(ws)
 
-    ws = _streamed_sheet(wb, "修改明细")
-    _header(ws, fmt, 0, ["单位名称", "版本", "对比版本", "工作表", "单元格", "行", "列", "原值", "新值"],
-            [30, 6, 8, 8, 8, 40, 14, 10, 10])
+    ws = _streamed_sheet(wb, NAMES.sheet_changes)
+    _header(ws, fmt, 0, SEASON.changes_heads, [30, 6, 8, 8, 8, 40, 14, 10, 10])
     form = result.form
     row = 1
     for e in entries:
@@ -55,7 +67,7 @@ def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
                 _text(ws, row, col, val, plain)
             row += 1
     if row == 1:
-        _text(ws, 1, 0, "本届还没有单位重新报送（没有可比较的版本）。", plain)
+        _text(ws, 1, 0, SEASON.changes_none, plain)
     ws.autofilter(0, 0, max(row - 1, 1), 8)
     ws.freeze_panes(1, 1)
     _print(ws)
@@ -66,17 +78,21 @@ def compare_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
     from xltools.season.lastyear import crossyear
     last = result.last_year
     keys = [(k, caption) for k, caption in crossyear()["compare"]["keys"] if k in result.form.by_key]
-    ws = _streamed_sheet(wb, "与上年比较")
+    ws = _streamed_sheet(wb, NAMES.sheet_last_year)
     plain = fmt.get(font_size=10)
     pct = fmt.get(font_size=10, num_format="0.0%")
     bold = fmt.get(bold=True, font_size=10)
-    _text(ws, 0, 0, f"本年（{result.year} 年）与上年（{last.year} 年）比较；上年数据：{last.source}", fmt.get(bold=True, font_size=11))
-    heads = ["单位名称"]
+    _text(ws, 0, 0, SEASON.text("compare_title", year=result.year, last_year=last.year, source=last.source),
+          fmt.get(bold=True, font_size=11))
+    heads = [SEASON.compare_agency_head]
     for _, caption in keys:
-        heads += [f"{caption}·本年", f"{caption}·上年", f"{caption}·增减", f"{caption}·增减%"]
-    _header(ws, fmt, 1, heads, [30] + [10] * (len(heads) - 1))
+        heads += [SEASON.text(part, caption=caption) for part in
+                  ("compare_now", "compare_last", "compare_change", "compare_change_percent")]
+    widths = [COMPARE_NAME_WIDTH] + [COMPARE_WIDTH] * (len(heads) - 1)
+    _header(ws, fmt, 1, heads, widths)
+    ws.set_row(1, _header_height(heads, widths))
     rows = [(e.name, e.report.values, last.find(e.name, e.report.values.get("meta_uscc")))
-            for e in result.entries if e.report and e.report.values and e.status != "not_in_roster"]
+            for e in result.entries if e.report and e.report.values and e.status != NOT_IN_ROSTER]
     totals_now, totals_last = dict(result.totals), {}
     for _, _, rec in rows:
         for k, _ in keys:
@@ -84,9 +100,10 @@ def compare_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 totals_last[k] = totals_last.get(k, 0) + v
     r = 2
-    for name, values, rec in rows + [("合计（计入汇总的单位 / 上年全部单位）", totals_now, None)]:
+    for name, values, rec in rows + [(SEASON.compare_total, totals_now, None)]:
         total_row = rec is None and values is totals_now
-        _text(ws, r, 0, name if rec or total_row else f"{name}（上年无记录）", bold if total_row else plain)
+        _text(ws, r, 0, name if rec or total_row else SEASON.text("compare_no_record", name=name),
+              bold if total_row else plain)
         for j, (k, _) in enumerate(keys):
             now = values.get(k)
             before = totals_last.get(k) if total_row else (rec.figure(k)[0] if rec else None)
@@ -99,4 +116,12 @@ def compare_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
                     ws.write_number(r, c + 3, (now - before) / before, pct)
         r += 1
     ws.freeze_panes(2, 1)
-    _print(ws, fit=False)
+    # one page wide (landscape, as many pages down as the agencies need), the header row and the
+    # agency column repeated on every page, so a printed page can be read on its own. 37 columns
+    # on one A4 width would shrink to about 5 pt: A3 (an office copier's other tray) keeps it
+    # at about 7 pt with narrow margins
+    _print(ws)
+    ws.set_paper(8)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.repeat_rows(1)
+    ws.repeat_columns(0)

@@ -28,25 +28,19 @@ from xltools import XltoolsError
 from xltools.findings import (ERROR, ERRORS, LOCATE, MISSING, OK, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR, Finding,
                               Report, count)
 from xltools.fsutil import atomic_write_text
+from xltools.messages import NAMES, SEASON
 from xltools.roster import RosterEntry, load_roster, normalise_name, normalise_uscc
 from xltools.season import db as dbmod
 from xltools.season.settings import SETTINGS_NAME, Settings, read_settings, write_settings
+# statuses of an agency on the board, beyond a single file's statuses: defined in vocabulary
+from xltools.vocabulary import APPROVED, BOARD_LABELS, CHANGED_AFTER_APPROVAL, EXPLAINED  # noqa: F401
 
 FILES_DIR = "files"
 ANNOTATED_DIR = "annotated"
 JOURNAL_NAME = "received.jsonl"
-RECORDS_NAME = "说明与审核.json"
+RECORDS_NAME = NAMES.season_records
 LOCK_NAME = ".season.lock"
 
-# statuses of an agency on the board, beyond a single file's statuses (findings.py)
-APPROVED = "approved"
-CHANGED_AFTER_APPROVAL = "changed_after_approval"
-EXPLAINED = "explained"
-BOARD_LABELS = {
-    APPROVED: "已审核", CHANGED_AFTER_APPROVAL: "审核后又变更", EXPLAINED: "已说明",
-    OK: "已通过", WARNINGS: "有警告", ERRORS: "有错误", UNREADABLE: "无法读取",
-    MISSING: "未报送", WRONG_YEAR: "年度不符",
-}
 
 
 def now() -> str:
@@ -77,9 +71,9 @@ class Origin:
     @property
     def text(self) -> str:
         if self.kind == "mail":
-            where = f"（{self.imap_folder} #{self.imap_uid}）" if self.imap_folder else ""
-            return f"邮件 {self.sender or '?'}{where}"
-        return f"文件 {self.path}"
+            where = SEASON.text("origin_imap", folder=self.imap_folder, uid=self.imap_uid) if self.imap_folder else ""
+            return SEASON.text("origin_mail", sender=self.sender or "?", where=where)
+        return SEASON.text("origin_path", path=self.path)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("kind", "path", "sender", "message_id", "imap_folder", "imap_uid")}
@@ -98,13 +92,13 @@ class Diff:
     def text(self) -> str:
         """For 报送情况: 「改了 3 格；上次 5 处问题已改 4 处」."""
         before = len(self.fixed) + len(self.remaining)
-        parts = [f"与第 {self.previous_seq} 版相比改了 {len(self.changed)} 格" if self.changed
-                 else f"与第 {self.previous_seq} 版相比数值未变"]
+        parts = [SEASON.text("diff_changed", seq=self.previous_seq, n=len(self.changed)) if self.changed
+                 else SEASON.text("diff_unchanged", seq=self.previous_seq)]
         if before:
-            parts.append(f"上次 {before} 处问题已改 {len(self.fixed)} 处")
+            parts.append(SEASON.text("diff_fixed", before=before, fixed=len(self.fixed)))
         if self.new:
-            parts.append(f"新出现 {len(self.new)} 处")
-        return "；".join(parts)
+            parts.append(SEASON.text("diff_new", n=len(self.new)))
+        return SEASON.join.join(parts)
 
     def to_dict(self) -> dict:
         return {"previous_seq": self.previous_seq, "changed": self.changed, "fixed": self.fixed,
@@ -247,21 +241,20 @@ class Season:
         """Make a new season folder (or refuse if one is there). The roster is copied in."""
         folder = Path(folder)
         if (folder / SETTINGS_NAME).exists():
-            raise XltoolsError(f"“{folder}”已经是年报工作文件夹（有 {SETTINGS_NAME}）。"
-                               f"要重建数据库请加 --rebuild。")
+            raise XltoolsError(SEASON.text("already_season", folder=folder, settings=SETTINGS_NAME))
         if folder.exists() and not folder.is_dir():
-            raise XltoolsError(f"“{folder}”是一个文件，不是文件夹。")
+            raise XltoolsError(SEASON.text("folder_is_file", folder=folder))
         roster_rel = None
         if roster is not None:
             roster = Path(roster)
             entries = load_roster(roster)            # refuse a bad roster before creating anything
             if not entries:
-                raise XltoolsError(f"名单 {roster} 中没有单位。")
+                raise XltoolsError(SEASON.text("roster_empty", roster=roster))
         if previous is not None and not Path(previous).exists():
-            raise XltoolsError(f"找不到上年数据“{previous}”。")
+            raise XltoolsError(SEASON.text("previous_not_found", previous=previous))
         folder.mkdir(parents=True, exist_ok=True)
         if roster is not None:
-            target = folder / ("名单" + roster.suffix.lower())
+            target = folder / (NAMES.roster_copy + roster.suffix.lower())
             if roster.resolve() != target.resolve():
                 shutil.copyfile(roster, target)
             roster_rel = target.name
@@ -327,7 +320,7 @@ class Season:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if on_wait:
-                    on_wait("另一个 xltools 命令正在处理本届年报，等待它结束后继续……")
+                    on_wait(SEASON.busy_waiting)
                 import time
                 deadline = None if timeout is None else time.monotonic() + timeout
                 while True:
@@ -336,7 +329,7 @@ class Season:
                         break
                     except BlockingIOError:
                         if deadline is not None and time.monotonic() > deadline:
-                            raise XltoolsError(f"另一个 xltools 命令正在处理本届年报，等待 {timeout:.0f} 秒后仍未结束。请稍后重试。") from None
+                            raise XltoolsError(SEASON.text("busy_timeout", seconds=f"{timeout:.0f}")) from None
                         time.sleep(0.2)
             yield
         finally:
@@ -404,8 +397,9 @@ class Season:
                                      (f"%{normalise_name(name)}%",)).fetchall()
             if len(hits) == 1:
                 return self.agency_id(hits[0]["name"])
-            hint = f"相近的单位：{'、'.join(h['name'] for h in hits)}。" if hits else "用 xltools status 查看全部单位。"
-            raise XltoolsError(f"本届年报中没有单位“{name}”。{hint}")
+            hint = (SEASON.text("similar_agencies", names=SEASON.list_join.join(h["name"] for h in hits)) if hits
+                    else SEASON.see_status)
+            raise XltoolsError(SEASON.text("unknown_agency", name=name, hint=hint))
         return row["id"]
 
     def _identify(self, report: Report, original_name: str) -> tuple[str, str | None, RosterEntry | None]:
@@ -533,7 +527,7 @@ class Season:
                 out.flush()
                 os.fsync(out.fileno())
             if digest.hexdigest() != sha:
-                raise XltoolsError(f"文件“{path}”在读取过程中被改动，请在它保存完毕后重新运行。")
+                raise XltoolsError(SEASON.text("changed_while_reading", path=path))
             os.chmod(tmp, stat.S_IREAD | stat.S_IRGRP | stat.S_IROTH)
             os.replace(tmp, target)
         except BaseException:
@@ -647,19 +641,22 @@ class Season:
         Errors cannot be accepted. Returns the findings accepted."""
         note = (note or "").strip()
         if not note:
-            raise XltoolsError("请用 --note 写明说明的理由，例如 --note \"本年集中清理文件，废止较多\"。")
+            raise XltoolsError(SEASON.accept_no_note)
         cur = self.current(agency)
         if cur is None:
-            raise XltoolsError(f"“{agency}”还没有报送报表，没有可说明的警告。")
+            raise XltoolsError(SEASON.text("accept_nothing_received", agency=agency))
         cell_u = cell.upper().split("!")[-1] if cell else None
         hits = [f for f in cur.findings if f.rule == rule and (cell_u is None or (f.cell or "").upper() == cell_u)]
         if not hits:
-            rules = sorted({f"{f.rule}（{f.where}）" for f in cur.findings if f.severity == WARNING})
-            raise XltoolsError(f"“{cur.agency}”第 {cur.seq} 版中没有规则 {rule}{f' 在 {cell} 的' if cell else '的'}问题。"
-                               + (f"可说明的警告：{'、'.join(rules)}。" if rules else "该版本没有警告。"))
+            rules = sorted({SEASON.text("rule_at", rule=f.rule, where=f.where) for f in cur.findings
+                            if f.severity == WARNING})
+            at = SEASON.text("accept_at_cell", cell=cell) if cell else SEASON.accept_any_cell
+            raise XltoolsError(SEASON.text("accept_no_such", agency=cur.agency, seq=cur.seq, rule=rule, at=at)
+                               + (SEASON.text("accept_choices", rules=SEASON.list_join.join(rules)) if rules
+                                  else SEASON.accept_no_warnings))
         errors = [f for f in hits if f.severity == ERROR]
         if errors:
-            raise XltoolsError(f"{rule} 是错误，不能说明后放行：错误必须改正。{errors[0].message}")
+            raise XltoolsError(SEASON.text("accept_error", rule=rule, message=errors[0].message))
         with self.transaction() as c:
             for f in hits:
                 c.execute("INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key, value_json, note, created)"
@@ -673,10 +670,10 @@ class Season:
         """Sign off the agency's current version (已审核). Refused while it has errors."""
         cur = self.current(agency)
         if cur is None:
-            raise XltoolsError(f"“{agency}”还没有报送报表，无法审核。")
+            raise XltoolsError(SEASON.text("approve_nothing_received", agency=agency))
         if cur.status in (ERRORS, UNREADABLE, WRONG_YEAR):
-            raise XltoolsError(f"“{cur.agency}”第 {cur.seq} 版有 {cur.errors} 处错误（{BOARD_LABELS.get(cur.status)}），"
-                               f"不能审核通过。请等单位改正后重新报送。")
+            raise XltoolsError(SEASON.text("approve_errors", agency=cur.agency, seq=cur.seq, n=cur.errors,
+                                           label=BOARD_LABELS.get(cur.status)))
         with self.transaction() as c:
             c.execute("INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created) VALUES (?,?,?,?)",
                       (cur.agency_id, cur.id, note, now()))
@@ -740,7 +737,7 @@ class Season:
         for m in self.mails():
             s, seq = sha(m.pop("version_id")) if m.get("version_id") else (None, None)
             mails.append({**m, "version_sha256": s, "version": seq})
-        doc = {"说明": "xltools 本届年报的说明（已说明的警告）、审核记录和已发邮件；数据库损坏时 xltools init --rebuild 据此恢复。",
+        doc = {NAMES.records_about_key: SEASON.records_about,
                "year": self.year, "accepts": accepts, "approvals": approvals, "mails": mails}
         return atomic_write_text(self.folder / RECORDS_NAME, json.dumps(doc, ensure_ascii=False, indent=1))
 
