@@ -13,15 +13,10 @@ from pathlib import Path
 from typing import Iterable
 
 from xltools import XltoolsError, textsafe
+from xltools.messages import ROSTER
 
 # canonical field -> accepted header captions (compared after _normalise_header)
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "name": ("单位名称", "单位", "单位全称", "机关名称", "名称"),
-    "email": ("电子邮箱", "邮箱", "电子邮件", "邮件地址", "联系邮箱", "email", "e-mail", "mail"),
-    "contact": ("联系人", "联系人姓名"),
-    "uscc": ("统一社会信用代码", "社会信用代码", "信用代码"),
-    "group": ("上级/分组", "上级", "分组", "上级单位", "所属地区", "所属分组"),
-}
+COLUMNS: dict[str, tuple[str, ...]] = {field: tuple(caps) for field, caps in ROSTER.columns.items()}
 
 # how far down a sheet the header row may be (a title row or two above it is common)
 HEADER_SEARCH_ROWS = 10
@@ -117,24 +112,25 @@ def load_roster(path: str | Path) -> list[RosterEntry]:
     """Read a roster (.xlsx or .csv). Raises XltoolsError with a Chinese message."""
     path = Path(path)
     if not path.is_file():
-        raise XltoolsError(f"名单文件不存在：{path}。请检查路径。")
+        raise XltoolsError(ROSTER.text("not_found", path=path))
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         rows = _xlsx_rows(path)
     elif suffix in (".csv", ".txt"):
         rows = _csv_rows(path)
     else:
-        raise XltoolsError(f"名单文件 {path.name} 的格式不受支持：请使用 .xlsx 或 .csv。")
+        raise XltoolsError(ROSTER.text("bad_suffix", name=path.name))
     return _entries(path, rows)
 
 
 def _normalise_header(s: object) -> str:
     text = normalise_name(str(s or ""))
     # "单位名称(必填)", "*单位名称", "单位名称：" all name the same column
-    text = re.sub(r"\((必填|选填|可选)\)", "", text)
-    return text.strip("*:：")
+    text = _HEADER_MARKS.sub("", text)
+    return text.strip(ROSTER.header_strip)
 
 
+_HEADER_MARKS = re.compile(r"\((?:" + "|".join(map(re.escape, ROSTER.header_marks)) + r")\)")
 _HEADER_LOOKUP = {_normalise_header(c): field for field, caps in COLUMNS.items() for c in caps}
 
 
@@ -150,9 +146,7 @@ def _entries(path: Path, rows: list[list[object]]) -> list[RosterEntry]:
             header_at, columns = i, found
             break
     if header_at is None:
-        raise XltoolsError(
-            f"名单文件 {path.name} 的前 {HEADER_SEARCH_ROWS} 行中没有「单位名称」列："
-            "请在表头写明「单位名称」（可另加「电子邮箱」「联系人」「统一社会信用代码」「上级/分组」列）。")
+        raise XltoolsError(ROSTER.text("no_header", name=path.name, rows=HEADER_SEARCH_ROWS))
 
     entries: list[RosterEntry] = []
     seen_names: dict[str, int] = {}
@@ -165,22 +159,21 @@ def _entries(path: Path, rows: list[list[object]]) -> list[RosterEntry]:
             continue
         key = normalise_name(name)
         if key in seen_names:
-            duplicates.append(f"「{name}」（第 {seen_names[key]} 行与第 {line} 行）")
+            duplicates.append(ROSTER.text("duplicate_name", name=name, first=seen_names[key], line=line))
             continue
         seen_names[key] = line
         uscc = values.get("uscc")
         if uscc:
             uscc = normalise_uscc(uscc)
             if uscc in seen_codes:
-                duplicates.append(f"统一社会信用代码 {uscc}（第 {seen_codes[uscc]} 行与第 {line} 行）")
+                duplicates.append(ROSTER.text("duplicate_uscc", uscc=uscc, first=seen_codes[uscc], line=line))
             seen_codes[uscc] = line
         entries.append(RosterEntry(name=name, email=values.get("email"), contact=values.get("contact"),
                                    uscc=uscc, group=values.get("group")))
     if duplicates:
-        raise XltoolsError(f"名单文件 {path.name} 有重复的单位：" + "；".join(duplicates)
-                           + "。请删除重复行后重试。")
+        raise XltoolsError(ROSTER.text("duplicates", name=path.name, items=ROSTER.join.join(duplicates)))
     if not entries:
-        raise XltoolsError(f"名单文件 {path.name} 中没有任何单位：请在「单位名称」列下逐行填写。")
+        raise XltoolsError(ROSTER.text("empty", name=path.name))
     return entries
 
 
@@ -190,7 +183,7 @@ def _xlsx_rows(path: Path) -> list[list[object]]:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise XltoolsError(f"名单文件 {path.name} 无法读取（{exc}）：请用 Excel 或 WPS 另存为 .xlsx 后重试。") from exc
+        raise XltoolsError(ROSTER.text("unreadable", name=path.name, error=exc)) from exc
     try:
         # the first sheet that has a 单位名称 header; else the first sheet (for the error message)
         for ws in wb.worksheets:
@@ -214,7 +207,7 @@ def _csv_rows(path: Path) -> list[list[object]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise XltoolsError(f"名单文件 {path.name} 的编码无法识别：请另存为「CSV UTF-8」后重试。")
+        raise XltoolsError(ROSTER.text("bad_encoding", name=path.name))
     first = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first.count) if first else ","
     return [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltools import UnreadableError
+from xltools.messages import READ
 
 MB = 1024 * 1024
 
@@ -33,11 +34,10 @@ DEFAULT_LIMITS = Limits()
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
-RESAVE = "请在 Excel、WPS 或 LibreOffice 中打开本单位的报表，另存为“Excel 工作簿（*.xlsx）”后重新报送。"
+RESAVE = READ.resave
 # WPS's own .et usually holds an ordinary .xls or .xlsx inside (read by content); the rest is
 # WPS's private format, which no library reads
-ET_NATIVE = ("这是 WPS 表格自有格式（.et）的文件，内部不是 Excel 格式，无法读取。请在 WPS 表格中打开，"
-             "点“文件 → 另存为”，文件类型选“Excel 工作簿（*.xlsx）”，保存后重新报送 .xlsx 文件。")
+ET_NATIVE = READ.et_native
 
 
 def sniff(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
@@ -47,18 +47,17 @@ def sniff(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
         with open(path, "rb") as fh:
             head = fh.read(4096)
     except OSError as e:
-        raise UnreadableError(f"无法打开文件：{e.strerror or e}。请确认文件存在且有读取权限。") from None
+        raise UnreadableError(READ.text("cannot_open", error=e.strerror or e)) from None
     if size == 0:
-        raise UnreadableError("文件为空（0 字节），可能保存或下载没有完成。" + RESAVE)
+        raise UnreadableError(READ.empty + RESAVE)
     if size > limits.max_file_bytes:
-        raise UnreadableError(f"文件过大（{size / MB:.1f} MB），超过 {limits.max_file_bytes // MB} MB 的上限；年度报告表格通常不到 1 MB。"
-                              "请删除表格中多余的图片或工作表后重新保存。")
+        raise UnreadableError(READ.text("too_large", size=f"{size / MB:.1f}", limit=limits.max_file_bytes // MB))
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         try:
             return _zip_kind(path, limits)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
             # a part that does not inflate to what its headers say (CRC, size, method)
-            raise UnreadableError(f"文件已损坏（内部部件校验失败：{str(e)[:80]}），可能是下载或复制没有完成，或被改动过。" + RESAVE) from None
+            raise UnreadableError(READ.text("bad_part", error=str(e)[:80]) + RESAVE) from None
     if head.startswith(CFB_MAGIC):
         return _cfb_kind(path)
     if path.suffix.lower() == ".et" and not head.lstrip().startswith((b"%PDF", b"<")):
@@ -70,24 +69,23 @@ def _zip_kind(path: Path, limits: Limits) -> str:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise UnreadableError("文件已损坏（压缩结构不完整），可能是下载或复制没有完成。" + RESAVE) from None
+        raise UnreadableError(READ.bad_zip + RESAVE) from None
     with zf:
         infos = screen_zip(zf, limits)
         names = {i.filename for i in infos}
         if "mimetype" in names:
             if zf.read("mimetype").strip() == ODS_MIME:
                 return "ods"
-            raise UnreadableError("这是 OpenDocument 文档，但不是电子表格（.ods）。" + RESAVE)
+            raise UnreadableError(READ.odf_not_ods + RESAVE)
         if "word/document.xml" in names:
-            raise UnreadableError("这是 Word 文档，不是 Excel 表格。请使用下发的 Excel 模板填报；"
-                                  "已发布的 Word 报告可用 `xltools import` 读取。")
+            raise UnreadableError(READ.docx)
         if "ppt/presentation.xml" in names:
-            raise UnreadableError("这是 PowerPoint 演示文稿，不是 Excel 表格。请使用下发的 Excel 模板填报。")
+            raise UnreadableError(READ.pptx)
         if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
             _check_shared_strings(zf, names, limits)
             _check_sheets(zf, infos, limits)
             return "xlsx"
-        raise UnreadableError("这是一个压缩包（zip），不是 Excel 表格。请解压后报送其中的 .xlsx 文件。")
+        raise UnreadableError(READ.zip)
 
 
 def screen_zip(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> list[zipfile.ZipInfo]:
@@ -96,18 +94,17 @@ def screen_zip(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> list[zip
     attached to mail (xltools.mail.incoming). Returns the entries."""
     infos = zf.infolist()
     if len(infos) > limits.max_entries:
-        raise UnreadableError(f"文件内部包含 {len(infos)} 个部件，超过 {limits.max_entries} 的上限，不像正常的报表文件，已拒绝读取。")
+        raise UnreadableError(READ.text("too_many_entries", n=len(infos), limit=limits.max_entries))
     total = 0
     for info in infos:
         total += info.file_size
         if info.file_size > MB and info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
-            raise UnreadableError(f"文件内部的“{info.filename[:60]}”解压后达 {info.file_size / MB:.0f} MB（压缩比超过 {limits.max_ratio}:1），"
-                                  "疑似“压缩炸弹”，已拒绝读取。请重新保存后报送。")
+            raise UnreadableError(READ.text("zip_bomb_entry", name=info.filename[:60], size=f"{info.file_size / MB:.0f}",
+                                            ratio=limits.max_ratio))
         if info.flag_bits & 0x1:
-            raise UnreadableError("文件设有密码（内容已加密），无法读取。请取消密码后重新保存报送。")
+            raise UnreadableError(READ.encrypted_zip)
     if total > limits.max_uncompressed:
-        raise UnreadableError(f"文件解压后共 {total / MB:.0f} MB，超过 {limits.max_uncompressed // MB} MB 的上限，"
-                              "疑似“压缩炸弹”或含有大量无关内容，已拒绝读取。")
+        raise UnreadableError(READ.text("zip_bomb", size=f"{total / MB:.0f}", limit=limits.max_uncompressed // MB))
     _check_overlap(infos)
     return infos
 
@@ -126,7 +123,7 @@ def _check_overlap(infos: list[zipfile.ZipInfo]) -> None:
     spans = sorted((i.header_offset, i.header_offset + 30 + _name_bytes(i) + i.compress_size) for i in infos)
     for (_, end), (start, _) in zip(spans, spans[1:]):
         if start < end:
-            raise UnreadableError("文件内部结构异常（数据块相互重叠），疑似恶意构造的文件，已拒绝读取。")
+            raise UnreadableError(READ.zip_overlap)
 
 
 _SST_TAG = re.compile(rb"<(?:[\w.-]+:)?sst\b[^>]*>")
@@ -147,14 +144,13 @@ def _check_shared_strings(zf: zipfile.ZipFile, names: set[str], limits: Limits) 
         if tag is None:
             if len(head) < _SST_HEAD and b"<" not in head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]:
                 continue    # not XML at all: the reader reports it as damaged
-            raise UnreadableError("文件内部的共享字符串表结构异常（找不到表头），疑似恶意构造或已损坏的文件，已拒绝读取。" + RESAVE)
+            raise UnreadableError(READ.sst_no_head + RESAVE)
         for m in _COUNT.finditer(tag.group(0)):
             value = m.group(1).strip()
             n = int(value) if value.isdigit() and len(value) < 19 else None
             # each string costs at least a few bytes of XML: a count beyond that is a lie
             if n is None or n > limits.max_shared_strings or n > info.file_size // 4 + 16:
-                raise UnreadableError(f"文件内部的共享字符串表声明了 {value[:20].decode('ascii', 'replace')} 个字符串，与文件大小不符，"
-                                      "疑似恶意构造的文件，已拒绝读取。")
+                raise UnreadableError(READ.text("sst_count", n=value[:20].decode("ascii", "replace")))
 
 
 # One cell far out (XFD1048576) makes calamine allocate rows x columns of the used range and
@@ -181,12 +177,10 @@ def _check_sheets(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Lim
             continue
         rows, cols = _extent(data)
         if rows * cols > limits.max_area:
-            raise UnreadableError(f"工作表“{_sheet_name(zf, info.filename)}”中有内容远在表格之外（到第 {rows} 行、第 {cols} 列），"
-                                  f"读取需要约 {rows * cols:,} 个单元格，超过 {limits.max_area:,} 的上限，疑似异常或恶意构造的文件，已拒绝读取。"
-                                  "请在 Excel/WPS 中删除表格区域以外的内容（或把表格内容复制到新模板）后重新保存报送。")
+            raise UnreadableError(READ.text("far_cells", sheet=_sheet_name(zf, info.filename), rows=rows, cols=cols,
+                                            area=f"{rows * cols:,}", limit=f"{limits.max_area:,}"))
     if cells > limits.max_cells:
-        raise UnreadableError(f"文件中共有约 {cells:,} 个单元格，超过 {limits.max_cells:,} 的上限，年度报告表格通常只有几百个单元格。"
-                              "请删除无关的工作表或内容后重新保存报送。")
+        raise UnreadableError(READ.text("too_many_cells", n=f"{cells:,}", limit=f"{limits.max_cells:,}"))
 
 
 def _extent(data: bytes) -> tuple[int, int]:
@@ -240,25 +234,24 @@ def _col_number(letters: bytes) -> int:
 def _cfb_kind(path: Path) -> str:
     data = path.read_bytes()
     if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
-        raise UnreadableError("文件设有打开密码，无法读取。请在 Excel/WPS 中取消密码（文件 → 信息 → 保护工作簿 → 用密码进行加密，"
-                              "清空密码）后重新保存报送。")
+        raise UnreadableError(READ.encrypted)
     if "WordDocument".encode("utf-16-le") in data:
-        raise UnreadableError("这是 Word 文档（.doc），不是 Excel 表格。请使用下发的 Excel 模板填报。")
+        raise UnreadableError(READ.doc)
     if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
         return "xls"
     if path.suffix.lower() == ".et":
         raise UnreadableError(ET_NATIVE)
-    raise UnreadableError("文件是 Office 旧格式容器，但其中没有工作簿。" + RESAVE)
+    raise UnreadableError(READ.cfb_no_workbook + RESAVE)
 
 
 def _not_a_spreadsheet(head: bytes) -> str:
     text = head.lstrip(b"\xef\xbb\xbf\xff\xfe\xfe\xff \t\r\n").lower()
     if text.startswith(b"%pdf"):
-        return "这是 PDF 文件，不是 Excel 表格。请报送填写好的 Excel 模板；已发布的 PDF 报告可用 `xltools import` 读取。"
+        return READ.pdf
     if text.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta", b"<head")) or b"<html" in text[:512]:
-        return "这是网页（HTML）文件，只是扩展名像 Excel 表格（常见于从系统“导出”的文件）。" + RESAVE
+        return READ.html + RESAVE
     if text.startswith(b"{\\rtf"):
-        return "这是 RTF 文档，不是 Excel 表格。" + RESAVE
+        return READ.rtf + RESAVE
     sample = head[:2048]
     for enc in ("utf-8", "gb18030"):
         try:
@@ -268,6 +261,6 @@ def _not_a_spreadsheet(head: bytes) -> str:
         printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in decoded)
         if decoded and printable / len(decoded) > 0.95:
             if "," in decoded or "\t" in decoded:
-                return "这是文本（CSV）文件，只是扩展名像 Excel 表格；它没有模板的表格结构。" + RESAVE
-            return "这是纯文本文件，不是 Excel 表格。" + RESAVE
-    return "无法识别的文件格式：不是 Excel、WPS 或 LibreOffice 表格（可能已损坏或不是报表文件）。" + RESAVE
+                return READ.csv + RESAVE
+            return READ.text_file + RESAVE
+    return READ.unknown_format + RESAVE

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltools import XltoolsError
+from xltools.messages import WEB
 from xltools.fsutil import atomic_write_text
 
 ACCESS_DIR = "web"
@@ -46,11 +47,11 @@ def verify_password(password: str, stored: dict | None) -> bool:
 def password_problem(password: str) -> str | None:
     """A Chinese reason the password is too weak, or None."""
     if len(password) < MIN_PASSWORD:
-        return f"密码至少 {MIN_PASSWORD} 个字符。"
+        return WEB.text("password_short", n=MIN_PASSWORD)
     if password.strip() != password:
-        return "密码首尾不能有空格。"
+        return WEB.password_spaces
     if len(set(password)) < 4:
-        return "密码过于简单（不同的字符太少）。"
+        return WEB.password_simple
     return None
 
 
@@ -75,7 +76,7 @@ class Access:
         except FileNotFoundError:
             data = {}
         except (OSError, ValueError) as e:
-            raise XltoolsError(f"无法读取网页访问设置 {self.path}：{e}。删除该文件后重新设置密码即可（各单位的链接会重新生成）。") from None
+            raise XltoolsError(WEB.text("access_unreadable", path=self.path, error=e)) from None
         if not isinstance(data, dict):
             data = {}
         data.setdefault("links", {})

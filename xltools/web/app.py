@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from xltools import XltoolsError
 from xltools.batch import Limits, iter_checked
+from xltools.messages import NAMES, WEB
 from xltools.vocabulary import STATUS_LABELS
 from xltools.spec import load_form
 from xltools.textsafe import safe_filename
@@ -118,8 +119,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
             sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
             expected = session.get("csrf")
             if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):
-                return _page("error.html", 400, title="请求被拒绝",
-                             message="页面已过期或请求来源不明（缺少安全校验码）。请回到上一页刷新后重试。")
+                return _page("error.html", 400, title=WEB.csrf_title, message=WEB.csrf)
 
     @app.after_request
     def headers(resp):
@@ -138,23 +138,15 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
-        messages = {
-            400: "请求无法处理。请回到上一页重试。",
-            403: "没有权限访问此页面。",
-            404: "没有这个页面。如果是单位的报送链接，可能已被更换，请向汇总单位索取新链接。",
-            405: "不支持这种访问方式。",
-            413: f"上传的文件太大：每个文件不能超过 {options.max_upload // MB} MB。年度报告表格通常不到 1 MB，"
-                 "请删除多余的图片或工作表后重新保存再上传。",
-            429: "请求过于频繁，请稍后再试。",
-        }
-        return _page("error.html", e.code or 500, title=f"{e.code} {e.name}",
-                     message=messages.get(e.code or 500, "请求无法处理。"))
+        code = e.code or 500
+        message = (WEB.text("http_413", mb=options.max_upload // MB) if code == 413
+                   else WEB.http_errors.get(str(code), WEB.http_other))
+        return _page("error.html", code, title=f"{e.code} {e.name}", message=message)
 
     @app.errorhandler(Exception)
     def crash(e: Exception):
         log.exception("internal error")                       # to the server's log, never the browser
-        return _page("error.html", 500, title="内部错误",
-                     message="服务器处理请求时出错，已记录在服务器日志中。请稍后重试；如果一直出现，请联系汇总单位。")
+        return _page("error.html", 500, title=WEB.crash_title, message=WEB.crash)
 
     # ------------------------------------------------------------------ coordinator login
 
@@ -185,8 +177,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     @app.get("/login")
     def login():
         if not access.has_password:
-            return _page("error.html", 503, title="尚未设置密码",
-                         message="汇总单位还没有设置登录密码。请在服务器上运行 xltools serve --set-password 设置后再登录。")
+            return _page("error.html", 503, title=WEB.no_password_title, message=WEB.no_password)
         return _page("login.html", next=_safe_next(request.args.get("next")))
 
     @app.post("/login")
@@ -194,7 +185,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         who = client()
         wait = throttle.wait_left(who)
         if wait > 0:
-            return _page("login.html", 429, error=f"密码错误次数过多，请 {int(wait) + 1} 秒后再试。",
+            return _page("login.html", 429, error=WEB.text("login_throttled", seconds=int(wait) + 1),
                          next=_safe_next(request.form.get("next")))
         if access.check_password(request.form.get("password", "")):
             throttle.succeeded(who)
@@ -205,7 +196,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
                            csrf=secrets.token_urlsafe(32) if not csrf else secrets.token_urlsafe(32))
             return redirect(_safe_next(request.form.get("next")) or url_for("board"))
         wait = throttle.failed(who)
-        msg = "密码不正确。" + (f"错误次数过多，请 {int(wait)} 秒后再试。" if wait else "")
+        msg = WEB.wrong_password + (WEB.text("login_wait", seconds=int(wait)) if wait else "")
         return _page("login.html", 429 if wait else 401, error=msg, next=_safe_next(request.form.get("next")))
 
     @app.post("/logout")
@@ -261,7 +252,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     def revoke(name):
         agency = _agency_or_404(name)
         access.revoke(agency)
-        flash(f"已为“{agency}”更换链接，旧链接立即失效。", "ok")
+        flash(WEB.text("link_revoked", agency=agency), "ok")
         return redirect(url_for("agency", name=agency))
 
     def _agency_or_404(name: str) -> str:
@@ -302,7 +293,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         agency = _agency_or_404(name)
         try:
             v = state.approve(agency)
-            flash(f"已审核通过“{agency}”第 {v.seq} 版。", "ok")
+            flash(WEB.text("approved", agency=agency, seq=v.seq), "ok")
         except XltoolsError as e:
             flash(str(e), "error")
         return redirect(url_for("agency", name=agency))
@@ -315,7 +306,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
             rule, _, cell = (request.form.get("rule_cell") or "").partition("|")
             hits = state.accept(agency, rule or request.form.get("rule", ""),
                                 cell or request.form.get("cell") or None, request.form.get("note", ""))
-            flash(f"已说明 {len(hits)} 处警告（{hits[0].rule}）。", "ok")
+            flash(WEB.text("accepted", n=len(hits), rule=hits[0].rule), "ok")
         except XltoolsError as e:
             flash(str(e), "error")
         return redirect(url_for("agency", name=agency))
@@ -328,7 +319,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         return _version_file(v, kind)
 
     def _version_file(v, kind: str):
-        base = safe_filename(f"{v.agency}_{state.year}年度报告_第{v.seq}版", 80)
+        base = safe_filename(NAMES.text("web_version", agency=v.agency, year=state.year, seq=v.seq), 80)
         if kind == "original":
             suffix = v.stored.suffix or ".xlsx"
             return _download(v.stored.read_bytes(), base + suffix)
@@ -338,8 +329,8 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
                 data = _annotate_again(v.stored)
                 if data is None:
                     abort(404)
-                return _download(data, base + "_批注.xlsx")
-            return _download(path.read_bytes(), base + "_批注.xlsx")
+                return _download(data, base + NAMES.web_annotated_suffix)
+            return _download(path.read_bytes(), base + NAMES.web_annotated_suffix)
         abort(404)
 
     def _annotate_again(path: Path) -> bytes | None:
@@ -375,8 +366,9 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         try:
             result = state.consolidate()
             c = result.counts()
-            flash(f"汇总完成：计入汇总 {len(result.included)} 家；" +
-                  "，".join(f"{STATUS_LABELS.get(k, k)} {n} 家" for k, n in c.items()) + "。", "ok")
+            flash(WEB.text("consolidated", n=len(result.included),
+                           counts=WEB.comma.join(WEB.text("count", label=STATUS_LABELS.get(k, k), n=n)
+                                                 for k, n in c.items())), "ok")
         except XltoolsError as e:
             flash(str(e), "error")
         return redirect(url_for("consolidation"))
@@ -395,7 +387,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     @coordinator
     def download(kind):
         if kind == "summary":
-            path, name = state.outdir / "汇总表.xlsx", f"{state.year}年度政府信息公开工作年度报告汇总表.xlsx"
+            path, name = state.outdir / NAMES.summary_workbook, NAMES.text("web_summary", year=state.year)
         elif kind == "results":
             path, name = state.outdir / "results.json", "results.json"
         else:
@@ -429,8 +421,8 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
             return m
         from html import escape
         url = _agency_url(token)
-        text = m.text + f"\n\n在线报送：{url}\n（本链接仅供贵单位使用，可在网页上下载模板、上传报表并立即看到校验结果。）\n"
-        body = m.html + f"<p>在线报送：<a href=\"{escape(url)}\">{escape(url)}</a><br>（本链接仅供贵单位使用。）</p>"
+        text = m.text + WEB.text("mail_link_text", url=url)
+        body = m.html + WEB.text("mail_link_html", url=escape(url))
         return replace(m, text=text, html=body)
 
     @app.get("/mail")
@@ -457,9 +449,11 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
                                  office=state.office or None)
             from xltools.mail.send import OUTCOME_LABELS
             result = send_messages(state.outdir, [m for m in messages if m.sendable], config)
-            others = "；".join(f"{d.message.agency}：{OUTCOME_LABELS.get(d.outcome, d.outcome)}{d.detail or ''}"
-                              for d in result.deliveries if d.outcome != "sent")
-            flash(f"已发送 {result.count('sent')} 封。" + (others[:800] if others else ""), "ok" if result.ok else "error")
+            others = WEB.join.join(WEB.text("mail_outcome", agency=d.message.agency, detail=d.detail or "",
+                                            outcome=OUTCOME_LABELS.get(d.outcome, d.outcome))
+                                   for d in result.deliveries if d.outcome != "sent")
+            flash(WEB.text("mail_sent", n=result.count("sent")) + (others[:800] if others else ""),
+                  "ok" if result.ok else "error")
         except XltoolsError as e:
             flash(str(e), "error")
         return redirect(url_for("mail"))
@@ -481,7 +475,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         for up in taken:
             intake.wait(up, max(0.0, deadline - time.monotonic()))
         done = sum(1 for up in taken if up.done.is_set() and not up.error)
-        flash(f"收到 {len(taken)} 个文件，已记入 {done} 个" + (f"，其余仍在校验，稍后刷新查看" if done < len(taken) else "") + "。"
+        flash(WEB.text("batch_received", n=len(taken), done=done, pending=WEB.batch_pending if done < len(taken) else "")
               + ("".join(f" {r}" for r in refused)), "ok" if not refused else "error")
         return redirect(url_for("board"))
 
@@ -513,7 +507,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         with tempfile.TemporaryDirectory(prefix="xltools-web-") as tmp:
             path = build_template(Path(tmp) / "template.xlsx", None, state.year, agency)
             data = path.read_bytes()
-        return _download(data, safe_filename(f"{agency}_{state.year}年度报告模板", 80) + ".xlsx")
+        return _download(data, safe_filename(NAMES.text("web_template", agency=agency, year=state.year), 80) + ".xlsx")
 
     @app.post("/a/<token>/upload")
     def agency_upload(token):
@@ -522,7 +516,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         try:
             f = request.files.get("file")
             if f is None or not f.filename:
-                raise UploadRefused("请选择要上传的报表文件。")
+                raise UploadRefused(WEB.no_file)
             data = f.read(options.max_upload + 1)
             up = intake.submit(data, f.filename, agency, "agency")
         except RequestEntityTooLarge:

@@ -28,6 +28,7 @@ from xltools.batch import Limits, iter_checked
 from xltools.findings import Report
 from xltools.fsutil import atomic_write_bytes, atomic_write_text
 from xltools.reader import WORKBOOK_SUFFIXES
+from xltools.messages import WEB
 from xltools.textsafe import one_line
 
 SPOOL_DIR = "spool"
@@ -60,14 +61,14 @@ class Upload:
 def clean_name(name: str | None) -> str:
     """The uploaded file's name as text for display and records (never used as a path)."""
     name = one_line(name or "", 200).replace("\\", "/").rsplit("/", 1)[-1]
-    return name or "未命名文件"
+    return name or WEB.unnamed_file
 
 
 def suffix_of(name: str) -> str:
     dot = name.rfind(".")
     suffix = name[dot:].lower() if dot > 0 else ""
     if suffix not in WORKBOOK_SUFFIXES:
-        raise UploadRefused(f"“{name}”不是表格文件。请上传填好的 Excel 或 WPS 表格（{'、'.join(ACCEPTED_SUFFIXES)}）。")
+        raise UploadRefused(WEB.text("not_a_workbook", name=name, suffixes=WEB.list_join.join(ACCEPTED_SUFFIXES)))
     return suffix
 
 
@@ -94,10 +95,9 @@ class Intake:
         name = clean_name(original_name)
         suffix = suffix_of(name)
         if not data:
-            raise UploadRefused(f"“{name}”是空文件（0 字节），可能没有保存完整。请重新保存后上传。")
+            raise UploadRefused(WEB.text("empty_file", name=name))
         if len(data) > self.max_bytes:
-            raise UploadRefused(f"“{name}”有 {len(data) / MB:.1f} MB，超过 {self.max_bytes // MB} MB 的上限。"
-                                f"年度报告表格通常不到 1 MB，请删除多余的图片或工作表后重新保存。")
+            raise UploadRefused(WEB.text("too_large", name=name, size=f"{len(data) / MB:.1f}", limit=self.max_bytes // MB))
         uid = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(6)
         up = Upload(uid, agency, name, time.strftime("%Y-%m-%dT%H:%M:%S"), self.folder / f"{uid}{suffix}", by)
         atomic_write_bytes(up.path, data)
@@ -192,7 +192,7 @@ class Intake:
         except Exception as e:  # the pool itself failed: the spooled files stay for recover()
             for up in batch:
                 if not up.done.is_set():
-                    up.error = f"校验未能完成（{type(e).__name__}），文件已保存，稍后会重新校验。"
+                    up.error = WEB.text("check_failed", error=type(e).__name__)
                     self._done(up)
 
     def _done(self, up: Upload) -> None:
@@ -204,7 +204,7 @@ class Intake:
         try:
             up.result = self.record(up, report)
         except Exception as e:
-            up.error = f"报表已收到但未能记入本届（{type(e).__name__}: {str(e)[:200]}），文件已保存，重启后会重新记入。"
+            up.error = WEB.text("record_failed", error=f"{type(e).__name__}: {str(e)[:200]}")
             self._done(up)
             return
         self.checked += 1

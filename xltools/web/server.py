@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Callable
 
+from xltools.messages import WEB
 from xltools.web.app import Options, create_app
 
 THREADS = 16
@@ -23,10 +24,8 @@ def is_loopback(host: str) -> bool:
 def exposure_warning(host: str) -> str | None:
     if is_loopback(host):
         return None
-    where = "所有网络接口" if host in ("0.0.0.0", "::") else f"地址 {host}"
-    return (f"警告：将在{where}上提供服务，而本程序不加密传输（没有 TLS/HTTPS）：密码、报表和单位链接"
-            f"会以明文在网络上传送。只在可信的内部网络上这样使用；更好的做法是保持默认的 127.0.0.1，"
-            f"由 HTTPS 反向代理（如 nginx、IIS）对外提供，并用 --public-url 写明代理的地址。")
+    where = WEB.all_interfaces if host in ("0.0.0.0", "::") else WEB.text("address", host=host)
+    return WEB.text("exposed", where=where)
 
 
 def preload() -> None:
@@ -51,7 +50,7 @@ def serve(season: Path, host: str, port: int, options: Options, echo: Callable[[
     if warning:
         echo(warning)
     shown = f"[{host}]" if ":" in host else host
-    echo(f"xltools 年报网页已启动：http://{shown}:{port}/  （按 Ctrl+C 停止）")
+    echo(WEB.text("started", host=shown, port=port))
     logging.getLogger("waitress").setLevel(logging.ERROR)
     waitress_serve(app, host=host, port=port, threads=THREADS, ident="",
                    max_request_body_size=500 * 1024 * 1024, clear_untrusted_proxy_headers=True)

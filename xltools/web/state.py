@@ -14,13 +14,15 @@ from pathlib import Path
 
 from xltools import XltoolsError
 from xltools.findings import ERROR, MISSING, WARNINGS, Finding, Report
+from xltools.messages import NAMES, WEB
 from xltools.roster import normalise_name
 from xltools.season import Origin, Season, Version
 from xltools.season import store as season_store
+from xltools.spec import load_form
 
-CONSOLIDATION_DIR = "web/汇总"
+CONSOLIDATION_DIR = f"web/{NAMES.season_output}"
 WEB_ORIGIN = "web"
-ORIGIN_LABELS = {"web": "网页上传", "mail": "电子邮件", "path": "文件"}
+ORIGIN_LABELS = WEB.origin_labels
 
 
 _BOARD_SQL = """
@@ -164,13 +166,13 @@ class SeasonState:
                 uscc = report.values.get("meta_uscc") if report.values else None
                 s.forced = (agency, uscc if isinstance(uscc, str) else None, roster_hit)
                 if report.agency and isinstance(report.agency, str) and normalise_name(report.agency) != normalise_name(agency):
+                    cover = load_form(report.form).field("meta_agency")
                     report.findings.append(Finding(
                         "agency-mismatch", "warning",
-                        f"表中填写的机关名称“{report.agency}”与本链接的单位“{agency}”不一致。"
-                        f"如果这是本单位的报表，请在封面改正机关名称后重新报送；如果传错了文件，请换成本单位的报表。",
-                        "封面", "B3", "meta_agency", agency, report.agency))
+                        WEB.text("agency_mismatch", found=report.agency, agency=agency, sheet=cover.sheet),
+                        cover.sheet, cover.cell, cover.key, agency, report.agency))
             try:
-                origin = Origin(WEB_ORIGIN, path=f"网页上传（{'单位链接' if by == 'agency' else '汇总单位'}）")
+                origin = Origin(WEB_ORIGIN, path=WEB.text("origin_upload", by=WEB.by_agency if by == "agency" else WEB.by_office))
                 return s.add_checked(path, report, origin, received=received, original_name=original_name,
                                      annotated=annotated)
             finally:
@@ -189,7 +191,7 @@ class SeasonState:
         s = self.season()
         files = [a.current.stored for a in s.board() if a.current is not None]
         if not files:
-            raise XltoolsError("还没有任何单位报送，暂时无法汇总。")
+            raise XltoolsError(WEB.nothing_to_consolidate)
         roster = s.settings.resolve(self.folder, s.settings.roster) if s.settings.roster else None
         with s.exclusive(timeout=120):
             return consolidate(files, self.outdir, roster, year=self.year, force=True, agency=self.office)
@@ -199,7 +201,7 @@ class SeasonState:
 
 
 def version_label(v: Version) -> str:
-    return f"第 {v.seq} 版"
+    return WEB.text("version", seq=v.seq)
 
 
 def origin_label(v: Version) -> str:
