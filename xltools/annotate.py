@@ -14,13 +14,14 @@ from pathlib import Path
 
 from xltools.findings import ERROR, Finding, Report
 from xltools.fsutil import atomic_save_workbook
+from xltools.messages import ANNOTATE, TEMPLATE
 from xltools.textsafe import safe_filename, safe_text
 from xltools.vocabulary import SEVERITY_FILLS, severity_label
 
-RESULT_SHEET = "校验结果"
+RESULT_SHEET = ANNOTATE.result_sheet
 FILLS = SEVERITY_FILLS
 LOCATE_FILL = "B4A7D6"     # violet: the cell xltools.locate says is most likely wrong
-NOTE_AUTHOR = "xltools 校验"
+NOTE_AUTHOR = ANNOTATE.note_author
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,8 @@ def plan_marks(findings: list[Finding]) -> list[CellMark]:
     marks = []
     for (sheet, cell), fs in by_cell.items():
         severity = ERROR if any(f.severity == ERROR for f in fs) else "warning"
-        note = "\n".join(f"【{severity_label(f.severity)}·{f.rule}】{f.message}" for f in fs)
+        note = "\n".join(ANNOTATE.text("note", label=severity_label(f.severity), rule=f.rule, message=f.message)
+                         for f in fs)
         color = LOCATE_FILL if any(f.rule == "locate" for f in fs) else FILLS[severity]
         marks.append(CellMark(sheet, cell, severity, color, safe_text(note, 2000)))
     return marks
@@ -50,10 +52,10 @@ def plan_marks(findings: list[Finding]) -> list[CellMark]:
 
 def annotated_name(source: Path, outdir: Path, taken: set[str] | None = None) -> Path:
     stem = safe_filename(source.stem, 60)
-    name = f"{stem}-校验批注.xlsx"
+    name = ANNOTATE.text("file_name", stem=stem)
     n = 2
     while taken is not None and name in taken:
-        name = f"{stem}-校验批注-{n}.xlsx"
+        name = ANNOTATE.text("file_name_n", stem=stem, n=n)
         n += 1
     if taken is not None:
         taken.add(name)
@@ -119,12 +121,13 @@ def _result_sheet(wb, report: Report) -> None:
     ws.sheet_properties.tabColor = "C00000" if report.errors else "FFC000"
     for col, width in {"A": 6, "B": 8, "C": 18, "D": 14, "E": 90}.items():
         ws.column_dimensions[col].width = width
-    ws["A1"] = "校验结果"
-    ws["A1"].font = Font(name="黑体", size=14, bold=True)
-    ws["A2"] = safe_text(f"文件：{Path(report.file).name}    单位：{report.agency or '（未填写）'}    年度：{report.year or '（未填写）'}")
+    ws["A1"] = ANNOTATE.title
+    ws["A1"].font = Font(name=TEMPLATE.title_font, size=14, bold=True)
+    ws["A2"] = safe_text(ANNOTATE.text("about", file=Path(report.file).name, agency=report.agency or ANNOTATE.not_filled,
+                                       year=report.year or ANNOTATE.not_filled))
     ws["A2"].data_type = "s"
-    ws["A3"] = f"错误 {report.errors} 处，警告 {report.warnings} 处。红色单元格为错误，黄色为警告；把鼠标移到单元格上可看批注。改正后请重新报送。"
-    for i, head in enumerate(("序号", "级别", "规则", "位置", "说明"), start=1):
+    ws["A3"] = ANNOTATE.text("counts", errors=report.errors, warnings=report.warnings)
+    for i, head in enumerate(ANNOTATE.heads, start=1):
         c = ws.cell(row=5, column=i, value=head)
         c.font = Font(bold=True)
         c.fill = PatternFill("solid", fgColor="DDEBF7")

@@ -72,7 +72,7 @@ def mail_command(outdir, roster, send, only, cc, summary_to, resend, config_file
     from xltools.season.commands import mail_in_season, open_season
     season = open_season(season_dir and Path(season_dir), required=bool(season_dir) or not outdir)
     if season is None and not outdir:
-        raise click.UsageError("缺少 OUTDIR（xltools consolidate 的输出文件夹）。")
+        raise click.UsageError(CLI.no_outdir)
     try:
         config = load_config(config_file, office=office, deadline=deadline, signature=signature,
                              templates=templates, cc=cc)
@@ -105,7 +105,7 @@ from pathlib import Path
 from xltools import XltoolsError
 from xltools.clikit import (FORM_CHOICE, Failure, _echo_json, _fail, _io_message, _progress,  # noqa: F401
                             jobs_option, json_option, timeout_option)
-from xltools.messages import CLI
+from xltools.messages import CLI, NAMES
 
 # --- template / schema / fill -----------------------------------------------------------------
 
@@ -131,7 +131,7 @@ def template(output: Path, form_id: str | None, year: int | None, agency: str | 
 
 @main.command()
 @click.option("--form", "form_id", type=FORM_CHOICE, default="2021", show_default=True, help="表式")
-@json_option("输出 JSON（字段与规则总是以 JSON 输出）")
+@json_option(help="输出 JSON（字段与规则总是以 JSON 输出）")
 @click.option("--list", "list_forms", is_flag=True, help="列出可用的全部表式及其适用年度（含 XLTOOLS_FORMS_PATH 中的表式）")
 def schema(form_id: str, as_json: bool, list_forms: bool) -> None:
     """列出表式的全部字段（键、工作表、单元格、行列标题、类型）和全部规则。
@@ -193,7 +193,7 @@ def fill(data: Path, output: Path, form_id: str | None) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@json_option("以 JSON 输出全部结果（一个文档）")
+@json_option(help="以 JSON 输出全部结果（一个文档）")
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False, path_type=Path), help="为有问题的文件在此目录写批注副本")
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True, help="何种问题使退出码为 1")
 @jobs_option
@@ -249,7 +249,7 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@json_option("输出 JSON（目前只支持 JSON）")
+@json_option(help="输出 JSON（目前只支持 JSON）")
 def extract(file: Path, as_json: bool) -> None:
     """读出报表中的全部数值，输出 {键: 值}（fill 的逆操作）。无法识别的值为 null。
 
@@ -272,7 +272,7 @@ def extract(file: Path, as_json: bool) -> None:
 @main.command("import")
 @click.argument("report_file", metavar="REPORT", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出的 .xlsx（填好的模板）")
-@json_option("输出 JSON：{键: 值} 与全部校验结果")
+@json_option(help="输出 JSON：{键: 值} 与全部校验结果")
 def import_command(report_file: Path, output: Path, as_json: bool) -> None:
     """读取已发布的年度报告（.txt、.docx、.html/.htm、文字版 .pdf），把表二至表四和机关名称、
     报告年度填入模板，并校验全部规则（含正文数字与表格是否一致）。
@@ -344,10 +344,10 @@ def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, time
     if season is not None:
         if roster or year:
             season.close()
-            _fail("年报工作文件夹中名单和年度取自 season.toml，不能再给 --roster、--year。")
+            _fail(CLI.season_no_roster_year)
         consolidate_in_season(season, paths, outdir, include_invalid, agency, jobs, timeout)
     if not paths or outdir is None:
-        raise click.UsageError("需要要汇总的文件或文件夹（PATHS）和 -o 输出文件夹；或在年报工作文件夹中运行（见 xltools init）。")
+        raise click.UsageError(CLI.consolidate_needs_paths)
     from xltools.batch import Limits, collect_inputs
     from xltools.consolidate import consolidate as run, summary_text
     try:
@@ -368,7 +368,7 @@ def consolidate(paths, outdir, roster, include_invalid, year, agency, jobs, time
     for p, why in result.skipped:
         click.echo(f"{p}：{why}", err=True)
     click.echo(summary_text(result), err=True)
-    click.echo(CLI.consolidated.format(summary=outdir / "汇总表.xlsx", results=outdir / "results.json"), err=True)
+    click.echo(CLI.consolidated.format(summary=outdir / NAMES.summary_workbook, results=outdir / "results.json"), err=True)
     sys.exit(result.exit_code)
 
 
@@ -527,17 +527,17 @@ def serve(season: Path | None, host: str, port: int, set_password: bool, max_upl
     from xltools.web.access import Access
     folder = season or Season.find()
     if folder is None:
-        _fail("当前文件夹不是年报工作文件夹。请给出文件夹，如 xltools serve 2025年报/，或先运行 xltools init。")
+        _fail(CLI.serve_no_season)
     try:
         Season.open(folder).close()
         access = Access(folder)
         if set_password:
-            password = click.prompt("新密码（至少 8 个字符）", hide_input=True, confirmation_prompt="再输入一次", err=True)
+            password = click.prompt(CLI.new_password, hide_input=True, confirmation_prompt=CLI.password_again, err=True)
             access.set_password(password)
-            click.echo("密码已设置；此前登录的会话均已失效。", err=True)
+            click.echo(CLI.password_set, err=True)
             return
         if not access.has_password:
-            click.echo(f"注意：尚未设置登录密码，汇总单位暂时无法登录。请运行 xltools serve {folder} --set-password。", err=True)
+            click.echo(CLI.text("no_password", folder=folder), err=True)
         from xltools.web.app import Options
         from xltools.web.server import serve as run
         run(folder, host, port, Options(max_upload=max_upload * 1024 * 1024, public_url=public_url),
@@ -545,7 +545,7 @@ def serve(season: Path | None, host: str, port: int, set_password: bool, max_upl
     except XltoolsError as e:
         _fail(str(e))
     except OSError as e:
-        _fail(f"无法在 {host}:{port} 上启动：{e.strerror or e}。端口可能已被占用，请用 --port 换一个。")
+        _fail(CLI.text("cannot_listen", host=host, port=port, error=e.strerror or e))
 
 
 # --- fetch (issue 14): submissions from the office mailbox ------------------------------------

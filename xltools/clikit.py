@@ -60,8 +60,8 @@ def timeout_option(f):
                         help="单个文件的读取时限（秒）")(f)
 
 
-def json_option(help_text: str | None = None):
-    return click.option("--json", "as_json", is_flag=True, help=help_text or "以 JSON 输出（一个文档，写到标准输出）")
+def json_option(help: str | None = None):  # noqa: A002 (click's own word)
+    return click.option("--json", "as_json", is_flag=True, help=help or "以 JSON 输出（一个文档，写到标准输出）")
 
 
 def _io_message(e: Exception) -> str:

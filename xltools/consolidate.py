@@ -19,7 +19,7 @@ from typing import Any, Callable
 from xltools import XltoolsError
 from xltools.batch import Inputs, Limits, check_paths, collect_inputs
 from xltools.findings import Finding, Report
-from xltools.messages import RUN
+from xltools.messages import NAMES, RUN
 from xltools.results import RESULTS_NAME, Run, write_results
 from xltools.results import Entry as ResultEntry
 from xltools.roster import RosterEntry, RosterIndex, load_roster, normalise_name
@@ -27,8 +27,8 @@ from xltools.spec import Form, form_for_year, key_map, load_form
 from xltools.vocabulary import (ERRORS, INCLUDED_STATUSES, MISSING, NOT_IN_ROSTER, OK, STATUS_LABELS, STATUSES,
                                 SUPERSEDED, UNREADABLE, WARNINGS, WRONG_YEAR)
 
-SUMMARY_NAME = "汇总表.xlsx"
-ANNOTATED_DIR = "批注"
+SUMMARY_NAME = NAMES.summary_workbook
+ANNOTATED_DIR = NAMES.annotated_dir
 
 
 @dataclass(slots=True)
@@ -288,7 +288,7 @@ def summary_text(result: Consolidation) -> str:
     received = len(result.files)
     expected = RUN.received_roster.format(n=result.roster_size) if result.roster_size else ""
     parts = "，".join(f"{STATUS_LABELS[s]} {c.get(s, 0)}" for s in STATUSES if c.get(s))
-    text = RUN.received.format(received=received, roster=expected, parts=parts or "无", included=len(result.included))
+    text = RUN.received.format(received=received, roster=expected, parts=parts or RUN.nothing, included=len(result.included))
     if result.summary and result.summary.errors:
         text += RUN.summary_has_errors.format(n=result.summary.errors)
     return text

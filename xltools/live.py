@@ -219,7 +219,7 @@ def _load(book: LiveWorkbook) -> list[Applied] | None:
     try:
         doc = json.loads(text)
         if doc.get("xltools_live") != RECORD_VERSION:
-            raise ValueError(f"记录版本 {doc.get('xltools_live')!r}")
+            raise ValueError(LIVE.text("record_version", version=repr(doc.get("xltools_live"))))
         return [Applied(d["sheet"], d["cell"], d["color"], d["note"], d.get("prev_color"), d.get("prev_note"))
                 for d in doc["marks"]]
     except (ValueError, KeyError, TypeError, AttributeError) as e:
@@ -235,24 +235,26 @@ def summary(result: LiveResult) -> str:
     r = result.report
     lines = []
     if result.cleared.restored or result.cleared.kept:
-        lines.append(f"已先清除上次的标记 {result.cleared.restored} 处。")
+        lines.append(LIVE.text("cleared_before", n=result.cleared.restored))
     if result.painted:
-        lines.append(f"已在 Excel 中标出 {result.painted} 个单元格（错误 {r.errors} 处，警告 {r.warnings} 处）：红色为错误，黄色为警告，"
-                     "鼠标移到单元格上可看批注。工作簿未保存；清除标记：xltools live --clear")
+        lines.append(LIVE.text("painted", n=result.painted, errors=r.errors, warnings=r.warnings))
     else:
-        lines.append(f"没有需要标出的单元格（错误 {r.errors} 处，警告 {r.warnings} 处）。")
+        lines.append(LIVE.text("nothing_to_paint", errors=r.errors, warnings=r.warnings))
     if result.notes_refused:
-        lines.append("以下单元格已标色，但 Excel 拒绝添加批注（工作表受密码保护，或已有新式“批注/讨论”），说明见上方列表："
-                     + "、".join(result.notes_refused[:10]) + ("等" if len(result.notes_refused) > 10 else ""))
+        lines.append(LIVE.text("notes_refused", cells=_cells(result.notes_refused)))
     return "\n".join(lines)
 
 
 def clear_summary(cleared: Cleared) -> str:
     if not cleared.restored and not cleared.kept:
-        return "没有 xltools live 留下的标记，无需清除。"
-    text = f"已清除 {cleared.restored} 个单元格的标记，恢复了原来的颜色和批注。"
+        return LIVE.nothing_to_clear
+    text = LIVE.text("cleared", n=cleared.restored)
     if cleared.kept:
-        text += ("以下单元格在标记后被修改过，保持现状未动：" + "、".join(cleared.kept[:10])
-                 + ("等" if len(cleared.kept) > 10 else "") + "。")
+        text += LIVE.text("kept", cells=_cells(cleared.kept))
     return text
+
+
+def _cells(cells: list[str]) -> str:
+    """The first ten cells, 「、」-separated, with 等 when there are more."""
+    return LIVE.list_join.join(cells[:10]) + (LIVE.and_more if len(cells) > 10 else "")
 

@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from xltools.live import MESSAGES, RECORD_SHEET, LiveError
+from xltools.messages import LIVE
 
 NOTE_SIZE = (320, 160)          # points, as the annotated copy's notes
-RECORD_HEAD = "xltools live 标记记录：请勿修改。运行 xltools live --clear 会清除标记并删除本表。"
+RECORD_HEAD = LIVE.record_head
 CHUNK = 30000                   # characters per record cell (a cell holds at most 32,767)
 GUARD = "|"                     # so Excel never takes a record cell for a number, date or formula
 SYSTEMS = {"linux": "Linux", "cygwin": "Cygwin", "freebsd": "FreeBSD"}
@@ -59,7 +60,7 @@ def _find_book(xw: Any, name: str | None) -> Any:
         n = b.name.casefold()
         if n == want or n.rsplit(".", 1)[0] == want:
             return b
-    raise LiveError(MESSAGES["no-book"].format(name=name, open="、".join(b.name for b in books) or "无"))
+    raise LiveError(MESSAGES["no-book"].format(name=name, open=LIVE.list_join.join(b.name for b in books) or LIVE.none))
 
 
 def _app_name(book: Any) -> str:
@@ -70,7 +71,7 @@ def _app_name(book: Any) -> str:
     where = str(getattr(api, "Path", "") or "")
     if "microsoft excel" in name.lower() and not any(w in where.lower() for w in ("kingsoft", "wps")):
         return ""
-    return name or where or "未知程序"
+    return name or where or LIVE.unknown_program
 
 
 def _short(e: BaseException) -> str:

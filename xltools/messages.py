@@ -3,7 +3,9 @@
 Sections: ``rules`` (per rule id: severity, description, message template), ``detail`` (what
 fills a finding's {detail}), ``run`` (checking and consolidating many files), ``cli``,
 ``live``, ``mail``, ``fetch``, ``published``, ``locate``, ``season`` (the season folder and its
-commands) and ``names`` (the files, folders and sheets xltools writes). Code names an entry and
+commands), ``web``, ``read`` (why a file cannot be read), ``roster``, ``template``, ``summary``,
+``annotate``, ``names`` (the files, folders and sheets xltools writes) and ``grammar`` (words of
+Chinese input the readers recognise: numerals, placeholders, report prose). Code names an entry and
 fills its placeholders; it never writes a sentence a user reads itself (tests/test_messages.py
 enforces this and checks that every entry named exists and gets its placeholders).
 
@@ -48,7 +50,7 @@ class Section:
     def __contains__(self, key: str) -> bool:
         return key in self.entries()
 
-    def text(self, key: str, **values: Any) -> str:
+    def text(self, key: str, /, **values: Any) -> str:
         return self[key].format(**values)
 
 
@@ -64,3 +66,7 @@ NAMES = Section("names")
 WEB = Section("web")
 READ = Section("read")
 ROSTER = Section("roster")
+GRAMMAR = Section("grammar")
+TEMPLATE = Section("template")
+SUMMARY = Section("summary")
+ANNOTATE = Section("annotate")

@@ -277,7 +277,8 @@ def _raw_form_at(form_id: str, forms_path: str) -> dict:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise XltoolsError(RUN.form_invalid.format(path=file, error=e)) from None
     if str(data.get("id")) != form_id:
-        raise XltoolsError(RUN.form_invalid.format(path=file, error=f"id = \"{data.get('id')}\" 与文件名 {form_id}.toml 不一致"))
+        raise XltoolsError(RUN.form_invalid.format(path=file, error=RUN.text("form_id_mismatch", id=data.get("id"),
+                                                                               form=form_id)))
     return data
 
 

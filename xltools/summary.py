@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xltools.fsutil import atomic_path
-from xltools.messages import RUN
+from xltools.messages import NAMES, RUN, SUMMARY
 from xltools.template import Formats, new_workbook, write_form_sheets
 from xltools.textsafe import safe_text
 from xltools.vocabulary import ERROR, ERRORS, STATUS_COLORS, STATUS_LABELS, WARNINGS, severity_label
@@ -89,7 +89,7 @@ def _text(ws, row: int, col: int, value, f=None) -> None:
     if value is None or value == "":
         return
     if isinstance(value, bool):
-        ws.write_string(row, col, "是" if value else "否", f)
+        ws.write_string(row, col, SUMMARY.yes if value else SUMMARY.no, f)
     elif isinstance(value, (int, float)):
         ws.write_number(row, col, value, f)
     else:
@@ -97,13 +97,12 @@ def _text(ws, row: int, col: int, value, f=None) -> None:
 
 
 def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
-    ws = _streamed_sheet(wb, "报送情况")
-    heads = ["序号", "单位名称", "文件中的单位名称", "上级/分组", "状态", "错误数", "警告数", "计入汇总", "说明",
-             "文件", "填报日期", "文件修改时间", "SHA-256", "联系人", "电子邮箱"]
+    ws = _streamed_sheet(wb, NAMES.sheet_status)
+    heads = list(SUMMARY.status_heads)
     widths = [6, 30, 30, 14, 10, 8, 8, 9, 60, 40, 12, 20, 66, 10, 28]
     compared = any(getattr(e, "compared", None) for e in result.entries)   # a season: versions compared
     if compared:
-        heads.append("与上次相比")
+        heads.append(SUMMARY.compared_head)
         widths.append(50)
     _header(ws, fmt, 0, heads, widths)
     colored = {s: fmt.get(bg_color=c, border=1, font_size=10) for s, c in STATUS_COLORS.items()}
@@ -126,12 +125,12 @@ def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
 
 
 def _detail_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
-    ws = _streamed_sheet(wb, "分单位明细")
+    ws = _streamed_sheet(wb, NAMES.sheet_detail)
     form = result.form
     fields = [f for f in form.fields if f.is_numeric]
     caption = fmt.get(bold=True, text_wrap=True, valign="top", font_size=9, bg_color="#DDEBF7", border=1)
     key_fmt = fmt.get(font_size=8, font_color="#595959", border=1)
-    fixed = ["单位名称", "状态", "计入汇总", "报告年度", "表式"]
+    fixed = SUMMARY.detail_heads
     ws.set_column(0, 0, 30)
     ws.set_column(1, len(fixed) - 1, 9)
     ws.set_column(len(fixed), len(fixed) + len(fields) - 1, 12)
@@ -167,13 +166,14 @@ def _detail_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
 
 
 def _findings_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
-    ws = _streamed_sheet(wb, "校验问题")
-    _header(ws, fmt, 0, ["单位名称", "文件", "级别", "规则", "位置", "说明"], [30, 36, 6, 18, 14, 100])
+    ws = _streamed_sheet(wb, NAMES.sheet_findings)
+    _header(ws, fmt, 0, SUMMARY.findings_heads, [30, 36, 6, 18, 14, 100])
     wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
     red = fmt.get(font_size=10, bg_color=STATUS_COLORS[ERRORS])
     yellow = fmt.get(font_size=10, bg_color=STATUS_COLORS[WARNINGS])
     row = 1
-    groups = [("（汇总表复核）", str(result.outdir / "汇总表.xlsx"), result.summary.findings if result.summary else [])]
+    groups = [(SUMMARY.summary_review, str(result.outdir / NAMES.summary_workbook),
+               result.summary.findings if result.summary else [])]
     groups += [(e.name, e.file, e.findings) for e in result.entries if e.findings]
     for name, file, findings in groups:
         for f in findings:
@@ -222,7 +222,7 @@ def _reviews(form) -> tuple[list[tuple[str, str]], list[tuple[str, tuple[str, ..
     return results, groups
 
 
-CHART_SHEET = "图表"
+CHART_SHEET = NAMES.sheet_charts
 
 
 class _Charts:

@@ -18,20 +18,20 @@ import xlsxwriter
 
 from xltools import XltoolsError
 from xltools.fsutil import atomic_path
-from xltools.messages import RUN
+from xltools.messages import NAMES, RUN, TEMPLATE
 from xltools.rules import excel_checks
 from xltools.spec import Field, Form, Sheet, a1, col_letter, form_for_year, load_form, parse_a1
 from xltools.textsafe import safe_text
 
-CHECK_SHEET = "校验"
+CHECK_SHEET = NAMES.sheet_check
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
 
-BODY_FONT = "宋体"
+BODY_FONT = TEMPLATE.body_font
 INPUT_BG, TOTAL_BG, HEADER_BG = "#FFF2CC", "#E7E6E6", "#DDEBF7"
 BAD_BG, GOOD_BG = "#FFC7CE", "#C6EFCE"
 
 STYLES: dict[str, dict] = {
-    "title": {"font_name": "黑体", "font_size": 14, "bold": True, "align": "center", "valign": "vcenter", "text_wrap": True},
+    "title": {"font_name": TEMPLATE.title_font, "font_size": 14, "bold": True, "align": "center", "valign": "vcenter", "text_wrap": True},
     "hint": {"font_size": 10, "font_color": "#595959", "valign": "vcenter", "text_wrap": True},
     "section": {"font_size": 11, "bold": True, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": HEADER_BG, "border": 1},
     "header": {"font_size": 10, "bold": True, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": HEADER_BG, "border": 1},
@@ -44,22 +44,16 @@ STYLES: dict[str, dict] = {
 
 NUMBER_FORMATS = {"count": "0", "signed": "0", "amount": "0.00##", "year": "0", "date": "yyyy-mm-dd", "text": "@", "email": "@"}
 
-VALIDATIONS = {
-    "count": ({"validate": "integer", "criteria": ">=", "value": 0},
-              "这里填写件数：0 或正整数。没有发生的事项请填 0，不要填写文字、小数或负数。", "填写整数件数，没有请填 0"),
-    "amount": ({"validate": "decimal", "criteria": ">=", "value": 0},
-               "这里填写金额（万元）：0 或正数，最多 4 位小数。没有请填 0。", "填写金额（万元），没有请填 0"),
-    "signed": ({"validate": "integer", "criteria": "between", "minimum": -1000000000, "maximum": 1000000000},
-               "这里填写本年增加或减少的数量：整数，减少填负数，没有变化填 0。", "填写整数，减少填负数"),
-    "year": ({"validate": "integer", "criteria": "between", "minimum": 2019, "maximum": 2100},
-             "报告年度请填写四位年份，如 2025。", "四位年份，如 2025"),
-    "date": ({"validate": "date", "criteria": ">", "value": dt.date(2019, 1, 1)},
-             "请填写日期，如 2026-01-20。", "填写日期，如 2026-01-20"),
-    "email": ({"validate": "custom", "value": '=ISNUMBER(FIND("@",{cell}))'},
-              "请填写电子邮箱地址，如 name@example.gov.cn。校验结果将发到这个地址。", "接收校验结果的电子邮箱"),
-    "text": ({"validate": "length", "criteria": "<=", "value": 200},
-             "这里填写不超过 200 个字的文字。", "填写文字（不超过 200 字）"),
-}
+# per cell type: the data validation, and its error and prompt texts ([template.validation])
+VALIDATIONS = {typ: (rule, *TEMPLATE.validation[typ]) for typ, rule in {
+    "count": {"validate": "integer", "criteria": ">=", "value": 0},
+    "amount": {"validate": "decimal", "criteria": ">=", "value": 0},
+    "signed": {"validate": "integer", "criteria": "between", "minimum": -1000000000, "maximum": 1000000000},
+    "year": {"validate": "integer", "criteria": "between", "minimum": 2019, "maximum": 2100},
+    "date": {"validate": "date", "criteria": ">", "value": dt.date(2019, 1, 1)},
+    "email": {"validate": "custom", "value": '=ISNUMBER(FIND("@",{cell}))'},
+    "text": {"validate": "length", "criteria": "<=", "value": 200},
+}.items()}
 
 
 class Formats:
@@ -135,6 +129,9 @@ def write_form_sheets(wb: xlsxwriter.Workbook, form: Form, values: dict[str, Any
         wb.define_name(f.key, f"='{f.sheet}'!${col_letter(col)}${row}")
     wb.set_custom_property("xltools_form", form.id)
     wb.set_custom_property("xltools_template_version", form.template_version)
+    cover = form.sheets[0]
+    title = next((c.text for c in cover.captions if c.style == "title"), None)
+    wb.set_properties({"title": title, "author": "xltools"} if title else {"author": "xltools"})
     return fmt
 
 
@@ -230,9 +227,9 @@ def _validations(ws, sheet: Sheet, fmt: Formats) -> None:
         if f.type == "choice":
             r1, c1, r2, c2 = _span(f.merge or f.cell)
             ws.data_validation(r1, c1, r2, c2, {
-                "validate": "list", "source": list(f.choices), "error_title": "输入有误",
-                "error_message": f"请从下拉列表中选择：{'、'.join(f.choices)}。",
-                "input_title": f.row_caption[:32], "input_message": "请从下拉列表中选择"})
+                "validate": "list", "source": list(f.choices), "error_title": TEMPLATE.error_title,
+                "error_message": TEMPLATE.text("choice_error", choices=TEMPLATE.list_join.join(f.choices)),
+                "input_title": f.row_caption[:32], "input_message": TEMPLATE.choice_prompt})
         elif f.type in VALIDATIONS:   # text too: a bounded length, so a pasted document cannot end up in a cell
             by_type.setdefault(f.type, []).append(f.merge or f.cell)
     for typ, ranges in by_type.items():
@@ -240,8 +237,8 @@ def _validations(ws, sheet: Sheet, fmt: Formats) -> None:
         r1, c1, r2, c2 = _span(ranges[0])
         if isinstance(rule.get("value"), str):      # a formula, relative to the first cell
             rule = {**rule, "value": rule["value"].format(cell=ranges[0].split(":")[0])}
-        ws.data_validation(r1, c1, r2, c2, {**rule, "error_title": "输入有误", "error_message": error,
-                                            "input_title": "填写说明", "input_message": prompt,
+        ws.data_validation(r1, c1, r2, c2, {**rule, "error_title": TEMPLATE.error_title, "error_message": error,
+                                            "input_title": TEMPLATE.prompt_title, "input_message": prompt,
                                             "multi_range": " ".join(ranges)})
 
 
@@ -262,20 +259,26 @@ def _page_setup(ws, sheet: Sheet | None) -> None:
         ws.freeze_panes(r - 1, c - 1)
 
 
+def _formula_text(text: str) -> str:
+    """A text as a string literal of an Excel formula."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 def _check_sheet(wb, form: Form, fmt: Formats) -> None:
     """The live 校验 sheet: one row per rule instance, 通过/不通过 and the difference."""
     ws = wb.add_worksheet(CHECK_SHEET)
     for col, width in {"A": 6, "B": 18, "C": 46, "D": 26, "E": 10, "F": 10}.items():
         ws.set_column(f"{col}:{col}", width)
-    ws.merge_range("A1:F1", "勾稽关系校验（随填写实时更新）", fmt.style("title"))
+    ws.merge_range("A1:F1", TEMPLATE.check_title, fmt.style("title"))
     checks = excel_checks(form)
     last = 4 + len(checks)
     bold = fmt.get(bold=True, font_size=10)
-    ws.merge_range("A2:C2", "不通过的规则数：", bold)
-    ws.write_formula("D2", f'=COUNTIF(E5:E{last},"不通过")', bold, "")
-    ws.write_string("E2", "待填写单元格：", bold)
+    failed, passed = _formula_text(TEMPLATE.check_failed), _formula_text(TEMPLATE.check_passed)
+    ws.merge_range("A2:C2", TEMPLATE.check_failed_count, bold)
+    ws.write_formula("D2", f'=COUNTIF(E5:E{last},{failed})', bold, "")
+    ws.write_string("E2", TEMPLATE.check_blank_count, bold)
     ws.write_formula("F2", "=" + "+".join(f"COUNTBLANK({r})" for r in _input_ranges(form)), bold, "")
-    for i, head in enumerate(("序号", "规则", "说明", "位置", "结果", "差额")):
+    for i, head in enumerate(TEMPLATE.check_heads):
         ws.write_string(3, i, head, fmt.style("header"))
     label = fmt.style("label")
     for n, chk in enumerate(checks):
@@ -284,11 +287,11 @@ def _check_sheet(wb, form: Form, fmt: Formats) -> None:
         ws.write_string(row, 1, chk.rule, label)
         ws.write_string(row, 2, chk.description, label)
         ws.write_string(row, 3, chk.location, label)
-        ws.write_formula(row, 4, f'=IF({chk.condition},"通过","不通过")', label, "")
+        ws.write_formula(row, 4, f"=IF({chk.condition},{passed},{failed})", label, "")
         ws.write_formula(row, 5, f"={chk.difference}", label, "")
     rng = f"E5:E{max(last, 5)}"
-    ws.conditional_format(rng, {"type": "cell", "criteria": "==", "value": '"不通过"', "format": wb.add_format({"bg_color": BAD_BG})})
-    ws.conditional_format(rng, {"type": "cell", "criteria": "==", "value": '"通过"', "format": wb.add_format({"bg_color": GOOD_BG})})
+    ws.conditional_format(rng, {"type": "cell", "criteria": "==", "value": failed, "format": wb.add_format({"bg_color": BAD_BG})})
+    ws.conditional_format(rng, {"type": "cell", "criteria": "==", "value": passed, "format": wb.add_format({"bg_color": GOOD_BG})})
     ws.repeat_rows(3)
     _page_setup(ws, None)
     ws.protect("", {"format_cells": True, "format_columns": True, "format_rows": True})
@@ -331,7 +334,7 @@ def resolve_form_id(form_id: str | None, year: int | None) -> str:
 
 def new_workbook(path: Path) -> xlsxwriter.Workbook:
     wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
-    wb.set_properties({"title": "政府信息公开工作年度报告统计表", "author": "xltools"})
+    wb.set_properties({"author": "xltools"})      # the title follows the form (write_form_sheets)
     return wb
 
 
@@ -364,8 +367,9 @@ def check_keys(form: Form, values: dict[str, Any]) -> None:
         hints = []
         for k in unknown:
             close = closest_keys(form, k)
-            hints.append(f"“{k}”" + (f"（是否指 {'、'.join(close)}？）" if close else ""))
-        raise XltoolsError(RUN.unknown_keys.format(form=form.id, keys="；".join(hints)))
+            hints.append(TEMPLATE.text("unknown_key", key=k)
+                         + (TEMPLATE.text("did_you_mean", keys=TEMPLATE.list_join.join(close)) if close else ""))
+        raise XltoolsError(RUN.unknown_keys.format(form=form.id, keys=TEMPLATE.join.join(hints)))
 
 
 def fill_workbook(values: dict[str, Any], path: str | Path, form_id: str | None = None) -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from xltools.messages import NAMES
+
 # characters XML 1.0 cannot hold (openpyxl raises on them)
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -31,4 +33,4 @@ def safe_filename(text: str, limit: int = 80) -> str:
     s = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", s)
     s = s.strip(" .")
     s = re.sub(r"\.{2,}", "_", s)
-    return (s or "未命名")[:limit]
+    return (s or NAMES.unnamed)[:limit]

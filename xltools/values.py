@@ -13,14 +13,11 @@ import unicodedata
 from typing import Any
 
 from xltools.findings import Finding, fmt, make_finding  # noqa: F401  (make_finding re-exported for the published reader until it imports findings)
-from xltools.messages import DETAIL
+from xltools.messages import DETAIL, GRAMMAR
 from xltools.reader.base import RawCell
 from xltools.spec import Field, Form
 
-PLACEHOLDERS = frozenset({
-    "/", "-", "—", "——", "–", "－", "--", "\\", "、", "无", "空", "暂无", "没有", "不适用",
-    "n/a", "na", "none", "null", "×", "x", "…", "...", "*",
-})
+PLACEHOLDERS = frozenset(GRAMMAR.placeholders)
 _ERROR_PREFIXES = ("#", "Err:")
 _UNITS = re.compile(r"(件|个|项|条|次|宗|份|人次|万元|元)$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")

@@ -23,6 +23,7 @@ from xltools.mail.message import (KIND_LABELS, XLSX_TYPE, Attachment, PlannedMes
                                   valid_address)
 from xltools.mail.mime import MAIL_POLICY, compose  # noqa: F401  (re-exported)
 from xltools.messages import MAIL as texts
+from xltools.messages import NAMES
 from xltools.results import Entry, Run, inside, load_results
 from xltools.roster import RosterEntry, RosterIndex, load_roster
 from xltools.vocabulary import (ERRORS, MISSING, OK, STATUS_LABELS, SUPERSEDED, UNREADABLE, WARNINGS, WRONG_YEAR,
@@ -147,13 +148,14 @@ def _plan_entry(run: Run, entry: Entry, kind: str, roster, cc, tpl: MailTemplate
     if kind == "revise":
         path = inside(run.outdir, entry.annotated)
         if path is not None:
-            attachments.append(Attachment(f"{safe_filename(agency)}_{common['year']}年度报告_批注.xlsx",
+            attachments.append(Attachment(NAMES.text("mail_annotated", agency=safe_filename(agency), year=common["year"]),
                                           path.read_bytes()))
             attachment_note = texts.NOTE_ANNOTATED
     elif kind == "remind":
         blank, error = _blank_template(run, agency)
         if blank is not None:
-            attachments.append(Attachment(f"{safe_filename(agency)}_{common['year']}年度报告模板.xlsx", blank))
+            attachments.append(Attachment(NAMES.text("mail_template", agency=safe_filename(agency), year=common["year"]),
+                                          blank))
             attachment_note = texts.NOTE_BLANK
         else:
             problem = problem or texts.PROBLEM_NO_TEMPLATE.format(error=error)
@@ -168,7 +170,7 @@ def _plan_entry(run: Run, entry: Entry, kind: str, roster, cc, tpl: MailTemplate
         "note": clean_body(entry.note) or texts.NO_NOTE,
         "errors": str(count(entry.findings, ERROR)),
         "warnings": str(count(entry.findings, WARNING)),
-        "attachment": "、".join(a.filename for a in attachments) or "无",
+        "attachment": texts.list_join.join(a.filename for a in attachments) or texts.none,
         "attachment_note": attachment_note,
         "contact": clean_body(entry.contact) or agency,
         "counts": "", "missing_list": "", "error_list": "",
@@ -185,22 +187,24 @@ def _plan_summary(run: Run, to: tuple[str, ...], tpl: MailTemplate, common: dict
     order = list(STATUS_LABELS)
     rows = [(STATUS_LABELS.get(s, s), counts[s])
             for s in sorted(counts, key=lambda s: order.index(s) if s in order else len(order))]
-    counts_text = "\n".join(f"  {label}：{n} 家" for label, n in rows) + f"\n  合计：{len(entries)} 家"
-    counts_html = ("<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\n<tr><th>状态</th><th>单位数</th></tr>\n"
-                   + "".join(f"<tr><td>{html.escape(label)}</td><td>{n}</td></tr>\n" for label, n in rows)
-                   + f"<tr><td>合计</td><td>{len(entries)}</td></tr>\n</table>")
+    counts_text = "\n".join(texts.text("count_line", label=label, n=n) for label, n in rows) \
+        + texts.text("count_total", n=len(entries))
+    counts_html = (texts.counts_table_head
+                   + "".join(texts.text("count_row", label=html.escape(label), n=n) for label, n in rows)
+                   + texts.text("count_total_row", n=len(entries)))
     missing = [clean_body(e.name) for e in run.entries if e.status == MISSING]
     errors = [clean_body(e.name) for e in run.entries if e.status in (ERRORS, UNREADABLE, WRONG_YEAR)]
     attachments, problem = [], None
     path = inside(run.outdir, run.summary_workbook)
     if path is not None:
-        attachments.append(Attachment(f"{common['year']}年度政府信息公开工作年度报告汇总表.xlsx", path.read_bytes()))
+        attachments.append(Attachment(NAMES.text("summary_download", year=common["year"]), path.read_bytes()))
     else:
-        problem = texts.PROBLEM_NO_SUMMARY.format(name=run.summary_workbook or "汇总表.xlsx")
+        problem = texts.PROBLEM_NO_SUMMARY.format(name=run.summary_workbook or NAMES.summary_workbook)
     plain = {**common, "agency": "", "status": "", "file": "", "note": "", "errors": str(len(errors)),
              "warnings": str(counts.get(WARNINGS, 0)), "contact": "",
-             "attachment": "、".join(a.filename for a in attachments) or "无", "attachment_note": "",
-             "missing_list": "、".join(missing) or "无", "error_list": "、".join(errors) or "无"}
+             "attachment": texts.list_join.join(a.filename for a in attachments) or texts.none, "attachment_note": "",
+             "missing_list": texts.list_join.join(missing) or texts.none,
+             "error_list": texts.list_join.join(errors) or texts.none}
     subject, text, body_html = _render(tpl, plain, {"counts": (counts_text, counts_html), "findings": ("", "")})
     return PlannedMessage("summary", "", "", to, (), subject, text, body_html, tuple(attachments), problem)
 
@@ -277,6 +281,6 @@ def _date_text(created: str | None) -> str:
         when = datetime.fromisoformat(created) if created else datetime.now()
     except ValueError:
         when = datetime.now()
-    return f"{when.year}年{when.month}月{when.day}日"
+    return texts.text("date", year=when.year, month=when.month, day=when.day)
 
 

@@ -33,8 +33,8 @@ from xltools.messages import MAIL
 
 SECURITY_MODES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
-DEFAULT_OFFICE = "政务公开办"
-DEFAULT_DEADLINE = "收到本邮件后5个工作日内"
+DEFAULT_OFFICE = MAIL.default_office
+DEFAULT_DEADLINE = MAIL.default_deadline
 
 ENV = {
     "host": "XLTOOLS_SMTP_HOST",

@@ -28,12 +28,12 @@ from typing import Protocol
 
 from xltools import XltoolsError
 from xltools.fsutil import atomic_write_bytes
-from xltools.messages import FETCH
+from xltools.messages import FETCH, NAMES
 from xltools.mail.imap import ConnectionLost, ImapConfig, ImapError, close, connect, describe_failure
 from xltools.mail.incoming import DEFAULT_MAX_BYTES, MB, Found, Incoming, parse_message
 
 SCHEMA_VERSION = 1
-LEDGER = "收件记录.jsonl"
+LEDGER = NAMES.fetch_ledger
 
 # message outcomes
 SAVED, ALREADY, NO_ATTACHMENT, NOTHING_KEPT, TOO_BIG = "saved", "already", "no_attachment", "nothing_kept", "too_large"

@@ -165,7 +165,7 @@ def _frequency(ch: str, codec: str, common, rarer, punctuation) -> float:
     try:
         lead = ch.encode(codec)[0]
     except UnicodeEncodeError:
-        return 0.3 if "\u4e00" <= ch <= "\u9fff" else 0.0
+        return 0.3 if 0x4E00 <= ord(ch) <= 0x9FFF else 0.0
     if common[0] <= lead <= common[1] or punctuation[0] <= lead <= punctuation[1]:
         return 1.0
     if rarer[0] <= lead <= rarer[1]:
@@ -488,8 +488,8 @@ def open_zip(name: str, data: bytes, max_bytes: int, limits: Limits = DEFAULT_LI
 
 def _zip_refusal(reason: str) -> str:
     """The reader's sentence is about a workbook file; here the file is a zip attachment."""
-    reason = reason.replace("文件内部", "压缩包内").replace("文件解压后", "压缩包解压后").replace("文件设有密码", "压缩包设有密码")
-    reason = reason.replace("请重新保存后报送。", "").replace("请取消密码后重新保存报送。", "")
+    for old, new in FETCH.zip_rewrites:
+        reason = reason.replace(old, new)
     return FETCH.zip_refused.format(reason=reason.rstrip("。"))
 
 

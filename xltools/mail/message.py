@@ -16,10 +16,7 @@ from xltools.messages import MAIL as texts
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-KIND_LABELS = {
-    "revise": "需修改", "unreadable": "需修改", "wrong_year": "需修改",
-    "remind": "催报", "accepted": "已通过", "accepted_warnings": "已通过", "summary": "汇总",
-}
+KIND_LABELS: dict[str, str] = texts.kind_labels
 
 @dataclass(frozen=True, slots=True)
 class Attachment:

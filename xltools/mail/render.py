@@ -8,7 +8,7 @@ from xltools.messages import MAIL as texts
 from xltools.mail.message import PlannedMessage
 from xltools.mail.send import OUTCOME_LABELS, SendResult
 
-HEADER = ("类型", "单位", "收件人", "主题", "附件", "状态")
+HEADER = tuple(texts.table_heads)
 
 
 def plan_table(messages: Sequence[PlannedMessage], sent: Container[tuple[str, frozenset[str]]] = ()) -> str:
@@ -20,24 +20,24 @@ def plan_table(messages: Sequence[PlannedMessage], sent: Container[tuple[str, fr
 
     rows = [_row(m, status(m)) for m in messages]
     return _table(rows) + "\n" + _totals(
-        [("待发送", sum(m.sendable for m in messages)), ("无法发送", sum(not m.sendable for m in messages))])
+        [(texts.to_send, sum(m.sendable for m in messages)), (texts.cannot_send, sum(not m.sendable for m in messages))])
 
 
 def send_table(result: SendResult) -> str:
     rows = []
     for d in result.deliveries:
-        status = OUTCOME_LABELS[d.outcome] + (f"：{d.detail}" if d.detail else "")
+        status = OUTCOME_LABELS[d.outcome] + (texts.text("outcome_detail", detail=d.detail) if d.detail else "")
         rows.append(_row(d.message, status))
     return _table(rows) + "\n" + _totals([(label, result.count(o)) for o, label in OUTCOME_LABELS.items()])
 
 
 def _row(m: PlannedMessage, status: str) -> tuple[str, ...]:
-    return (m.label, m.agency or "—", "、".join(m.to) or "—", m.subject,
-            "、".join(a.filename for a in m.attachments) or "—", status)
+    return (m.label, m.agency or "—", texts.list_join.join(m.to) or "—", m.subject,
+            texts.list_join.join(a.filename for a in m.attachments) or "—", status)
 
 
 def _totals(parts: list[tuple[str, int]]) -> str:
-    return "共 " + "，".join(f"{label} {n} 封" for label, n in parts) + "。"
+    return texts.text("totals", parts=texts.comma.join(texts.text("total_part", label=label, n=n) for label, n in parts))
 
 
 def _width(s: str) -> int:

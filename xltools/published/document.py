@@ -155,7 +155,7 @@ def simplify(lines: list[Line]) -> tuple[list[Line], int]:
 
     conv = opencc.OpenCC("t2s")
     text = "\n".join("\t".join(ln.tokens) for ln in lines)
-    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    cjk = sum(1 for ch in text if 0x3400 <= ord(ch) <= 0x9FFF)
     simple = conv.convert(text)
     changed = sum(1 for a, b in zip(text, simple) if a != b)
     if len(simple) != len(text) or changed < 5 or changed < cjk * 0.01:

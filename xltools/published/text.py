@@ -23,15 +23,17 @@ from xltools.messages import Section
 from xltools.values import make_finding
 
 MSG = Section("published")
+# the words of report prose this reader recognises (input, never shown): messages.toml [grammar]
+GRAMMAR = Section("grammar")
 
-_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９．", "0123456789.")
-_CN = "零〇一二两三四五六七八九十百千"
+# fullwidth digits and point (U+FF10..FF19, U+FF0E) read as ASCII
+_FULLWIDTH_DIGITS = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, chr(0xFF0E): "."})
+_DIGITS: dict[str, int] = GRAMMAR.digits
+_UNITS: dict[str, int] = GRAMMAR.units
+_CN = "".join(_DIGITS) + "".join(_UNITS)
 N = rf"(\d+|[{_CN}]+)"
 AMOUNT = r"(\d+(?:\.\d+)?)"
 _CLAUSE = r"[^，。；,;：:（）()]"     # stays inside one clause
-
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
 def cn_number(s: str) -> int | None:
@@ -161,7 +163,7 @@ def vocabulary(form_id: str) -> Vocabulary:
         m["fees"] = (_t2label(form, fees["key"]), [fees["key"]])
 
     apply = _alt(t.get("apply", ())) or "(?!)"
-    not_apply = ("复议", "诉讼", "投诉", "举报", "信访", "建议", "提案", "结转")
+    not_apply = tuple(GRAMMAR.not_apply)             # a sentence with these is about something else
     lit_groups = tuple(t.get("litigation_groups", ()))
     res_alt = _alt(result_ids)
     pats: list[tuple[re.Pattern, Callable[[re.Match], str], tuple[str, ...]]] = [
@@ -169,18 +171,20 @@ def vocabulary(form_id: str) -> Vocabulary:
          lambda x: "received" if x.group("inc") else "new", not_apply),
         (re.compile(rf"(?:收到|受理|接收|接到|新收){N}件{_CLAUSE}{{0,10}}?(?:{apply})"), lambda x: "new", not_apply),
         (re.compile(rf"(?:未|没有)(?:收到|受理|接到){_CLAUSE}{{0,12}}?(?:{apply})(?P<zero>)"), lambda x: "new", not_apply),
-        (re.compile(rf"上一?年度?结转{_CLAUSE}{{0,12}}?{N}件"), lambda x: "carried_in", ("复议", "诉讼")),
-        (re.compile(rf"结转(?:至|到)?下一?年度?{_CLAUSE}{{0,10}}?{N}件"), lambda x: "carried_out", ("复议", "诉讼")),
+        (re.compile(rf"上一?年度?结转{_CLAUSE}{{0,12}}?{N}件"), lambda x: "carried_in", tuple(GRAMMAR.not_carried)),
+        (re.compile(rf"结转(?:至|到)?下一?年度?{_CLAUSE}{{0,10}}?{N}件"), lambda x: "carried_out",
+         tuple(GRAMMAR.not_carried)),
     ]
     if res_alt:
         # one result, or several named together ("A及B 12件"): their sum
         pats.append((re.compile(rf"(?P<res>(?:{res_alt})(?:(?:及|和|与|、|以及)(?:{res_alt}))*)"
                                 rf"(?:的|申请|信息)?(?:共|合计|共计)?{N}件"),
-                     lambda x: "+".join(result_ids[p] for p in re.findall(res_alt, x.group("res"))), ("主动",)))
+                     lambda x: "+".join(result_ids[p] for p in re.findall(res_alt, x.group("res"))),
+                     tuple(GRAMMAR.not_result)))
     if handled:
         pats.append((re.compile(rf"(?:共|全年|累计|合计|共计)(?:{_alt(handled['phrases'])})了?"
                                 rf"(?:(?:{apply})|申请)?{N}件"), lambda x: "handled",
-                     ("结转", "继续", "复议", "诉讼", "主动")))
+                     tuple(GRAMMAR.not_handled)))
     if review:
         pats += [
             (re.compile(rf"{review}(?:申请|案件)?{N}件"), lambda x: "review", lit_groups),
@@ -195,7 +199,7 @@ def vocabulary(form_id: str) -> Vocabulary:
         ]
     if normative:
         pats.append((re.compile(rf"(制发|印发|出台|制定|主动公开)了?(?:{_alt(normative['words'])}){N}件"),
-                     lambda x: "normative_published" if x.group(1) == "主动公开" else "normative", ()))
+                     lambda x: "normative_published" if x.group(1) == GRAMMAR.published_verb else "normative", ()))
     if fees.get("words"):
         pats.append((re.compile(rf"(?:{_alt(fees['words'])})(?:金额)?(?:为|共|合计|共计)?{AMOUNT}万元"),
                      lambda x: "fees", ()))
@@ -229,9 +233,12 @@ def _sentences(lines: list[Line]) -> list[tuple[str, str]]:
     return out
 
 
+_CLAUSE_ENDS = "，,；;。"
+
+
 def _clause(sentence: str, m: re.Match) -> str:
-    lo = max(sentence.rfind(c, 0, m.start()) for c in "，,；;。") + 1
-    his = [i for i in (sentence.find(c, m.end()) for c in "，,；;。") if i >= 0]
+    lo = max(sentence.rfind(c, 0, m.start()) for c in _CLAUSE_ENDS) + 1
+    his = [i for i in (sentence.find(c, m.end()) for c in _CLAUSE_ENDS) if i >= 0]
     return sentence[lo:min(his) if his else len(sentence)]
 
 

@@ -22,7 +22,7 @@ from python_calamine import CalamineWorkbook
 
 from xltools import UnreadableError
 from xltools.findings import Finding
-from xltools.messages import DETAIL
+from xltools.messages import DETAIL, READ
 from xltools.published.notes import SHEET as IMPORT_NOTES
 from xltools.published.notes import read_sheet as read_import_notes
 from xltools.reader.base import RawCell, RawForm
@@ -64,7 +64,7 @@ def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS, *, screen: 
             except BaseException as e:
                 if isinstance(e, (KeyboardInterrupt, SystemExit)):
                     raise
-                raise UnreadableError(f"工作表“{name}”无法读取（{_short(e)}），文件可能已损坏。请重新保存后报送。") from None
+                raise UnreadableError(READ.text("sheet_unreadable", name=name, error=_short(e))) from None
         return grids[name]
 
     raw = raw_from_grids(names, grid, str(path))
@@ -139,9 +139,8 @@ def _short(e: BaseException) -> str:
 def _open_error(e: BaseException, kind: str) -> str:
     msg = str(e).lower()
     if "password" in msg or "encrypt" in msg:
-        return "文件设有密码，无法读取。请取消密码后重新保存报送。"
-    label = {"xls": "Excel 97-2003（.xls）", "ods": "OpenDocument（.ods）"}.get(kind, "Excel（.xlsx）")
-    return f"文件看起来是 {label} 格式，但内容已损坏，无法读取（{_short(e)}）。请重新保存后报送。"
+        return READ.password
+    return READ.text("damaged", label=READ.kinds.get(kind, READ.kinds["xlsx"]), error=_short(e))
 
 
 # --- which form, which sheet is which --------------------------------------------------------

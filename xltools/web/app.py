@@ -387,7 +387,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     @coordinator
     def download(kind):
         if kind == "summary":
-            path, name = state.outdir / NAMES.summary_workbook, NAMES.text("web_summary", year=state.year)
+            path, name = state.outdir / NAMES.summary_workbook, NAMES.text("summary_download", year=state.year)
         elif kind == "results":
             path, name = state.outdir / "results.json", "results.json"
         else:
