@@ -191,6 +191,17 @@ def _raw_zip(entries: dict[str, bytes], raw: tuple[str, bytes, int, int] | None 
     return out.getvalue()
 
 
+def _bad_crc(folder: Path) -> list[Path]:
+    """A form sheet whose data does not match the CRC its headers declare (a damaged copy)."""
+    with zipfile.ZipFile(io.BytesIO(_reference_bytes("bad-crc"))) as zf:
+        entries = {n: zf.read(n) for n in zf.namelist() if n != FORM_SHEET}
+        sheet = zf.read(FORM_SHEET)
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    p = folder / "bad-crc.xlsx"
+    p.write_bytes(_raw_zip(entries, (FORM_SHEET, comp.compress(sheet) + comp.flush(), len(sheet), zlib.crc32(sheet) ^ 1)))
+    return [p]
+
+
 def _lying_sizes(folder: Path) -> list[Path]:
     """Headers claim a 60 KB sharedStrings part; it inflates to 20 MB (readers must stop at the claim)."""
     comp = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -519,6 +530,7 @@ CASES: list[Case] = [
     # resource exhaustion
     Case("zip-bomb", _bytes("zip-bomb.xlsx", _zip_bomb), UNREADABLE, "unreadable", "压缩炸弹"),
     Case("zip-lying-sizes", _lying_sizes, UNREADABLE, "unreadable", "已损坏"),
+    Case("zip-bad-crc", _bad_crc, UNREADABLE, "unreadable", "内部部件校验失败"),
     Case("zip-overlap", _overlap, UNREADABLE, "unreadable", "重叠"),
     Case("zip-many-entries", _many_entries, UNREADABLE, "unreadable", "部件"),
     Case("billion-laughs-sst", lambda f: _xml_variant(f, "billion-laughs-sst", {"xl/sharedStrings.xml": _with_doctype(LAUGHS, b"&lol9;")}), UNREADABLE, "unreadable", "无法读取"),

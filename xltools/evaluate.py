@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from xltools.findings import Report
-from xltools.locate import locate_findings
 from xltools.messages import DETAIL
 from xltools.reader.base import RawForm
 from xltools.rules import run_rules
 from xltools.spec import Form, form_for_year, load_form
+from xltools.vocabulary import ERROR
 from xltools.values import clean_meta, clean_number, make_finding
 
 
@@ -62,7 +62,11 @@ def evaluate(raw: RawForm) -> Report:
                                      detail=DETAIL.wrong_form.format(year=year, right_title=right.full_title, right=right.id,
                                                                      form=form.id, issued_by=form.issued_by)))
     findings.extend(run_rules(form, values))
-    report.findings = locate_findings(form, values, findings, raw=raw)
+    if any(f.severity == ERROR for f in findings):
+        # numpy and the MILP solver take ~0.3 s to import: only a process that meets an
+        # erroneous report pays it (most workbooks of a season are clean)
+        from xltools.locate import locate_findings
+        findings = report.findings = locate_findings(form, values, findings, raw=raw)
     report.values = values
     return report
 
