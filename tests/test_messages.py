@@ -179,8 +179,11 @@ def catalogue_uses(path: Path):
         section, parent = names[node.id], parents.get(id(node))
         if isinstance(parent, ast.Attribute) and parent.attr == "text":
             call = parents.get(id(parent))
-            if isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Constant):
-                yield node.lineno, section, call.args[0].value, _supplied(call)
+            if isinstance(call, ast.Call) and call.args:
+                key = call.args[0]        # "a" or "a" if x else "b"
+                for k in ([key.body, key.orelse] if isinstance(key, ast.IfExp) else [key]):
+                    if isinstance(k, ast.Constant):
+                        yield node.lineno, section, k.value, _supplied(call)
         elif isinstance(parent, ast.Attribute) and parent.attr not in ("entries", "name"):
             fmt = parents.get(id(parent))
             call = parents.get(id(fmt)) if isinstance(fmt, ast.Attribute) and fmt.attr == "format" else None

@@ -48,6 +48,7 @@ class DocSpec:
     title_words: tuple[str, ...]
     period_words: tuple[str, ...]
     text: dict
+    prose_title_words: tuple[str, ...] = ()
 
     def table_fields(self, sheet: str) -> list[Field]:
         return [f for f in self.form.fields if f.sheet == sheet]
@@ -80,7 +81,8 @@ def doc_spec(form_id: str) -> DocSpec:
                    {k: tuple(v) for k, v in p.get("aliases", {}).items()},
                    dict(p.get("earlier_rows", {})),
                    tuple(p.get("subtotal_words", ())), tuple(p.get("title_words", ())),
-                   tuple(p.get("period_words", ())), dict(p.get("text", {})))
+                   tuple(p.get("period_words", ())), dict(p.get("text", {})),
+                   tuple(p.get("prose_title_words", ())))
 
 
 def all_specs() -> list[DocSpec]:

@@ -224,8 +224,10 @@ def _prose_agency(text: str, spec: DocSpec) -> str | None:
     if not words:
         return None
     tail = ".{0,4}?".join(words)
+    if spec.prose_title_words:
+        tail += "|" + ".{0,2}".join(re.escape(w) for w in spec.prose_title_words)
     m = re.search(rf"(?:公布|发布|编制)(?:20\d\d年度?)?(?P<a>[^，。；、：:\s\d《》“”]{{2,30}}?)(?:20\d\d年度?)?"
-                  rf"(?:{tail}|信息公开.{{0,2}}年度报告)", text)
+                  rf"(?:{tail})", text)
     if m and _BODY_END.search(m.group("a")):
         return m.group("a")
     return None
