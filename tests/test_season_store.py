@@ -134,3 +134,13 @@ def test_existing_send_log_is_taken_into_the_season_once(season, tmp_path):
         assert planned[AGENCY].already is True and planned[AGENCY].message.kind == "revise"
         assert planned["聊城市教育和体育局"].message.kind == "remind" and planned["聊城市教育和体育局"].already is False
         assert [(m["kind"], m["message_id"]) for m in season.mails()] == [("revise", "<old@lc.cn>")]
+
+
+def test_bad_only_is_refused_as_mail_without_a_season_refuses_it(season, tmp_path):
+    from xltools.mail.compose import plan_messages
+    from xltools.season.mail import plan
+    with pytest.raises(XltoolsError) as in_season:
+        plan(season, tmp_path / "out", only="bogus")
+    with pytest.raises(XltoolsError) as plain:
+        plan_messages(tmp_path / "out", only="bogus")
+    assert str(in_season.value) == str(plain.value) == "--only 的值「bogus」无效：应为 errors、missing、all 之一。"
