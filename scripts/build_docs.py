@@ -38,7 +38,8 @@ def rules_md() -> str:
            "(or none), its severity, description and message from xltools/forms/messages.toml. "
            "`stage` says where its findings are made: `rules` on the cleaned values, `cleaning` while "
            "cleaning each cell, `reading` while reading the layout, `document` while reading a "
-           "published report's text. `instances` counts its applications in the form "
+           "published report's text, `cross-year` by a season against the same agency's report of "
+           "last year (thresholds of x-plausibility in season.toml). `instances` counts its applications in the form "
            "(a rule per column of table 3, per total, …).\n"]
     for fid in FORM_IDS:
         form = load_form(fid)

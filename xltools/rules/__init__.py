@@ -7,12 +7,13 @@
                             Relation(rule, at, terms=((key, ±1), …), op "=="/">=", derived)
 
 Kinds by family: tables (sum, balance, at_least), cells (zero_for_levels, uscc, email),
-declared (cell_value, layout, document_text: reported by cleaning, readers, documents).
+declared (cell_value, layout, document_text: reported by cleaning, readers, documents),
+crossyear (carry_over, in_force, plausibility: checked by a season against last year).
 """
 from __future__ import annotations
 
 from xltools.findings import Finding
-from xltools.rules import cells, declared, tables  # noqa: F401  (registers the kinds)
+from xltools.rules import cells, crossyear, declared, tables  # noqa: F401  (registers the kinds)
 from xltools.rules.base import (KINDS, STAGE_RULES, Derived, ExcelCheck, Relation, Rule,  # noqa: F401
                                 Values)
 from xltools.rules.cells import USCC_CHARS, USCC_WEIGHTS, uscc_problem  # noqa: F401

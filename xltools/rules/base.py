@@ -25,6 +25,7 @@ STAGE_RULES = "rules"            # checked on the cleaned values (xltools.rules.
 STAGE_CLEANING = "cleaning"      # reported while cleaning each cell (xltools.values)
 STAGE_READING = "reading"        # reported by the readers (layout, sheets, form and year)
 STAGE_DOCUMENT = "document"      # reported by the published-report reader (text against tables)
+STAGE_CROSS_YEAR = "cross-year"  # checked by a season against last year's figures (xltools.rules.crossyear)
 
 
 @dataclass(frozen=True, slots=True)

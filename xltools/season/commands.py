@@ -311,6 +311,7 @@ def mail_in_season(season, outdir, roster, send, only, summary_to, resend, confi
 def add_previous(reports, previous: Path) -> None:
     """`check --previous`: the cross-year findings added to each report (in place)."""
     from xltools.season.lastyear import cross_year_findings, load_last_year, note_for
+    from xltools.season.settings import DEFAULT_FACTOR, DEFAULT_MIN_CHANGE
     from xltools.season.store import Season
     loaded = {}
     for r in reports:
@@ -326,4 +327,4 @@ def add_previous(reports, previous: Path) -> None:
         note = note_for(last, r.agency, uscc)
         if note:
             click.echo(SEASON.text("file_note", file=r.file, note=note), err=True)
-        r.findings.extend(cross_year_findings(r, last, r.agency, uscc, 5.0, 20.0))
+        r.findings.extend(cross_year_findings(r, last, r.agency, uscc, DEFAULT_FACTOR, DEFAULT_MIN_CHANGE))

@@ -9,9 +9,9 @@ Last year's figures come from (in the order they are recognised):
 Agencies are matched by 统一社会信用代码, then by normalised name. Every figure keeps the cell and
 the file it came from, so each message can name them.
 
-The rules (x-carry-over, x-in-force, x-plausibility) are objects shaped like the form's rules:
-an instance per form with its id, params (crossyear.toml), severity and description (the
-catalogue), and check(values, last), which yields findings and never raises for bad data.
+The rules (x-carry-over, x-in-force, x-plausibility) are the form's rule objects of the
+cross-year stage (xltools.rules.crossyear, declared in the form definition); this module hands
+them each agency's record of last year.
 """
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from xltools import XltoolsError
-from xltools.findings import ERROR, WARNING, Finding, Report
+from xltools.findings import Finding, Report
 from xltools.messages import NAMES, SEASON
 from xltools.roster import normalise_name, normalise_uscc
+from xltools.rules import rules_for
+from xltools.rules.crossyear import CrossYearRule
 from xltools.spec import col_letter, load_form
 from xltools.vocabulary import SUPERSEDED, UNREADABLE, WRONG_YEAR, status_label
 
@@ -189,111 +191,9 @@ def _from_season(folder: Path, year: int, open_season: Callable[[Path], Any]) ->
 
 # ------------------------------------------------------------------------------ the rules
 
-def _num(v: Any) -> float | int | None:
-    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}" if not v.is_integer() else str(int(v))
-    return str(v)
-
-
-def _finding(rule: str, form, key: str, found, expected, **fill) -> Finding:
-    m = messages()[rule]
-    f = form.by_key.get(key)
-    text = m["message"].format(where=f.where if f else key, row=f.row_caption if f else "", col=f.col_caption if f else "",
-                               found=_fmt(found), expected=_fmt(expected), **{k: _fmt(v) for k, v in fill.items()})
-    return Finding(rule, m["severity"], text, f.sheet if f else None, f.cell if f else None, key, expected, found)
-
-
-class CrossYearRule:
-    """A rule comparing this year's cleaned values with last year's record of the same agency.
-
-    Shaped like the form's rules (an instance per application: form, id, params; severity and
-    description from the catalogue), with `check(values, last)` instead of `check(values)`:
-    it yields findings and never raises for bad data. Parameters come from crossyear.toml."""
-    kind = ""
-
-    def __init__(self, form, rule_id: str, params: dict):
-        self.form, self.id, self.params = form, rule_id, params
-        entry = messages()[rule_id]
-        self.severity, self.description = entry["severity"], entry["description"]
-
-    def check(self, values: dict, last: LastRecord) -> Iterator[Finding]:
-        return iter(())
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.id}>"
-
-
-class CarryOver(CrossYearRule):
-    """x-carry-over: every column of table 3, t3_carried_in_<col> = last year's t3_carried_out_<col>."""
-    kind = "carry_over"
-
-    def check(self, values: dict, last: LastRecord) -> Iterator[Finding]:
-        spec = self.params
-        for col in spec["columns"]:
-            this_key, last_key = spec["this"].format(col=col), spec["last"].format(col=col)
-            now, (before, where, _) = _num(values.get(this_key)), last.figure(last_key)
-            before = _num(before)
-            if now is None or before is None or now == before:
-                continue
-            yield _finding(self.id, self.form, this_key, now, before, last=before, last_where=where or "",
-                           last_file=last.file, diff=now - before)
-
-
-class InForce(CrossYearRule):
-    """x-in-force (form 2021): 现行有效 = last year's 现行有效 + 本年制发 − 本年废止."""
-    kind = "in_force"
-
-    def check(self, values: dict, last: LastRecord) -> Iterator[Finding]:
-        if self.form.id != "2021":
-            return
-        spec = self.params
-        for row in spec["rows"]:
-            key = spec["in_force"].format(row=row)
-            now = _num(values.get(key))
-            issued, repealed = _num(values.get(spec["issued"].format(row=row))), _num(values.get(spec["repealed"].format(row=row)))
-            before, where, note = last.figure(key)
-            before = _num(before)
-            if None in (now, issued, repealed, before):
-                continue
-            expected = before + issued - repealed
-            if now != expected:
-                yield _finding(self.id, self.form, key, now, expected, last=before, last_where=(where or "") + note,
-                               last_file=last.file, issued=issued, repealed=repealed, diff=now - expected)
-
-
-class Plausibility(CrossYearRule):
-    """x-plausibility: a key total changes by more than `factor` and by at least `min_change`."""
-    kind = "plausibility"
-
-    def check(self, values: dict, last: LastRecord) -> Iterator[Finding]:
-        factor, min_change = self.params["factor"], self.params["min_change"]
-        for key in self.params["keys"]:
-            if key not in self.form.by_key:
-                continue
-            now = _num(values.get(key))
-            before, where, _ = last.figure(key)
-            before = _num(before)
-            if now is None or before is None or abs(now - before) < min_change:
-                continue
-            low, high = min(now, before), max(now, before)
-            if low * factor >= high:
-                continue
-            ratio = SEASON.text("ratio_times", ratio=f"{now / before:.1f}") if before and now >= before else (
-                SEASON.text("ratio_percent", ratio=f"{now / before:.0%}") if before else SEASON.ratio_zero)
-            yield _finding(self.id, self.form, key, now, before, last=before, last_where=where or "",
-                           last_file=last.file, diff=now - before, ratio=ratio, factor=factor)
-
-
-def rules(form, factor: float, min_change: float) -> list[CrossYearRule]:
-    """The cross-year rules for a form, with their parameters from crossyear.toml."""
-    c = crossyear()
-    return [CarryOver(form, "x-carry-over", c["carry_over"]),
-            InForce(form, "x-in-force", c["in_force"]),
-            Plausibility(form, "x-plausibility", {**c["plausibility"], "factor": factor, "min_change": min_change})]
+def rules(form) -> list[CrossYearRule]:
+    """The cross-year rules the form declares (xltools.rules.crossyear), in the form's order."""
+    return [r for r in rules_for(form) if isinstance(r, CrossYearRule)]
 
 
 def cross_year_findings(report: Report, last_year: LastYear, agency: str | None, uscc: str | None,
@@ -307,7 +207,8 @@ def cross_year_findings(report: Report, last_year: LastYear, agency: str | None,
     if last is None:
         return []
     form = load_form(report.form)
-    return [f for rule in rules(form, factor, min_change) for f in rule.check(report.values, last)]
+    thresholds = {"factor": factor, "min_change": min_change}
+    return [f for rule in rules(form) for f in rule.check_last(report.values, last, thresholds)]
 
 
 def note_for(last_year: LastYear, agency: str | None, uscc: str | None) -> str | None:
