@@ -132,6 +132,12 @@ def test_check_previous_and_season_compare_sheet(tmp_path):
     doc = json.loads(r.stdout)
     assert sorted(f["rule"] for f in doc["files"][0]["findings"]) == [
         "x-carry-over", "x-carry-over", "x-in-force", "x-plausibility"]
+    # the annotated copy carries the cross-year findings too (found after the workers wrote it)
+    r = CliRunner().invoke(main, ["check", str(this), "--previous", str(books), "--annotate", str(tmp_path / "批注")])
+    assert r.exit_code == 1
+    [copy] = (tmp_path / "批注").iterdir()
+    ws = load_workbook(copy)["表三"]
+    assert "上年报表" in ws["D6"].comment.text and "上年报表" in ws["J6"].comment.text
     # a season with last year's figures: the findings, the 与上年比较 sheet, one note for a new agency
     season = tmp_path / "季"
     CliRunner().invoke(main, ["init", str(season), "--year", "2022", "--previous", str(books)], catch_exceptions=False)

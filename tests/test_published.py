@@ -268,6 +268,25 @@ def test_blanks_and_placeholders_are_kept_as_published(tmp_path):
     assert "value-coerced" in rules(report.findings)
 
 
+def test_a_plain_negative_is_a_number_as_published():
+    """2019's 本年增/减 is signed: "-4" is the figure, not text cleaned into one (no 文本数字
+    warning); in a count it is a negative count."""
+    from xltools.published.tables import as_published
+    from xltools.reader.base import RawCell, RawForm
+    assert [as_published(t) for t in ("-4", "4", "-0.5", "--4", "- 4", "-04")] == [-4, 4, -0.5, "--4", "- 4", "-04"]
+    form = load_form("2019")
+    raw = RawForm(form="2019", source="r.txt", kind="document", typed_totals=True)
+    for f in form.fields:
+        raw.cells[f.key] = RawCell(as_published("0") if f.is_numeric else "某局", f.sheet, f.cell)
+    raw.cells["meta_year"] = RawCell(2020, "封面", "B4")
+    raw.cells["t2_licensing_change"] = RawCell(as_published("-4"), "表二", "C8")
+    raw.cells["t2_licensing_decisions"] = RawCell(as_published("-4"), "表二", "D8")
+    report = evaluate(raw)
+    assert report.values["t2_licensing_change"] == -4
+    assert [(f.rule, f.cell) for f in report.findings if f.key in ("t2_licensing_change", "t2_licensing_decisions")] == [
+        ("value-negative", "D8")]
+
+
 def _t3_with(values: dict[str, str], extra_row: tuple[int, str, list[str]] | None = None, subtotal: bool = False):
     """Table 3 as the official grid, with an inserted row (after row index) and/or a 小计
     column after 其他."""

@@ -233,7 +233,9 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
     reports = run.reports
     if previous is not None:
         from xltools.season.commands import add_previous
-        add_previous(reports, previous)
+        gained = add_previous(reports, previous)
+        if annotate_dir is not None:
+            _annotate_again(gained, reports, annotate_dir)
     for r in reports if annotate_dir else ():
         if r.annotated:
             click.echo(CLI.annotated.format(path=r.annotated), err=True)
@@ -245,6 +247,20 @@ def check(paths: tuple[Path, ...], as_json: bool, annotate_dir: Path | None, fai
         from xltools.render import render_reports
         click.echo(render_reports(reports))
     sys.exit(run.exit_code)
+
+
+def _annotate_again(gained: list, reports: list, annotate_dir: Path) -> None:
+    """The annotated copies of reports that gained cross-year findings after the workers
+    wrote them (or that had none): written again here, with every finding."""
+    from xltools.annotate import annotate, annotated_name
+    taken = {Path(r.annotated).name for r in reports if r.annotated}
+    for r in gained:
+        target = Path(r.annotated) if r.annotated else annotated_name(Path(r.file), annotate_dir, taken)
+        try:
+            annotate(r, target, Path(r.file))
+            r.annotated, r.annotate_error = str(target), None
+        except Exception as e:   # one copy that cannot be written must not lose the others
+            r.annotate_error = type(e).__name__
 
 
 @main.command()

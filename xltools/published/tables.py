@@ -29,12 +29,12 @@ _NUM = re.compile(r"^[+-]?(\d+(\.\d+)?|\.\d+)(件|个|条|项|次|万元|元)?$"
 # in running text a lone character may be a piece of a vertical label: only these stand for
 # a blank cell there
 _TEXT_PLACEHOLDERS = frozenset({"/", "-", "—", "——", "–", "－", "--", "―", "\\"})
-_PLAIN = re.compile(r"^(0|[1-9]\d*)(\.\d+)?$")
+_PLAIN = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
 
 
 def as_published(raw):
-    """A number written plainly ("12", "0.5") is the number: a document has no cell types, so
-    this is how it writes one. Anything else stays the text as published ("/", "", "2件", "２")
+    """A number written plainly ("12", "0.5", "-4" for the 2019 form's 本年增/减) is the number:
+    a document has no cell types, so this is how it writes one. Anything else stays the text as published ("/", "", "2件", "２")
     for the cleaning step to judge."""
     if isinstance(raw, str) and _PLAIN.match(raw):
         return float(raw) if "." in raw else int(raw)

@@ -308,12 +308,14 @@ def mail_in_season(season, outdir, roster, send, only, summary_to, resend, confi
     sys.exit(0 if result.ok else 1)
 
 
-def add_previous(reports, previous: Path) -> None:
-    """`check --previous`: the cross-year findings added to each report (in place)."""
+def add_previous(reports, previous: Path) -> list:
+    """`check --previous`: the cross-year findings added to each report (in place); returns
+    the reports that gained some."""
     from xltools.season.lastyear import cross_year_findings, load_last_year, note_for
     from xltools.season.settings import DEFAULT_FACTOR, DEFAULT_MIN_CHANGE
     from xltools.season.store import Season
     loaded = {}
+    gained = []
     for r in reports:
         if r.unreadable or not r.values or not isinstance(r.year, int):
             continue
@@ -327,4 +329,8 @@ def add_previous(reports, previous: Path) -> None:
         note = note_for(last, r.agency, uscc)
         if note:
             click.echo(SEASON.text("file_note", file=r.file, note=note), err=True)
-        r.findings.extend(cross_year_findings(r, last, r.agency, uscc, DEFAULT_FACTOR, DEFAULT_MIN_CHANGE))
+        found = cross_year_findings(r, last, r.agency, uscc, DEFAULT_FACTOR, DEFAULT_MIN_CHANGE)
+        if found:
+            r.findings.extend(found)
+            gained.append(r)
+    return gained

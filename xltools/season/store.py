@@ -22,7 +22,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from xltools import XltoolsError
 from xltools.findings import (ERROR, ERRORS, LOCATE, MISSING, OK, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR, Finding,
@@ -402,14 +402,22 @@ class Season:
             raise XltoolsError(SEASON.text("unknown_agency", name=name, hint=hint))
         return row["id"]
 
-    def _identify(self, report: Report, original_name: str) -> tuple[str, str | None, RosterEntry | None]:
-        from xltools.roster import match
+    def _identify(self, report: Report, original_name: str,
+                  agency: str | None = None) -> tuple[str, str | None, RosterEntry | None]:
+        """(agency name, 统一社会信用代码, roster entry) of a received report. `agency` is who
+        filed it when the channel says so (an agency's own upload link): it wins over what the
+        file names."""
+        from xltools.roster import RosterIndex
         uscc = report.values.get("meta_uscc") if report.values else None
         uscc = uscc if isinstance(uscc, str) else None
+        index = RosterIndex(self.roster) if self.roster else None
+        if agency is not None:
+            hit = index.match(name=agency) if index else None
+            return (hit.name if hit else agency), uscc, hit
         name = report.agency if isinstance(report.agency, str) and report.agency.strip() else None
-        hit = match(self.roster, name, uscc) if self.roster else None
-        if hit is None and name is None and self.roster:
-            hit = match(self.roster, Path(original_name).stem)
+        hit = index.match(name, uscc) if index else None
+        if hit is None and name is None and index:
+            hit = index.match(file_stem=Path(original_name).stem)
         return (hit.name if hit else name or Path(original_name).stem), uscc, hit
 
     # ---- receiving files
@@ -451,8 +459,9 @@ class Season:
     def add_checked(self, path: Path, report: Report, origin: Origin, received: str | None = None,
                     original_name: str | None = None, sha: str | None = None,
                     annotated: Path | None = None, original_mtime: str | None = None,
-                    journal: bool = True) -> Version:
-        """Record a file already read and checked (`report` from xltools.batch)."""
+                    journal: bool = True, agency: str | None = None) -> Version:
+        """Record a file already read and checked (`report` from xltools.batch). `agency`:
+        who filed it, when the channel knows (an agency's upload link), else the file says."""
         path = Path(path)
         sha = sha or report.sha256 or file_sha256(path)
         original_name = original_name or path.name
@@ -464,8 +473,8 @@ class Season:
             original_mtime = dt.datetime.fromtimestamp(mtime).astimezone().isoformat(timespec="seconds") if mtime else None
         received = received or now()
         stored = self._keep(path, sha)
-        name, uscc, roster_hit = self._identify(report, original_name)
-        if roster_hit is None and self.roster and origin.sender and not (
+        name, uscc, roster_hit = self._identify(report, original_name, agency)
+        if agency is None and roster_hit is None and self.roster and origin.sender and not (
                 isinstance(report.agency, str) and report.agency.strip()):
             # a file that names no agency (a Word report): the roster agency of the sender's address
             from xltools.roster import RosterIndex

@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 from flask import (Flask, abort, flash, g, redirect, render_template, request, send_file, session,
                    url_for)
@@ -287,29 +286,29 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         from xltools.spec import form_for_year
         return form_for_year(state.year)
 
-    @app.post("/agency/<path:name>/approve")
-    @coordinator
-    def approve(name):
+    def _act_on(name: str, act):
+        """A coordinator's action on one agency: its message flashed, back to the agency's page."""
         agency = _agency_or_404(name)
         try:
-            v = state.approve(agency)
-            flash(WEB.text("approved", agency=agency, seq=v.seq), "ok")
+            flash(act(agency), "ok")
         except XltoolsError as e:
             flash(str(e), "error")
         return redirect(url_for("agency", name=agency))
 
+    @app.post("/agency/<path:name>/approve")
+    @coordinator
+    def approve(name):
+        return _act_on(name, lambda agency: WEB.text("approved", agency=agency, seq=state.approve(agency).seq))
+
     @app.post("/agency/<path:name>/accept")
     @coordinator
     def accept(name):
-        agency = _agency_or_404(name)
-        try:
+        def act(agency: str) -> str:
             rule, _, cell = (request.form.get("rule_cell") or "").partition("|")
             hits = state.accept(agency, rule or request.form.get("rule", ""),
                                 cell or request.form.get("cell") or None, request.form.get("note", ""))
-            flash(WEB.text("accepted", n=len(hits), rule=hits[0].rule), "ok")
-        except XltoolsError as e:
-            flash(str(e), "error")
-        return redirect(url_for("agency", name=agency))
+            return WEB.text("accepted", n=len(hits), rule=hits[0].rule)
+        return _act_on(name, act)
 
     @app.get("/agency/<path:name>/v/<int:seq>/<kind>")
     @coordinator

@@ -68,16 +68,6 @@ def _board_status(approved: bool, ever_approved: bool, status: str, open_warning
     return status
 
 
-class _LinkedSeason(Season):
-    """A Season whose next recorded file belongs to the agency of the link it came through."""
-    forced: tuple | None = None
-
-    def _identify(self, report: Report, original_name: str):
-        if self.forced is not None:
-            return self.forced
-        return super()._identify(report, original_name)
-
-
 class SeasonState:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -88,10 +78,10 @@ class SeasonState:
         self.office = first.settings.office
         self._write_lock = threading.Lock()
 
-    def season(self) -> _LinkedSeason:
+    def season(self) -> Season:
         s = getattr(self._local, "season", None)
         if s is None:
-            s = self._local.season = _LinkedSeason.open(self.folder)   # type: ignore[assignment]
+            s = self._local.season = Season.open(self.folder)
         return s
 
     # --- agencies ---
@@ -159,24 +149,15 @@ class SeasonState:
         s = self.season()
         with self._write_lock:
             if agency is not None:
-                roster_hit = None
-                for r in s.roster or []:
-                    if normalise_name(r.name) == normalise_name(agency):
-                        roster_hit = r
-                uscc = report.values.get("meta_uscc") if report.values else None
-                s.forced = (agency, uscc if isinstance(uscc, str) else None, roster_hit)
                 if report.agency and isinstance(report.agency, str) and normalise_name(report.agency) != normalise_name(agency):
                     cover = load_form(report.form).field("meta_agency")
                     report.findings.append(Finding(
                         "agency-mismatch", "warning",
                         WEB.text("agency_mismatch", found=report.agency, agency=agency, sheet=cover.sheet),
                         cover.sheet, cover.cell, cover.key, agency, report.agency))
-            try:
-                origin = Origin(WEB_ORIGIN, path=WEB.text("origin_upload", by=WEB.by_agency if by == "agency" else WEB.by_office))
-                return s.add_checked(path, report, origin, received=received, original_name=original_name,
-                                     annotated=annotated)
-            finally:
-                s.forced = None
+            origin = Origin(WEB_ORIGIN, path=WEB.text("origin_upload", by=WEB.by_agency if by == "agency" else WEB.by_office))
+            return s.add_checked(path, report, origin, received=received, original_name=original_name,
+                                 annotated=annotated, agency=agency)
 
     # --- consolidation and mail ---
 
