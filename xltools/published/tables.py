@@ -33,9 +33,9 @@ _PLAIN = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
 
 
 def as_published(raw):
-    """A number written plainly ("12", "0.5", "-4" for the 2019 form's 本年增/减) is the number:
-    a document has no cell types, so this is how it writes one. Anything else stays the text as published ("/", "", "2件", "２")
-    for the cleaning step to judge."""
+    """A number written plainly ("12", "0.5", or "-4" for a signed figure of the 2019 form) is
+    the number: a document has no cell types, so this is how it writes one. Anything else stays
+    the text as published ("/", "", "2件", "２") for the cleaning step to judge."""
     if isinstance(raw, str) and _PLAIN.match(raw):
         return float(raw) if "." in raw else int(raw)
     return raw
