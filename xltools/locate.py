@@ -126,12 +126,16 @@ def texts() -> dict[str, str]:
 
 # --- the result ------------------------------------------------------------------------------
 
+# the weight classes of [locate.weights]
+PART, TYPED_TOTAL, OVERWRITTEN_TOTAL, FLAGGED = "part", "typed_total", "overwritten_total", "flagged"
+
 @dataclass(frozen=True, slots=True)
 class Change:
     key: str
     old: Any
     new: Any              # the value that makes every relation hold
     determined: bool      # True when the relations leave no other value for this cell
+    reason: str = PART    # why the cell weighs what it does (Cell.reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +159,9 @@ class Outcome:
     solutions: list[Solution] = field(default_factory=list)
     more_ties: bool = False                  # more tied optima exist than were listed
     unproven: bool = False                   # the search for further ties ran out of time
+    # ways that change as few cells as the solutions but weigh more: less likely, still named
+    alternatives: list[Solution] = field(default_factory=list)
+    more_alternatives: bool = False
     seconds: float = 0.0
     budget: float = 0.0                      # the time limit it ran under
     runs: int = 0                            # solver runs (the optimum, then one per tie)
@@ -171,6 +178,7 @@ class Cell:
     value: Any            # observed value, None when unknown
     weight: float | None  # None: not a candidate (unknown or computed by a formula)
     kind: str             # "count" | "signed" | "amount"
+    reason: str = PART    # which weight of [locate.weights] it has: part, typed_total, ...
 
 
 # --- the program ------------------------------------------------------------------------------
@@ -398,53 +406,72 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
 
     violated = tuple(r for r, b in zip(g.relations, bad) if b)
     outcome = Outcome(LOCATED, violated)
-    d_cols = dcol[cand_idx]
-    best = None
-    while True:
+    d_cols = dcol[cand_idx].astype(np.int32)
+    card_row = len(lo) - 1          # the number of changed cells, at most max_cells
+    pos = {k: j for j, k in enumerate(g.keys)}
+
+    def solve(bounded: bool) -> tuple[str, Solution | None]:
+        """One run: ("ok", solution), ("none", None) when infeasible, else why it stopped."""
         left = deadline - time.monotonic()
         if left <= 0:
-            if not outcome.solutions:
-                outcome.status = TIMEOUT
-            else:
-                outcome.unproven = True
-            break
+            return TIMEOUT, None
         h.setOptionValue("time_limit", left)
         h.run()
         outcome.runs += 1
         status = h.getModelStatus()
         if status == hs.HighsModelStatus.kInfeasible:
-            if not outcome.solutions:
-                outcome.status = TOO_MANY
-            break
-        # once the weight is bounded by the optimum, any feasible answer is a tie
-        feasible = best is not None and h.getInfo().primal_solution_status == 2
+            return "none", None
+        # once the weight (or the number of cells) is bounded, any feasible answer will do
+        feasible = bounded and h.getInfo().primal_solution_status == 2
         if status != hs.HighsModelStatus.kOptimal and not feasible:
-            if not outcome.solutions:
-                outcome.status = TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED
-            else:
-                outcome.unproven = True
+            return (TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED), None
+        sol = _read_solution(g, info, cand, o_c, np.asarray(h.getSolution().col_value))
+        return ("ok", sol) if sol is not None else (FAILED, None)
+
+    def exclude(sol: Solution) -> None:
+        """A no-good cut: not every cell of `sol` changed again."""
+        chosen = np.array([dcol[pos[k]] for k in sol.keys], dtype=np.int32)
+        h.addRow(-inf, len(chosen) - 1.0, len(chosen), chosen, np.ones(len(chosen)))
+
+    state, sol = solve(False)
+    if sol is None:
+        outcome.status = {"none": TOO_MANY, TIMEOUT: TIMEOUT}.get(state, FAILED)
+        return outcome
+    # further ways of the same total weight (ties). The search is bounded by work, not time, so
+    # that it ends the same on a busy machine: past the node limit a tie is "not ruled out"
+    h.setOptionValue("mip_max_nodes", st.tie_max_nodes)
+    cost_row = h.getNumRow()
+    h.addRow(-inf, sol.cost + _EPS, len(d_cols), d_cols, cost[d_cols])
+    while True:
+        outcome.solutions.append(sol)
+        exclude(sol)
+        state, sol = solve(True)
+        if state == "none":
             break
-        x = np.asarray(h.getSolution().col_value)
-        sol = _read_solution(g, info, cand, o_c, x)
         if sol is None:
-            if not outcome.solutions:
-                outcome.status = FAILED
+            outcome.unproven = True
             break
-        if best is None:
-            best = sol.cost
-            # the search for ties is bounded by work, not time, so that it ends the same on a
-            # busy machine: past the node limit a tie is "not ruled out"
-            h.setOptionValue("mip_max_nodes", st.tie_max_nodes)
-            # from now on only ties: the same total weight
-            h.addRow(-inf, best + _EPS, len(d_cols), d_cols.astype(np.int32), cost[d_cols])
         if len(outcome.solutions) == st.max_alternatives:
             outcome.more_ties = True
             break
-        outcome.solutions.append(sol)
-        chosen = np.array([dcol[g.keys.index(k)] for k in sol.keys], dtype=np.int32)
-        h.addRow(-inf, len(chosen) - 1.0, len(chosen), chosen, np.ones(len(chosen)))
-    if outcome.status == LOCATED and len(outcome.solutions) > 1:
+    if len(outcome.solutions) > 1:
         outcome.status = TIED
+    if outcome.unproven or outcome.more_ties:
+        return outcome
+    # ways that change as few cells but weigh more: less likely, named as such (a wrong part of
+    # a table-4 group could also be absorbed by its typed total). The weight is no longer
+    # bounded; the number of cells is, so every answer is one
+    h.changeRowBounds(cost_row, -inf, inf)
+    h.changeRowBounds(card_row, -inf, float(min(len(s.changes) for s in outcome.solutions)))
+    while True:
+        state, sol = solve(True)
+        if sol is None:
+            break
+        if len(outcome.alternatives) == st.max_alternatives:
+            outcome.more_alternatives = True
+            break
+        outcome.alternatives.append(sol)
+        exclude(sol)
     return outcome
 
 
@@ -515,7 +542,7 @@ def _read_solution(g: _Group, info: list[Cell], cand: np.ndarray, o_c: np.ndarra
     for j in changed:
         c = info[j]
         v = new[j] if c.kind == "amount" else int(new[j])
-        changes.append(Change(c.key, c.value, v, determined[c.key]))
+        changes.append(Change(c.key, c.value, v, determined[c.key], c.reason))
     return Solution(tuple(changes), round(sum(info[j].weight for j in changed), 9))
 
 
@@ -553,6 +580,12 @@ def classify(form: Form, values: dict[str, Any], findings: Iterable[Finding] = (
     typed over it, one that agrees with its parts is taken for the formula (the template's
     default) and one that disagrees for a figure typed over it. Totals in a published document
     are typed like every other cell.
+
+    Weights ([locate.weights]): a typed total weighs a little more than a part (a total is
+    usually added up, its parts copied from the ledger, so where a part or the total would each
+    fix a relation alone, the part is the more likely wrong one); a workbook total whose formula
+    was overwritten by a number that disagrees weighs less (the red flag); a number accepted only
+    after cleaning weighs least.
     """
     st = settings(form.id)
     kind = raw.kind if raw is not None else "document"
@@ -575,7 +608,7 @@ def classify(form: Form, values: dict[str, Any], findings: Iterable[Finding] = (
             if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
                 out[k] = Cell(k, None, None, typ)
                 continue
-            weight = st.part
+            weight, reason = st.part, PART
             if f.is_total and kind != "document":
                 rc = raw_cells.get(k)
                 agrees = all(rel.holds(values) is not False for rel in own_sum.get(k, ()))
@@ -588,13 +621,13 @@ def classify(form: Form, values: dict[str, Any], findings: Iterable[Finding] = (
                 if formula or (formula is None and agrees):
                     out[k] = Cell(k, v, None, typ)
                     continue
-                if not agrees:
-                    weight = st.overwritten_total
-            elif f.is_total and not all(rel.holds(values) is not False for rel in own_sum.get(k, ())):
-                weight = st.typed_total
-            if k in flagged:
-                weight = min(weight, st.flagged)
-            out[k] = Cell(k, v, weight, typ)
+                # typed over the formula: agreeing, a typed total; disagreeing, the red flag
+                weight, reason = (st.typed_total, TYPED_TOTAL) if agrees else (st.overwritten_total, OVERWRITTEN_TOTAL)
+            elif f.is_total:
+                weight, reason = st.typed_total, TYPED_TOTAL
+            if k in flagged and st.flagged < weight:
+                weight, reason = st.flagged, FLAGGED
+            out[k] = Cell(k, v, weight, typ, reason)
     return out
 
 
@@ -635,6 +668,30 @@ def _change_text(form: Form, c: Change, t: dict[str, str]) -> str:
     return t["change"].format(where=form.field(c.key).where, new=fmt(c.new))
 
 
+def _alternatives_text(form: Form, oc: Outcome, t: dict[str, str]) -> str:
+    """「也可能是：……（同样只改 1 格，但……）。」: the ways that change as few cells as the answer
+    but weigh more, and why they are less likely; "" when there are none."""
+    if not oc.alternatives:
+        return ""
+    order = {k: i for i, k in enumerate(form.keys)}
+    alts = sorted(oc.alternatives, key=lambda s: (s.cost, sorted(order.get(k, 0) for k in s.keys)))
+    ways = t["alternative_sep"].join("、".join(t["change_long"].format(where=_where(form, c.key), new=fmt(c.new))
+                                              for c in sorted(s.changes, key=lambda c: order.get(c.key, 0)))
+                                     for s in alts)
+    best = {c.reason for s in oc.solutions for c in s.changes}
+    other = {c.reason for s in alts for c in s.changes}
+    if FLAGGED in best and not other <= {FLAGGED}:
+        why = t["why_flagged"]
+    elif OVERWRITTEN_TOTAL in best:
+        why = t["why_overwritten_total"]
+    elif TYPED_TOTAL in other:
+        why = t["why_typed_total"]
+    else:
+        why = t["why_weights"]
+    return t["alternatives"].format(ways=ways, more=t["more"] if oc.more_alternatives else "",
+                                    cells=min(len(s.changes) for s in oc.solutions), why=why)
+
+
 def _outcome_findings(form: Form, oc: Outcome, explained: list[Finding], severity: str,
                       t: dict[str, str]) -> tuple[list[Finding], str]:
     errors = "、".join(dict.fromkeys(f.where for f in explained))
@@ -648,6 +705,7 @@ def _outcome_findings(form: Form, oc: Outcome, explained: list[Finding], severit
                                             for s in oc.solutions[:2]))
         return [Finding(RULE, severity, text, sheet, None, None)], t["note_unlocated"]
     out = []
+    alternatives = _alternatives_text(form, oc, t)
     if oc.status == LOCATED:
         sol = oc.solutions[0]
         for c in sol.changes:
@@ -656,7 +714,7 @@ def _outcome_findings(form: Form, oc: Outcome, explained: list[Finding], severit
             text = t["located" if c.determined else "located_range"].format(
                 where=_where(form, c.key), found=fmt(c.old), new=fmt(c.new),
                 others="".join(t["also"].format(change=_change_text(form, x, t)) for x in others),
-                tail=t["tail_one" if len(sol.changes) == 1 else "tail_several"].format(
+                alternatives=alternatives, tail=t["tail_one" if len(sol.changes) == 1 else "tail_several"].format(
                     n=n, errors=errors, cells=len(sol.changes)))
             if oc.unproven:
                 text += t["unproven"]
@@ -672,7 +730,7 @@ def _outcome_findings(form: Form, oc: Outcome, explained: list[Finding], severit
     ways = "；".join("①②③④⑤⑥⑦⑧⑨"[i] + "、".join(t["change_long"].format(where=_where(form, c.key), new=fmt(c.new))
                                                 for c in sol.changes)
                     for i, sol in enumerate(oc.solutions))
-    text = t["tied"].format(sheet=sheet, k=len(oc.solutions), ways=ways, n=n, errors=errors)
+    text = t["tied"].format(sheet=sheet, k=len(oc.solutions), ways=ways, n=n, errors=errors, alternatives=alternatives)
     if oc.unproven:
         text += t["unproven"]
     return [Finding(RULE, severity, text, sheet, None, None)], t["note_tied"].format(k=len(oc.solutions))
