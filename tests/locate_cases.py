@@ -14,7 +14,7 @@ def consistent_values(form_id: str, rng: random.Random, high: int = 20) -> dict[
     form = load_form(form_id)
     totals = {t for t, *_ in total_relations(form)}
     keys = {k for r in relations(form) for k, _ in r.terms}
-    parts = {k: rng.choice([0, 0, 0, 1, 2, rng.randint(0, high)]) for k in keys if k not in totals}
+    parts = {k: rng.choice([0, 0, 0, 1, 2, rng.randint(0, high)]) for k in sorted(keys) if k not in totals}
     return complete(form_id, parts)
 
 

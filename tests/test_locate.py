@@ -429,3 +429,37 @@ def test_one_wrong_cell_counts_one_error_everywhere_counts_are_shown(tmp_path):
     view = build_view(load_form("2021"), report.values, report.findings)
     assert [(s.name, s.errors, s.warnings) for s in view.sheets if s.errors or s.warnings] == [("表四", 1, 0)]
     assert [m.rule for m in view.messages] == ["t4-total", "locate"]
+
+
+def test_the_tight_change_bound_gives_the_answers_of_the_loose_one(monkeypatch):
+    """To stay fast the program bounds how far a cell may move by what the failing relations are
+    off by (xltools.locate._change_bound). On random reports with one to three wrong cells, the
+    answers are those of the loose bound from the cells' own values."""
+    import numpy as np
+
+    import xltools.locate as L
+    rng = random.Random(31)
+    cases = []
+    for form_id in FORMS:
+        keys = t34_keys(form_id)
+        for i in range(20):
+            values = consistent_values(form_id, rng)
+            for k in rng.sample(keys, rng.choice([1, 2, 2, 3, 3])):
+                values[k] = max(0, values[k] + rng.choice([-5, -2, -1, 1, 2, 3, 10]))
+            raw = raw_form(form_id, values, kind="workbook" if i % 3 == 0 else "document")
+            cases.append((load_form(form_id), values, raw))
+
+    def ways(solutions, more):
+        if more:            # which of the many are listed is the solver's choice
+            return "more"
+        return sorted(sorted((c.key, c.new if c.determined else None) for c in s.changes) for s in solutions)
+
+    def answers():
+        return [[(oc.status, ways(oc.solutions, oc.more_ties), ways(oc.alternatives, oc.more_alternatives))
+                 for oc in localise(form, classify(form, values, raw=raw))] for form, values, raw in cases]
+
+    tight = answers()
+    assert sum(len(a) for a in tight) >= 40
+    monkeypatch.setattr(L, "_change_bound", lambda o, res, bad, cand:
+                        2 * (float(np.abs(o[cand]).max(initial=0)) + float(np.abs(res[bad]).sum())) + 10)
+    assert answers() == tight

@@ -4,8 +4,9 @@ When table 3 does not balance, several rules fail at once. The cells to blame ar
 least total weight whose change makes every relation of the form hold again, with every count a
 whole number >= 0. That set is found by a mixed-integer program solved with HiGHS (`highspy`):
 
-    x_i = o_i + p_i - q_i          observed value o_i, increase p_i, decrease q_i (integers)
-    p_i <= U * d_i,  q_i <= o_i * d_i,  d_i in {0, 1}     (a decrease never goes below 0)
+    o_i - min(o_i, U) d_i <= x_i <= o_i + U d_i,  d_i in {0, 1},  x_i >= 0 integer
+                                   observed value o_i; U twice what the failing relations are
+                                   off by, plus 10 (_change_bound)
     every equality / inequality of the form's rules over x
     sum over each violated relation of its candidates' d_i >= 1   (valid: it cannot hold unchanged)
     minimise sum w_i * d_i
@@ -13,8 +14,12 @@ whole number >= 0. That set is found by a mixed-integer program solved with HiGH
 The relations are read from the form's own rule definitions (`relations`), never retyped here.
 Cells whose value is unknown (blank, placeholder, unusable) or computed by the template's
 formula are free variables: not candidates, no cost. Weights and limits live in the form
-definition (`[locate]` in xltools/forms/<form>.toml). Ties are found by excluding each optimum
-(a "no-good" cut) and solving again, a bounded number of times.
+definition (`[locate]` in xltools/forms/<form>.toml). After the optimum, each run excludes the
+ways found (a "no-good" cut), allows no more changed cells, and gives the next lightest way: as
+light, a tie; heavier, a less likely way that the message still names. The relations split into
+groups that share no cell (table 3, each table-4 group), each its own small program; the runs
+after the first are bounded by branch-and-bound nodes, not time, so answers do not depend on
+how busy the machine is.
 """
 from __future__ import annotations
 
@@ -100,6 +105,7 @@ class Settings:
     flagged: float = 0.7
     max_cells: int = 4
     max_alternatives: int = 5
+    max_less_likely: int = 4
     time_limit: float = 2.0
     tie_max_nodes: int = 200
 
@@ -116,6 +122,7 @@ def settings(form_id: str) -> Settings:
     return Settings(float(w.get("part", d.part)), float(w.get("typed_total", d.typed_total)),
                     float(w.get("overwritten_total", d.overwritten_total)), float(w.get("flagged", d.flagged)),
                     int(data.get("max_cells", d.max_cells)), int(data.get("max_alternatives", d.max_alternatives)),
+                    int(data.get("max_less_likely", d.max_less_likely)),
                     float(data.get("time_limit", d.time_limit)), int(data.get("tie_max_nodes", d.tie_max_nodes)))
 
 
@@ -275,18 +282,27 @@ def _eliminate_computed(g: _Group, info: list[Cell]) -> list[tuple[_Group, list[
     """The group with every cell computed by a template formula substituted out (it is not a
     candidate and its value follows its parts), split into the parts that no longer share a
     cell: with its totals formulas, table 3 falls apart into one balance per column."""
-    computed = [j for j, c in enumerate(info) if c.weight is None and c.value is not None]
+    # an unknown cell (blank, or a formula without a cached result) goes too where an equality
+    # makes it a sum of cells >= 0 (a total of counts): its own bound >= 0 then follows
+    computed = [j for j, c in enumerate(info) if c.weight is None]
     if not computed:
         return [(g, info)]
     a = g.coef.copy()
     eq = g.eq
     alive = np.ones(len(a), dtype=bool)
     gone = np.zeros(len(info), dtype=bool)
+    signed = np.array([c.kind == "signed" for c in info])
     for f in computed:
         rows = np.flatnonzero(alive & (a[:, f] != 0))
         pivots = rows[eq[rows]]
-        if not len(pivots):
-            continue            # only in inequalities: stays a free variable
+        # x_f = a sum of the others with coefficients >= 0, none of them signed
+        summing = [i for i in pivots
+                   if not (a[i] * np.sign(a[i, f]) > 0)[np.arange(len(info)) != f].any()
+                   and not (signed & (a[i] != 0)).any()]
+        if summing:
+            pivots = np.array(summing)
+        elif info[f].value is None or not len(pivots):
+            continue            # stays a free variable (>= 0) of the program
         piv = pivots[np.argmin((a[pivots] != 0).sum(axis=1))]
         others = rows[rows != piv]
         if len(others):
@@ -349,8 +365,8 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
     cand = np.array([c.weight is not None and c.value is not None for c in info])
     signed = np.array([c.kind == "signed" for c in info])
     o_c = np.where(cand, o, 0.0)
-    big = 2 * (float(np.abs(o[cand]).max(initial=0)) + float(np.abs(res[bad]).sum())) + 10
-    down = np.where(signed, big, np.maximum(o_c, 0.0))
+    big = _change_bound(o, res, bad, cand)
+    down = np.where(signed, big, np.minimum(np.maximum(o_c, 0.0), big))
     # columns: the value x_j of every cell, then d_j (changed) of every candidate
     cand_idx = np.flatnonzero(cand)
     dcol = np.full(n, -1)
@@ -406,73 +422,88 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
 
     violated = tuple(r for r, b in zip(g.relations, bad) if b)
     outcome = Outcome(LOCATED, violated)
-    d_cols = dcol[cand_idx].astype(np.int32)
     card_row = len(lo) - 1          # the number of changed cells, at most max_cells
     pos = {k: j for j, k in enumerate(g.keys)}
 
-    def solve(bounded: bool) -> tuple[str, Solution | None]:
-        """One run: ("ok", solution), ("none", None) when infeasible, else why it stopped."""
+    def solve() -> tuple[str, Solution | None, bool]:
+        """One run: ("ok", solution, proven optimal), ("none", None, True) when infeasible, else
+        why it stopped."""
         left = deadline - time.monotonic()
         if left <= 0:
-            return TIMEOUT, None
+            return TIMEOUT, None, False
         h.setOptionValue("time_limit", left)
         h.run()
         outcome.runs += 1
         status = h.getModelStatus()
         if status == hs.HighsModelStatus.kInfeasible:
-            return "none", None
-        # once the weight (or the number of cells) is bounded, any feasible answer will do
-        feasible = bounded and h.getInfo().primal_solution_status == 2
-        if status != hs.HighsModelStatus.kOptimal and not feasible:
-            return (TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED), None
+            return "none", None, True
+        optimal = status == hs.HighsModelStatus.kOptimal
+        if not optimal and h.getInfo().primal_solution_status != 2:
+            return (TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED), None, False
         sol = _read_solution(g, info, cand, o_c, np.asarray(h.getSolution().col_value))
-        return ("ok", sol) if sol is not None else (FAILED, None)
+        return ("ok", sol, optimal) if sol is not None else (FAILED, None, False)
+
+    # A way of one cell must change a cell of every relation that fails (the covers above): with
+    # room for one cell only, every other candidate is fixed unchanged. The constraints imply
+    # it; the solver would have to find it by search, at every run
+    in_every = np.flatnonzero(cand)
+    for cols in covers:
+        in_every = np.intersect1d(in_every, cols)
+    outside = dcol[np.setdiff1d(cand_idx, in_every)].astype(np.int32)
 
     def exclude(sol: Solution) -> None:
         """A no-good cut: not every cell of `sol` changed again."""
         chosen = np.array([dcol[pos[k]] for k in sol.keys], dtype=np.int32)
         h.addRow(-inf, len(chosen) - 1.0, len(chosen), chosen, np.ones(len(chosen)))
 
-    state, sol = solve(False)
-    if sol is None:
-        outcome.status = {"none": TOO_MANY, TIMEOUT: TIMEOUT}.get(state, FAILED)
+    state, sol, optimal = solve()
+    if sol is None or not optimal:
+        limited = state == TIMEOUT or h.getModelStatus() == hs.HighsModelStatus.kTimeLimit
+        outcome.status = TOO_MANY if state == "none" else TIMEOUT if limited else FAILED
         return outcome
-    # further ways of the same total weight (ties). The search is bounded by work, not time, so
+    # Then, each run excluding the ways found and changing no more cells, the next lightest way:
+    # as light, a tie; heavier, a less likely way (a wrong part of a table-4 group could also be
+    # absorbed by its typed total), named as such. The search is bounded by work, not time, so
     # that it ends the same on a busy machine: past the node limit a tie is "not ruled out"
+    best, cells = sol.cost, len(sol.changes)
     h.setOptionValue("mip_max_nodes", st.tie_max_nodes)
-    cost_row = h.getNumRow()
-    h.addRow(-inf, sol.cost + _EPS, len(d_cols), d_cols, cost[d_cols])
+    h.changeRowBounds(card_row, -inf, float(cells))
+    if cells == 1 and covers and len(outside):
+        h.changeColsBounds(len(outside), outside, np.zeros(len(outside)), np.zeros(len(outside)))
+    outcome.solutions.append(sol)
+    exclude(sol)
     while True:
-        outcome.solutions.append(sol)
-        exclude(sol)
-        state, sol = solve(True)
-        if state == "none":
-            break
+        state, sol, optimal = solve()
         if sol is None:
-            outcome.unproven = True
+            # infeasible: nothing else; else stopped before a tie was ruled out
+            outcome.unproven = state != "none" and not outcome.alternatives
             break
-        if len(outcome.solutions) == st.max_alternatives:
-            outcome.more_ties = True
-            break
+        if sol.cost <= best + _EPS:
+            if len(outcome.solutions) == st.max_alternatives:
+                outcome.more_ties = True
+                break
+            outcome.solutions.append(sol)
+        else:
+            if not outcome.alternatives and not optimal:
+                outcome.unproven = True      # a lighter way, a tie, may remain
+            if len(outcome.alternatives) == st.max_less_likely:
+                outcome.more_alternatives = True
+                break
+            outcome.alternatives.append(sol)
+        exclude(sol)
     if len(outcome.solutions) > 1:
         outcome.status = TIED
-    if outcome.unproven or outcome.more_ties:
-        return outcome
-    # ways that change as few cells but weigh more: less likely, named as such (a wrong part of
-    # a table-4 group could also be absorbed by its typed total). The weight is no longer
-    # bounded; the number of cells is, so every answer is one
-    h.changeRowBounds(cost_row, -inf, inf)
-    h.changeRowBounds(card_row, -inf, float(min(len(s.changes) for s in outcome.solutions)))
-    while True:
-        state, sol = solve(True)
-        if sol is None:
-            break
-        if len(outcome.alternatives) == st.max_alternatives:
-            outcome.more_alternatives = True
-            break
-        outcome.alternatives.append(sol)
-        exclude(sol)
     return outcome
+
+
+def _change_bound(o: np.ndarray, res: np.ndarray, bad: np.ndarray, cand: np.ndarray) -> float:
+    """How far the program may move a cell (its "big M"): twice what the failing relations are
+    off by in all, plus 10. The relations of these forms have unit coefficients, so a fewest-
+    cells change moves a cell by at most that sum; a bound near it keeps the linear relaxation
+    tight (with the cells' own values in it, as before, the solver proved each answer by search
+    and the slowest reports took several times longer). tests/test_locate.py checks the answers
+    against the loose bound."""
+    return 2 * float(np.abs(res[bad]).sum()) + 10
 
 
 def _implied_covers(g: _Group, cand: np.ndarray, o_c: np.ndarray) -> list[np.ndarray]:
