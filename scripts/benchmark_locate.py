@@ -1,6 +1,6 @@
 """Benchmark error localisation (xltools.locate): time per erroneous report.
 
-    python scripts/benchmark_locate.py [--n 500] [--seed 18] [--form 2021]
+    python scripts/benchmark_locate.py [--n 500] [--seed 18] [--form 2021 --form 2019]
 
 Builds N reports with errors from the form's own relations (a consistent random table, then
 1 to 3 cells of tables 3 and 4 changed: 60 % one cell, 25 % two, 15 % three), as typed
@@ -8,11 +8,13 @@ published documents (every total typed) and as workbooks (totals computed by the
 formula, a share typed over), runs the checks, and times the localisation step alone
 (`locate_findings` on the report's values and findings) in this process, one report at a time,
 as a batch worker runs it. Prints median, p95 and maximum wall and thread-CPU time per report,
-the outcomes, and how often a single planted error was located exactly.
+the outcomes, and how often a single planted error was located exactly, for each form (both
+by default) and the load average, which the figures depend on (the machine's other work).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import statistics
@@ -60,20 +62,29 @@ def cases(form_id: str, n: int, rng: random.Random):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--n", type=int, default=500, help="erroneous reports per form")
     ap.add_argument("--seed", type=int, default=18)
-    ap.add_argument("--form", default="2021")
+    ap.add_argument("--form", action="append", help="form id (default: 2021 and 2019)")
     args = ap.parse_args()
-    rng = random.Random(args.seed)
-    form = load_form(args.form)
-    prepared = list(cases(args.form, args.n, rng))
+    print(f"({platform.python_version()}, {platform.machine()}, one process; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} before)")
+    for form_id in args.form or ["2021", "2019"]:
+        run(form_id, args.n, args.seed)
+    print(f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} after)")
+
+
+def run(form_id: str, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    form = load_form(form_id)
+    prepared = list(cases(form_id, n, rng))
     # warm up: imports and the first solver set-up are paid once per worker process
     raw, report, base, *_ = prepared[0]
     locate_findings(form, report.values, base, raw=raw)
 
     wall, cpu = [], []
     outcomes: Counter[str] = Counter()
-    single = exact = 0
+    single: Counter[str] = Counter()
+    exact: Counter[str] = Counter()
     for raw, report, base, good, planted, values in prepared:
         t0, c0 = time.perf_counter(), time.thread_time()
         out = locate_findings(form, report.values, base, raw=raw)
@@ -81,21 +92,22 @@ def main() -> None:
         cpu.append(time.thread_time() - c0)
         loc = [f for f in out if f.rule == "locate"]
         outcomes[_kind(loc)] += 1
-        if len(planted) == 1 and raw.kind == "document" and planted[0].startswith("t3_"):
-            single += 1
+        if len(planted) == 1 and raw.kind == "document":
             k = planted[0]
-            exact += [(f.key, f.expected) for f in loc] == [(k, good[k])]
+            table = "table 3" if k.startswith("t3_") else "table-4 total" if k.endswith("_total") else "table-4 part"
+            single[table] += 1
+            exact[table] += [(f.key, f.expected) for f in loc] == [(k, good[k])]
 
     def ms(xs: list[float], q: float) -> str:
         xs = sorted(xs)
         return f"{xs[min(len(xs) - 1, int(q * len(xs)))] * 1000:.1f}"
 
-    print(f"error localisation, form {args.form}: {len(prepared)} erroneous reports "
-          f"({platform.python_version()}, {platform.machine()}, one process)")
+    print(f"error localisation, form {form_id}: {len(prepared)} erroneous reports")
     print(f"  wall ms per report: median {statistics.median(wall) * 1000:.1f}  p95 {ms(wall, 0.95)}  max {ms(wall, 1.0)}")
     print(f"  CPU ms per report:  median {statistics.median(cpu) * 1000:.1f}  p95 {ms(cpu, 0.95)}  max {ms(cpu, 1.0)}")
     print("  outcomes: " + ", ".join(f"{k} {v}" for k, v in outcomes.most_common()))
-    print(f"  one planted error in table 3 of a typed document: located exactly {exact} / {single}")
+    print("  one planted error in a typed document, located exactly: "
+          + ", ".join(f"{t} {exact[t]} / {single[t]}" for t in ("table 3", "table-4 part", "table-4 total")))
 
 
 def _kind(loc) -> str:
