@@ -113,7 +113,7 @@ def test_scripted_season(tmp_path, smtp):
     assert len(box.received) == 3               # the new version's 需修改 only; 催报 not again
     revise2 = box.received[2]
     assert box.summary()[2] == (MAIL[A], f"【需修改】{A} 2022年度政府信息公开工作年度报告")
-    assert "与第 1 版相比，上次指出的 2 处问题已改正 1 处，仍有 1 处：表三!H29 t3-balance。" in body(revise2)
+    assert "与第 1 版相比，上次指出的 2 处问题已改正 1 处，仍有 1 处：表三!H29（错误）。" in body(revise2)
 
     # a new deadline: one more 催报 for C
     run("mail", "--season", season, "--deadline", "2月20日前", "--send", env=env, code=0)

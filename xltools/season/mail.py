@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from xltools.findings import ERROR
+from xltools.vocabulary import severity_label
 from xltools.messages import MAIL, SEASON
 from xltools.season.store import Season, finding_id
 
@@ -133,8 +134,10 @@ def progress_text(v) -> str | None:
 
 
 def _short(f: dict) -> str:
+    """「表三!H29（错误）」: the cell and how serious, in words (rule ids are for machines)."""
     where = f"{f.get('sheet')}!{f.get('cell')}" if f.get("sheet") and f.get("cell") else (f.get("sheet") or "")
-    return f"{where} {f.get('rule')}".strip()
+    label = severity_label(f.get("severity") or ERROR)
+    return SEASON.text("mail_item", where=where, label=label) if where else label
 
 
 def _with_progress(m, v):
