@@ -13,11 +13,18 @@ rounds and the new/old quotient of those medians.
 
 DIR holds the workbooks (e.g. the `clean` folder that `scripts/benchmark.py --workdir DIR`
 generated and keeps).
+
+With `--instructions N`, the work is counted instead of timed: each tree runs under Valgrind's
+callgrind (apt-get install valgrind) once with N files and once with none, and the difference
+divided by N is the instructions executed per file, for the floor and for xltools. The count
+does not depend on how busy the machine is, so on a shared machine it tells a real change from
+noise; it does not see cache misses or memory stalls, so it complements the timings.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -27,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
 import json, sys, time
-tree, files, passes = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+from pathlib import Path
+tree, folder, passes = sys.argv[1], sys.argv[2], int(sys.argv[3])
+files = sorted(str(p) for p in Path(folder).glob("*.xlsx"))
 # the tree given, not an installed (editable) xltools
 sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(type(f), "__module__", "")]
 sys.path.insert(0, tree)
@@ -58,8 +67,45 @@ print(json.dumps(best))
 """
 
 
-def run(tree: Path, files: list[str], passes: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(tree.resolve()), json.dumps(files), str(passes)],
+COUNT = r"""
+import sys
+from pathlib import Path
+tree, folder, n, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(type(f), "__module__", "")]
+sys.path.insert(0, tree)
+from python_calamine import CalamineWorkbook
+from xltools.reader import read_raw
+from xltools.evaluate import evaluate
+files = sorted(str(p) for p in Path(folder).glob("*.xlsx"))
+evaluate(read_raw(files[0]))        # imports and first-use caches: in both runs, so they cancel
+CalamineWorkbook.from_path(files[0]).sheet_names
+for p in files[1:1 + n]:
+    if mode == "check":
+        evaluate(read_raw(p))
+    else:
+        wb = CalamineWorkbook.from_path(p)
+        for name in wb.sheet_names:
+            wb.get_sheet_by_name(name).to_python()
+"""
+
+
+def instructions(tree: Path, folder: Path, n: int, mode: str) -> float:
+    """Instructions per file (callgrind), the run with n files less the run with none."""
+    import re
+    import shutil
+    if not shutil.which("valgrind"):
+        raise SystemExit("--instructions 需要 valgrind（apt-get install valgrind）")
+    counts = []
+    for k in (0, n):
+        out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                              os.path.realpath(sys.executable), "-c", COUNT, str(tree.resolve()), str(folder), str(k), mode],
+                             capture_output=True, text=True, check=True)
+        counts.append(int(re.search(r"Collected : (\d+)", out.stderr).group(1)))
+    return (counts[1] - counts[0]) / n
+
+
+def run(tree: Path, folder: Path, passes: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(tree.resolve()), str(folder), str(passes)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -71,20 +117,33 @@ def main() -> None:
     ap.add_argument("--files", type=Path, required=True, help="放工作簿的文件夹")
     ap.add_argument("--rounds", type=int, default=6, help="轮数（默认 6）")
     ap.add_argument("--passes", type=int, default=3, help="每个子进程内的遍数（默认 3）")
+    ap.add_argument("--instructions", type=int, metavar="N", help="改为用 valgrind 统计 N 个文件的指令数（与机器忙闲无关）")
     args = ap.parse_args()
     files = sorted(str(p) for p in args.files.glob("*.xlsx"))
     if not files:
         raise SystemExit(f"{args.files} 中没有 .xlsx 文件")
+    if args.instructions:
+        n = min(args.instructions, len(files) - 1)
+        got = {side: {mode: instructions(tree, args.files, n, mode) for mode in ("floor", "check")}
+               for side, tree in (("old", args.old), ("new", args.new))}
+        print("| 版本 | 裸读取（百万条指令/文件） | 读取 + 全部规则（百万条指令/文件） | 与裸读取之比 |")
+        print("|---|---:|---:|---:|")
+        for side, tree in (("old", args.old), ("new", args.new)):
+            g = got[side]
+            print(f"| {side}（{tree}） | {g['floor'] / 1e6:.2f} | {g['check'] / 1e6:.2f} | {g['check'] / g['floor']:.3f}× |")
+        print()
+        print(f"{n} 个工作簿（valgrind callgrind）。新/旧：读取 + 全部规则的指令数 {got['new']['check'] / got['old']['check']:.3f}。")
+        return
     rows = {"old": [], "new": []}
     for r in range(args.rounds):
         for side, tree in (("old", args.old), ("new", args.new)):
-            m = run(tree, files, args.passes)
+            m = run(tree, args.files, args.passes)
             m["ratio"] = m["check"] / m["floor"]
             rows[side].append(m)
             print(f"第 {r + 1} 轮 {side}: 裸读取 {m['floor']:.3f} 毫秒，读取 + 全部规则 {m['check']:.3f} 毫秒，"
                   f"之比 {m['ratio']:.2f}", file=sys.stderr)
     med = {side: {k: statistics.median(m[k] for m in ms) for k in ("floor", "check", "ratio")} for side, ms in rows.items()}
-    print(f"| 版本 | 裸读取（毫秒/文件） | 读取 + 全部规则（毫秒/文件） | 与裸读取之比 |")
+    print("| 版本 | 裸读取（毫秒/文件） | 读取 + 全部规则（毫秒/文件） | 与裸读取之比 |")
     print("|---|---:|---:|---:|")
     for side, tree in (("old", args.old), ("new", args.new)):
         m = med[side]
