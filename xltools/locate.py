@@ -100,7 +100,7 @@ def hard_relations(form: Form) -> tuple[Relation, ...]:
 @dataclass(frozen=True, slots=True)
 class Settings:
     part: float = 1.0
-    typed_total: float = 1.0
+    typed_total: float = 1.1
     overwritten_total: float = 0.8
     flagged: float = 0.7
     max_cells: int = 4
@@ -498,11 +498,12 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
 
 def _change_bound(o: np.ndarray, res: np.ndarray, bad: np.ndarray, cand: np.ndarray) -> float:
     """How far the program may move a cell (its "big M"): twice what the failing relations are
-    off by in all, plus 10. The relations of these forms have unit coefficients, so a fewest-
-    cells change moves a cell by at most that sum; a bound near it keeps the linear relaxation
-    tight (with the cells' own values in it, as before, the solver proved each answer by search
-    and the slowest reports took several times longer). tests/test_locate.py checks the answers
-    against the loose bound."""
+    off by in all, plus 10. The relations of these forms are sums and balances with unit
+    coefficients, where a fewest-cells change moves a cell by about what they are off by; a
+    bound near it keeps the linear relaxation tight (with the cells' own values in it, as before,
+    the solver proved answers by search and the slowest reports took about twice as long). It is
+    a bound from experience, not a proof: tests/test_locate.py checks the answers against the
+    loose bound on random reports."""
     return 2 * float(np.abs(res[bad]).sum()) + 10
 
 
