@@ -247,7 +247,7 @@ def localise(form: Form, cells: dict[str, Cell], *, time_limit: float | None = N
     st = settings(form.id)
     budget = st.time_limit if time_limit is None else time_limit
     deadline = time.monotonic() + budget
-    out = []
+    parts = []
     for g in _groups(form):
         info = [cells.get(k) or Cell(k, None, None, "count") for k in g.keys]
         bad = _violated(g, info)
@@ -256,17 +256,22 @@ def localise(form: Form, cells: dict[str, Cell], *, time_limit: float | None = N
         violated = [r for r, b in zip(g.relations, bad) if b]
         for sub, sub_info in _eliminate_computed(g, info):
             sub_bad = _violated(sub, sub_info)
-            if not sub_bad.any():
-                continue
-            start = time.monotonic()
-            o = np.array([float(c.value) if c.value is not None else 0.0 for c in sub_info])
-            outcome = _solve_group(sub, sub_info, o, sub.coef @ o, sub_bad, st, deadline)
-            # the form's own relations this part of the program answers for
-            keys = set(sub.keys)
-            outcome.relations = tuple(r for r in violated if any(k in keys for k, _ in r.terms))
-            outcome.seconds = time.monotonic() - start
-            outcome.budget = budget
-            out.append(outcome)
+            if sub_bad.any():
+                parts.append((sub, sub_info, sub_bad, violated))
+    # the smallest programs first: a table-4 group takes a millisecond and must not be left
+    # without time by a hard table 3; the outcomes keep the form's order
+    out: list[Outcome | None] = [None] * len(parts)
+    for i in sorted(range(len(parts)), key=lambda i: len(parts[i][0].keys)):
+        sub, sub_info, sub_bad, violated = parts[i]
+        start = time.monotonic()
+        o = np.array([float(c.value) if c.value is not None else 0.0 for c in sub_info])
+        outcome = _solve_group(sub, sub_info, o, sub.coef @ o, sub_bad, st, deadline)
+        # the form's own relations this part of the program answers for
+        keys = set(sub.keys)
+        outcome.relations = tuple(r for r in violated if any(k in keys for k, _ in r.terms))
+        outcome.seconds = time.monotonic() - start
+        outcome.budget = budget
+        out[i] = outcome
     return out
 
 
