@@ -84,7 +84,7 @@ def test_balance_message_names_cell_captions_values_and_fix(tmp_path):
     assert f.message == ("表三!E29（商业企业列）：勾稽关系不成立：一、本年新收 + 二、上年结转 = 0，三、办理结果总计 + 四、结转下年度 = 3，"
                          "相差 3。按表头规定两者应相等；请逐项核对本列数字（结转下年度应为 0，现为 3）。"
                          # xltools.locate: three cells could each be the one (新收, 上年结转 or 结转下年度)
-                         "（有 3 种改动同样少的改法，见“locate”提示。）")
+                         "（有 3 种改动同样少的改法，见“最可能有误的单元格”一条。）")
     assert (f.severity, f.key, f.expected, f.actual) == ("error", "t3_carried_out_business", 0, 3)
 
 
@@ -92,7 +92,7 @@ def test_row_total_message(tmp_path):
     f = check_file(make_workbook(tmp_path / "b.xlsx", t3_new_total=3)).findings[0]
     assert f.message == ("表三!J5（一、本年新收政府信息公开申请数量 / 总计）：总计为 3，但本行各类申请人之和为 2，相差 1。"
                          "请改正总计或本行各列数字（模板中总计为公式，勿手工覆盖）。"
-                         "（最可能有误的是 表三!J5，改为 2 即可，见“locate”提示。）")
+                         "（最可能有误的是 表三!J5，改为 2 即可，见“最可能有误的单元格”一条。）")
 
 
 def test_2019_form_checks_clean_on_a_2020_report(tmp_path):

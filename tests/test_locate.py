@@ -159,7 +159,7 @@ def test_table_4_tie_is_reported_as_a_tie_naming_every_way():
     assert f.message.endswith("。也可能是：表四!E5（行政复议 / 总计）改为 3（同样只改 1 格，但分项与总计不符时通常是分项有误）。"
                               "请对照台账核对这些单元格。涉及以下 1 处错误：表四!E5。")
     [err] = [g for g in report.findings if g.rule == "t4-total"]
-    assert err.message.endswith("（有 4 种改动同样少的改法，见“locate”提示。）")
+    assert err.message.endswith("（有 4 种改动同样少的改法，见“最可能有误的单元格”一条。）")
 
 
 # --- two wrong cells; genuine ties; too many ---------------------------------------------------
@@ -214,7 +214,7 @@ def test_more_than_four_cells_to_change_says_check_the_ledger_and_guesses_nothin
     [f] = located(report)
     assert f.cell is None and f.sheet == "表三" and f.expected is None
     assert f.message.startswith("表三：要改动 4 个以上单元格才能使全部勾稽关系成立，错误较多，不作推测。请对照台账逐项核对本表")
-    assert all(g.message.endswith("（无法推断是哪一格有误，见“locate”提示。）") for g in report.findings if g is not f)
+    assert all(g.message.endswith("（无法推断是哪一格有误，见“最可能有误的单元格”一条。）") for g in report.findings if g is not f)
 
 
 def test_solver_time_limit_gives_the_fallback_message():
