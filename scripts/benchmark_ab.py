@@ -110,6 +110,16 @@ def run(tree: Path, folder: Path, passes: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _table(args, unit: str, figures: dict[str, tuple[float, float, float]]) -> None:
+    """One row per tree: floor, xltools (per file, in `unit`) and their ratio."""
+    print(f"| 版本 | 裸读取（{unit}/文件） | 读取 + 全部规则（{unit}/文件） | 与裸读取之比 |")
+    print("|---|---:|---:|---:|")
+    for side, tree in (("old", args.old), ("new", args.new)):
+        floor, check, ratio = figures[side]
+        print(f"| {side}（{tree}） | {floor:.3f} | {check:.3f} | {ratio:.3f}× |")
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="两个版本的单文件读取 + 全部规则耗时对比（同一台机器、同一批文件、交替运行）。")
     ap.add_argument("old", type=Path, help="旧版本的源代码目录（如 git worktree）")
@@ -126,12 +136,8 @@ def main() -> None:
         n = min(args.instructions, len(files) - 1)
         got = {side: {mode: instructions(tree, args.files, n, mode) for mode in ("floor", "check")}
                for side, tree in (("old", args.old), ("new", args.new))}
-        print("| 版本 | 裸读取（百万条指令/文件） | 读取 + 全部规则（百万条指令/文件） | 与裸读取之比 |")
-        print("|---|---:|---:|---:|")
-        for side, tree in (("old", args.old), ("new", args.new)):
-            g = got[side]
-            print(f"| {side}（{tree}） | {g['floor'] / 1e6:.2f} | {g['check'] / 1e6:.2f} | {g['check'] / g['floor']:.3f}× |")
-        print()
+        _table(args, "百万条指令", {side: (g["floor"] / 1e6, g["check"] / 1e6, g["check"] / g["floor"])
+                                    for side, g in got.items()})
         print(f"{n} 个工作簿（valgrind callgrind）。新/旧：读取 + 全部规则的指令数 {got['new']['check'] / got['old']['check']:.3f}。")
         return
     rows = {"old": [], "new": []}
@@ -143,12 +149,7 @@ def main() -> None:
             print(f"第 {r + 1} 轮 {side}: 裸读取 {m['floor']:.3f} 毫秒，读取 + 全部规则 {m['check']:.3f} 毫秒，"
                   f"之比 {m['ratio']:.2f}", file=sys.stderr)
     med = {side: {k: statistics.median(m[k] for m in ms) for k in ("floor", "check", "ratio")} for side, ms in rows.items()}
-    print("| 版本 | 裸读取（毫秒/文件） | 读取 + 全部规则（毫秒/文件） | 与裸读取之比 |")
-    print("|---|---:|---:|---:|")
-    for side, tree in (("old", args.old), ("new", args.new)):
-        m = med[side]
-        print(f"| {side}（{tree}） | {m['floor']:.3f} | {m['check']:.3f} | {m['ratio']:.2f}× |")
-    print()
+    _table(args, "毫秒", {side: (m["floor"], m["check"], m["ratio"]) for side, m in med.items()})
     print(f"{len(files)} 个工作簿，{args.rounds} 轮的中位数。新/旧：与裸读取之比 {med['new']['ratio'] / med['old']['ratio']:.3f}，"
           f"读取 + 全部规则耗时 {med['new']['check'] / med['old']['check']:.3f}。")
 
