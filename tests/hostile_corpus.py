@@ -530,7 +530,7 @@ CASES: list[Case] = [
     # resource exhaustion
     Case("zip-bomb", _bytes("zip-bomb.xlsx", _zip_bomb), UNREADABLE, "unreadable", "压缩炸弹"),
     Case("zip-lying-sizes", _lying_sizes, UNREADABLE, "unreadable", "已损坏"),
-    Case("zip-bad-crc", _bad_crc, UNREADABLE, "unreadable", "内部部件校验失败"),
+    Case("zip-bad-crc", _bad_crc, UNREADABLE, "unreadable", "内部部件校验失败：部件 xl/worksheets/sheet3.xml 的内容与其校验值不符"),
     Case("zip-overlap", _overlap, UNREADABLE, "unreadable", "重叠"),
     Case("zip-many-entries", _many_entries, UNREADABLE, "unreadable", "部件"),
     Case("billion-laughs-sst", lambda f: _xml_variant(f, "billion-laughs-sst", {"xl/sharedStrings.xml": _with_doctype(LAUGHS, b"&lol9;")}), UNREADABLE, "unreadable", "无法读取"),

@@ -198,7 +198,7 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int | None = None
     fh.seek(info.header_offset)
     header = fh.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"Bad magic number for file header of {info.filename!r}")
+        raise zipfile.BadZipFile(READ.text("part_header", part=info.filename[:60]))
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     fh.seek(info.header_offset + 30 + name_len + extra_len)
     raw = fh.read(info.compress_size)
@@ -208,7 +208,7 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int | None = None
     else:
         data = zlib.decompressobj(-15).decompress(raw, want)
     if limit is None and (len(data) != info.file_size or zlib.crc32(data) != info.CRC):
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+        raise zipfile.BadZipFile(READ.text("part_crc", part=info.filename[:60]))
     return data
 
 
