@@ -14,12 +14,21 @@ whole number >= 0. That set is found by a mixed-integer program solved with HiGH
 The relations are read from the form's own rule definitions (`relations`), never retyped here.
 Cells whose value is unknown (blank, placeholder, unusable) or computed by the template's
 formula are free variables: not candidates, no cost. Weights and limits live in the form
-definition (`[locate]` in xltools/forms/<form>.toml). After the optimum, each run excludes the
-ways found (a "no-good" cut), allows no more changed cells, and gives the next lightest way: as
-light, a tie; heavier, a less likely way that the message still names. The relations split into
-groups that share no cell (table 3, each table-4 group), each its own small program; the runs
-after the first are bounded by branch-and-bound nodes, not time, so answers do not depend on
-how busy the machine is.
+definition (`[locate]` in xltools/forms/<form>.toml). The relations split into groups that share
+no cell (table 3, each table-4 group), each its own program.
+
+That program in one piece has hundreds of columns, and listing the ties and the less likely ways
+takes one run each: tens to hundreds of milliseconds apiece. Most answers are found faster in two
+smaller programs, with the same result (tests/test_locate.py compares them on random reports):
+which cells change, over the "cover" cells alone (of each violated relation one must change), and
+for each set it proposes, whether the relations can hold with only those cells changed (_Fitter).
+Sets come lightest first; the first that holds is the answer once no lighter way is possible
+(`_by_covers` says how that is known); each later set as light that holds is a tie, each heavier
+one a less likely way that the message still names. Where that is not settled within [locate]
+max_cover_sets sets, the whole program answers: after the optimum, each run excludes the ways
+found (a "no-good" cut), allows no more changed cells, and gives the next lightest way; those runs
+are bounded by branch-and-bound nodes, not time, so answers do not depend on how busy the
+machine is.
 """
 from __future__ import annotations
 
@@ -108,6 +117,7 @@ class Settings:
     max_less_likely: int = 4
     time_limit: float = 2.0
     tie_max_nodes: int = 200
+    max_cover_sets: int = 20
 
 
 @lru_cache(maxsize=None)
@@ -123,7 +133,8 @@ def settings(form_id: str) -> Settings:
                     float(w.get("overwritten_total", d.overwritten_total)), float(w.get("flagged", d.flagged)),
                     int(data.get("max_cells", d.max_cells)), int(data.get("max_alternatives", d.max_alternatives)),
                     int(data.get("max_less_likely", d.max_less_likely)),
-                    float(data.get("time_limit", d.time_limit)), int(data.get("tie_max_nodes", d.tie_max_nodes)))
+                    float(data.get("time_limit", d.time_limit)), int(data.get("tie_max_nodes", d.tie_max_nodes)),
+                    int(data.get("max_cover_sets", d.max_cover_sets)))
 
 
 def texts() -> dict[str, str]:
@@ -365,11 +376,48 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
                  st: Settings, deadline: float) -> Outcome:
     from highspy import _core as hs   # see _new_solver
 
+    cand = np.array([c.weight is not None and c.value is not None for c in info])
+    o_c = np.where(cand, o, 0.0)
+    # a violated relation of candidates only holds again only if one of its cells changes;
+    # likewise the relations implied once the free cells are eliminated
+    covers = _covers(g, info, bad, cand, o_c)
+    # Every way changes a cell of each cover, so the cells it changes within the covers hit them
+    # all and weigh no more than the way: the lightest set of cover cells that hits every cover
+    # (a small program over those cells alone) bounds every way from below
+    lightest = _cover_bound(hs, covers, info, st.max_cells, deadline) if covers else None
+    if lightest == "none":
+        # no set of at most max_cells cells hits every cover
+        return Outcome(TOO_MANY, tuple(r for r, b in zip(g.relations, bad) if b))
+    if isinstance(lightest, float):
+        quick = _by_covers(g, info, o, res, bad, cand, o_c, covers, lightest, st, deadline, hs)
+        if isinstance(quick, Outcome):
+            return quick
+        if quick == _ABOVE:
+            lightest = None     # no way weighs as little as the bound: the whole program answers
+    return _solve_full(g, info, o, res, bad, st, deadline, hs, cand, o_c, covers, lightest)
+
+
+_ABOVE, _UNSETTLED = "above", "unsettled"
+
+
+@dataclass(frozen=True, eq=False)
+class _Whole:
+    """The whole program: columns x_j (the value of every cell), then d_j (changed) of every
+    candidate; its last row counts the changed cells."""
+    h: Any
+    dcol: np.ndarray
+    cand_idx: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    card_row: int
+
+
+def _whole_program(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad: np.ndarray,
+                   st: Settings, hs: Any, cand: np.ndarray, o_c: np.ndarray,
+                   covers: list[_Cover]) -> _Whole:
     inf = hs.kHighsInf
     m, n = g.coef.shape
-    cand = np.array([c.weight is not None and c.value is not None for c in info])
     signed = np.array([c.kind == "signed" for c in info])
-    o_c = np.where(cand, o, 0.0)
     big = _change_bound(o, res, bad, cand)
     down = np.where(signed, big, np.minimum(np.maximum(o_c, 0.0), big))
     # columns: the value x_j of every cell, then d_j (changed) of every candidate
@@ -398,36 +446,30 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
         row(pair, np.array([1.0, -big]), -inf, o_c[j])                 # x_j <= o_j + U d_j
         if down[j] > 0:
             row(pair, np.array([1.0, down[j]]), o_c[j], inf)           # x_j >= o_j - o_j d_j
-    # a violated relation of candidates only holds again only if one of its cells changes;
-    # likewise the relations implied once the free cells are eliminated
-    covers = [g.cols[i] for i in np.flatnonzero(bad & ~(g.has & ~cand).any(axis=1))]
-    covers += _implied_covers(g, cand, o_c)
-    for cols in covers:
-        row(dcol[cols], np.ones(len(cols)), 1.0, inf)
+    for cols, coefs, low, high in _cover_rows(covers):
+        row(dcol[cols], coefs, low, high)
     row(dcol[cand_idx], np.ones(len(cand_idx)), -inf, float(st.max_cells))
 
-    h = _new_solver(hs)
-    if n <= _SMALL:
-        h.setOptionValue("presolve", "on")
-    lp = hs.HighsLp()
-    lp.num_col_ = len(col_lower)
-    lp.num_row_ = len(lo)
-    lp.col_cost_ = cost
-    lp.col_lower_ = col_lower
-    lp.col_upper_ = col_upper
-    lp.row_lower_ = np.array(lo)
-    lp.row_upper_ = np.array(up)
-    lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum([len(c) for c in idx])]).astype(np.int32)
-    lp.a_matrix_.index_ = np.concatenate(idx).astype(np.int32)
-    lp.a_matrix_.value_ = np.concatenate(val).astype(np.double)
-    kinds = [hs.HighsVarType.kContinuous if c.kind == "amount" else hs.HighsVarType.kInteger for c in info]
-    lp.integrality_ = kinds + [hs.HighsVarType.kInteger] * len(cand_idx)
-    h.passModel(lp)
+    integer = [c.kind != "amount" for c in info] + [True] * len(cand_idx)
+    h = _model(hs, cost, col_lower, col_upper, idx, val, lo, up, integer, presolve=n <= _SMALL)
 
+    return _Whole(h, dcol, cand_idx, col_lower, col_upper, len(lo) - 1)
+
+
+def _solve_full(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad: np.ndarray,
+                st: Settings, deadline: float, hs: Any, cand: np.ndarray, o_c: np.ndarray,
+                covers: list[np.ndarray], lightest: float | None) -> Outcome:
+    """The whole program, where the cover cells alone do not settle the answer (_by_covers).
+    With the bound `lightest`, it first runs with every candidate outside the covers unchanged
+    (far smaller): reaching the bound, its answer is the answer and the ties lie within the
+    covers too; else it runs whole."""
+    inf = hs.kHighsInf
+    n = len(info)
+    whole = _whole_program(g, info, o, res, bad, st, hs, cand, o_c, covers)
+    h, dcol, cand_idx, col_lower, col_upper = whole.h, whole.dcol, whole.cand_idx, whole.col_lower, whole.col_upper
     violated = tuple(r for r, b in zip(g.relations, bad) if b)
     outcome = Outcome(LOCATED, violated)
-    card_row = len(lo) - 1          # the number of changed cells, at most max_cells
+    card_row = whole.card_row       # the number of changed cells, at most max_cells
     pos = {k: j for j, k in enumerate(g.keys)}
 
     def solve() -> tuple[str, Solution | None, bool]:
@@ -448,20 +490,34 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
         sol = _read_solution(g, info, cand, o_c, np.asarray(h.getSolution().col_value))
         return ("ok", sol, optimal) if sol is not None else (FAILED, None, False)
 
-    # A way of one cell must change a cell of every relation that fails (the covers above): with
-    # room for one cell only, every other candidate is fixed unchanged. The constraints imply
-    # it; the solver would have to find it by search, at every run
-    in_every = np.flatnonzero(cand)
-    for cols in covers:
-        in_every = np.intersect1d(in_every, cols)
-    outside = dcol[np.setdiff1d(cand_idx, in_every)].astype(np.int32)
+    def fix(js: np.ndarray) -> None:
+        """Candidates `js` unchanged: their value and their d fixed (presolve removes them)."""
+        h.changeColsBounds(len(js), js.astype(np.int32), o_c[js], o_c[js])
+        d = dcol[js].astype(np.int32)
+        h.changeColsBounds(len(d), d, np.zeros(len(d)), np.zeros(len(d)))
+
+    def free(js: np.ndarray) -> None:
+        h.changeColsBounds(len(js), js.astype(np.int32), col_lower[js], col_upper[js])
+        d = dcol[js].astype(np.int32)
+        h.changeColsBounds(len(d), d, np.zeros(len(d)), np.ones(len(d)))
 
     def exclude(sol: Solution) -> None:
         """A no-good cut: not every cell of `sol` changed again."""
         chosen = np.array([dcol[pos[k]] for k in sol.keys], dtype=np.int32)
         h.addRow(-inf, len(chosen) - 1.0, len(chosen), chosen, np.ones(len(chosen)))
 
+    in_covers = _cover_cells(covers)
+    outside = np.setdiff1d(cand_idx, in_covers)
+    restricted = lightest is not None and len(outside) > 0
+    if restricted:
+        fix(outside)
+        h.setOptionValue("presolve", "on")
     state, sol, optimal = solve()
+    if restricted and not (sol is not None and optimal and sol.cost <= lightest + _EPS):
+        free(outside)                   # the bound is not reached: every candidate may change
+        h.setOptionValue("presolve", "on" if n <= _SMALL else "off")
+        restricted = False
+        state, sol, optimal = solve()
     if sol is None or not optimal:
         limited = state == TIMEOUT or h.getModelStatus() == hs.HighsModelStatus.kTimeLimit
         outcome.status = TOO_MANY if state == "none" else TIMEOUT if limited else FAILED
@@ -473,8 +529,23 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
     best, cells = sol.cost, len(sol.changes)
     h.setOptionValue("mip_max_nodes", st.tie_max_nodes)
     h.changeRowBounds(card_row, -inf, float(cells))
-    if cells == 1 and covers and len(outside):
-        h.changeColsBounds(len(outside), outside, np.zeros(len(outside)), np.zeros(len(outside)))
+    # A way of one cell must change a cell of every relation that fails (the covers above): with
+    # room for one cell only, every other candidate is fixed unchanged. Likewise a heavier way of
+    # as many cells as the answer lies within the covers if no fewer cover cells hit them all;
+    # else the covers bound only the ties, and the less likely ways are sought in the whole program
+    if cells == 1 and covers:
+        in_every = in_covers
+        for c in covers:
+            in_every = np.intersect1d(in_every, c.cols)
+        rest = np.setdiff1d(in_covers if restricted else cand_idx, in_every)
+        if len(rest):
+            fix(rest)
+            if not restricted:
+                h.setOptionValue("presolve", "on")
+    elif restricted and _cover_bound(hs, covers, None, st.max_cells, deadline) != cells:
+        free(outside)
+        h.setOptionValue("presolve", "on" if n <= _SMALL else "off")
+        restricted = False
     outcome.solutions.append(sol)
     exclude(sol)
     while True:
@@ -501,6 +572,404 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
     return outcome
 
 
+@dataclass(frozen=True, eq=False)
+class _Cover:
+    """Cells of which at least one must change: a failing relation of candidates only, or one
+    implied once the free cells are eliminated. `lone` are those of its cells that cannot make
+    it hold on their own (the value that would, is below 0 or not a whole number): when one of
+    them changes, another of the cover does too."""
+    cols: np.ndarray
+    lone: tuple[int, ...]
+
+
+def _covers(g: _Group, info: list[Cell], bad: np.ndarray, cand: np.ndarray, o_c: np.ndarray) -> list[_Cover]:
+    rows = [(g.coef[i], bool(g.eq[i])) for i in np.flatnonzero(bad & ~(g.has & ~cand).any(axis=1))]
+    rows += [(row, True) for row in _implied_rows(g, cand, o_c)]
+    out = []
+    for row, eq in rows:
+        cols = np.flatnonzero(row)
+        r = float(row @ o_c)            # sum(coef * value): 0 (=) or >= 0 (>=) once it holds
+        lone = []
+        for j in cols:
+            c = info[j]
+            if not eq and row[j] > 0:
+                continue                # raising it alone always makes up the shortfall
+            new = o_c[j] - r / row[j]   # the value that alone makes it hold (the least, for >=)
+            if (c.kind != "signed" and new < -_EPS) or (c.kind != "amount" and abs(new - round(new)) > 1e-6):
+                lone.append(int(j))
+        out.append(_Cover(cols, tuple(lone)))
+    return out
+
+
+def _cover_cells(covers: list[_Cover]) -> np.ndarray:
+    return np.unique(np.concatenate([c.cols for c in covers])) if covers else np.array([], dtype=int)
+
+
+def _cover_rows(covers: list[_Cover]) -> Iterable[tuple[np.ndarray, np.ndarray, float, float]]:
+    """The rows (cells, coefficients, lower, upper) over the d of the cells: one changed in each
+    cover, and no cell of `lone` changed alone within its cover."""
+    for c in covers:
+        yield c.cols, np.ones(len(c.cols)), 1.0, np.inf
+        for j in c.lone:
+            yield c.cols, np.where(c.cols == j, 1.0, -1.0), -np.inf, 0.0
+
+
+def _cover_bound(hs: Any, covers: list[_Cover], info: list[Cell] | None, max_cells: int,
+                 deadline: float, at_least: int = 1) -> float | int | str | None:
+    """The least weight (fewest cells, without `info`) of a set of cover cells that can be the
+    cover cells a way changes: one in every cover, none alone that cannot be, at least
+    `at_least` and at most max_cells. "none" when there is none; None when the solver stopped
+    first."""
+    cells = _cover_cells(covers)
+    at = np.full(int(cells.max()) + 1, -1)
+    at[cells] = np.arange(len(cells))
+    idx, val, lo, up = [], [], [], []
+    for cols, coefs, low, high in _cover_rows(covers):
+        idx.append(at[cols])
+        val.append(coefs)
+        lo.append(low)
+        up.append(high)
+    idx.append(np.arange(len(cells)))
+    val.append(np.ones(len(cells)))
+    lo.append(float(at_least))
+    up.append(float(max_cells))
+    cost = np.array([info[j].weight for j in cells], dtype=float) if info is not None else np.ones(len(cells))
+    h = _model(hs, cost, np.zeros(len(cells)), np.ones(len(cells)), idx, val, lo, up, [True] * len(cells),
+               presolve=True)
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return None
+    h.setOptionValue("time_limit", left)
+    h.run()
+    status = h.getModelStatus()
+    if status == hs.HighsModelStatus.kInfeasible:
+        return "none"
+    if status != hs.HighsModelStatus.kOptimal:
+        return None
+    best = float(h.getInfo().objective_function_value)
+    return best if info is not None else round(best)
+
+
+def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad: np.ndarray,
+               cand: np.ndarray, o_c: np.ndarray, covers: list[_Cover], lightest: float, st: Settings,
+               deadline: float, hs: Any) -> Outcome | str:
+    """The answer from the cover cells, where they settle it: an Outcome; else _ABOVE (no set
+    of cover cells holds, or a way outside them may weigh as little) or _UNSETTLED (more sets to
+    try than [locate] max_cover_sets, or less likely ways that may lie outside the covers).
+
+    Every way changes a cell of each cover; the cells it changes there weigh no more than the
+    way, and meet what every way meets: none of a cover's `lone` cells changes alone in it. So
+    `lightest`, the least weight of such a set (_cover_bound), bounds every way from below.
+
+    Ways of one cell are tried first, each cell in the form's order, lightest first: a cell of
+    every cover that can make each hold alone and lies in no relation that holds, of candidates
+    only (alone, it would break it). The first that holds is the answer when every way of more
+    cells weighs more (at least two cover cells, or one and any other cell); the others that hold
+    are the ties and the less likely ways, all of one cell.
+
+    Otherwise a small program over the cover cells lists sets lightest first, each then tried
+    (_Fitter: with only its cells and the free ones changing, can every relation hold, with whole
+    numbers >= 0?). Besides what every way meets, a set changes no lone cell of a relation that
+    holds, of candidates only (with the cells outside the covers unchanged it would break); this
+    keeps most sets that cannot hold out of the list. The first set that holds is the answer if
+    it weighs `lightest`; if it weighs more, one run of the whole program must show that no way
+    that changes a cell outside the covers weighs as little (_lighter_outside). The ties are then
+    the sets as light that hold (a cell outside would add weight). When no fewer cover cells meet
+    the covers than the answer changes, a heavier way of as many cells lies within the covers as
+    well: the less likely ways are the heavier sets of as many cells that hold."""
+    inf = hs.kHighsInf
+    cells = _cover_cells(covers)
+    at = np.full(len(info), -1)
+    at[cells] = np.arange(len(cells))
+    weight = np.array([info[j].weight for j in cells], dtype=float)
+    nc = len(cells)
+    idx, val, lo, up = [], [], [], []
+    for cols, coefs, low, high in _cover_rows(covers):
+        idx.append(at[cols])
+        val.append(coefs)
+        lo.append(low)
+        up.append(high)
+    # no lone change in a relation that holds, of candidates only (the others stay as they are)
+    closed = g.eq & ~bad & ~(g.has & ~cand).any(axis=1)
+    for i in np.flatnonzero(closed):
+        mine = [int(at[j]) for j in g.cols[i] if at[j] >= 0]
+        for t in mine:
+            idx.append(np.array(mine))
+            val.append(np.array([1.0 if u == t else -1.0 for u in mine]))
+            lo.append(-inf)
+            up.append(0.0)
+    card_row = len(lo)
+    idx.append(np.arange(nc))
+    val.append(np.ones(nc))
+    lo.append(-inf)
+    up.append(float(st.max_cells))
+    h = _model(hs, weight, np.zeros(nc), np.ones(nc), idx, val, lo, up, [True] * nc, presolve=True)
+    outcome = Outcome(LOCATED, tuple(r for r, b in zip(g.relations, bad) if b))
+    fitter = _Fitter(g, info, cand, o_c, cells, hs)
+
+    above = False               # the answer weighs more than the bound: proven at the end
+
+    def settle(outcome: Outcome) -> Outcome | str:
+        if above:
+            # the answer within the covers weighs more than the bound: it is the answer if no
+            # way that changes a cell outside them weighs as little (one run of the whole program)
+            lighter = _lighter_outside(g, info, o, res, bad, st, deadline, hs, cand, o_c, covers,
+                                       cells, outcome.solutions[0].cost)
+            if lighter is not False:
+                return _ABOVE
+        return _finish(outcome)
+
+    def run() -> np.ndarray | str:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return TIMEOUT
+        h.setOptionValue("time_limit", left)
+        h.run()
+        outcome.runs += 1
+        status = h.getModelStatus()
+        if status == hs.HighsModelStatus.kInfeasible:
+            return "none"
+        if status != hs.HighsModelStatus.kOptimal:
+            return TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED
+        return np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)
+
+    def cut(chosen: np.ndarray, exact: bool) -> None:
+        """Not this set again (exact), or no set containing it (a way found: a larger set
+        would only repeat it)."""
+        others = np.setdiff1d(np.arange(nc), chosen) if exact else np.array([], dtype=int)
+        cols = np.concatenate([chosen, others]).astype(np.int32)
+        coefs = np.concatenate([np.ones(len(chosen)), -np.ones(len(others))])
+        h.addRow(-inf, len(chosen) - 1.0, len(cols), cols, coefs)
+
+    # A way of one cell: a cell of every cover that can make each hold alone and is in no
+    # relation that holds, of candidates only (changed alone, it would break it). Each is tried,
+    # lightest first, in the form's order. The first that holds is the answer when every way of
+    # more cells weighs more: at least two cover cells, or one and any other cell; then the
+    # others that hold are the ties and the less likely ways, of one cell as well
+    hit = cells
+    for c in covers:
+        hit = np.setdiff1d(np.intersect1d(hit, c.cols), np.array(c.lone, dtype=int))
+    closed = g.eq & ~bad & ~(g.has & ~cand).any(axis=1)
+    singles = hit[~g.has[closed][:, hit].any(axis=0)] if len(hit) else hit
+    if len(singles):
+        two = _cover_bound(hs, covers, info, st.max_cells, deadline, at_least=2)
+        if two is None:
+            outcome.status = TIMEOUT
+            return outcome
+        lightest_any = min(c.weight for c, m in zip(info, cand) if m)
+        more = min(([float(two)] if two != "none" else []) + [float(info[j].weight) + lightest_any for j in hit])
+        for j in sorted(singles, key=lambda j: (info[j].weight, j)):
+            pos = np.array([at[j]])
+            sol = fitter.fit(pos, deadline)
+            if isinstance(sol, str):
+                if sol == TIMEOUT:
+                    outcome.status = TIMEOUT
+                    return outcome
+                return _UNSETTLED
+            if sol is None or len(sol.changes) != 1:
+                cut(pos, exact=True)
+                continue
+            if not outcome.solutions:
+                if sol.cost > more - _EPS:
+                    outcome.solutions.clear()
+                    break           # a way of more cells may weigh as little: the sets decide
+                outcome.solutions.append(sol)
+            elif sol.cost <= outcome.solutions[0].cost + _EPS:
+                if len(outcome.solutions) == st.max_alternatives:
+                    outcome.more_ties = True
+                    return settle(outcome)
+                outcome.solutions.append(sol)
+            else:
+                if len(outcome.alternatives) == st.max_less_likely:
+                    outcome.more_alternatives = True
+                    return settle(outcome)
+                outcome.alternatives.append(sol)
+        if outcome.solutions:
+            return settle(outcome)
+    size = 0                    # cells of the answer, once the ties are complete
+    for _ in range(st.max_cover_sets):
+        chosen = run()
+        if isinstance(chosen, str):
+            if chosen == "none":
+                break
+            if chosen == TIMEOUT:
+                outcome.status = TIMEOUT
+                return outcome
+            return _UNSETTLED
+        w = float(weight[chosen].sum())
+        if not size and outcome.solutions and w > outcome.solutions[0].cost + _EPS:
+            size = len(outcome.solutions[0].changes)
+            if size > 1:
+                # a heavier way of `size` cells lies within the covers only if no fewer cells
+                # hit them all; else the less likely ways are the whole program's to find
+                if _cover_bound(hs, covers, None, st.max_cells, deadline) != size:
+                    return _UNSETTLED
+            h.changeRowBounds(card_row, -inf, float(size))
+            continue
+        sol = fitter.fit(chosen, deadline)
+        if sol == TIMEOUT:
+            outcome.status = TIMEOUT
+            return outcome
+        if isinstance(sol, str):
+            return _UNSETTLED
+        if sol is None or len(sol.changes) != len(chosen):
+            cut(chosen, exact=True)     # a superset may still hold; a smaller set that holds came first
+            continue
+        cut(chosen, exact=False)
+        if not outcome.solutions and sol.cost > lightest + _EPS:
+            above = True
+        if not size:
+            if len(outcome.solutions) == st.max_alternatives:
+                outcome.more_ties = True
+                return settle(outcome)
+            outcome.solutions.append(sol)
+        else:
+            if len(outcome.alternatives) == st.max_less_likely:
+                outcome.more_alternatives = True
+                return settle(outcome)
+            outcome.alternatives.append(sol)
+    else:
+        # more sets than the settings allow: settled only if the ties are complete
+        return settle(outcome) if size else _UNSETTLED
+    if not outcome.solutions:
+        return _ABOVE           # no set of cover cells holds
+    return settle(outcome)
+
+
+def _lighter_outside(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad: np.ndarray,
+                     st: Settings, deadline: float, hs: Any, cand: np.ndarray, o_c: np.ndarray,
+                     covers: list[_Cover], inside: np.ndarray, weight: float) -> bool | None:
+    """Whether a way that changes a cell outside `inside` weighs at most `weight`: one run of
+    the whole program with that asked of it; None when the solver stopped first."""
+    inf = hs.kHighsInf
+    whole = _whole_program(g, info, o, res, bad, st, hs, cand, o_c, covers)
+    out = whole.dcol[np.setdiff1d(whole.cand_idx, inside)].astype(np.int32)
+    if not len(out):
+        return False
+    d = whole.dcol[whole.cand_idx].astype(np.int32)
+    h = whole.h
+    h.addRow(1.0, inf, len(out), out, np.ones(len(out)))
+    h.addRow(-inf, weight + _EPS, len(d), d, np.array([info[j].weight for j in whole.cand_idx], dtype=float))
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return None
+    h.setOptionValue("time_limit", left)
+    h.run()
+    status = h.getModelStatus()
+    if status == hs.HighsModelStatus.kInfeasible:
+        return False
+    if status == hs.HighsModelStatus.kOptimal:
+        return True
+    return None
+
+
+def _finish(outcome: Outcome) -> Outcome:
+    if len(outcome.solutions) > 1:
+        outcome.status = TIED
+    return outcome
+
+
+class _Fitter:
+    """Whether a set of cover cells can be the cells a way changes: with only those cells (and
+    the free ones) changing, every relation holding, each count a whole number >= 0, and the
+    chosen cells moved as little as possible in all (their new values are then the nearest).
+    One HiGHS model for the group, over the cover cells and the free cells; each set only
+    changes the bounds of its columns."""
+
+    def __init__(self, g: _Group, info: list[Cell], cand: np.ndarray, o_c: np.ndarray,
+                 cells: np.ndarray, hs: Any) -> None:
+        inf = hs.kHighsInf
+        self.g, self.info, self.cand, self.o_c, self.cells, self.hs = g, info, cand, o_c, cells, hs
+        moving = ~cand.copy()
+        moving[cells] = True
+        self.moving = moving
+        fixed = ~moving
+        const = g.coef[:, fixed] @ o_c[fixed]
+        active = g.has[:, moving].any(axis=1)
+        rest = ~active
+        # a relation of cells that never change here fails: no set can hold
+        self.hopeless = bool(np.any(np.where(g.eq[rest], np.abs(const[rest]) > _EPS, const[rest] < -_EPS)))
+        cols = np.flatnonzero(moving)
+        self.cols = cols
+        at = np.full(len(info), -1)
+        at[cols] = np.arange(len(cols))
+        signed = np.array([info[j].kind == "signed" for j in cols])
+        k = len(cells)
+        # columns: the new value of each cell that may change, then how far each cover cell moves
+        self.lower = np.concatenate([np.where(signed, -inf, 0.0), np.zeros(k)])
+        self.upper = np.full(len(cols) + k, inf)
+        self.cell_col = at[cells]
+        cost = np.concatenate([np.zeros(len(cols)), np.ones(k)])
+        idx, val, lo, up = [], [], [], []
+        for i in np.flatnonzero(active):
+            js = np.flatnonzero(g.has[i] & moving)
+            idx.append(at[js])
+            val.append(g.coef[i, js])
+            lo.append(-const[i])
+            up.append(-const[i] if g.eq[i] else inf)
+        for t, j in enumerate(cells):
+            pair = np.array([at[j], len(cols) + t])
+            idx += [pair, pair]
+            val += [np.array([1.0, -1.0]), np.array([1.0, 1.0])]
+            lo += [-inf, o_c[j]]                 # x - o <= t and x + t >= o
+            up += [o_c[j], inf]
+        integer = [info[j].kind != "amount" for j in cols] + [False] * k
+        self.h = _model(hs, cost, self.lower, self.upper, idx, val, lo, up, integer, presolve=True)
+        self.all = np.arange(len(cols) + k, dtype=np.int32)
+
+    def fit(self, chosen: np.ndarray, deadline: float) -> Solution | None | str:
+        """The way that changes the cover cells at positions `chosen` (of `cells`); None when
+        there is none."""
+        if self.hopeless:
+            return None
+        hs, h = self.hs, self.h
+        lower, upper = self.lower.copy(), self.upper.copy()
+        still = np.ones(len(self.cells), dtype=bool)
+        still[chosen] = False
+        fixed_cols = self.cell_col[still]
+        lower[fixed_cols] = upper[fixed_cols] = self.o_c[self.cells[still]]
+        t = len(self.cols) + np.flatnonzero(still)
+        upper[t] = 0.0
+        h.changeColsBounds(len(self.all), self.all, lower, upper)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return TIMEOUT
+        h.setOptionValue("time_limit", left)
+        h.run()
+        status = h.getModelStatus()
+        if status == hs.HighsModelStatus.kInfeasible:
+            return None
+        if status != hs.HighsModelStatus.kOptimal:
+            return TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED
+        x = np.where(self.moving, 0.0, self.o_c)
+        x[self.cols] = np.asarray(h.getSolution().col_value)[:len(self.cols)]
+        return _read_solution(self.g, self.info, self.cand, self.o_c, x)
+
+
+def _model(hs: Any, cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray,
+           idx: list[np.ndarray], val: list[np.ndarray], lo: list[float], up: list[float],
+           integer: list[bool], presolve: bool) -> Any:
+    """A HiGHS model of the rows idx/val between lo and up; `integer` per column."""
+    h = _new_solver(hs)
+    if presolve:
+        h.setOptionValue("presolve", "on")
+    lp = hs.HighsLp()
+    lp.num_col_ = len(cost)
+    lp.num_row_ = len(lo)
+    lp.col_cost_ = np.asarray(cost, dtype=np.double)
+    lp.col_lower_ = np.asarray(col_lower, dtype=np.double)
+    lp.col_upper_ = np.asarray(col_upper, dtype=np.double)
+    lp.row_lower_ = np.array(lo, dtype=np.double)
+    lp.row_upper_ = np.array(up, dtype=np.double)
+    lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum([len(c) for c in idx])]).astype(np.int32)
+    lp.a_matrix_.index_ = (np.concatenate(idx) if idx else np.array([])).astype(np.int32)
+    lp.a_matrix_.value_ = (np.concatenate(val) if val else np.array([])).astype(np.double)
+    lp.integrality_ = [hs.HighsVarType.kInteger if i else hs.HighsVarType.kContinuous for i in integer]
+    h.passModel(lp)
+    return h
+
+
 def _change_bound(o: np.ndarray, res: np.ndarray, bad: np.ndarray, cand: np.ndarray) -> float:
     """How far the program may move a cell (its "big M"): twice what the failing relations are
     off by in all, plus 10. The relations of these forms are sums and balances with unit
@@ -512,7 +981,7 @@ def _change_bound(o: np.ndarray, res: np.ndarray, bad: np.ndarray, cand: np.ndar
     return 2 * float(np.abs(res[bad]).sum()) + 10
 
 
-def _implied_covers(g: _Group, cand: np.ndarray, o_c: np.ndarray) -> list[np.ndarray]:
+def _implied_rows(g: _Group, cand: np.ndarray, o_c: np.ndarray) -> list[np.ndarray]:
     """Cells of which at least one must change, from relations implied by the equalities once
     the free cells (unknown, or a formula's result) are eliminated: e.g. with （七）总计 a formula,
     a column's balance over its result rows. Without these the program has no such bound where
@@ -536,12 +1005,7 @@ def _implied_covers(g: _Group, cand: np.ndarray, o_c: np.ndarray) -> list[np.nda
             nz = a != 0
             changed[others] = True
         alive[piv] = False
-    out = []
-    for row in a[alive & changed]:
-        support = np.flatnonzero(row)
-        if len(support) and abs(row @ o_c) > 1e-6:
-            out.append(support)
-    return out
+    return [row for row in a[alive & changed] if (row != 0).any() and abs(row @ o_c) > 1e-6]
 
 
 def _new_solver(hs):
