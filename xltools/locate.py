@@ -614,14 +614,14 @@ def _cover_rows(covers: list[_Cover]) -> Iterable[tuple[np.ndarray, np.ndarray, 
             yield c.cols, np.where(c.cols == j, 1.0, -1.0), -np.inf, 0.0
 
 
-def _cover_bound(hs: Any, covers: list[_Cover], info: list[Cell] | None, max_cells: int,
-                 deadline: float, at_least: int = 1) -> float | int | str | None:
-    """The least weight (fewest cells, without `info`) of a set of cover cells that can be the
-    cover cells a way changes: one in every cover, none alone that cannot be, at least
-    `at_least` and at most max_cells. "none" when there is none; None when the solver stopped
-    first."""
+def _cover_program(hs: Any, covers: list[_Cover], n: int, cost: np.ndarray | None, max_cells: int,
+                   at_least: int = 1, closed: Iterable[np.ndarray] = ()) -> tuple[Any, np.ndarray, np.ndarray, int]:
+    """Which cover cells change (the rows of _cover_rows, at least `at_least` and at most
+    max_cells cells), with cost `cost` per cell of the group (of n cells; one each if None); no
+    cell changes alone, among the cover cells, in a relation of `closed` (its cells). Returns the
+    model, the cover cells, each cell's column (-1 if none) and the row that counts the cells."""
     cells = _cover_cells(covers)
-    at = np.full(int(cells.max()) + 1, -1)
+    at = np.full(n, -1)
     at[cells] = np.arange(len(cells))
     idx, val, lo, up = [], [], [], []
     for cols, coefs, low, high in _cover_rows(covers):
@@ -629,23 +629,35 @@ def _cover_bound(hs: Any, covers: list[_Cover], info: list[Cell] | None, max_cel
         val.append(coefs)
         lo.append(low)
         up.append(high)
+    for cols in closed:
+        mine = at[cols]
+        mine = mine[mine >= 0]
+        for t in mine:
+            idx.append(mine)
+            val.append(np.where(mine == t, 1.0, -1.0))
+            lo.append(-np.inf)
+            up.append(0.0)
     idx.append(np.arange(len(cells)))
     val.append(np.ones(len(cells)))
     lo.append(float(at_least))
     up.append(float(max_cells))
-    cost = np.array([info[j].weight for j in cells], dtype=float) if info is not None else np.ones(len(cells))
-    h = _model(hs, cost, np.zeros(len(cells)), np.ones(len(cells)), idx, val, lo, up, [True] * len(cells),
-               presolve=True)
-    left = deadline - time.monotonic()
-    if left <= 0:
-        return None
-    h.setOptionValue("time_limit", left)
-    h.run()
-    status = h.getModelStatus()
-    if status == hs.HighsModelStatus.kInfeasible:
-        return "none"
-    if status != hs.HighsModelStatus.kOptimal:
-        return None
+    c = cost[cells] if cost is not None else np.ones(len(cells))
+    h = _model(hs, c, np.zeros(len(cells)), np.ones(len(cells)), idx, val, lo, up, [True] * len(cells), presolve=True)
+    return h, cells, at, len(lo) - 1
+
+
+def _cover_bound(hs: Any, covers: list[_Cover], info: list[Cell] | None, max_cells: int,
+                 deadline: float, at_least: int = 1) -> float | int | str | None:
+    """The least weight (fewest cells, without `info`) of a set of cover cells that can be the
+    cover cells a way changes: one in every cover, none alone that cannot be, at least
+    `at_least` and at most max_cells. "none" when there is none; None when the solver stopped
+    first."""
+    n = int(_cover_cells(covers).max()) + 1
+    cost = np.array([c.weight or 0.0 for c in info[:n]], dtype=float) if info is not None else None
+    h, *_ = _cover_program(hs, covers, n, cost, max_cells, at_least)
+    state = _run(hs, h, deadline)
+    if state != "optimal":
+        return "none" if state == "none" else None
     best = float(h.getInfo().objective_function_value)
     return best if info is not None else round(best)
 
@@ -678,32 +690,13 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
     the covers than the answer changes, a heavier way of as many cells lies within the covers as
     well: the less likely ways are the heavier sets of as many cells that hold."""
     inf = hs.kHighsInf
-    cells = _cover_cells(covers)
-    at = np.full(len(info), -1)
-    at[cells] = np.arange(len(cells))
-    weight = np.array([info[j].weight for j in cells], dtype=float)
-    nc = len(cells)
-    idx, val, lo, up = [], [], [], []
-    for cols, coefs, low, high in _cover_rows(covers):
-        idx.append(at[cols])
-        val.append(coefs)
-        lo.append(low)
-        up.append(high)
     # no lone change in a relation that holds, of candidates only (the others stay as they are)
     closed = g.eq & ~bad & ~(g.has & ~cand).any(axis=1)
-    for i in np.flatnonzero(closed):
-        mine = [int(at[j]) for j in g.cols[i] if at[j] >= 0]
-        for t in mine:
-            idx.append(np.array(mine))
-            val.append(np.array([1.0 if u == t else -1.0 for u in mine]))
-            lo.append(-inf)
-            up.append(0.0)
-    card_row = len(lo)
-    idx.append(np.arange(nc))
-    val.append(np.ones(nc))
-    lo.append(-inf)
-    up.append(float(st.max_cells))
-    h = _model(hs, weight, np.zeros(nc), np.ones(nc), idx, val, lo, up, [True] * nc, presolve=True)
+    cost = np.array([c.weight or 0.0 for c in info], dtype=float)
+    h, cells, at, card_row = _cover_program(hs, covers, len(info), cost, st.max_cells,
+                                            closed=[g.cols[i] for i in np.flatnonzero(closed)])
+    weight = cost[cells]
+    nc = len(cells)
     outcome = Outcome(LOCATED, tuple(r for r, b in zip(g.relations, bad) if b))
     fitter = _Fitter(g, info, cand, o_c, cells, hs)
 
@@ -720,17 +713,10 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
         return _finish(outcome)
 
     def run() -> np.ndarray | str:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return TIMEOUT
-        h.setOptionValue("time_limit", left)
-        h.run()
+        state = _run(hs, h, deadline)
         outcome.runs += 1
-        status = h.getModelStatus()
-        if status == hs.HighsModelStatus.kInfeasible:
-            return "none"
-        if status != hs.HighsModelStatus.kOptimal:
-            return TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED
+        if state != "optimal":
+            return state
         return np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)
 
     def cut(chosen: np.ndarray, exact: bool) -> None:
@@ -741,6 +727,33 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
         coefs = np.concatenate([np.ones(len(chosen)), -np.ones(len(others))])
         h.addRow(-inf, len(chosen) - 1.0, len(cols), cols, coefs)
 
+    def stopped(why: str) -> Outcome | str:
+        if why == TIMEOUT:
+            outcome.status = TIMEOUT
+            return outcome
+        return _UNSETTLED
+
+    def attempt(chosen: np.ndarray) -> Solution | str | None:
+        """The way that changes exactly these cells; None when there is none (the set is then
+        excluded alone: a larger one may hold); a str when the solver stopped."""
+        sol = fitter.fit(chosen, deadline)
+        if sol is None or (not isinstance(sol, str) and len(sol.changes) != len(chosen)):
+            cut(chosen, exact=True)
+            return None
+        return sol
+
+    def keep(sol: Solution, tie: bool) -> bool:
+        """A tie or a less likely way; True once there are more than are listed."""
+        ways, limit = (outcome.solutions, st.max_alternatives) if tie else (outcome.alternatives, st.max_less_likely)
+        if len(ways) == limit:
+            if tie:
+                outcome.more_ties = True
+            else:
+                outcome.more_alternatives = True
+            return True
+        ways.append(sol)
+        return False
+
     # A way of one cell: a cell of every cover that can make each hold alone and is in no
     # relation that holds, of candidates only (changed alone, it would break it). Each is tried,
     # lightest first, in the form's order. The first that holds is the answer when every way of
@@ -749,41 +762,23 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
     hit = cells
     for c in covers:
         hit = np.setdiff1d(np.intersect1d(hit, c.cols), np.array(c.lone, dtype=int))
-    closed = g.eq & ~bad & ~(g.has & ~cand).any(axis=1)
     singles = hit[~g.has[closed][:, hit].any(axis=0)] if len(hit) else hit
     if len(singles):
         two = _cover_bound(hs, covers, info, st.max_cells, deadline, at_least=2)
         if two is None:
-            outcome.status = TIMEOUT
-            return outcome
+            return stopped(TIMEOUT)
         lightest_any = min(c.weight for c, m in zip(info, cand) if m)
         more = min(([float(two)] if two != "none" else []) + [float(info[j].weight) + lightest_any for j in hit])
         for j in sorted(singles, key=lambda j: (info[j].weight, j)):
-            pos = np.array([at[j]])
-            sol = fitter.fit(pos, deadline)
+            sol = attempt(np.array([at[j]]))
             if isinstance(sol, str):
-                if sol == TIMEOUT:
-                    outcome.status = TIMEOUT
-                    return outcome
-                return _UNSETTLED
-            if sol is None or len(sol.changes) != 1:
-                cut(pos, exact=True)
+                return stopped(sol)
+            if sol is None:
                 continue
-            if not outcome.solutions:
-                if sol.cost > more - _EPS:
-                    outcome.solutions.clear()
-                    break           # a way of more cells may weigh as little: the sets decide
-                outcome.solutions.append(sol)
-            elif sol.cost <= outcome.solutions[0].cost + _EPS:
-                if len(outcome.solutions) == st.max_alternatives:
-                    outcome.more_ties = True
-                    return settle(outcome)
-                outcome.solutions.append(sol)
-            else:
-                if len(outcome.alternatives) == st.max_less_likely:
-                    outcome.more_alternatives = True
-                    return settle(outcome)
-                outcome.alternatives.append(sol)
+            if not outcome.solutions and sol.cost > more - _EPS:
+                break           # a way of more cells may weigh as little: the sets decide
+            if keep(sol, tie=not outcome.solutions or sol.cost <= outcome.solutions[0].cost + _EPS):
+                return settle(outcome)
         if outcome.solutions:
             return settle(outcome)
     size = 0                    # cells of the answer, once the ties are complete
@@ -792,10 +787,7 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
         if isinstance(chosen, str):
             if chosen == "none":
                 break
-            if chosen == TIMEOUT:
-                outcome.status = TIMEOUT
-                return outcome
-            return _UNSETTLED
+            return stopped(chosen)
         w = float(weight[chosen].sum())
         if not size and outcome.solutions and w > outcome.solutions[0].cost + _EPS:
             size = len(outcome.solutions[0].changes)
@@ -806,28 +798,16 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
                     return _UNSETTLED
             h.changeRowBounds(card_row, -inf, float(size))
             continue
-        sol = fitter.fit(chosen, deadline)
-        if sol == TIMEOUT:
-            outcome.status = TIMEOUT
-            return outcome
+        sol = attempt(chosen)
         if isinstance(sol, str):
-            return _UNSETTLED
-        if sol is None or len(sol.changes) != len(chosen):
-            cut(chosen, exact=True)     # a superset may still hold; a smaller set that holds came first
+            return stopped(sol)
+        if sol is None:
             continue
-        cut(chosen, exact=False)
+        cut(chosen, exact=False)        # a larger set would only repeat this way
         if not outcome.solutions and sol.cost > lightest + _EPS:
             above = True
-        if not size:
-            if len(outcome.solutions) == st.max_alternatives:
-                outcome.more_ties = True
-                return settle(outcome)
-            outcome.solutions.append(sol)
-        else:
-            if len(outcome.alternatives) == st.max_less_likely:
-                outcome.more_alternatives = True
-                return settle(outcome)
-            outcome.alternatives.append(sol)
+        if keep(sol, tie=not size):
+            return settle(outcome)
     else:
         # more sets than the settings allow: settled only if the ties are complete
         return settle(outcome) if size else _UNSETTLED
@@ -850,17 +830,7 @@ def _lighter_outside(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray
     h = whole.h
     h.addRow(1.0, inf, len(out), out, np.ones(len(out)))
     h.addRow(-inf, weight + _EPS, len(d), d, np.array([info[j].weight for j in whole.cand_idx], dtype=float))
-    left = deadline - time.monotonic()
-    if left <= 0:
-        return None
-    h.setOptionValue("time_limit", left)
-    h.run()
-    status = h.getModelStatus()
-    if status == hs.HighsModelStatus.kInfeasible:
-        return False
-    if status == hs.HighsModelStatus.kOptimal:
-        return True
-    return None
+    return {"none": False, "optimal": True}.get(_run(hs, h, deadline))
 
 
 def _finish(outcome: Outcome) -> Outcome:
@@ -931,19 +901,28 @@ class _Fitter:
         t = len(self.cols) + np.flatnonzero(still)
         upper[t] = 0.0
         h.changeColsBounds(len(self.all), self.all, lower, upper)
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return TIMEOUT
-        h.setOptionValue("time_limit", left)
-        h.run()
-        status = h.getModelStatus()
-        if status == hs.HighsModelStatus.kInfeasible:
-            return None
-        if status != hs.HighsModelStatus.kOptimal:
-            return TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED
+        state = _run(hs, h, deadline)
+        if state != "optimal":
+            return None if state == "none" else state
         x = np.where(self.moving, 0.0, self.o_c)
         x[self.cols] = np.asarray(h.getSolution().col_value)[:len(self.cols)]
         return _read_solution(self.g, self.info, self.cand, self.o_c, x)
+
+
+def _run(hs: Any, h: Any, deadline: float) -> str:
+    """Solve `h` within what is left of the time: "optimal", "none" (infeasible), TIMEOUT or
+    FAILED."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return TIMEOUT
+    h.setOptionValue("time_limit", left)
+    h.run()
+    status = h.getModelStatus()
+    if status == hs.HighsModelStatus.kOptimal:
+        return "optimal"
+    if status == hs.HighsModelStatus.kInfeasible:
+        return "none"
+    return TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED
 
 
 def _model(hs: Any, cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray,
