@@ -331,13 +331,16 @@ def _eliminate_computed(g: _Group, info: list[Cell]) -> list[tuple[_Group, list[
     # drop equalities the others imply (the total column's balance is the sum of the others'):
     # kept, they would tie independent columns into one program
     rows.sort(key=lambda r: (not r[1], int((r[0] != 0).sum())))
-    basis: list[np.ndarray] = []
+    basis = np.zeros((0, len(keep)))         # orthonormal rows spanning the equalities kept
     independent = []
     for row, e in rows:
-        if e and basis and np.linalg.matrix_rank(np.array(basis + [row])) == len(basis):
-            continue
         if e:
-            basis.append(row)
+            rest = row - basis.T @ (basis @ row)
+            rest -= basis.T @ (basis @ rest)      # once more, for rounding
+            size = float(np.linalg.norm(rest))
+            if size <= 1e-9 * float(np.linalg.norm(row)):
+                continue
+            basis = np.vstack([basis, rest / size])
         independent.append((row, e))
     return _split([g.keys[j] for j in keep], [info[j] for j in keep], independent)
 
@@ -616,33 +619,53 @@ def _cover_rows(covers: list[_Cover]) -> Iterable[tuple[np.ndarray, np.ndarray, 
 
 def _cover_program(hs: Any, covers: list[_Cover], n: int, cost: np.ndarray | None, max_cells: int,
                    at_least: int = 1, closed: Iterable[np.ndarray] = ()) -> tuple[Any, np.ndarray, np.ndarray, int]:
-    """Which cover cells change (the rows of _cover_rows, at least `at_least` and at most
-    max_cells cells), with cost `cost` per cell of the group (of n cells; one each if None); no
-    cell changes alone, among the cover cells, in a relation of `closed` (its cells). Returns the
-    model, the cover cells, each cell's column (-1 if none) and the row that counts the cells."""
+    """Which cover cells change: one cell of each cover, no cell of its `lone` alone in it, at
+    least `at_least` and at most max_cells cells, with cost `cost` per cell of the group (of n
+    cells; one each if None); and no cell changes alone, among the cover cells, in a relation of
+    `closed` (its cells). Returns the model, the cover cells, each cell's column (-1 if none) and
+    the row that counts the cells; the first columns are the cells, in that order.
+
+    "Not alone" is written with one more 0/1 column per cover or relation, so that the rows stay
+    short (the solver slows down markedly with a long row per cell): for a cover, s = "only one of
+    its cells changes" with sum >= 2 - s and each lone cell + s <= 1; for a relation, u = "one of
+    its cells changes" with each cell <= u and sum >= 2 u."""
+    inf = np.inf
     cells = _cover_cells(covers)
     at = np.full(n, -1)
     at[cells] = np.arange(len(cells))
     idx, val, lo, up = [], [], [], []
-    for cols, coefs, low, high in _cover_rows(covers):
-        idx.append(at[cols])
-        val.append(coefs)
+    extra = len(cells)
+
+    def row(cols, coefs, low: float, high: float) -> None:
+        idx.append(np.asarray(cols))
+        val.append(np.asarray(coefs, dtype=float))
         lo.append(low)
         up.append(high)
-    for cols in closed:
-        mine = at[cols]
+
+    for c in covers:
+        cols = at[c.cols]
+        row(cols, np.ones(len(cols)), 1.0, inf)
+        if c.lone:
+            s_col = extra
+            extra += 1
+            row(np.append(cols, s_col), np.append(np.ones(len(cols)), 1.0), 2.0, inf)
+            for j in c.lone:
+                row([at[j], s_col], [1.0, 1.0], -inf, 1.0)
+    for rel in closed:
+        mine = at[rel]
         mine = mine[mine >= 0]
-        for t in mine:
-            idx.append(mine)
-            val.append(np.where(mine == t, 1.0, -1.0))
-            lo.append(-np.inf)
-            up.append(0.0)
-    idx.append(np.arange(len(cells)))
-    val.append(np.ones(len(cells)))
-    lo.append(float(at_least))
-    up.append(float(max_cells))
+        if len(mine) == 1:
+            row(mine, [1.0], -inf, 0.0)
+        elif len(mine) > 1:
+            u_col = extra
+            extra += 1
+            for t in mine:
+                row([t, u_col], [1.0, -1.0], -inf, 0.0)
+            row(np.append(mine, u_col), np.append(np.ones(len(mine)), -2.0), 0.0, inf)
+    row(np.arange(len(cells)), np.ones(len(cells)), float(at_least), float(max_cells))
     c = cost[cells] if cost is not None else np.ones(len(cells))
-    h = _model(hs, c, np.zeros(len(cells)), np.ones(len(cells)), idx, val, lo, up, [True] * len(cells), presolve=True)
+    c = np.concatenate([c, np.zeros(extra - len(cells))])
+    h = _model(hs, c, np.zeros(extra), np.ones(extra), idx, val, lo, up, [True] * extra, presolve=True)
     return h, cells, at, len(lo) - 1
 
 
@@ -717,7 +740,7 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
         outcome.runs += 1
         if state != "optimal":
             return state
-        return np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)
+        return np.flatnonzero(np.asarray(h.getSolution().col_value)[:nc] > 0.5)
 
     def cut(chosen: np.ndarray, exact: bool) -> None:
         """Not this set again (exact), or no set containing it (a way found: a larger set
@@ -809,8 +832,8 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
         if keep(sol, tie=not size):
             return settle(outcome)
     else:
-        # more sets than the settings allow: settled only if the ties are complete
-        return settle(outcome) if size else _UNSETTLED
+        # more sets than the settings allow: the whole program answers
+        return _UNSETTLED
     if not outcome.solutions:
         return _ABOVE           # no set of cover cells holds
     return settle(outcome)
@@ -883,8 +906,10 @@ class _Fitter:
             val += [np.array([1.0, -1.0]), np.array([1.0, 1.0])]
             lo += [-inf, o_c[j]]                 # x - o <= t and x + t >= o
             up += [o_c[j], inf]
-        integer = [info[j].kind != "amount" for j in cols] + [False] * k
-        self.h = _model(hs, cost, self.lower, self.upper, idx, val, lo, up, integer, presolve=True)
+        # solved as a linear program first: the relations are sums and balances of a table, whose
+        # vertices are whole numbers as a rule; only where one is not, as the integer program
+        self.integer = np.flatnonzero([info[j].kind != "amount" for j in cols]).astype(np.int32)
+        self.h = _model(hs, cost, self.lower, self.upper, idx, val, lo, up, [False] * (len(cols) + k), presolve=True)
         self.all = np.arange(len(cols) + k, dtype=np.int32)
 
     def fit(self, chosen: np.ndarray, deadline: float) -> Solution | None | str:
@@ -903,9 +928,19 @@ class _Fitter:
         h.changeColsBounds(len(self.all), self.all, lower, upper)
         state = _run(hs, h, deadline)
         if state != "optimal":
-            return None if state == "none" else state
+            return None if state == "none" else state       # no fractional way: no whole one
+        value = np.asarray(h.getSolution().col_value)[:len(self.cols)]
+        whole = value[self.integer]
+        if np.any(np.abs(whole - np.round(whole)) > 1e-6):
+            n = len(self.integer)
+            h.changeColsIntegrality(n, self.integer, np.array([hs.HighsVarType.kInteger] * n))
+            state = _run(hs, h, deadline)
+            h.changeColsIntegrality(n, self.integer, np.array([hs.HighsVarType.kContinuous] * n))
+            if state != "optimal":
+                return None if state == "none" else state
+            value = np.asarray(h.getSolution().col_value)[:len(self.cols)]
         x = np.where(self.moving, 0.0, self.o_c)
-        x[self.cols] = np.asarray(h.getSolution().col_value)[:len(self.cols)]
+        x[self.cols] = value
         return _read_solution(self.g, self.info, self.cand, self.o_c, x)
 
 
@@ -1008,45 +1043,37 @@ def _read_solution(g: _Group, info: list[Cell], cand: np.ndarray, o_c: np.ndarra
                    x: np.ndarray) -> Solution | None:
     """The changed cells with exact new values; None if the solver's answer does not check."""
     n = len(info)
+    amount = np.fromiter((c.kind == "amount" for c in info), bool, n)
+    signed = np.fromiter((c.kind == "signed" for c in info), bool, n)
     raw = x[:n]
-    new = np.array([round(v, 6) if c.kind == "amount" else float(round(v)) for v, c in zip(raw, info)])
-    if any(v < 0 and c.kind != "signed" for v, c in zip(new, info)):
+    new = np.where(amount, np.round(raw, 6), np.round(raw))
+    if np.any((new < 0) & ~signed):
         return None
     r = g.coef @ new
     if not np.all(np.where(g.eq, np.abs(r) < _EPS, r > -_EPS)):
         return None
-    changed = [j for j in np.flatnonzero(cand) if abs(new[j] - o_c[j]) > _EPS]
-    free = [g.keys[j] for j in np.flatnonzero(~cand)]
-    determined = _determined(list(g.relations), [g.keys[j] for j in changed], free)
-    changes = []
-    for j in changed:
-        c = info[j]
-        v = new[j] if c.kind == "amount" else int(new[j])
-        changes.append(Change(c.key, c.value, v, determined[c.key], c.reason))
-    return Solution(tuple(changes), round(sum(info[j].weight for j in changed), 9))
+    changed = np.flatnonzero(cand & (np.abs(new - o_c) > _EPS))
+    determined = _determined(g, changed, np.flatnonzero(~cand))
+    changes = tuple(Change(info[j].key, info[j].value, float(new[j]) if amount[j] else int(new[j]), bool(d),
+                           info[j].reason) for j, d in zip(changed, determined))
+    return Solution(changes, round(sum(info[j].weight for j in changed), 9))
 
 
-def _determined(group: list[Relation], changed: list[str], free: list[str]) -> dict[str, bool]:
+def _determined(g: _Group, changed: np.ndarray, free: np.ndarray) -> np.ndarray:
     """Whether the equalities leave exactly one value for each changed cell, all others fixed
-    (free cells may take any value): column i of the changed block is not in the span of the
-    other unknowns."""
-    if not changed:
-        return {}
-    unknown = changed + free
-    pos = {k: i for i, k in enumerate(unknown)}
-    eq = [r for r in group if r.op == "=" and any(k in pos for k, _ in r.terms)]
-    a = np.zeros((len(eq), len(unknown)))
-    for i, r in enumerate(eq):
-        for k, c in r.terms:
-            if k in pos:
-                a[i, pos[k]] = c
-    full = np.linalg.matrix_rank(a) if len(eq) else 0
-    out = {}
-    for k in changed:
-        others = np.delete(a, pos[k], axis=1)
-        rest = np.linalg.matrix_rank(others) if others.size else 0
-        out[k] = bool(full == rest + 1)
-    return out
+    (free cells may take any value): no change of the unknowns that keeps every equality moves
+    it, i.e. every vector of the null space of the equalities over the unknowns is 0 there."""
+    if not len(changed):
+        return np.zeros(0, dtype=bool)
+    unknown = np.concatenate([changed, free])
+    rows = g.eq & g.has[:, unknown].any(axis=1)
+    if not rows.any():
+        return np.zeros(len(changed), dtype=bool)
+    a = g.coef[rows][:, unknown]
+    _, sv, vt = np.linalg.svd(a)
+    rank = int((sv > sv.max(initial=0) * max(a.shape) * np.finfo(float).eps).sum())
+    null = vt[rank:, :len(changed)]
+    return ~(np.abs(null) > 1e-9).any(axis=0)
 
 
 # --- findings -----------------------------------------------------------------------------------
