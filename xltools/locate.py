@@ -297,12 +297,27 @@ def _violated(g: _Group, info: list[Cell]) -> np.ndarray:
 def _eliminate_computed(g: _Group, info: list[Cell]) -> list[tuple[_Group, list[Cell]]]:
     """The group with every cell computed by a template formula substituted out (it is not a
     candidate and its value follows its parts), split into the parts that no longer share a
-    cell: with its totals formulas, table 3 falls apart into one balance per column."""
-    # an unknown cell (blank, or a formula without a cached result) goes too where an equality
-    # makes it a sum of cells >= 0 (a total of counts): its own bound >= 0 then follows
-    computed = [j for j, c in enumerate(info) if c.weight is None]
+    cell: with its totals formulas, table 3 falls apart into one balance per column. The parts
+    depend only on which cells are computed and which unknown: workbooks of one template share
+    them, so they are kept (_ELIMINATED)."""
+    computed = tuple(j for j, c in enumerate(info) if c.weight is None)
     if not computed:
         return [(g, info)]
+    key = (id(g), computed, tuple(j for j in computed if info[j].value is None))
+    hit = _ELIMINATED.get(key)
+    if hit is None or hit[0] is not g:
+        if len(_ELIMINATED) >= 256:
+            _ELIMINATED.clear()
+        hit = _ELIMINATED[key] = (g, _eliminate(g, info, computed))
+    return [(sub, [info[j] for j in cells]) for sub, cells in hit[1]]
+
+
+_ELIMINATED: dict[tuple, tuple[_Group, list[tuple[_Group, list[int]]]]] = {}
+
+
+def _eliminate(g: _Group, info: list[Cell], computed: tuple[int, ...]) -> list[tuple[_Group, list[int]]]:
+    # an unknown cell (blank, or a formula without a cached result) goes too where an equality
+    # makes it a sum of cells >= 0 (a total of counts): its own bound >= 0 then follows
     a = g.coef.copy()
     eq = g.eq
     alive = np.ones(len(a), dtype=bool)
@@ -342,10 +357,11 @@ def _eliminate_computed(g: _Group, info: list[Cell]) -> list[tuple[_Group, list[
                 continue
             basis = np.vstack([basis, rest / size])
         independent.append((row, e))
-    return _split([g.keys[j] for j in keep], [info[j] for j in keep], independent)
+    return _split([g.keys[j] for j in keep], list(keep), independent)
 
 
-def _split(keys: list[str], info: list[Cell], rows: list[tuple[np.ndarray, bool]]) -> list[tuple[_Group, list[Cell]]]:
+def _split(keys: list[str], cells: list[int], rows: list[tuple[np.ndarray, bool]]) -> list[tuple[_Group, list[int]]]:
+    """The parts of `rows` that share no cell, each with the cells (of `cells`) it has."""
     parent = list(range(len(keys)))
 
     def find(i: int) -> int:
@@ -371,7 +387,7 @@ def _split(keys: list[str], info: list[Cell], rows: list[tuple[np.ndarray, bool]
                                     for j, c in enumerate(row) if c), "=" if e else ">=")
                      for row, e in zip(coef, [e for _, e in rs]))
         out.append((_Group(rels, sub_keys, coef, coef != 0, np.array([e for _, e in rs]),
-                           tuple(np.flatnonzero(row) for row in coef)), [info[j] for j in cols]))
+                           tuple(np.flatnonzero(row) for row in coef)), [cells[j] for j in cols]))
     return out
 
 
