@@ -202,6 +202,16 @@ def _bad_crc(folder: Path) -> list[Path]:
     return [p]
 
 
+def _bad_deflate(folder: Path) -> list[Path]:
+    """A form sheet whose compressed data is not a deflate stream at all (sizes and CRC as declared)."""
+    with zipfile.ZipFile(io.BytesIO(_reference_bytes("bad-deflate"))) as zf:
+        entries = {n: zf.read(n) for n in zf.namelist() if n != FORM_SHEET}
+        sheet = zf.read(FORM_SHEET)
+    p = folder / "bad-deflate.xlsx"
+    p.write_bytes(_raw_zip(entries, (FORM_SHEET, bytes([0xFF, 0xFF, 0xFF, 0x00]) * 200, len(sheet), zlib.crc32(sheet))))
+    return [p]
+
+
 def _lying_sizes(folder: Path) -> list[Path]:
     """Headers claim a 60 KB sharedStrings part; it inflates to 20 MB (readers must stop at the claim)."""
     comp = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -531,6 +541,7 @@ CASES: list[Case] = [
     Case("zip-bomb", _bytes("zip-bomb.xlsx", _zip_bomb), UNREADABLE, "unreadable", "压缩炸弹"),
     Case("zip-lying-sizes", _lying_sizes, UNREADABLE, "unreadable", "已损坏"),
     Case("zip-bad-crc", _bad_crc, UNREADABLE, "unreadable", "内部部件校验失败：部件 xl/worksheets/sheet3.xml 的内容与其校验值不符"),
+    Case("zip-bad-deflate", _bad_deflate, UNREADABLE, "unreadable", "内部部件校验失败：有部件的压缩数据无法解开）"),
     Case("zip-overlap", _overlap, UNREADABLE, "unreadable", "重叠"),
     Case("zip-many-entries", _many_entries, UNREADABLE, "unreadable", "部件"),
     Case("billion-laughs-sst", lambda f: _xml_variant(f, "billion-laughs-sst", {"xl/sharedStrings.xml": _with_doctype(LAUGHS, b"&lol9;")}), UNREADABLE, "unreadable", "无法读取"),

@@ -58,12 +58,31 @@ def sniff(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
             return _zip_kind(path, limits)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
             # a part that does not inflate to what its headers say (CRC, size, method)
-            raise UnreadableError(READ.text("bad_part", error=str(e)[:80]) + RESAVE) from None
+            raise UnreadableError(READ.text("bad_part", error=_part_trouble(e)) + RESAVE) from None
     if head.startswith(CFB_MAGIC):
         return _cfb_kind(path)
     if path.suffix.lower() == ".et" and not head.lstrip().startswith((b"%PDF", b"<")):
         raise UnreadableError(ET_NATIVE)
     raise UnreadableError(_not_a_spreadsheet(head))
+
+
+class _PartError(zipfile.BadZipFile):
+    """A part whose header or content does not match the directory; the message is Chinese."""
+
+
+def _part_trouble(e: BaseException) -> str:
+    """What is wrong with a part, in Chinese: the libraries' own (English) text is not shown."""
+    if isinstance(e, _PartError):
+        return str(e)
+    if isinstance(e, zlib.error):
+        return READ.part_inflate
+    if isinstance(e, NotImplementedError):
+        return READ.part_method
+    if isinstance(e, RuntimeError) and ("encrypt" in str(e).lower() or "password" in str(e).lower()):
+        return READ.part_encrypted
+    if isinstance(e, EOFError):
+        return READ.part_truncated
+    return READ.part_unreadable
 
 
 def _zip_kind(path: Path, limits: Limits) -> str:
@@ -198,7 +217,7 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int | None = None
     fh.seek(info.header_offset)
     header = fh.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(READ.text("part_header", part=info.filename[:60]))
+        raise _PartError(READ.text("part_header", part=info.filename[:60]))
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     fh.seek(info.header_offset + 30 + name_len + extra_len)
     raw = fh.read(info.compress_size)
@@ -208,7 +227,7 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int | None = None
     else:
         data = zlib.decompressobj(-15).decompress(raw, want)
     if limit is None and (len(data) != info.file_size or zlib.crc32(data) != info.CRC):
-        raise zipfile.BadZipFile(READ.text("part_crc", part=info.filename[:60]))
+        raise _PartError(READ.text("part_crc", part=info.filename[:60]))
     return data
 
 
