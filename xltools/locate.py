@@ -173,7 +173,7 @@ LOCATED, TIED, TOO_MANY, TIMEOUT, FAILED = "located", "tied", "too_many", "timeo
 class Outcome:
     """The localisation of one group of connected relations (a table, a table-4 group)."""
     status: str
-    relations: tuple[Relation, ...]          # the violated relations of this group
+    relations: tuple[Relation, ...] = ()     # the form's violated relations it answers for (localise)
     solutions: list[Solution] = field(default_factory=list)
     more_ties: bool = False                  # more tied optima exist than were listed
     unproven: bool = False                   # the search for further ties ran out of time
@@ -406,7 +406,7 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
     lightest = _cover_bound(hs, covers, info, st.max_cells, deadline) if covers else None
     if lightest == "none":
         # no set of at most max_cells cells hits every cover
-        return Outcome(TOO_MANY, tuple(r for r, b in zip(g.relations, bad) if b))
+        return Outcome(TOO_MANY)
     if isinstance(lightest, float):
         quick = _by_covers(g, info, o, res, bad, cand, o_c, covers, lightest, st, deadline, hs)
         if isinstance(quick, Outcome):
@@ -435,7 +435,7 @@ def _whole_program(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, 
                    st: Settings, hs: Any, cand: np.ndarray, o_c: np.ndarray,
                    covers: list[_Cover]) -> _Whole:
     inf = hs.kHighsInf
-    m, n = g.coef.shape
+    n = len(info)
     signed = np.array([c.kind == "signed" for c in info])
     big = _change_bound(o, res, bad, cand)
     down = np.where(signed, big, np.minimum(np.maximum(o_c, 0.0), big))
@@ -445,7 +445,10 @@ def _whole_program(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, 
     dcol[cand_idx] = n + np.arange(len(cand_idx))
     col_lower = np.concatenate([np.where(signed, -inf, 0.0), np.zeros(len(cand_idx))])
     col_upper = np.concatenate([np.where(cand, o_c + big, inf), np.ones(len(cand_idx))])
-    cost = np.concatenate([np.zeros(n), [info[j].weight for j in cand_idx]])
+    cover_rows, extra = _cover_rows(covers, dcol, n + len(cand_idx))
+    col_lower = np.concatenate([col_lower, np.zeros(extra)])
+    col_upper = np.concatenate([col_upper, np.ones(extra)])
+    cost = np.concatenate([np.zeros(n), [info[j].weight for j in cand_idx], np.zeros(extra)])
 
     idx: list[np.ndarray] = []
     val: list[np.ndarray] = []
@@ -465,11 +468,11 @@ def _whole_program(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, 
         row(pair, np.array([1.0, -big]), -inf, o_c[j])                 # x_j <= o_j + U d_j
         if down[j] > 0:
             row(pair, np.array([1.0, down[j]]), o_c[j], inf)           # x_j >= o_j - o_j d_j
-    for cols, coefs, low, high in _cover_rows(covers):
-        row(dcol[cols], coefs, low, high)
+    for cols, coefs, low, high in cover_rows:
+        row(cols, coefs, low, high)
     row(dcol[cand_idx], np.ones(len(cand_idx)), -inf, float(st.max_cells))
 
-    integer = [c.kind != "amount" for c in info] + [True] * len(cand_idx)
+    integer = [c.kind != "amount" for c in info] + [True] * (len(cand_idx) + extra)
     h = _model(hs, cost, col_lower, col_upper, idx, val, lo, up, integer, presolve=n <= _SMALL)
 
     return _Whole(h, dcol, cand_idx, col_lower, col_upper, len(lo) - 1)
@@ -477,7 +480,7 @@ def _whole_program(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, 
 
 def _solve_full(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad: np.ndarray,
                 st: Settings, deadline: float, hs: Any, cand: np.ndarray, o_c: np.ndarray,
-                covers: list[np.ndarray], lightest: float | None) -> Outcome:
+                covers: list[_Cover], lightest: float | None) -> Outcome:
     """The whole program, where the cover cells alone do not settle the answer (_by_covers).
     With the bound `lightest`, it first runs with every candidate outside the covers unchanged
     (far smaller): reaching the bound, its answer is the answer and the ties lie within the
@@ -486,26 +489,22 @@ def _solve_full(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad
     n = len(info)
     whole = _whole_program(g, info, o, res, bad, st, hs, cand, o_c, covers)
     h, dcol, cand_idx, col_lower, col_upper = whole.h, whole.dcol, whole.cand_idx, whole.col_lower, whole.col_upper
-    violated = tuple(r for r, b in zip(g.relations, bad) if b)
-    outcome = Outcome(LOCATED, violated)
+    outcome = Outcome(LOCATED)
     card_row = whole.card_row       # the number of changed cells, at most max_cells
     pos = {k: j for j, k in enumerate(g.keys)}
 
     def solve() -> tuple[str, Solution | None, bool]:
         """One run: ("ok", solution, proven optimal), ("none", None, True) when infeasible, else
-        why it stopped."""
-        left = deadline - time.monotonic()
-        if left <= 0:
+        why it stopped. Stopped by its node or time limit, it still gives the best way it found."""
+        if deadline - time.monotonic() <= 0:
             return TIMEOUT, None, False
-        h.setOptionValue("time_limit", left)
-        h.run()
+        state = _run(hs, h, deadline)
         outcome.runs += 1
-        status = h.getModelStatus()
-        if status == hs.HighsModelStatus.kInfeasible:
+        if state == "none":
             return "none", None, True
-        optimal = status == hs.HighsModelStatus.kOptimal
+        optimal = state == "optimal"
         if not optimal and h.getInfo().primal_solution_status != 2:
-            return (TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED), None, False
+            return state, None, False
         sol = _read_solution(g, info, cand, o_c, np.asarray(h.getSolution().col_value))
         return ("ok", sol, optimal) if sol is not None else (FAILED, None, False)
 
@@ -624,65 +623,54 @@ def _cover_cells(covers: list[_Cover]) -> np.ndarray:
     return np.unique(np.concatenate([c.cols for c in covers])) if covers else np.array([], dtype=int)
 
 
-def _cover_rows(covers: list[_Cover]) -> Iterable[tuple[np.ndarray, np.ndarray, float, float]]:
-    """The rows (cells, coefficients, lower, upper) over the d of the cells: one changed in each
-    cover, and no cell of `lone` changed alone within its cover."""
-    for c in covers:
-        yield c.cols, np.ones(len(c.cols)), 1.0, np.inf
-        for j in c.lone:
-            yield c.cols, np.where(c.cols == j, 1.0, -1.0), -np.inf, 0.0
-
-
-def _cover_program(hs: Any, covers: list[_Cover], n: int, cost: np.ndarray | None, max_cells: int,
-                   at_least: int = 1, closed: Iterable[np.ndarray] = ()) -> tuple[Any, np.ndarray, np.ndarray, int]:
-    """Which cover cells change: one cell of each cover, no cell of its `lone` alone in it, at
-    least `at_least` and at most max_cells cells, with cost `cost` per cell of the group (of n
-    cells; one each if None); and no cell changes alone, among the cover cells, in a relation of
-    `closed` (its cells). Returns the model, the cover cells, each cell's column (-1 if none) and
-    the row that counts the cells; the first columns are the cells, in that order.
+def _cover_rows(covers: list[_Cover], col: np.ndarray, first_extra: int,
+                closed: Iterable[np.ndarray] = ()) -> tuple[list[tuple[np.ndarray, np.ndarray, float, float]], int]:
+    """The rows (columns, coefficients, lower, upper) over whether each cell changes, `col` the
+    column of each cell of the group (-1 if none): one cell of each cover changes, no cell of its
+    `lone` alone in it; no cell changes alone, among those with a column, in a relation of
+    `closed` (its cells). Returns the rows and how many 0/1 columns they add from `first_extra`.
 
     "Not alone" is written with one more 0/1 column per cover or relation, so that the rows stay
     short (the solver slows down markedly with a long row per cell): for a cover, s = "only one of
     its cells changes" with sum >= 2 - s and each lone cell + s <= 1; for a relation, u = "one of
     its cells changes" with each cell <= u and sum >= 2 u."""
     inf = np.inf
+    rows: list[tuple[np.ndarray, np.ndarray, float, float]] = []
+    extra = first_extra
+    for c in covers:
+        cols = col[c.cols]
+        rows.append((cols, np.ones(len(cols)), 1.0, inf))
+        if c.lone:
+            rows.append((np.append(cols, extra), np.append(np.ones(len(cols)), 1.0), 2.0, inf))
+            rows += [(np.array([col[j], extra]), np.ones(2), -inf, 1.0) for j in c.lone]
+            extra += 1
+    for rel in closed:
+        mine = col[rel]
+        mine = mine[mine >= 0]
+        if len(mine) == 1:
+            rows.append((mine, np.ones(1), -inf, 0.0))
+        elif len(mine) > 1:
+            rows += [(np.array([t, extra]), np.array([1.0, -1.0]), -inf, 0.0) for t in mine]
+            rows.append((np.append(mine, extra), np.append(np.ones(len(mine)), -2.0), 0.0, inf))
+            extra += 1
+    return rows, extra - first_extra
+
+
+def _cover_program(hs: Any, covers: list[_Cover], n: int, cost: np.ndarray | None, max_cells: int,
+                   at_least: int = 1, closed: Iterable[np.ndarray] = ()) -> tuple[Any, np.ndarray, np.ndarray, int]:
+    """Which cover cells change (_cover_rows), at least `at_least` and at most max_cells cells,
+    with cost `cost` per cell of the group (of n cells; one each if None). Returns the model, the
+    cover cells, each cell's column (-1 if none) and the row that counts the cells; the first
+    columns are the cells, in that order."""
     cells = _cover_cells(covers)
     at = np.full(n, -1)
     at[cells] = np.arange(len(cells))
-    idx, val, lo, up = [], [], [], []
-    extra = len(cells)
-
-    def row(cols, coefs, low: float, high: float) -> None:
-        idx.append(np.asarray(cols))
-        val.append(np.asarray(coefs, dtype=float))
-        lo.append(low)
-        up.append(high)
-
-    for c in covers:
-        cols = at[c.cols]
-        row(cols, np.ones(len(cols)), 1.0, inf)
-        if c.lone:
-            s_col = extra
-            extra += 1
-            row(np.append(cols, s_col), np.append(np.ones(len(cols)), 1.0), 2.0, inf)
-            for j in c.lone:
-                row([at[j], s_col], [1.0, 1.0], -inf, 1.0)
-    for rel in closed:
-        mine = at[rel]
-        mine = mine[mine >= 0]
-        if len(mine) == 1:
-            row(mine, [1.0], -inf, 0.0)
-        elif len(mine) > 1:
-            u_col = extra
-            extra += 1
-            for t in mine:
-                row([t, u_col], [1.0, -1.0], -inf, 0.0)
-            row(np.append(mine, u_col), np.append(np.ones(len(mine)), -2.0), 0.0, inf)
-    row(np.arange(len(cells)), np.ones(len(cells)), float(at_least), float(max_cells))
-    c = cost[cells] if cost is not None else np.ones(len(cells))
-    c = np.concatenate([c, np.zeros(extra - len(cells))])
-    h = _model(hs, c, np.zeros(extra), np.ones(extra), idx, val, lo, up, [True] * extra, presolve=True)
-    return h, cells, at, len(lo) - 1
+    rows, extra = _cover_rows(covers, at, len(cells), closed)
+    rows.append((np.arange(len(cells)), np.ones(len(cells)), float(at_least), float(max_cells)))
+    width = len(cells) + extra
+    c = np.concatenate([cost[cells] if cost is not None else np.ones(len(cells)), np.zeros(extra)])
+    h = _model(hs, c, np.zeros(width), np.ones(width), *map(list, zip(*rows)), [True] * width, presolve=True)
+    return h, cells, at, len(rows) - 1
 
 
 def _cover_bound(hs: Any, covers: list[_Cover], info: list[Cell] | None, max_cells: int,
@@ -736,7 +724,7 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
                                             closed=[g.cols[i] for i in np.flatnonzero(closed)])
     weight = cost[cells]
     nc = len(cells)
-    outcome = Outcome(LOCATED, tuple(r for r, b in zip(g.relations, bad) if b))
+    outcome = Outcome(LOCATED)
     fitter = _Fitter(g, info, cand, o_c, cells, hs)
 
     above = False               # the answer weighs more than the bound: proven at the end
