@@ -323,6 +323,11 @@ def test_annotated_copy_marks_cells_notes_and_lists_findings(tmp_path):
     assert [(r[1], r[2], r[3]) for r in rows] == [("警告", "value-coerced", "表二!B12"), ("错误", "t3-balance", "表三!E29"),
                                                   ("错误", "locate", "表三")]
     assert ws["D7"].hyperlink.location == "'表三'!E29" or ws["D7"].hyperlink.target == "#'表三'!E29"
+    # each row is as tall as its wrapped message (a CJK character two of the 76 places a line fills)
+    for n, r in enumerate(rows, start=6):
+        width = sum(2 if ord(ch) > 0x2E7F else 1 for ch in r[4])
+        assert ws.row_dimensions[n].height == -(-width // 75) * 14 + 2, (n, width)
+    assert max(ws.row_dimensions[n].height for n in range(6, 9)) > 16       # the locate note wraps
     # everything else is kept: formulas, validation, names
     assert wb["表三"]["J5"].value == "=SUM(D5:I5)"
     assert "t3_new_person" in wb.defined_names

@@ -15,7 +15,7 @@ from pathlib import Path
 from xltools.findings import ERROR, Finding, Report
 from xltools.fsutil import atomic_save_workbook
 from xltools.messages import ANNOTATE, TEMPLATE
-from xltools.textsafe import safe_filename, safe_text
+from xltools.textsafe import safe_filename, safe_text, wrapped_lines
 from xltools.vocabulary import SEVERITY_FILLS, severity_label
 
 RESULT_SHEET = ANNOTATE.result_sheet
@@ -110,6 +110,11 @@ def _is_xlsx(path: Path) -> bool:
         return False
 
 
+# the 说明 column of 校验结果: its width, what of it a wrapped line fills in practice (CJK glyphs
+# are wider than two Latin ones), points per line of 11-point text
+MESSAGE_WIDTH, MESSAGE_FILL, LINE_HEIGHT = 90, 76, 14.0
+
+
 def _result_sheet(wb, report: Report) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     if RESULT_SHEET in wb.sheetnames:
@@ -119,7 +124,7 @@ def _result_sheet(wb, report: Report) -> None:
     for sheet in wb.worksheets[1:]:
         sheet.sheet_view.tabSelected = False
     ws.sheet_properties.tabColor = "C00000" if report.errors else "FFC000"
-    for col, width in {"A": 6, "B": 8, "C": 18, "D": 14, "E": 90}.items():
+    for col, width in {"A": 6, "B": 8, "C": 18, "D": 14, "E": MESSAGE_WIDTH}.items():
         ws.column_dimensions[col].width = width
     ws["A1"] = ANNOTATE.title
     ws["A1"].font = Font(name=TEMPLATE.title_font, size=14, bold=True)
@@ -145,6 +150,11 @@ def _result_sheet(wb, report: Report) -> None:
         msg = ws.cell(row=row, column=5, value=safe_text(f.message))
         msg.data_type = "s"
         msg.alignment = Alignment(wrap_text=True, vertical="top")
+        # rows as tall as their wrapped message: spreadsheet programs do not grow a row they did
+        # not lay out themselves, so a long message would be cut off on screen and on paper
+        ws.row_dimensions[row].height = wrapped_lines(msg.value, MESSAGE_FILL) * LINE_HEIGHT + 2
+        for col in range(1, 5):
+            ws.cell(row=row, column=col).alignment = Alignment(vertical="top")
     ws.freeze_panes = "A6"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4

@@ -1,6 +1,7 @@
 """Text that came from a workbook is data everywhere it goes."""
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -34,3 +35,13 @@ def safe_filename(text: str, limit: int = 80) -> str:
     s = s.strip(" .")
     s = re.sub(r"\.{2,}", "_", s)
     return (s or NAMES.unnamed)[:limit]
+
+
+def display_width(text: str) -> int:
+    """Columns the text takes in a terminal or a spreadsheet cell: a CJK character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines the text takes when wrapped in a cell `width` characters wide."""
+    return max(1, math.ceil(display_width(text) / max(width - 1, 1)))

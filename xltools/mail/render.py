@@ -1,12 +1,12 @@
 """Plain-text tables of planned and sent messages, for the terminal (CJK-width aware)."""
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Container, Sequence
 
 from xltools.messages import MAIL as texts
 from xltools.mail.message import PlannedMessage
 from xltools.mail.send import OUTCOME_LABELS, SendResult
+from xltools.textsafe import display_width
 
 HEADER = tuple(texts.table_heads)
 
@@ -40,15 +40,11 @@ def _totals(parts: list[tuple[str, int]]) -> str:
     return texts.text("totals", parts=texts.comma.join(texts.text("total_part", label=label, n=n) for label, n in parts))
 
 
-def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-
-
 def _table(rows: list[tuple[str, ...]]) -> str:
     rows = [HEADER, *rows]
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
     lines = []
     for r in rows:
-        cells = [c + " " * (w - _width(c)) for c, w in zip(r, widths)] + [r[-1]]
+        cells = [c + " " * (w - display_width(c)) for c, w in zip(r, widths)] + [r[-1]]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)

@@ -3,7 +3,6 @@ of consolidate, mail and check. Registered on the main group by xltools.cli; the
 call the library, render and pick the exit code."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import click
 
 from xltools import XltoolsError
 from xltools.messages import CLI, NAMES, SEASON
+from xltools.textsafe import display_width
 from xltools.vocabulary import ERROR, severity_label
 
 
@@ -125,14 +125,9 @@ def status_command(season_dir, as_json) -> None:
     sys.exit(1 if any(b.errors for b in board) else 0)
 
 
-def _width(s: str) -> int:
-    import unicodedata
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
-
-
 def _table(rows) -> str:
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths)).rstrip() for r in rows)
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c + " " * (w - display_width(c)) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
 # --- history ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from xltools.messages import NAMES, SEASON
 from xltools.vocabulary import BOARD_COLORS, BOARD_LABELS, NOT_IN_ROSTER
 from xltools.summary import _header, _print, _streamed_sheet, _text
+from xltools.textsafe import wrapped_lines
 
 if TYPE_CHECKING:
     from xltools.season.run import SeasonConsolidation
@@ -19,13 +20,7 @@ _LINE_HEIGHT = 13.5
 def _header_height(heads: list[str], widths: list[float]) -> float:
     """A header row tall enough for its longest wrapped caption (a CJK character is two columns
     wide), so no caption is cut off on screen or on paper."""
-    import math
-    import unicodedata
-
-    def lines(text: str, width: float) -> int:
-        used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-        return max(1, math.ceil(used / max(width - 1, 1)))
-    return max(lines(h, w) for h, w in zip(heads, widths)) * _LINE_HEIGHT + 4
+    return max(wrapped_lines(h, w) for h, w in zip(heads, widths)) * _LINE_HEIGHT + 4
 
 
 def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
