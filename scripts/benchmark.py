@@ -25,6 +25,7 @@ Workbooks re-saved by LibreOffice: converting thousands one by one is slow, so a
 are converted in one soffice call and replicated with a new agency name and code each; the
 replicas differ only in those strings. The --scale set replicates the N workbooks the same way.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,19 +49,60 @@ ROOT = Path(__file__).resolve().parents[1]
 PASSES = 5
 sys.path.insert(0, str(ROOT))
 
-BASE_AGENCIES = ("东昌府区人民政府", "聊城市住房和城乡建设局", "聊城市商务和投资促进局", "聊城市市场监督管理局",
-                 "聊城市教育和体育局", "聊城市文化和旅游局", "聊城市生态环境局", "聊城市自然资源和规划局")
-COUNTIES = ("东昌府区", "临清市", "阳谷县", "莘县", "东阿县", "冠县", "高唐县", "茌平区", "开发区", "高新区")
-DEPARTMENTS = ("发展和改革局", "教育和体育局", "公安局", "民政局", "司法局", "财政局", "人力资源和社会保障局",
-               "自然资源局", "生态环境分局", "住房和城乡建设局", "交通运输局", "水利局", "农业农村局", "商务局",
-               "文化和旅游局", "卫生健康局", "应急管理局", "审计局", "市场监督管理局", "医疗保障局", "行政审批服务局")
+BASE_AGENCIES = (
+    "东昌府区人民政府",
+    "聊城市住房和城乡建设局",
+    "聊城市商务和投资促进局",
+    "聊城市市场监督管理局",
+    "聊城市教育和体育局",
+    "聊城市文化和旅游局",
+    "聊城市生态环境局",
+    "聊城市自然资源和规划局",
+)
+COUNTIES = (
+    "东昌府区",
+    "临清市",
+    "阳谷县",
+    "莘县",
+    "东阿县",
+    "冠县",
+    "高唐县",
+    "茌平区",
+    "开发区",
+    "高新区",
+)
+DEPARTMENTS = (
+    "发展和改革局",
+    "教育和体育局",
+    "公安局",
+    "民政局",
+    "司法局",
+    "财政局",
+    "人力资源和社会保障局",
+    "自然资源局",
+    "生态环境分局",
+    "住房和城乡建设局",
+    "交通运输局",
+    "水利局",
+    "农业农村局",
+    "商务局",
+    "文化和旅游局",
+    "卫生健康局",
+    "应急管理局",
+    "审计局",
+    "市场监督管理局",
+    "医疗保障局",
+    "行政审批服务局",
+)
 
 
 # --- generating the workbooks ------------------------------------------------------------------
 
+
 def uscc(i: int) -> str:
     """A valid 统一社会信用代码 (GB 32100-2015 check character) unique for i."""
     from xltools.rules import USCC_CHARS, USCC_WEIGHTS
+
     body, n = "", i
     for _ in range(9):
         n, r = divmod(n, 31)
@@ -77,7 +119,9 @@ def agency_name(i: int) -> str:
 def _bases() -> list[dict]:
     out = []
     for name in BASE_AGENCIES:
-        out.append(json.loads((ROOT / "samples" / "data" / f"{name}.json").read_text(encoding="utf-8")))
+        out.append(
+            json.loads((ROOT / "samples" / "data" / f"{name}.json").read_text(encoding="utf-8"))
+        )
     return out
 
 
@@ -86,6 +130,7 @@ def varied_values(i: int, bases: list[dict], rng: random.Random) -> dict:
     (sums, balances, at-least, zero for some levels), so the mix is valid too; then the same
     number of new applications and of 予以公开 in one column, which keeps that column's balance."""
     from xltools.spec import load_form
+
     form = load_form("2021")
     x = rng.choice(bases)
     same_level = [b for b in bases if b["meta_level"] == x["meta_level"]]
@@ -102,8 +147,13 @@ def varied_values(i: int, bases: list[dict], rng: random.Random) -> dict:
     values[f"t3_new_{col}"] += extra
     values[f"t3_public_{col}"] += extra
     values.update({k: v for k, v in x.items() if k.startswith("meta_")})
-    values.update(meta_agency=agency_name(i), meta_uscc=uscc(i), meta_contact=rng.choice(["张伟", "王芳", "李娜", "刘洋", "陈静"]),
-                  meta_email=f"gk{i:05d}@example.gov.cn", meta_date=f"2023-01-{rng.randint(5, 28):02d}")
+    values.update(
+        meta_agency=agency_name(i),
+        meta_uscc=uscc(i),
+        meta_contact=rng.choice(["张伟", "王芳", "李娜", "刘洋", "陈静"]),
+        meta_email=f"gk{i:05d}@example.gov.cn",
+        meta_date=f"2023-01-{rng.randint(5, 28):02d}",
+    )
     return values
 
 
@@ -112,12 +162,19 @@ def broken_values(i: int, bases: list[dict], rng: random.Random) -> dict:
     v = varied_values(i, bases, rng)
     col = rng.choice(["person", "business", "research", "nonprofit", "legal", "other_org"])
     mistakes = [
-        lambda: v.update({f"t3_new_{col}": v[f"t3_new_{col}"] + 1}),                 # balance off by one
-        lambda: v.update({"t3_new_total": sum(v[f"t3_new_{c}"] for c in ("person", "business", "research", "nonprofit",
-                                                                            "legal", "other_org")) + 2}),   # typed total
-        lambda: v.update({f"t3_partial_{col}": "无"}),                                   # placeholder
-        lambda: v.update({"t4_review_upheld": -1}),                                      # negative
-        lambda: v.update({"meta_email": "gk(at)example.gov.cn"}),                        # warning
+        lambda: v.update({f"t3_new_{col}": v[f"t3_new_{col}"] + 1}),  # balance off by one
+        lambda: v.update(
+            {
+                "t3_new_total": sum(
+                    v[f"t3_new_{c}"]
+                    for c in ("person", "business", "research", "nonprofit", "legal", "other_org")
+                )
+                + 2
+            }
+        ),  # typed total
+        lambda: v.update({f"t3_partial_{col}": "无"}),  # placeholder
+        lambda: v.update({"t4_review_upheld": -1}),  # negative
+        lambda: v.update({"meta_email": "gk(at)example.gov.cn"}),  # warning
     ]
     # at least one error (the last kind is only a warning)
     for m in [rng.choice(mistakes[:4])] + rng.sample(mistakes, rng.randint(0, 2)):
@@ -127,6 +184,7 @@ def broken_values(i: int, bases: list[dict], rng: random.Random) -> dict:
 
 def _fill(job: tuple[dict, str]) -> str:
     from xltools.template import fill_workbook
+
     values, path = job
     fill_workbook(values, path, "2021")
     return path
@@ -155,6 +213,7 @@ def _swap_strings(xml: bytes, swaps: dict[str, str]) -> bytes:
         text = _TAG.sub(b"", m.group(1))
         new = wanted.get(text)
         return m.group(0) if new is None else f"<si><t>{new}</t></si>".encode()
+
     return _SI.sub(one, xml)
 
 
@@ -166,24 +225,46 @@ def lo_convert_many(files: list[Path], outdir: Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     profile = Path(tempfile.mkdtemp(prefix="lo-profile-"))
     try:
-        subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                        "--convert-to", "xlsx", "--outdir", str(outdir), *map(str, files)],
-                       check=True, capture_output=True, timeout=60 + 5 * len(files), env={**os.environ, "HOME": str(profile)})
+        subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                "xlsx",
+                "--outdir",
+                str(outdir),
+                *map(str, files),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60 + 5 * len(files),
+            env={**os.environ, "HOME": str(profile)},
+        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     return [outdir / f.name for f in files if (outdir / f.name).exists()]
 
 
-def generate(workdir: Path, n: int, n_errors: int, lo_share: float, lo_distinct: int, jobs: int, log) -> dict:
+def generate(
+    workdir: Path, n: int, n_errors: int, lo_share: float, lo_distinct: int, jobs: int, log
+) -> dict:
     """Write the workbooks (or reuse those of an earlier run with the same sizes)."""
     manifest = workdir / "manifest.json"
-    wanted = {"n": n, "errors": n_errors, "lo_share": lo_share, "lo_distinct": lo_distinct, "version": 2}
+    wanted = {
+        "n": n,
+        "errors": n_errors,
+        "lo_share": lo_share,
+        "lo_distinct": lo_distinct,
+        "version": 2,
+    }
     if manifest.exists():
         m = json.loads(manifest.read_text())
         if m.get("params") == wanted:
             log(f"沿用 {workdir} 中已生成的工作簿")
             return m
-    for old in workdir.glob("scale-*"):     # copies of an earlier set
+    for old in workdir.glob("scale-*"):  # copies of an earlier set
         shutil.rmtree(old, ignore_errors=True)
     for sub in ("clean", "errors", "lo-src", "lo"):
         shutil.rmtree(workdir / sub, ignore_errors=True)
@@ -195,7 +276,12 @@ def generate(workdir: Path, n: int, n_errors: int, lo_share: float, lo_distinct:
     lo_distinct = min(lo_distinct, n_lo)
     jobs_fill = []
     for i in range(n_xw):
-        jobs_fill.append((varied_values(i, bases, rng), str(workdir / "clean" / f"{i:05d}-{agency_name(i)}.xlsx")))
+        jobs_fill.append(
+            (
+                varied_values(i, bases, rng),
+                str(workdir / "clean" / f"{i:05d}-{agency_name(i)}.xlsx"),
+            )
+        )
     lo_src = []
     for i in range(n_xw, n_xw + lo_distinct):
         p = workdir / "lo-src" / f"{i:05d}.xlsx"
@@ -209,6 +295,7 @@ def generate(workdir: Path, n: int, n_errors: int, lo_share: float, lo_distinct:
         err_paths.append(p)
     t = time.perf_counter()
     import multiprocessing as mp
+
     with mp.get_context("fork").Pool(jobs) as pool:
         for _ in pool.imap_unordered(_fill, jobs_fill, chunksize=16):
             pass
@@ -217,8 +304,10 @@ def generate(workdir: Path, n: int, n_errors: int, lo_share: float, lo_distinct:
     if n_lo:
         t = time.perf_counter()
         converted = lo_convert_many([p for _, p in lo_src], workdir / "lo-conv")
-        log(f"LibreOffice 另存 {len(converted)} 个工作簿（一次调用）：{time.perf_counter() - t:.1f} 秒；"
-            f"复制并改名为 {n_lo} 个单位的报表")
+        log(
+            f"LibreOffice 另存 {len(converted)} 个工作簿（一次调用）：{time.perf_counter() - t:.1f} 秒；"
+            f"复制并改名为 {n_lo} 个单位的报表"
+        )
         src_agency = {p.name: agency_name(i) for i, p in lo_src}
         for j in range(n_lo):
             i = n_xw + j
@@ -231,8 +320,13 @@ def generate(workdir: Path, n: int, n_errors: int, lo_share: float, lo_distinct:
                 replicate(src, dst, {src_agency[src.name]: agency_name(i), uscc(si): uscc(i)})
             clean.append(dst)
         shutil.rmtree(workdir / "lo-conv", ignore_errors=True)
-    m = {"params": wanted, "clean": [str(p) for p in clean], "errors": [str(p) for p in err_paths],
-         "lo": n_lo, "lo_distinct": lo_distinct}
+    m = {
+        "params": wanted,
+        "clean": [str(p) for p in clean],
+        "errors": [str(p) for p in err_paths],
+        "lo": n_lo,
+        "lo_distinct": lo_distinct,
+    }
     manifest.write_text(json.dumps(m, ensure_ascii=False))
     return m
 
@@ -256,7 +350,9 @@ def scale_set(workdir: Path, clean: list[str], m: int, log) -> list[str]:
         if i < len(clean):
             shutil.copyfile(src, dst)
         else:
-            replicate(src, dst, {agency_name(si): agency_name(100000 + i), uscc(si): uscc(100000 + i)})
+            replicate(
+                src, dst, {agency_name(si): agency_name(100000 + i), uscc(si): uscc(100000 + i)}
+            )
         files.append(str(dst))
     listing.write_text(json.dumps(files))
     log(f"复制生成 {m} 个工作簿（新单位名称和代码）：{time.perf_counter() - t:.1f} 秒")
@@ -264,6 +360,7 @@ def scale_set(workdir: Path, clean: list[str], m: int, log) -> list[str]:
 
 
 # --- measuring, in a child process -------------------------------------------------------------
+
 
 def _cpu() -> float:
     t = os.times()
@@ -276,12 +373,14 @@ def child(mode: str, files: list[str], jobs: int, outdir: str) -> dict:
         # the floor and xltools alternate pass by pass in one process, so a busy moment of the
         # machine slows both alike and their ratio stays meaningful; each is its fastest pass
         from python_calamine import CalamineWorkbook
+
         from xltools.pipeline import check_file
 
         def floor_one(p):
             wb = CalamineWorkbook.from_path(p)
             for name in wb.sheet_names:
                 wb.get_sheet_by_name(name).to_python()
+
         for p in files[:50]:
             floor_one(p)
             check_file(p)
@@ -298,11 +397,18 @@ def child(mode: str, files: list[str], jobs: int, outdir: str) -> dict:
                 if k == 0:
                     statuses[s] = statuses.get(s, 0) + 1
             check_cpu.append(time.process_time() - c0)
-        return {"floor_cpu": min(floor_cpu), "check_cpu": min(check_cpu), "n": len(files), "statuses": statuses,
-                "ratios": [c / f for c, f in zip(check_cpu, floor_cpu)]}
+        return {
+            "floor_cpu": min(floor_cpu),
+            "check_cpu": min(check_cpu),
+            "n": len(files),
+            "statuses": statuses,
+            "ratios": [c / f for c, f in zip(check_cpu, floor_cpu)],
+        }
     if mode == "check":
-        from xltools.batch import check_paths
         from pathlib import Path as P
+
+        from xltools.batch import check_paths
+
         c0, t0 = _cpu(), time.perf_counter()
         reports = check_paths([P(p) for p in files], jobs)
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
@@ -312,14 +418,23 @@ def child(mode: str, files: list[str], jobs: int, outdir: str) -> dict:
         return {"cpu": cpu, "wall": wall, "n": len(files), "statuses": statuses}
     if mode == "consolidate":
         from xltools.consolidate import consolidate
+
         c0, t0 = _cpu(), time.perf_counter()
         result = consolidate(files, outdir, jobs=jobs, force=True)
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
-        return {"cpu": cpu, "wall": wall, "n": len(files), "statuses": dict(result.counts()),
-                "included": len(result.included), "summary_errors": result.summary.errors if result.summary else None}
+        return {
+            "cpu": cpu,
+            "wall": wall,
+            "n": len(files),
+            "statuses": dict(result.counts()),
+            "included": len(result.included),
+            "summary_errors": result.summary.errors if result.summary else None,
+        }
     if mode == "baseline":
         from openpyxl import load_workbook
+
         from xltools.spec import load_form
+
         form = load_form("2021")
         cells = [(f.sheet, f.cell, f.key) for f in form.fields if f.is_numeric and not f.is_total]
         c0, t0 = time.process_time(), time.perf_counter()
@@ -334,6 +449,7 @@ def child(mode: str, files: list[str], jobs: int, outdir: str) -> dict:
     if mode == "annotate":
         from xltools.annotate import annotate
         from xltools.pipeline import check_file
+
         reports = [check_file(p) for p in files]
         reports = [r for r in reports if r.findings and not r.unreadable]
         times = []
@@ -364,7 +480,9 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_child(mode: str, files: list[str], jobs: int, tmp: Path, argv: list[str] | None = None) -> dict:
+def run_child(
+    mode: str, files: list[str], jobs: int, tmp: Path, argv: list[str] | None = None
+) -> dict:
     """Run one measurement in a fresh process, sampling the tree's memory meanwhile."""
     listing = tmp / f"{mode}-files.json"
     listing.write_text(json.dumps(files))
@@ -372,8 +490,18 @@ def run_child(mode: str, files: list[str], jobs: int, tmp: Path, argv: list[str]
     shutil.rmtree(outdir, ignore_errors=True)
     outdir.mkdir(parents=True)
     if argv is None:
-        argv = [sys.executable, __file__, "--_child", mode, "--_files", str(listing), "--jobs", str(jobs),
-                "--_outdir", str(outdir)]
+        argv = [
+            sys.executable,
+            __file__,
+            "--_child",
+            mode,
+            "--_files",
+            str(listing),
+            "--jobs",
+            str(jobs),
+            "--_outdir",
+            str(outdir),
+        ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     peak = [0]
@@ -383,6 +511,7 @@ def run_child(mode: str, files: list[str], jobs: int, tmp: Path, argv: list[str]
         while not done.is_set():
             peak[0] = max(peak[0], _tree_rss(proc.pid))
             done.wait(0.005)
+
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     out = proc.stdout.read()
@@ -399,24 +528,55 @@ def run_child(mode: str, files: list[str], jobs: int, tmp: Path, argv: list[str]
         result = json.loads(out.decode().strip().splitlines()[-1])
     elif proc.returncode not in (0, 1):
         raise SystemExit(f"命令行汇总失败：\n{err.decode(errors='replace')[-3000:]}")
-    result.update(outer_wall=outer_wall, tree_peak_mb=peak[0] / 2**20, max_proc_mb=usage.ru_maxrss / 1024,
-                  outer_cpu=usage.ru_utime + usage.ru_stime)
+    result.update(
+        outer_wall=outer_wall,
+        tree_peak_mb=peak[0] / 2**20,
+        max_proc_mb=usage.ru_maxrss / 1024,
+        outer_cpu=usage.ru_utime + usage.ru_stime,
+    )
     return result
 
 
 # --- the report ----------------------------------------------------------------------------
 
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description="xltools 性能基准：与 openpyxl 逐个读取的朴素做法、以及最快读取库的裸读取对比。")
+    ap = argparse.ArgumentParser(
+        description="xltools 性能基准：与 openpyxl 逐个读取的朴素做法、以及最快读取库的裸读取对比。"
+    )
     ap.add_argument("--n", type=int, default=2000, help="无问题的工作簿数（默认 2000）")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="并行进程数（默认 CPU 核数）")
-    ap.add_argument("--quick", action="store_true", help="快速模式：少量 LibreOffice 另存、朴素做法抽样 20 个，不做命令行计时")
-    ap.add_argument("--errors", type=float, default=0.05, help="另外生成的有错误工作簿占 N 的比例（默认 0.05）")
-    ap.add_argument("--lo-share", type=float, default=0.25, help="其中由 LibreOffice 另存的比例（默认 0.25）")
-    ap.add_argument("--lo", type=int, default=40, help="实际用 LibreOffice 转换的不同工作簿数，其余复制（默认 40）")
-    ap.add_argument("--baseline-sample", type=int, default=200, help="朴素做法实测的文件数，按比例推算到 N（默认 200）")
-    ap.add_argument("--scale", type=int, default=0, metavar="M", help="另测 M 个工作簿汇总的峰值内存，如 10000")
-    ap.add_argument("--workdir", type=Path, help="生成的工作簿放在此处并在下次沿用（默认临时目录，结束后删除）")
+    ap.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="并行进程数（默认 CPU 核数）"
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="快速模式：少量 LibreOffice 另存、朴素做法抽样 20 个，不做命令行计时",
+    )
+    ap.add_argument(
+        "--errors", type=float, default=0.05, help="另外生成的有错误工作簿占 N 的比例（默认 0.05）"
+    )
+    ap.add_argument(
+        "--lo-share", type=float, default=0.25, help="其中由 LibreOffice 另存的比例（默认 0.25）"
+    )
+    ap.add_argument(
+        "--lo",
+        type=int,
+        default=40,
+        help="实际用 LibreOffice 转换的不同工作簿数，其余复制（默认 40）",
+    )
+    ap.add_argument(
+        "--baseline-sample",
+        type=int,
+        default=200,
+        help="朴素做法实测的文件数，按比例推算到 N（默认 200）",
+    )
+    ap.add_argument(
+        "--scale", type=int, default=0, metavar="M", help="另测 M 个工作簿汇总的峰值内存，如 10000"
+    )
+    ap.add_argument(
+        "--workdir", type=Path, help="生成的工作簿放在此处并在下次沿用（默认临时目录，结束后删除）"
+    )
     ap.add_argument("--_child")
     ap.add_argument("--_files")
     ap.add_argument("--_outdir")
@@ -469,9 +629,25 @@ def report(args, m: dict, work: Path, tmp: Path, log) -> None:
     if not args.quick:
         log("测量：命令行 xltools consolidate …")
         listing = tmp / "cli-out"
-        cli = run_child("cli", [], args.jobs, tmp, argv=[sys.executable, "-c", "from xltools.cli import main; main()", "consolidate",
-                                                          str(work / "clean"), str(work / "lo"), "-o", str(listing),
-                                                          "--jobs", str(args.jobs), "--force"])
+        cli = run_child(
+            "cli",
+            [],
+            args.jobs,
+            tmp,
+            argv=[
+                sys.executable,
+                "-c",
+                "from xltools.cli import main; main()",
+                "consolidate",
+                str(work / "clean"),
+                str(work / "lo"),
+                "-o",
+                str(listing),
+                "--jobs",
+                str(args.jobs),
+                "--force",
+            ],
+        )
     log("测量：批注副本 …")
     ann = run_child("annotate", errors[:30], 1, tmp)
     big = None
@@ -482,62 +658,138 @@ def report(args, m: dict, work: Path, tmp: Path, log) -> None:
 
     def row(name, count, wall, cpu, peak, note=""):
         # the baseline's time for the same number of workbooks (it is linear in their count)
-        rows.append((name, count, count / wall if wall else 0, cpu / count * 1000, wall, peak,
-                     base_wall / n * count / wall if wall else 0, note))
+        rows.append(
+            (
+                name,
+                count,
+                count / wall if wall else 0,
+                cpu / count * 1000,
+                wall,
+                peak,
+                base_wall / n * count / wall if wall else 0,
+                note,
+            )
+        )
 
-    row("朴素做法：openpyxl 逐个 load_workbook（单进程）", n, base_wall, base_cpu, base["tree_peak_mb"],
-        f"实测 {len(sample)} 个，按比例推算到 {n} 个")
-    row("xltools check（check_paths）", len(mixed), chk["wall"], chk["cpu"], chk["tree_peak_mb"],
-        f"含 {len(errors)} 个有错误的")
-    row("xltools consolidate（无问题的工作簿）", n, con["wall"], con["cpu"], con["tree_peak_mb"],
-        "含汇总表、results.json")
-    row("xltools consolidate（含有错误的，写批注副本）", len(mixed), con_mixed["wall"], con_mixed["cpu"],
-        con_mixed["tree_peak_mb"], f"{len(errors)} 个批注副本")
+    row(
+        "朴素做法：openpyxl 逐个 load_workbook（单进程）",
+        n,
+        base_wall,
+        base_cpu,
+        base["tree_peak_mb"],
+        f"实测 {len(sample)} 个，按比例推算到 {n} 个",
+    )
+    row(
+        "xltools check（check_paths）",
+        len(mixed),
+        chk["wall"],
+        chk["cpu"],
+        chk["tree_peak_mb"],
+        f"含 {len(errors)} 个有错误的",
+    )
+    row(
+        "xltools consolidate（无问题的工作簿）",
+        n,
+        con["wall"],
+        con["cpu"],
+        con["tree_peak_mb"],
+        "含汇总表、results.json",
+    )
+    row(
+        "xltools consolidate（含有错误的，写批注副本）",
+        len(mixed),
+        con_mixed["wall"],
+        con_mixed["cpu"],
+        con_mixed["tree_peak_mb"],
+        f"{len(errors)} 个批注副本",
+    )
     if cli:
-        row("命令行 xltools consolidate（无问题的工作簿）", n, cli["outer_wall"], cli["outer_cpu"], cli["tree_peak_mb"],
-            "含启动 Python 和导入")
+        row(
+            "命令行 xltools consolidate（无问题的工作簿）",
+            n,
+            cli["outer_wall"],
+            cli["outer_cpu"],
+            cli["tree_peak_mb"],
+            "含启动 Python 和导入",
+        )
     if big:
-        row(f"xltools consolidate（{args.scale} 个）", args.scale, big["wall"], big["cpu"], big["tree_peak_mb"],
-            "复制改名生成")
+        row(
+            f"xltools consolidate（{args.scale} 个）",
+            args.scale,
+            big["wall"],
+            big["cpu"],
+            big["tree_peak_mb"],
+            "复制改名生成",
+        )
 
     floor_ms = perfile["floor_cpu"] / perfile["n"] * 1000
     inproc_ms = perfile["check_cpu"] / perfile["n"] * 1000
     ann_ms = statistics.median(ann["times"]) * 1000 if ann["times"] else float("nan")
     cpu_name = ""
     try:
-        cpu_name = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+        cpu_name = next(
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
-    print(f"# xltools 性能基准（{dt.date.today().isoformat()}，{os.cpu_count()} 核 {cpu_name}，Python {platform.python_version()}，"
-          f"--jobs {args.jobs}）")
+    print(
+        f"# xltools 性能基准（{dt.date.today().isoformat()}，{os.cpu_count()} 核 {cpu_name}，Python {platform.python_version()}，"
+        f"--jobs {args.jobs}）"
+    )
     print()
-    print(f"工作簿：{n} 个无问题的（其中 {m['lo']} 个为 LibreOffice 另存：{m['lo_distinct']} 个实际转换，其余复制后改单位名称和代码），"
-          f"另有 {len(errors)} 个有错误的。")
+    print(
+        f"工作簿：{n} 个无问题的（其中 {m['lo']} 个为 LibreOffice 另存：{m['lo_distinct']} 个实际转换，其余复制后改单位名称和代码），"
+        f"另有 {len(errors)} 个有错误的。"
+    )
     print()
-    print("| 测量 | 工作簿 | 工作簿/秒 | CPU 毫秒/工作簿 | 耗时（秒） | 峰值内存 MB | 比朴素做法快 | 说明 |")
+    print(
+        "| 测量 | 工作簿 | 工作簿/秒 | CPU 毫秒/工作簿 | 耗时（秒） | 峰值内存 MB | 比朴素做法快 | 说明 |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for name, count, rate, cpu_ms, wall, peak, ratio, note in rows:
-        print(f"| {name} | {count} | {rate:,.0f} | {cpu_ms:.2f} | {wall:.2f} | {peak:.0f} | {ratio:.1f}× | {note} |")
+        print(
+            f"| {name} | {count} | {rate:,.0f} | {cpu_ms:.2f} | {wall:.2f} | {peak:.0f} | {ratio:.1f}× | {note} |"
+        )
     print()
     print("| 单个工作簿（本进程，CPU） | 毫秒 | 与裸读取之比 |")
     print("|---|---:|---:|")
     print(f"| 下限：python-calamine 裸读取全部工作表 | {floor_ms:.2f} | 1.0× |")
-    print(f"| xltools 读取 + 全部规则（check_file） | {inproc_ms:.2f} | {inproc_ms / floor_ms:.2f}× |")
+    print(
+        f"| xltools 读取 + 全部规则（check_file） | {inproc_ms:.2f} | {inproc_ms / floor_ms:.2f}× |"
+    )
     print(f"| 写一个批注副本（中位数，{ann['n']} 个） | {ann_ms:.1f} | |")
     print()
     print("峰值内存为进程树（主进程和各工作进程）常驻内存之和的最大值（每 5 毫秒采样）。")
     print()
     con_ok = con["statuses"].get("ok", 0)
-    print(f"核对：check 结果 {chk['statuses']}；无问题汇总中已通过 {con_ok}/{n}、计入 {con['included']}；"
-          f"本进程读取结果 {perfile['statuses']}。")
+    print(
+        f"核对：check 结果 {chk['statuses']}；无问题汇总中已通过 {con_ok}/{n}、计入 {con['included']}；"
+        f"本进程读取结果 {perfile['statuses']}。"
+    )
     targets = [
         (f"汇总 {n} 个无问题的工作簿 ≤ 4 秒", con["wall"] <= 4, f"{con['wall']:.2f} 秒"),
-        ("比朴素做法快 ≥ 15 倍", base_wall / con["wall"] >= 15, f"{base_wall / con['wall']:.1f} 倍"),
-        ("读取 + 全部规则 ≤ 2 倍裸读取", inproc_ms <= 2 * floor_ms, f"{inproc_ms / floor_ms:.2f} 倍"),
+        (
+            "比朴素做法快 ≥ 15 倍",
+            base_wall / con["wall"] >= 15,
+            f"{base_wall / con['wall']:.1f} 倍",
+        ),
+        (
+            "读取 + 全部规则 ≤ 2 倍裸读取",
+            inproc_ms <= 2 * floor_ms,
+            f"{inproc_ms / floor_ms:.2f} 倍",
+        ),
         ("批注副本 ≤ 60 毫秒", ann_ms <= 60, f"{ann_ms:.1f} 毫秒"),
     ]
     if big:
-        targets.append((f"{args.scale} 个工作簿峰值内存 ≤ 400 MB", big["tree_peak_mb"] <= 400, f"{big['tree_peak_mb']:.0f} MB"))
+        targets.append(
+            (
+                f"{args.scale} 个工作簿峰值内存 ≤ 400 MB",
+                big["tree_peak_mb"] <= 400,
+                f"{big['tree_peak_mb']:.0f} MB",
+            )
+        )
     print()
     print("| 目标 | 实测 | 达到 |")
     print("|---|---:|:---:|")

@@ -20,6 +20,7 @@ divided by N is the instructions executed per file, for the floor and for xltool
 does not depend on how busy the machine is, so on a shared machine it tells a real change from
 noise; it does not see cache misses or memory stalls, so it complements the timings.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,20 +94,39 @@ def instructions(tree: Path, folder: Path, n: int, mode: str) -> float:
     """Instructions per file (callgrind), the run with n files less the run with none."""
     import re
     import shutil
+
     if not shutil.which("valgrind"):
         raise SystemExit("--instructions 需要 valgrind（apt-get install valgrind）")
     counts = []
     for k in (0, n):
-        out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                              os.path.realpath(sys.executable), "-c", COUNT, str(tree.resolve()), str(folder), str(k), mode],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                os.path.realpath(sys.executable),
+                "-c",
+                COUNT,
+                str(tree.resolve()),
+                str(folder),
+                str(k),
+                mode,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         counts.append(int(re.search(r"Collected : (\d+)", out.stderr).group(1)))
     return (counts[1] - counts[0]) / n
 
 
 def run(tree: Path, folder: Path, passes: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(tree.resolve()), str(folder), str(passes)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tree.resolve()), str(folder), str(passes)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -121,24 +141,41 @@ def _table(args, unit: str, figures: dict[str, tuple[float, float, float]]) -> N
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description="两个版本的单文件读取 + 全部规则耗时对比（同一台机器、同一批文件、交替运行）。")
+    ap = argparse.ArgumentParser(
+        description="两个版本的单文件读取 + 全部规则耗时对比（同一台机器、同一批文件、交替运行）。"
+    )
     ap.add_argument("old", type=Path, help="旧版本的源代码目录（如 git worktree）")
     ap.add_argument("--new", type=Path, default=ROOT, help="新版本的源代码目录（默认本仓库）")
     ap.add_argument("--files", type=Path, required=True, help="放工作簿的文件夹")
     ap.add_argument("--rounds", type=int, default=6, help="轮数（默认 6）")
     ap.add_argument("--passes", type=int, default=3, help="每个子进程内的遍数（默认 3）")
-    ap.add_argument("--instructions", type=int, metavar="N", help="改为用 valgrind 统计 N 个文件的指令数（与机器忙闲无关）")
+    ap.add_argument(
+        "--instructions",
+        type=int,
+        metavar="N",
+        help="改为用 valgrind 统计 N 个文件的指令数（与机器忙闲无关）",
+    )
     args = ap.parse_args()
     files = sorted(str(p) for p in args.files.glob("*.xlsx"))
     if not files:
         raise SystemExit(f"{args.files} 中没有 .xlsx 文件")
     if args.instructions:
         n = min(args.instructions, len(files) - 1)
-        got = {side: {mode: instructions(tree, args.files, n, mode) for mode in ("floor", "check")}
-               for side, tree in (("old", args.old), ("new", args.new))}
-        _table(args, "百万条指令", {side: (g["floor"] / 1e6, g["check"] / 1e6, g["check"] / g["floor"])
-                                    for side, g in got.items()})
-        print(f"{n} 个工作簿（valgrind callgrind）。新/旧：读取 + 全部规则的指令数 {got['new']['check'] / got['old']['check']:.3f}。")
+        got = {
+            side: {mode: instructions(tree, args.files, n, mode) for mode in ("floor", "check")}
+            for side, tree in (("old", args.old), ("new", args.new))
+        }
+        _table(
+            args,
+            "百万条指令",
+            {
+                side: (g["floor"] / 1e6, g["check"] / 1e6, g["check"] / g["floor"])
+                for side, g in got.items()
+            },
+        )
+        print(
+            f"{n} 个工作簿（valgrind callgrind）。新/旧：读取 + 全部规则的指令数 {got['new']['check'] / got['old']['check']:.3f}。"
+        )
         return
     rows = {"old": [], "new": []}
     for r in range(args.rounds):
@@ -146,12 +183,20 @@ def main() -> None:
             m = run(tree, args.files, args.passes)
             m["ratio"] = m["check"] / m["floor"]
             rows[side].append(m)
-            print(f"第 {r + 1} 轮 {side}: 裸读取 {m['floor']:.3f} 毫秒，读取 + 全部规则 {m['check']:.3f} 毫秒，"
-                  f"之比 {m['ratio']:.2f}", file=sys.stderr)
-    med = {side: {k: statistics.median(m[k] for m in ms) for k in ("floor", "check", "ratio")} for side, ms in rows.items()}
+            print(
+                f"第 {r + 1} 轮 {side}: 裸读取 {m['floor']:.3f} 毫秒，读取 + 全部规则 {m['check']:.3f} 毫秒，"
+                f"之比 {m['ratio']:.2f}",
+                file=sys.stderr,
+            )
+    med = {
+        side: {k: statistics.median(m[k] for m in ms) for k in ("floor", "check", "ratio")}
+        for side, ms in rows.items()
+    }
     _table(args, "毫秒", {side: (m["floor"], m["check"], m["ratio"]) for side, m in med.items()})
-    print(f"{len(files)} 个工作簿，{args.rounds} 轮的中位数。新/旧：与裸读取之比 {med['new']['ratio'] / med['old']['ratio']:.3f}，"
-          f"读取 + 全部规则耗时 {med['new']['check'] / med['old']['check']:.3f}。")
+    print(
+        f"{len(files)} 个工作簿，{args.rounds} 轮的中位数。新/旧：与裸读取之比 {med['new']['ratio'] / med['old']['ratio']:.3f}，"
+        f"读取 + 全部规则耗时 {med['new']['check'] / med['old']['check']:.3f}。"
+    )
 
 
 if __name__ == "__main__":

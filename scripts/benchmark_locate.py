@@ -11,6 +11,7 @@ as a batch worker runs it. Prints median, p95 and maximum wall and thread-CPU ti
 the outcomes, and how often a single planted error was located exactly, for each form (both
 by default) and the load average, which the figures depend on (the machine's other work).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from locate_cases import consistent_values, raw_form  # noqa: E402
+
 from xltools.evaluate import evaluate  # noqa: E402
 from xltools.locate import locate_findings, relations  # noqa: E402
 from xltools.spec import load_form  # noqa: E402
@@ -51,11 +53,13 @@ def cases(form_id: str, n: int, rng: random.Random):
             # the template's formulas compute the totals, except a share typed over
             for k in sorted(totals):
                 if rng.random() < 0.9 and k not in planted:
-                    raw.cells[k] = raw.cells[k].__class__(None, raw.cells[k].sheet, raw.cells[k].cell, True)
+                    raw.cells[k] = raw.cells[k].__class__(
+                        None, raw.cells[k].sheet, raw.cells[k].cell, True
+                    )
         report = evaluate(raw)
         base = [f for f in report.findings if f.rule != "locate"]
         if not any(f.rule in rule_ids for f in base):
-            continue            # the change kept every relation (e.g. 0 - 1 clipped to 0)
+            continue  # the change kept every relation (e.g. 0 - 1 clipped to 0)
         made += 1
         yield raw, report, base, good, planted, values
 
@@ -66,8 +70,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--form", action="append", help="form id (default: 2021 and 2019)")
     args = ap.parse_args()
-    print(f"({platform.python_version()}, {platform.machine()}, one process; "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} before)")
+    print(
+        f"({platform.python_version()}, {platform.machine()}, one process; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} before)"
+    )
     for form_id in args.form or ["2021", "2019"]:
         run(form_id, args.n, args.seed)
     print(f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} after)")
@@ -94,7 +100,13 @@ def run(form_id: str, n: int, seed: int) -> None:
         outcomes[_kind(loc)] += 1
         if len(planted) == 1 and raw.kind == "document":
             k = planted[0]
-            table = "table 3" if k.startswith("t3_") else "table-4 total" if k.endswith("_total") else "table-4 part"
+            table = (
+                "table 3"
+                if k.startswith("t3_")
+                else "table-4 total"
+                if k.endswith("_total")
+                else "table-4 part"
+            )
             single[table] += 1
             exact[table] += [(f.key, f.expected) for f in loc] == [(k, good[k])]
 
@@ -103,11 +115,19 @@ def run(form_id: str, n: int, seed: int) -> None:
         return f"{xs[min(len(xs) - 1, int(q * len(xs)))] * 1000:.1f}"
 
     print(f"error localisation, form {form_id}: {len(prepared)} erroneous reports")
-    print(f"  wall ms per report: median {statistics.median(wall) * 1000:.1f}  p95 {ms(wall, 0.95)}  max {ms(wall, 1.0)}")
-    print(f"  CPU ms per report:  median {statistics.median(cpu) * 1000:.1f}  p95 {ms(cpu, 0.95)}  max {ms(cpu, 1.0)}")
+    print(
+        f"  wall ms per report: median {statistics.median(wall) * 1000:.1f}  p95 {ms(wall, 0.95)}  max {ms(wall, 1.0)}"
+    )
+    print(
+        f"  CPU ms per report:  median {statistics.median(cpu) * 1000:.1f}  p95 {ms(cpu, 0.95)}  max {ms(cpu, 1.0)}"
+    )
     print("  outcomes: " + ", ".join(f"{k} {v}" for k, v in outcomes.most_common()))
-    print("  one planted error in a typed document, located exactly: "
-          + ", ".join(f"{t} {exact[t]} / {single[t]}" for t in ("table 3", "table-4 part", "table-4 total")))
+    print(
+        "  one planted error in a typed document, located exactly: "
+        + ", ".join(
+            f"{t} {exact[t]} / {single[t]}" for t in ("table 3", "table-4 part", "table-4 total")
+        )
+    )
 
 
 def _kind(loc) -> str:

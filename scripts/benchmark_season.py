@@ -15,6 +15,7 @@ process (interpreter start included):
 and prints the times, the ratio of "one more" to "stateless" (target ≤ 2) and the size of the
 database (target < 50 MB) and of the kept files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,25 +38,37 @@ CLI = [sys.executable, "-c", "from xltools.cli import main; main()"]
 
 def bases(folder: Path) -> list[Path]:
     import json
+
     from xltools.template import fill_workbook
-    values = json.loads((ROOT / "samples" / "data" / "聊城市商务和投资促进局.json").read_text(encoding="utf-8"))
+
+    values = json.loads(
+        (ROOT / "samples" / "data" / "聊城市商务和投资促进局.json").read_text(encoding="utf-8")
+    )
     values.update(meta_agency=PLACEHOLDER, meta_uscc=None)
     v1 = {**values, "t2_penalty_decisions": 1, "meta_date": "2023-01-08"}
     v2 = {**values, "t2_penalty_decisions": 2, "meta_date": "2023-01-12"}
     v3 = {**values, "meta_date": "2023-01-15"}
     v4 = {**values, "meta_date": "2023-01-20", "t2_penalty_decisions": 9}
-    return [fill_workbook(v, folder / f"base{i}.xlsx", "2021") for i, v in enumerate((v1, v2, v3, v4), 1)]
+    return [
+        fill_workbook(v, folder / f"base{i}.xlsx", "2021")
+        for i, v in enumerate((v1, v2, v3, v4), 1)
+    ]
 
 
 def build(work: Path, n: int) -> list[Path]:
     from benchmark import replicate
+
     base = bases(work)
     dirs = []
     for version in (1, 2, 3):
         d = work / f"v{version}"
         d.mkdir()
         for i in range(n):
-            replicate(base[version - 1], d / f"{i:05d}-v{version}.xlsx", {PLACEHOLDER: f"聊城市第{i:05d}号局"})
+            replicate(
+                base[version - 1],
+                d / f"{i:05d}-v{version}.xlsx",
+                {PLACEHOLDER: f"聊城市第{i:05d}号局"},
+            )
         dirs.append(d)
     one = work / "v4"
     one.mkdir()
@@ -66,7 +79,9 @@ def build(work: Path, n: int) -> list[Path]:
 
 def timed(args: list[str]) -> tuple[float, int, str]:
     t = time.perf_counter()
-    p = subprocess.run([*CLI, *args], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     return time.perf_counter() - t, p.returncode, p.stderr
 
 
@@ -88,8 +103,12 @@ def main() -> None:
     print(f"无状态汇总 {n} 个文件：{stateless:.1f} s")
 
     season = work / "季"
-    subprocess.run([*CLI, "init", str(season), "--year", "2022"], check=True, capture_output=True,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [*CLI, "init", str(season), "--year", "2022"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     inbox = season / "收件"
     for version, src in ((1, v1), (2, v2), (3, v3)):
         shutil.copytree(src, inbox / src.name)
@@ -106,7 +125,9 @@ def main() -> None:
     conn.close()
     db_mb = sum(p.stat().st_size for p in season.glob("season.db*")) / 2**20
     kept_mb = sum(p.stat().st_size for p in (season / "files").rglob("*") if p.is_file()) / 2**20
-    print(f"本届汇总，{3 * n + 1} 个文件中新收 1 个版本：{one:.1f} s；为无状态汇总的 {one / stateless:.2f} 倍（目标 ≤ 2）")
+    print(
+        f"本届汇总，{3 * n + 1} 个文件中新收 1 个版本：{one:.1f} s；为无状态汇总的 {one / stateless:.2f} 倍（目标 ≤ 2）"
+    )
     print(f"数据库：{versions} 个版本，{db_mb:.1f} MB（目标 < 50 MB）；保存的报表 {kept_mb:.1f} MB")
 
 

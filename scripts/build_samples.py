@@ -6,6 +6,7 @@ sample (samples/last_year/: the agencies' 2021 workbooks and the summary xltools
 Each data file is {key: value} as `xltools fill` takes it; a file whose keys belong to form
 2019 only is filled on form 2019 (the sample of a 2022 report on the wrong form).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,9 @@ def form_of(values: dict) -> str | None:
     return "2019" if only_2019 & values.keys() else None
 
 
-def build(data_dir: Path = ROOT / "samples" / "data", out_dir: Path = ROOT / "samples" / "submissions") -> list[Path]:
+def build(
+    data_dir: Path = ROOT / "samples" / "data", out_dir: Path = ROOT / "samples" / "submissions"
+) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for data in sorted(data_dir.glob("*.json")):
@@ -39,8 +42,8 @@ T3_COLUMNS = ("person", "business", "research", "nonprofit", "legal", "other_org
 # planted in the shipped sample so `xltools consolidate --season` shows the cross-year rules at work
 # (changes added to last year's figures; last year's own tables stay balanced)
 LAST_YEAR_PLANTS = {
-    "聊城市生态环境局": {"t3_carried_out_business": 2, "t3_new_business": 2},   # x-carry-over
-    "聊城市住房和城乡建设局": {"t2_normative_in_force": 5},                     # x-in-force
+    "聊城市生态环境局": {"t3_carried_out_business": 2, "t3_new_business": 2},  # x-carry-over
+    "聊城市住房和城乡建设局": {"t2_normative_in_force": 5},  # x-in-force
 }
 
 
@@ -51,13 +54,21 @@ def last_year_values(values: dict, form_id: str = "2021") -> dict:
     tables are mapped (对外公开总数量 = 现行有效; （六） one row)."""
     year = int(values["meta_year"]) - 1
     form = load_form("2021")
-    out = {k: v for k, v in values.items()
-           if k.startswith("meta_") or (k.startswith("t4_") and k in form.by_key and not form.field(k).is_total)}
+    out = {
+        k: v
+        for k, v in values.items()
+        if k.startswith("meta_")
+        or (k.startswith("t4_") and k in form.by_key and not form.field(k).is_total)
+    }
     out["meta_year"] = year
     out["meta_date"] = f"{year + 1}-01-15"
-    result_rows = [f.key.removeprefix("t3_").removesuffix("_person") for f in load_form("2021").fields
-                   if f.key.startswith("t3_") and f.key.endswith("_person")
-                   and not f.key.startswith(("t3_new_", "t3_carried_", "t3_results_"))]
+    result_rows = [
+        f.key.removeprefix("t3_").removesuffix("_person")
+        for f in load_form("2021").fields
+        if f.key.startswith("t3_")
+        and f.key.endswith("_person")
+        and not f.key.startswith(("t3_new_", "t3_carried_", "t3_results_"))
+    ]
     for col in T3_COLUMNS:
         results = 0
         for row in result_rows:
@@ -72,18 +83,38 @@ def last_year_values(values: dict, form_id: str = "2021") -> dict:
         out[f"t3_carried_in_{col}"] = 0
         out[f"t3_new_{col}"] = results + carried
     for row in ("regulation", "normative"):
-        issued, repealed = _count(values.get(f"t2_{row}_issued")), _count(values.get(f"t2_{row}_repealed"))
+        issued, repealed = (
+            _count(values.get(f"t2_{row}_issued")),
+            _count(values.get(f"t2_{row}_repealed")),
+        )
         in_force = max(0, _count(values.get(f"t2_{row}_in_force")) - issued + repealed)
         if form_id == "2019":
-            out.update({f"t2_{row}_made": issued, f"t2_{row}_published": issued, f"t2_{row}_total": in_force})
+            out.update(
+                {
+                    f"t2_{row}_made": issued,
+                    f"t2_{row}_published": issued,
+                    f"t2_{row}_total": in_force,
+                }
+            )
         else:
-            out.update({f"t2_{row}_issued": issued, f"t2_{row}_repealed": repealed, f"t2_{row}_in_force": in_force})
+            out.update(
+                {
+                    f"t2_{row}_issued": issued,
+                    f"t2_{row}_repealed": repealed,
+                    f"t2_{row}_in_force": in_force,
+                }
+            )
     if form_id == "2019":
         for k in load_form("2019").keys:
             if k.startswith("t2_") and k not in out and not load_form("2019").field(k).is_total:
                 out[k] = _count(values.get(k)) if k.endswith("_decisions") else 0
     else:
-        for k in ("t2_licensing_decisions", "t2_penalty_decisions", "t2_coercion_decisions", "t2_fees_amount"):
+        for k in (
+            "t2_licensing_decisions",
+            "t2_penalty_decisions",
+            "t2_coercion_decisions",
+            "t2_fees_amount",
+        ):
             out[k] = _count(values.get(k))
     return out
 
@@ -93,17 +124,23 @@ def _count(v) -> int | float:
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 else 0
 
 
-def build_last_year(data_dir: Path = ROOT / "samples" / "data", out_dir: Path = ROOT / "samples" / "last_year") -> list[Path]:
+def build_last_year(
+    data_dir: Path = ROOT / "samples" / "data", out_dir: Path = ROOT / "samples" / "last_year"
+) -> list[Path]:
     """samples/last_year/报表/*.xlsx (2021 workbooks) and samples/last_year/汇总表.xlsx."""
     import shutil
     import tempfile
+
     from xltools.consolidate import consolidate
+
     books = out_dir / "报表"
     books.mkdir(parents=True, exist_ok=True)
     written = []
     for data in sorted(data_dir.glob("*.json")):
         values = json.loads(data.read_text(encoding="utf-8"))
-        if form_of(values) or "（" in data.stem:      # the wrong-form sample and a first draft have no last year
+        if (
+            form_of(values) or "（" in data.stem
+        ):  # the wrong-form sample and a first draft have no last year
             continue
         last = last_year_values(values)
         for k, change in LAST_YEAR_PLANTS.get(values["meta_agency"], {}).items():

@@ -14,6 +14,7 @@
 
 Figures are printed, not asserted: run it on the machine you care about.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,8 +68,12 @@ def make_season(folder: Path, names: list[str], year: int = 2022) -> None:
 def filled(work: Path, agency: str, wrong: bool) -> bytes:
     """The reference agency's figures under `agency`'s name; `wrong` breaks a balance."""
     import json
+
     from xltools.template import fill_workbook
-    values = json.loads((ROOT / "samples" / "data" / "聊城市商务和投资促进局.json").read_text(encoding="utf-8"))
+
+    values = json.loads(
+        (ROOT / "samples" / "data" / "聊城市商务和投资促进局.json").read_text(encoding="utf-8")
+    )
     values["meta_agency"] = agency
     if wrong:
         values["t3_new_person"] = 999
@@ -86,14 +91,18 @@ def workbooks(work: Path) -> dict[str, bytes]:
         z.writestr("xl/workbook.xml", "<workbook/>")
         z.writestr("xl/sharedStrings.xml", "<sst>" + "A" * (300 * 1024 * 1024) + "</sst>")
     abort = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(abort, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(good)) as src,
+        zipfile.ZipFile(abort, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             data = src.read(info.filename)
             if info.filename == "xl/sharedStrings.xml":
                 data = re.sub(rb'uniqueCount="\d+"', b'uniqueCount="4000000000"', data)
             dst.writestr(info, data)
     return {
-        "good": good, "wrong": wrong,
+        "good": good,
+        "wrong": wrong,
         "random": bytes(rnd.randrange(256) for _ in range(20000)),
         "truncated": good[: len(good) // 2],
         "html": "<html><body><table><tr><td>机关名称</td></tr></table></body></html>".encode(),
@@ -109,10 +118,15 @@ class Client:
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             def redirect_request(self, *a, **kw):
                 return None
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirect)
+
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirect
+        )
 
     def open(self, path: str, data: bytes | None = None, headers: dict | None = None):
-        req = urllib.request.Request(self.base + quote(path, safe="/?=&%"), data=data, headers=headers or {})
+        req = urllib.request.Request(
+            self.base + quote(path, safe="/?=&%"), data=data, headers=headers or {}
+        )
         try:
             with self.opener.open(req, timeout=120) as r:
                 return r.status, r.read()
@@ -123,25 +137,51 @@ class Client:
         status, body = self.open(f"/a/{token}/")
         csrf = CSRF.search(body.decode()).group(1)
         boundary = "----load" + os.urandom(8).hex()
-        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
                 f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-                f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+                f"Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
         t = time.perf_counter()
-        status, _ = self.open(f"/a/{token}/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        status, _ = self.open(
+            f"/a/{token}/upload",
+            body,
+            {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
         return status, time.perf_counter() - t
 
     def login(self) -> None:
         _, body = self.open("/login")
         csrf = CSRF.search(body.decode()).group(1)
-        self.open("/login", urlencode({"csrf_token": csrf, "password": PASSWORD}).encode(),
-                  {"Content-Type": "application/x-www-form-urlencoded"})
+        self.open(
+            "/login",
+            urlencode({"csrf_token": csrf, "password": PASSWORD}).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
 
 
 def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-c", "from xltools.cli import main; main()", "serve", str(folder), "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from xltools.cli import main; main()",
+            "serve",
+            str(folder),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -175,7 +215,11 @@ def rush(work: Path, n: int) -> None:
     kinds = ["good"] * 5 + ["wrong"] * 3 + ["random", "truncated", "html", "bomb", "abort"]
     plan = [(name, kinds[i % len(kinds)]) for i, name in enumerate(names)]
     tokens = Access(folder).tokens(names)
-    own = {name: filled(work, name, kind == "wrong") for name, kind in plan if kind in ("good", "wrong")}
+    own = {
+        name: filled(work, name, kind == "wrong")
+        for name, kind in plan
+        if kind in ("good", "wrong")
+    }
     proc, base = start_server(folder)
     try:
         barrier = threading.Barrier(n)
@@ -185,7 +229,7 @@ def rush(work: Path, n: int) -> None:
             c = Client(base)
             suffix = ".xls" if kind == "html" else ".xlsx"
             status, body = c.open(f"/a/{tokens[name]}/")
-            barrier.wait()                                 # every client uploads at the same moment
+            barrier.wait()  # every client uploads at the same moment
             return c.upload(tokens[name], f"{name}-{kind}{suffix}", own.get(name) or files[kind])
 
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -205,10 +249,12 @@ def rush(work: Path, n: int) -> None:
                     break
                 time.sleep(0.2)
             recorded = time.perf_counter() - t0
-            rows = s.conn.execute("SELECT a.name, v.status, v.original_name FROM versions v JOIN agencies a "
-                                  "ON a.id = v.agency_id").fetchall()
+            rows = s.conn.execute(
+                "SELECT a.name, v.status, v.original_name FROM versions v JOIN agencies a "
+                "ON a.id = v.agency_id"
+            ).fetchall()
         alive = urllib.request.urlopen(base + "/healthz", timeout=5).status == 200
-        time.sleep(1.5)                                    # the last workers are reaped
+        time.sleep(1.5)  # the last workers are reaped
         cpu = cpu_seconds(proc.pid) - cpu0
     finally:
         proc.terminate()
@@ -217,19 +263,35 @@ def rush(work: Path, n: int) -> None:
     for name, status, original in rows:
         by_agency.setdefault(name, []).append((status, original))
     lost = [name for name, _ in plan if name not in by_agency]
-    misplaced = [name for name, v in by_agency.items() if len(v) != 1 or not v[0][1].startswith(name)]
+    misplaced = [
+        name for name, v in by_agency.items() if len(v) != 1 or not v[0][1].startswith(name)
+    ]
     expected = {"good": "ok", "wrong": "errors"}
-    wrong_status = [(name, kind, by_agency[name][0][0]) for name, kind in plan if name in by_agency
-                    and by_agency[name][0][0] != expected.get(kind, "unreadable")]
+    wrong_status = [
+        (name, kind, by_agency[name][0][0])
+        for name, kind in plan
+        if name in by_agency and by_agency[name][0][0] != expected.get(kind, "unreadable")
+    ]
     from collections import Counter
-    print(f"== {n} 个单位同时上传（{os.cpu_count()} 核，开始时系统负载 {load:.1f}；服务器为独立进程，回环地址）==")
+
+    print(
+        f"== {n} 个单位同时上传（{os.cpu_count()} 核，开始时系统负载 {load:.1f}；服务器为独立进程，回环地址）=="
+    )
     print(f"  文件构成：{dict(Counter(k for _, k in plan))}")
     print(f"  HTTP 状态：{dict(Counter(codes))}")
-    print(f"  上传响应时间：p50 {statistics.median(times):.2f} s，p95 {pct(times, 95):.2f} s，最长 {max(times):.2f} s")
+    print(
+        f"  上传响应时间：p50 {statistics.median(times):.2f} s，p95 {pct(times, 95):.2f} s，最长 {max(times):.2f} s"
+    )
     print(f"  全部上传发出并得到响应：{sent:.1f} s；全部校验并记为版本：{recorded:.1f} s")
-    print(f"  服务器进程（含读取子进程）CPU 时间：共 {cpu:.1f} s，每个上传 {cpu / n * 1000:.0f} ms（接收、校验、记为版本）")
-    print(f"  记为版本：{len(rows)} / {n}；丢失 {len(lost)}；记错单位或重复 {len(misplaced)}；状态不符 {len(wrong_status)}")
-    print(f"  版本状态：{dict(Counter(s for s, _ in (v[0] for v in by_agency.values())))}；服务器仍在运行：{alive}")
+    print(
+        f"  服务器进程（含读取子进程）CPU 时间：共 {cpu:.1f} s，每个上传 {cpu / n * 1000:.0f} ms（接收、校验、记为版本）"
+    )
+    print(
+        f"  记为版本：{len(rows)} / {n}；丢失 {len(lost)}；记错单位或重复 {len(misplaced)}；状态不符 {len(wrong_status)}"
+    )
+    print(
+        f"  版本状态：{dict(Counter(s for s, _ in (v[0] for v in by_agency.values())))}；服务器仍在运行：{alive}"
+    )
     if lost or misplaced or wrong_status:
         print(f"  问题：丢失 {lost[:5]} 记错 {misplaced[:5]} 状态 {wrong_status[:5]}")
 
@@ -237,10 +299,12 @@ def rush(work: Path, n: int) -> None:
 def board(work: Path, m: int) -> None:
     from xltools.pipeline import check_file
     from xltools.web.state import SeasonState
+
     names = [f"某某市第{i:04d}局" for i in range(m)]
     folder = work / "board"
     make_season(folder, names)
     import dataclasses
+
     files = workbooks(work)
     checked = {}
     for kind in ("good", "wrong"):
@@ -264,15 +328,22 @@ def board(work: Path, m: int) -> None:
             t = time.perf_counter()
             status, body = c.open("/")
             times.append(time.perf_counter() - t)
-            assert status == 200 and body.count(b'<tr class="st-') == m, (status, body.count(b'<tr class="st-'))
-        print(f"  报送情况页（{len(body) / 1024:.0f} KB）：中位 {statistics.median(times):.2f} s，最长 {max(times):.2f} s（5 次）")
+            assert status == 200 and body.count(b'<tr class="st-') == m, (
+                status,
+                body.count(b'<tr class="st-'),
+            )
+        print(
+            f"  报送情况页（{len(body) / 1024:.0f} KB）：中位 {statistics.median(times):.2f} s，最长 {max(times):.2f} s（5 次）"
+        )
     finally:
         proc.terminate()
         proc.wait(10)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--uploads", type=int, default=200)
     ap.add_argument("--board", type=int, default=2000)
     ap.add_argument("--workdir", type=Path)

@@ -4,6 +4,7 @@ cells read, wrong, unread and explained, planted errors found, false findings; p
     python scripts/published_figures.py            # the whole corpus (needs LibreOffice for one PDF producer)
     python scripts/published_figures.py --keep DIR # keep the generated reports in DIR
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,10 +32,14 @@ def main() -> int:
     t2 = time.perf_counter()
     s = pc.summary(results)
     cases = len({c.name for c, _, _ in docs})
-    print(f"published-report corpus: {cases} cases, {len(docs)} reports "
-          f"(built in {t1 - t0:.1f} s, read and checked in {t2 - t1:.1f} s)")
-    head = f"{'format':<16}{'reports':>8}{'cells':>8}{'read':>8}{'read %':>9}{'wrong':>7}{'unread':>8}{'explained':>10}" \
-           f"{'planted':>9}{'found':>7}{'false':>7}"
+    print(
+        f"published-report corpus: {cases} cases, {len(docs)} reports "
+        f"(built in {t1 - t0:.1f} s, read and checked in {t2 - t1:.1f} s)"
+    )
+    head = (
+        f"{'format':<16}{'reports':>8}{'cells':>8}{'read':>8}{'read %':>9}{'wrong':>7}{'unread':>8}{'explained':>10}"
+        f"{'planted':>9}{'found':>7}{'false':>7}"
+    )
     print(head)
     print("-" * len(head))
     for fmt in (*pc.FORMATS, "all"):
@@ -43,24 +48,42 @@ def main() -> int:
             continue
         r = s[fmt]
         pct = 100 * r["read"] / r["cells"] if r["cells"] else 0
-        print(f"{fmt:<16}{r['reports']:>8}{r['cells']:>8}{r['read']:>8}{pct:>8.2f}%{r['wrong']:>7}{r['unread']:>8}"
-              f"{r['explained']:>10}{r['planted']:>9}{r['found']:>7}{r['false']:>7}")
-    bad = [r for r in results if r.wrong or r.unexplained or r.missed_findings or r.false_findings or r.absent_unexplained]
+        print(
+            f"{fmt:<16}{r['reports']:>8}{r['cells']:>8}{r['read']:>8}{pct:>8.2f}%{r['wrong']:>7}{r['unread']:>8}"
+            f"{r['explained']:>10}{r['planted']:>9}{r['found']:>7}{r['false']:>7}"
+        )
+    bad = [
+        r
+        for r in results
+        if r.wrong or r.unexplained or r.missed_findings or r.false_findings or r.absent_unexplained
+    ]
     for r in bad:
-        print(f"  {r.case} [{r.format}]: wrong {r.wrong[:3]} unexplained {r.unexplained[:3]} "
-              f"missed {r.missed_findings} false {r.false_findings[:2]}")
-    ref = next((p / "shared/reference/liaocheng-commerce-2022-report.txt" for p in ROOT.parents
-                if (p / "shared/reference/liaocheng-commerce-2022-report.txt").exists()), None)
+        print(
+            f"  {r.case} [{r.format}]: wrong {r.wrong[:3]} unexplained {r.unexplained[:3]} "
+            f"missed {r.missed_findings} false {r.false_findings[:2]}"
+        )
+    ref = next(
+        (
+            p / "shared/reference/liaocheng-commerce-2022-report.txt"
+            for p in ROOT.parents
+            if (p / "shared/reference/liaocheng-commerce-2022-report.txt").exists()
+        ),
+        None,
+    )
     if ref:
         from xltools.evaluate import evaluate
         from xltools.published import read_document
+
         reading = read_document(ref)
         cells = [k for k in reading.raw.cells if k[:3] in ("t2_", "t3_", "t4_")]
         read = sum(1 for k in cells if reading.raw.cells[k].raw is not None)
         findings = evaluate(reading.raw).findings
-        print(f"reference report ({ref.name}): {read}/{len(cells)} cells read, {len(findings)} findings")
+        print(
+            f"reference report ({ref.name}): {read}/{len(cells)} cells read, {len(findings)} findings"
+        )
     if not args.keep:
         import shutil
+
         shutil.rmtree(folder, ignore_errors=True)
     return 1 if bad else 0
 

@@ -1,4 +1,5 @@
 """Test workbooks built in code from the form definition."""
+
 from __future__ import annotations
 
 import json
@@ -24,13 +25,17 @@ def reference_values() -> dict[str, Any]:
 
 def zero_values(form_id: str = "2021", **meta: Any) -> dict[str, Any]:
     form = load_form(form_id)
-    values: dict[str, Any] = {k: 0 for k in form.keys if not k.startswith("meta_") and not form.field(k).is_total}
+    values: dict[str, Any] = {
+        k: 0 for k in form.keys if not k.startswith("meta_") and not form.field(k).is_total
+    }
     values.update({"meta_agency": "测试局", "meta_year": 2022 if form_id == "2021" else 2020})
     values.update(meta)
     return values
 
 
-def make_workbook(path: Path, form_id: str | None = None, base: dict | None = None, **values: Any) -> Path:
+def make_workbook(
+    path: Path, form_id: str | None = None, base: dict | None = None, **values: Any
+) -> Path:
     """A filled template: `base` (default: the reference agency) updated with `values`."""
     data = dict(reference_values() if base is None else base)
     data.update(values)
@@ -47,9 +52,23 @@ def lo_convert(src: Path, outdir: Path, fmt: str = "xlsx") -> Path:
     outdir.mkdir(parents=True, exist_ok=True)
     profile = Path(tempfile.mkdtemp(prefix="lo-profile-"))
     try:
-        subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                        "--convert-to", fmt, "--outdir", str(outdir), str(src)],
-                       check=True, capture_output=True, timeout=180, env={**os.environ, "HOME": str(profile)})
+        subprocess.run(
+            [
+                soffice(),
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                fmt,
+                "--outdir",
+                str(outdir),
+                str(src),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+            env={**os.environ, "HOME": str(profile)},
+        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     out = outdir / f"{src.stem}.{fmt.split(':')[0]}"

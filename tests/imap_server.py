@@ -5,6 +5,7 @@ certificate signed by a throwaway CA made here. The mail user has a passwd-file 
 Maildir owned by a non-root uid (Dovecot refuses uid 0 at SELECT). Messages are placed as
 files in Maildir/new/, as a delivery agent would.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,12 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 USER = "gkb@example.gov.cn"
-PASSWORD = "s3cret-口令"          # non-ASCII on purpose: LOGIN must carry it as UTF-8
+PASSWORD = "s3cret-口令"  # non-ASCII on purpose: LOGIN must carry it as UTF-8
 NOBODY = 65534
 
 
 def dovecot_binary() -> str | None:
-    return shutil.which("dovecot") or (os.path.exists("/usr/sbin/dovecot") and "/usr/sbin/dovecot") or None
+    return (
+        shutil.which("dovecot")
+        or (os.path.exists("/usr/sbin/dovecot") and "/usr/sbin/dovecot")
+        or None
+    )
 
 
 def unavailable_reason() -> str | None:
@@ -52,34 +57,69 @@ def make_ca(folder: Path, hostname: str = "localhost") -> tuple[Path, Path, Path
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "xltools test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False,
-                                       encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName(hostname), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     folder.mkdir(parents=True, exist_ok=True)
     paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     os.chmod(paths[2], 0o600)
     return paths
 
@@ -87,8 +127,8 @@ def make_ca(folder: Path, hostname: str = "localhost") -> tuple[Path, Path, Path
 @dataclass
 class Dovecot:
     root: Path
-    port: int           # plain IMAP (STARTTLS offered)
-    ssl_port: int       # IMAPS
+    port: int  # plain IMAP (STARTTLS offered)
+    ssl_port: int  # IMAPS
     ca_file: Path
     user: str = USER
     password: str = PASSWORD
@@ -99,9 +139,13 @@ class Dovecot:
 
     def env(self, security: str = "none", **extra: str) -> dict[str, str]:
         port = self.ssl_port if security == "ssl" else self.port
-        env = {"XLTOOLS_IMAP_HOST": "127.0.0.1", "XLTOOLS_IMAP_PORT": str(port),
-               "XLTOOLS_IMAP_USER": self.user, "XLTOOLS_IMAP_PASSWORD": self.password,
-               "XLTOOLS_IMAP_SECURITY": security}
+        env = {
+            "XLTOOLS_IMAP_HOST": "127.0.0.1",
+            "XLTOOLS_IMAP_PORT": str(port),
+            "XLTOOLS_IMAP_USER": self.user,
+            "XLTOOLS_IMAP_PASSWORD": self.password,
+            "XLTOOLS_IMAP_SECURITY": security,
+        }
         env.update(extra)
         return env
 
@@ -132,8 +176,12 @@ class Dovecot:
 
     def kick(self) -> None:
         """Drop every session of the mail user, as a server restart or a network cut would."""
-        subprocess.run(["doveadm", "-c", str(self.root / "dovecot.conf"), "kick", self.user],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        subprocess.run(
+            ["doveadm", "-c", str(self.root / "dovecot.conf"), "kick", self.user],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=30,
+        )
 
     def log(self) -> str:
         try:
@@ -161,6 +209,7 @@ class Dovecot:
 
 def _mutf7(name: str) -> str:
     from imap_tools.imap_utf7 import utf7_encode
+
     return utf7_encode(name).decode("ascii")
 
 
@@ -169,6 +218,7 @@ def start(root: Path | None = None) -> Dovecot:
     processes must be able to reach it, which a 0700 pytest folder does not allow) and wait
     until both ports answer."""
     import tempfile
+
     root = Path(root or tempfile.mkdtemp(prefix="xltools-dovecot-"))
     root.mkdir(parents=True, exist_ok=True)
     ca, cert, key = make_ca(root / "tls")
@@ -220,8 +270,14 @@ protocol imap {{
     (root / "dovecot.conf").write_text(conf, encoding="utf-8")
     (root / "state").mkdir()
     server._prepare_maildir()
-    subprocess.run([dovecot_binary(), "-c", str(root / "dovecot.conf")], stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=30)
+    subprocess.run(
+        [dovecot_binary(), "-c", str(root / "dovecot.conf")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        timeout=30,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:

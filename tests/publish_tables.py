@@ -1,5 +1,6 @@
 """Read the tables of a Word document or an HTML page back as grids with merged ranges, to
 compare what `xltools publish` writes with the official format."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,18 +11,23 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 def docx_tables(path: Path) -> list[dict]:
     """Each table as {"rows", "cols", "merged": sorted (r1, c1, r2, c2), "text": {(r, c): text}}."""
     import docx
+
     out = []
     for tbl in docx.Document(str(path)).element.body.iter(_W + "tbl"):
         cols = len(tbl.find(_W + "tblGrid"))
-        origin: dict[tuple[int, int], list[int]] = {}     # (r, c) of a range's first cell -> [r2, c2]
-        open_down: dict[int, tuple[int, int]] = {}          # column -> origin of a vertical merge
+        origin: dict[tuple[int, int], list[int]] = {}  # (r, c) of a range's first cell -> [r2, c2]
+        open_down: dict[int, tuple[int, int]] = {}  # column -> origin of a vertical merge
         text = {}
         rows = list(tbl.iter(_W + "tr"))
         for r, tr in enumerate(rows):
             c = 0
             for tc in tr.iterchildren(_W + "tc"):
                 pr = tc.find(_W + "tcPr")
-                span = int(pr.find(_W + "gridSpan").get(_W + "val")) if pr is not None and pr.find(_W + "gridSpan") is not None else 1
+                span = (
+                    int(pr.find(_W + "gridSpan").get(_W + "val"))
+                    if pr is not None and pr.find(_W + "gridSpan") is not None
+                    else 1
+                )
                 vm = pr.find(_W + "vMerge") if pr is not None else None
                 if vm is not None and vm.get(_W + "val") != "restart":
                     o = open_down[c]
@@ -41,6 +47,7 @@ def docx_tables(path: Path) -> list[dict]:
 
 def html_tables(path: Path) -> list[dict]:
     import lxml.html
+
     root = lxml.html.fromstring(Path(path).read_text(encoding="utf-8"))
     out = []
     for table in root.iter("table"):

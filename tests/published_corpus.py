@@ -14,14 +14,15 @@ between two labels).
 wrong and unread (and whether each unread cell is explained) and the findings against the
 planted ones. The test and scripts/published_figures.py both use it.
 """
+
 from __future__ import annotations
 
 import html
+import os
 import random
 import shutil
 import subprocess
 import tempfile
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ class Cell:
     text: str
     rowspan: int = 1
     colspan: int = 1
-    label: bool = False       # a caption (row label, header, group) rather than a value
+    label: bool = False  # a caption (row label, header, group) rather than a value
 
 
 Grid = list[list[tuple[int, Cell]]]
@@ -50,22 +51,25 @@ class Case:
     t2_form: str = "2021"
     t3_form: str = "2021"
     seed: int = 1
-    text_shape: str = "tab"                      # tab | pipe | lines | pdftext
-    title: list[str] | None = None               # default: agency line + year title
+    text_shape: str = "tab"  # tab | pipe | lines | pdftext
+    title: list[str] | None = None  # default: agency line + year title
     intro: list[str] = field(default_factory=list)
     outro: list[str] = field(default_factory=list)
     signature: list[str] = field(default_factory=list)
-    printed_labels: dict[str, str] = field(default_factory=dict)   # official caption -> as printed
+    printed_labels: dict[str, str] = field(default_factory=dict)  # official caption -> as printed
     traditional: bool = False
-    overrides: dict[str, str] = field(default_factory=dict)        # key -> text printed in the cell
-    expect_findings: set[tuple[str, str | None]] = field(default_factory=set)   # (rule, key or sheet)
-    header_glue: str = ""                                           # page furniture glued to the title
+    overrides: dict[str, str] = field(default_factory=dict)  # key -> text printed in the cell
+    expect_findings: set[tuple[str, str | None]] = field(
+        default_factory=set
+    )  # (rule, key or sheet)
+    header_glue: str = ""  # page furniture glued to the title
     values: dict[str, str] = field(default_factory=dict)
-    expected: dict[str, Any] = field(default_factory=dict)          # key -> value the reader must give
-    absent: set[str] = field(default_factory=set)                   # keys the document does not print
+    expected: dict[str, Any] = field(default_factory=dict)  # key -> value the reader must give
+    absent: set[str] = field(default_factory=set)  # keys the document does not print
 
 
 # --- figures ---------------------------------------------------------------------------------
+
 
 def _t3_rows(form_id: str) -> list[str]:
     return load_form(form_id).sheet("表三").matrix["rows"]
@@ -79,7 +83,11 @@ def figures(form_t2: str, form_t3: str, seed: int) -> dict[str, int]:
     f2 = load_form(form_t2)
     for f in f2.fields:
         if f.key.startswith("t2_"):
-            v[f.key] = rnd.choice([0, 0, 1, 2, 3, 5, 8, 12, 25, 130]) if f.type != "amount" else rnd.choice([0, 1.5, 12.25])
+            v[f.key] = (
+                rnd.choice([0, 0, 1, 2, 3, 5, 8, 12, 25, 130])
+                if f.type != "amount"
+                else rnd.choice([0, 1.5, 12.25])
+            )
     for item in ("regulation", "normative"):
         if f"t2_{item}_in_force" in v:
             v[f"t2_{item}_in_force"] = v[f"t2_{item}_issued"] + rnd.randint(0, 30)
@@ -114,12 +122,16 @@ def _fmt(x) -> str:
 
 def _expect(text: str):
     from xltools.published.tables import as_published
+
     return as_published(text)
 
 
 # --- the document as blocks --------------------------------------------------------------------
 
-def grid(form_id: str, sheet: str, values: dict[str, str], printed: dict[str, str]) -> tuple[str, Grid, int]:
+
+def grid(
+    form_id: str, sheet: str, values: dict[str, str], printed: dict[str, str]
+) -> tuple[str, Grid, int]:
     s = load_form(form_id).sheet(sheet)
     origins: dict[tuple[int, int], Cell] = {}
     title = ""
@@ -139,8 +151,10 @@ def grid(form_id: str, sheet: str, values: dict[str, str], printed: dict[str, st
     first = min(r for r, _ in origins)
     last = max(r + c.rowspan - 1 for (r, _), c in origins.items())
     ncols = max(col + c.colspan - 1 for (_, col), c in origins.items())
-    rows = [[(col - 1, origins[(r, col)]) for col in range(1, ncols + 1) if (r, col) in origins]
-            for r in range(first, last + 1)]
+    rows = [
+        [(col - 1, origins[(r, col)]) for col in range(1, ncols + 1) if (r, col) in origins]
+        for r in range(first, last + 1)
+    ]
     return title, rows, ncols
 
 
@@ -152,28 +166,68 @@ class Doc:
 
 
 def document(case: Case) -> Doc:
-    title = case.title if case.title is not None else [case.agency, f"{case.year}年政府信息公开工作年度报告"]
+    title = (
+        case.title
+        if case.title is not None
+        else [case.agency, f"{case.year}年政府信息公开工作年度报告"]
+    )
     if case.header_glue and title:
         title = [case.header_glue + title[0]] + title[1:]
-    intro = ["一、总体情况"] + (case.intro or [f"{case.year}年，本机关认真贯彻落实《中华人民共和国政府信息公开条例》，"
-                                               f"持续推进政务公开工作。"])
-    outro = ["五、存在的主要问题及改进情况", "一是公开内容的规范性有待提高；二是解读形式较为单一。",
-             "六、其他需要报告的事项", "本年度未收取信息处理费。"] + case.outro + case.signature
-    tables = [grid(case.t2_form, "表二", case.values, case.printed_labels),
-              grid(case.t3_form, "表三", case.values, case.printed_labels),
-              grid(case.t3_form if case.t3_form == case.t2_form else "2021", "表四", case.values, case.printed_labels)]
+    intro = ["一、总体情况"] + (
+        case.intro
+        or [
+            f"{case.year}年，本机关认真贯彻落实《中华人民共和国政府信息公开条例》，"
+            f"持续推进政务公开工作。"
+        ]
+    )
+    outro = (
+        [
+            "五、存在的主要问题及改进情况",
+            "一是公开内容的规范性有待提高；二是解读形式较为单一。",
+            "六、其他需要报告的事项",
+            "本年度未收取信息处理费。",
+        ]
+        + case.outro
+        + case.signature
+    )
+    tables = [
+        grid(case.t2_form, "表二", case.values, case.printed_labels),
+        grid(case.t3_form, "表三", case.values, case.printed_labels),
+        grid(
+            case.t3_form if case.t3_form == case.t2_form else "2021",
+            "表四",
+            case.values,
+            case.printed_labels,
+        ),
+    ]
     doc = Doc(title + intro, tables, outro)
     if case.traditional:
         import opencc
+
         conv = opencc.OpenCC("s2t")
-        doc = Doc([conv.convert(p) for p in doc.paragraphs_before],
-                  [(conv.convert(t), [[(c, Cell(conv.convert(x.text), x.rowspan, x.colspan, x.label)) for c, x in row]
-                                      for row in rows], n) for t, rows, n in doc.tables],
-                  [conv.convert(p) for p in doc.paragraphs_after])
+        doc = Doc(
+            [conv.convert(p) for p in doc.paragraphs_before],
+            [
+                (
+                    conv.convert(t),
+                    [
+                        [
+                            (c, Cell(conv.convert(x.text), x.rowspan, x.colspan, x.label))
+                            for c, x in row
+                        ]
+                        for row in rows
+                    ],
+                    n,
+                )
+                for t, rows, n in doc.tables
+            ],
+            [conv.convert(p) for p in doc.paragraphs_after],
+        )
     return doc
 
 
 # --- writers -----------------------------------------------------------------------------------------
+
 
 def write_docx(doc: Doc, path: Path) -> Path:
     import docx
@@ -198,15 +252,19 @@ def write_docx(doc: Doc, path: Path) -> Path:
 
 
 def write_html(doc: Doc, path: Path) -> Path:
-    out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>年度报告</title></head><body>",
-           "<div class='nav'>首页 &gt; 政务公开 &gt; 年度报告</div>"]
+    out = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>年度报告</title></head><body>",
+        "<div class='nav'>首页 &gt; 政务公开 &gt; 年度报告</div>",
+    ]
     out += [f"<p>{html.escape(t)}</p>" for t in doc.paragraphs_before]
     for title, rows, _ in doc.tables:
         out.append(f"<p><strong>{html.escape(title)}</strong></p><table border='1'>")
         for row in rows:
             tds = []
             for _, c in row:
-                span = (f" rowspan='{c.rowspan}'" if c.rowspan > 1 else "") + (f" colspan='{c.colspan}'" if c.colspan > 1 else "")
+                span = (f" rowspan='{c.rowspan}'" if c.rowspan > 1 else "") + (
+                    f" colspan='{c.colspan}'" if c.colspan > 1 else ""
+                )
                 tds.append(f"<td{span}>{html.escape(c.text)}</td>")
             out.append("<tr>" + "".join(tds) + "</tr>")
         out.append("</table>")
@@ -254,7 +312,7 @@ def write_reportlab(doc: Doc, path: Path, traditional: bool = False) -> Path:
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
 
-    font = "STSong-Light"          # Adobe-GB1 holds the traditional characters too
+    font = "STSong-Light"  # Adobe-GB1 holds the traditional characters too
     pdfmetrics.registerFont(UnicodeCIDFont(font))
     c = canvas.Canvas(str(path), pagesize=A4)
     width, height = A4
@@ -277,7 +335,7 @@ def write_reportlab(doc: Doc, path: Path, traditional: bool = False) -> Path:
         for i in range(0, max(len(text), 1), per):
             if y < 60:
                 newpage()
-            c.drawString(left, y, text[i:i + per])
+            c.drawString(left, y, text[i : i + per])
             y -= lead
 
     c.setFont(font, size)
@@ -299,7 +357,7 @@ def write_reportlab(doc: Doc, path: Path, traditional: bool = False) -> Path:
         while r < len(rows):
             # keep a vertically merged block on one page
             span = max((cell.rowspan for _, cell in rows[r]), default=1)
-            block = sum(heights[r:r + span])
+            block = sum(heights[r : r + span])
             if y - block < 60:
                 newpage()
             top = y
@@ -307,11 +365,13 @@ def write_reportlab(doc: Doc, path: Path, traditional: bool = False) -> Path:
                 for col, cell in rows[rr]:
                     w = xs[col + cell.colspan] - xs[col]
                     cell_top = top - sum(heights[r:rr])
-                    h = sum(heights[rr:rr + cell.rowspan])
+                    h = sum(heights[rr : rr + cell.rowspan])
                     x = xs[col] + 2
                     if not cell.label:
                         if cell.text:
-                            c.drawCentredString(xs[col] + w / 2, cell_top - h / 2 - size / 2 + 2, cell.text)
+                            c.drawCentredString(
+                                xs[col] + w / 2, cell_top - h / 2 - size / 2 + 2, cell.text
+                            )
                         continue
                     if w < 2.2 * size:
                         chars = [ch for ch in cell.text]
@@ -332,20 +392,21 @@ def write_reportlab(doc: Doc, path: Path, traditional: bool = False) -> Path:
 
 
 def _rl_widths(ncols: int, total: float) -> list[float]:
-    if ncols == 4:                       # table 2
+    if ncols == 4:  # table 2
         return [160, 110, 110, 110]
-    if ncols == 10:                      # table 3: two narrow group columns, labels, seven numbers
+    if ncols == 10:  # table 3: two narrow group columns, labels, seven numbers
         return [16, 16, 190] + [36] * 7
-    return [total / ncols] * ncols       # table 4
+    return [total / ncols] * ncols  # table 4
 
 
 def _wrap(text: str, w: float, size: int) -> list[str]:
     per = max(1, int((w - 4) / size))
-    return [text[i:i + per] for i in range(0, len(text), per)] or [""]
+    return [text[i : i + per] for i in range(0, len(text), per)] or [""]
 
 
 def pdf_text(pdf: Path) -> str:
     import pdfplumber
+
     with pdfplumber.open(str(pdf)) as p:
         return "\n".join(tl["text"] for page in p.pages for tl in page.extract_text_lines())
 
@@ -358,52 +419,129 @@ def lo_pdf(files: list[Path], outdir: Path) -> None:
     """All .docx to PDF in one LibreOffice run (a private profile)."""
     profile = Path(tempfile.mkdtemp(prefix="lo-profile-"))
     try:
-        subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                        "--convert-to", "pdf", "--outdir", str(outdir), *map(str, files)],
-                       check=True, capture_output=True, timeout=600, env={**os.environ, "HOME": str(profile)})
+        subprocess.run(
+            [
+                soffice(),
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(outdir),
+                *map(str, files),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+            env={**os.environ, "HOME": str(profile)},
+        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
 
 # --- the cases -------------------------------------------------------------------------------------
 
+
 def cases() -> list[Case]:
     out = [
         Case("c01-pipe", 2022, "某某市财政局", seed=1, text_shape="pipe"),
         Case("c02-one-cell-per-line", 2023, "某某县自然资源局", seed=2, text_shape="lines"),
-        Case("c03-labels-as-printed", 2022, "某某区市场监督管理局", seed=3,
-             printed_labels={"行政规范性文件": "规范性文件", "2.其他法律行政法规禁止公开": "2、其他法律行政止公开",
-                             "（二）部分公开（区分处理的，只计这一情形，不计其他情形）": "(二)部分公开(区分处理的,只计这一情形,不计其他情形)",
-                             "行政许可": "行政 许可", "3.危及“三安全一稳定”": "3、危及 “三安全一稳定”"},
-             expect_findings={("label-variant", "t2_normative_issued"), ("label-variant", "t3_withheld_law_person")}),
-        Case("c04-table3-on-2019-form", 2022, "某某县教育和体育局", t3_form="2019", seed=4,
-             expect_findings={("form-mismatch", None)}),
-        Case("c05-title-without-gongzuo", 2023, "某某市生态环境局", seed=5, header_glue="Page8-",
-             title=["某某市生态环境局2023年政府信息公开年度报告"]),
-        Case("c06-agency-in-signature", 2023, "某某县卫生健康局", seed=6,
-             title=["政府信息公开工作年度报告"],
-             intro=["本报告中所列数据的统计期限为2023年1月1日至12月31日。"],
-             signature=["某某县卫生健康局", "2024年1月18日"]),
-        Case("c07-prose-subheadings", 2022, "某某市交通运输局", seed=7,
-             intro=["（一）主动公开政府信息情况", "本年度通过门户网站主动公开各类信息一千余条。",
-                    "（二）收到和处理政府信息公开申请情况", "依申请公开工作依法按时办理。",
-                    "（四）政府信息公开行政复议、行政诉讼情况", "相关案件均依法应诉。"]),
+        Case(
+            "c03-labels-as-printed",
+            2022,
+            "某某区市场监督管理局",
+            seed=3,
+            printed_labels={
+                "行政规范性文件": "规范性文件",
+                "2.其他法律行政法规禁止公开": "2、其他法律行政止公开",
+                "（二）部分公开（区分处理的，只计这一情形，不计其他情形）": "(二)部分公开(区分处理的,只计这一情形,不计其他情形)",
+                "行政许可": "行政 许可",
+                "3.危及“三安全一稳定”": "3、危及 “三安全一稳定”",
+            },
+            expect_findings={
+                ("label-variant", "t2_normative_issued"),
+                ("label-variant", "t3_withheld_law_person"),
+            },
+        ),
+        Case(
+            "c04-table3-on-2019-form",
+            2022,
+            "某某县教育和体育局",
+            t3_form="2019",
+            seed=4,
+            expect_findings={("form-mismatch", None)},
+        ),
+        Case(
+            "c05-title-without-gongzuo",
+            2023,
+            "某某市生态环境局",
+            seed=5,
+            header_glue="Page8-",
+            title=["某某市生态环境局2023年政府信息公开年度报告"],
+        ),
+        Case(
+            "c06-agency-in-signature",
+            2023,
+            "某某县卫生健康局",
+            seed=6,
+            title=["政府信息公开工作年度报告"],
+            intro=["本报告中所列数据的统计期限为2023年1月1日至12月31日。"],
+            signature=["某某县卫生健康局", "2024年1月18日"],
+        ),
+        Case(
+            "c07-prose-subheadings",
+            2022,
+            "某某市交通运输局",
+            seed=7,
+            intro=[
+                "（一）主动公开政府信息情况",
+                "本年度通过门户网站主动公开各类信息一千余条。",
+                "（二）收到和处理政府信息公开申请情况",
+                "依申请公开工作依法按时办理。",
+                "（四）政府信息公开行政复议、行政诉讼情况",
+                "相关案件均依法应诉。",
+            ],
+        ),
         Case("c08-traditional", 2022, "某某市人力资源和社会保障局", seed=8, traditional=True),
         Case("c09-text-agrees", 2022, "某某区住房和城乡建设局", seed=9),
         Case("c10-text-disagrees", 2022, "某某县农业农村局", seed=10),
         Case("c11-form-2019", 2020, "某某市水利局", t2_form="2019", t3_form="2019", seed=11),
-        Case("c12-planted-errors", 2022, "某某县民政局", seed=12,
-             expect_findings={("t3-balance", "t3_carried_out_person"), ("t4-total", "t4_review_total"),
-                              ("value-blank", "t2_penalty_decisions")}),
+        Case(
+            "c12-planted-errors",
+            2022,
+            "某某县民政局",
+            seed=12,
+            expect_findings={
+                ("t3-balance", "t3_carried_out_person"),
+                ("t4-total", "t4_review_total"),
+                ("value-blank", "t2_penalty_decisions"),
+            },
+        ),
         Case("c13-pdf-text", 2023, "某某市司法局", seed=13, text_shape="pdftext"),
-        Case("c14-fullwidth-bars", 2021, "某某县文化和旅游局", seed=14, text_shape="pipe-fullwidth"),
+        Case(
+            "c14-fullwidth-bars", 2021, "某某县文化和旅游局", seed=14, text_shape="pipe-fullwidth"
+        ),
         # blank cells: a printed total whose part is blank is kept; a blank total over a blank
         # part is value-blank; a dash is value-blank
-        Case("c15-blanks", 2022, "某某市审计局", seed=15,
-             overrides={"t3_new_business": "", "t3_carried_in_person": "", "t3_carried_in_total": "",
-                        "t2_licensing_decisions": "—"},
-             expect_findings={("value-blank", "t3_new_business"), ("value-blank", "t3_carried_in_person"),
-                              ("value-blank", "t3_carried_in_total"), ("value-blank", "t2_licensing_decisions")}),
+        Case(
+            "c15-blanks",
+            2022,
+            "某某市审计局",
+            seed=15,
+            overrides={
+                "t3_new_business": "",
+                "t3_carried_in_person": "",
+                "t3_carried_in_total": "",
+                "t2_licensing_decisions": "—",
+            },
+            expect_findings={
+                ("value-blank", "t3_new_business"),
+                ("value-blank", "t3_carried_in_person"),
+                ("value-blank", "t3_carried_in_total"),
+                ("value-blank", "t2_licensing_decisions"),
+            },
+        ),
     ]
     for case in out:
         _fill(case)
@@ -413,9 +551,9 @@ def cases() -> list[Case]:
 def _fill(case: Case) -> None:
     v = figures(case.t2_form, case.t3_form, case.seed)
     if case.name.startswith("c12"):
-        v["t3_carried_out_person"] += 1          # breaks the balance of the 自然人 column
+        v["t3_carried_out_person"] += 1  # breaks the balance of the 自然人 column
         v["t3_carried_out_total"] += 1
-        v["t4_review_total"] += 2                # a total that is not the sum of its parts
+        v["t4_review_total"] += 2  # a total that is not the sum of its parts
     case.values = {k: _fmt(x) for k, x in v.items()}
     if case.name.startswith("c12"):
         case.values["t2_penalty_decisions"] = "/"
@@ -444,13 +582,17 @@ def _fill(case: Case) -> None:
     unpr = sum(x for k, x in v.items() if k.startswith("t3_unprocessed_") and k.endswith("_total"))
     rev, lit = v["t4_review_total"], v["t4_direct_total"] + v["t4_after_review_total"]
     if case.name.startswith("c09"):
-        case.intro = [f"{case.year}年，本局共收到政府信息公开申请{v['t3_new_total']}件，上年结转{v['t3_carried_in_total']}件，"
-                      f"共办理{handled}件，其中予以公开及部分公开{pub + part}件，无法提供{unav}件，不予处理{unpr}件。",
-                      f"全年发生政府信息公开行政复议{rev}件、行政诉讼{lit}件。"]
+        case.intro = [
+            f"{case.year}年，本局共收到政府信息公开申请{v['t3_new_total']}件，上年结转{v['t3_carried_in_total']}件，"
+            f"共办理{handled}件，其中予以公开及部分公开{pub + part}件，无法提供{unav}件，不予处理{unpr}件。",
+            f"全年发生政府信息公开行政复议{rev}件、行政诉讼{lit}件。",
+        ]
     if case.name.startswith("c10"):
-        case.intro = [f"{case.year}年，本局共收到政府信息公开申请{v['t3_new_total'] + 2}件，"
-                      f"其中予以公开及部分公开{pub + part + 1}件。",
-                      f"全年发生政府信息公开行政复议{rev}件、行政诉讼{lit + 3}件。"]
+        case.intro = [
+            f"{case.year}年，本局共收到政府信息公开申请{v['t3_new_total'] + 2}件，"
+            f"其中予以公开及部分公开{pub + part + 1}件。",
+            f"全年发生政府信息公开行政复议{rev}件、行政诉讼{lit + 3}件。",
+        ]
         case.expect_findings = {("text-vs-table", "t3_new_total"), ("text-vs-table", None)}
     _ = total
 
@@ -490,12 +632,13 @@ def build(folder: Path, formats=FORMATS) -> list[tuple[Case, str, Path]]:
 
 # --- measuring ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class Result:
     case: str
     format: str
-    cells: int = 0            # cells the document prints
-    read: int = 0             # read with the printed value
+    cells: int = 0  # cells the document prints
+    read: int = 0  # read with the printed value
     wrong: list[str] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)
     unexplained: list[str] = field(default_factory=list)
@@ -537,13 +680,15 @@ def measure_one(case: Case, fmt: str, path: Path) -> Result:
     for f in report.findings:
         if (f.rule, f.key) in planted or (f.rule, None) in planted:
             continue
-        if f.rule == "locate":      # which cell is most likely wrong: follows the planted errors
+        if f.rule == "locate":  # which cell is most likely wrong: follows the planted errors
             continue
         if f.key in unread:
             continue
         if f.key and form.field(f.key).sum_of and unread & set(form.field(f.key).sum_of):
             continue
-        if f.rule == "t3-balance" and any(k.endswith("_" + f.key.rsplit("_", 1)[1]) for k in unread if k.startswith("t3_")):
+        if f.rule == "t3-balance" and any(
+            k.endswith("_" + f.key.rsplit("_", 1)[1]) for k in unread if k.startswith("t3_")
+        ):
             continue
         res.false_findings.append((f.rule, f.key, f.message[:100]))
     return res
@@ -557,8 +702,20 @@ def summary(results: list[Result]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for r in results:
         for k in (r.format, "all"):
-            s = out.setdefault(k, {"reports": 0, "cells": 0, "read": 0, "wrong": 0, "unread": 0, "explained": 0,
-                                   "planted": 0, "found": 0, "false": 0})
+            s = out.setdefault(
+                k,
+                {
+                    "reports": 0,
+                    "cells": 0,
+                    "read": 0,
+                    "wrong": 0,
+                    "unread": 0,
+                    "explained": 0,
+                    "planted": 0,
+                    "found": 0,
+                    "false": 0,
+                },
+            )
             s["reports"] += 1
             s["cells"] += r.cells
             s["read"] += r.read

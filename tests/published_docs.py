@@ -1,6 +1,7 @@
 """Builders of published-report documents for tests: the official tables laid out from the
 form spec (same captions, same merged cells as the template), written as .docx, .html, the
 reference report's text shape, or PDF (LibreOffice from the .docx)."""
+
 from __future__ import annotations
 
 import html
@@ -12,10 +13,16 @@ from pathlib import Path
 from xltools.spec import Form, load_form, parse_a1
 
 TITLE = ("聊城市商务和投资促进局", "2022年政府信息公开工作年度报告")
-INTRO = ("一、总体情况",
-         "2022年，聊城市商务和投资促进局严格执行依申请公开相关制度，共收到2件依申请公开事项，为自然人申请。")
-OUTRO = ("五、存在的主要问题及改进情况", "一是对政务信息公开质量有待进一步提高。",
-         "六、其他需要报告的事项", "聊城市商务和投资促进局2022年度未收取信息处理费。")
+INTRO = (
+    "一、总体情况",
+    "2022年，聊城市商务和投资促进局严格执行依申请公开相关制度，共收到2件依申请公开事项，为自然人申请。",
+)
+OUTRO = (
+    "五、存在的主要问题及改进情况",
+    "一是对政务信息公开质量有待进一步提高。",
+    "六、其他需要报告的事项",
+    "聊城市商务和投资促进局2022年度未收取信息处理费。",
+)
 
 
 @dataclass
@@ -25,7 +32,7 @@ class Cell:
     colspan: int = 1
 
 
-Grid = list[list[tuple[int, Cell]]]     # rows of (column index, origin cell)
+Grid = list[list[tuple[int, Cell]]]  # rows of (column index, origin cell)
 
 
 def official_grid(form: Form, sheet: str, values: dict[str, str]) -> tuple[str, Grid, int]:
@@ -50,8 +57,10 @@ def official_grid(form: Form, sheet: str, values: dict[str, str]) -> tuple[str, 
     first = min(r for r, _ in origins)
     last = max(r + c.rowspan - 1 for (r, _), c in origins.items())
     ncols = max(col + c.colspan - 1 for (_, col), c in origins.items())
-    rows = [[(col - 1, origins[(r, col)]) for col in range(1, ncols + 1) if (r, col) in origins]
-            for r in range(first, last + 1)]
+    rows = [
+        [(col - 1, origins[(r, col)]) for col in range(1, ncols + 1) if (r, col) in origins]
+        for r in range(first, last + 1)
+    ]
     return title, rows, ncols
 
 
@@ -60,8 +69,14 @@ def tables(values: dict[str, str], form_id: str = "2021") -> list[tuple[str, Gri
     return [official_grid(form, name, values) for name in ("表二", "表三", "表四")]
 
 
-def write_docx(path: Path, values: dict[str, str], form_id: str = "2021", borders: bool = True,
-               intro=INTRO, outro=OUTRO) -> Path:
+def write_docx(
+    path: Path,
+    values: dict[str, str],
+    form_id: str = "2021",
+    borders: bool = True,
+    intro=INTRO,
+    outro=OUTRO,
+) -> Path:
     import docx
 
     d = docx.Document()
@@ -91,18 +106,29 @@ def html_table(rows: Grid) -> str:
     for row in rows:
         tds = []
         for _, c in row:
-            span = (f" rowspan='{c.rowspan}'" if c.rowspan > 1 else "") + (f" colspan='{c.colspan}'" if c.colspan > 1 else "")
+            span = (f" rowspan='{c.rowspan}'" if c.rowspan > 1 else "") + (
+                f" colspan='{c.colspan}'" if c.colspan > 1 else ""
+            )
             tds.append(f"<td{span}><p><span>{html.escape(c.text)}</span></p></td>")
         out.append("<tr>" + "".join(tds) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
 
 
-def write_html(path: Path, values: dict[str, str], form_id: str = "2021", intro=INTRO, outro=OUTRO,
-               grids: list[tuple[str, Grid, int]] | None = None, encoding: str = "utf-8") -> Path:
-    parts = [f"<html><head><meta charset='{encoding}'><title>年度报告</title></head><body>",
-             "<div class='nav'>首页 &gt; 政务公开</div>",
-             f"<h1>{TITLE[0]}<br/>{TITLE[1]}</h1>"]
+def write_html(
+    path: Path,
+    values: dict[str, str],
+    form_id: str = "2021",
+    intro=INTRO,
+    outro=OUTRO,
+    grids: list[tuple[str, Grid, int]] | None = None,
+    encoding: str = "utf-8",
+) -> Path:
+    parts = [
+        f"<html><head><meta charset='{encoding}'><title>年度报告</title></head><body>",
+        "<div class='nav'>首页 &gt; 政务公开</div>",
+        f"<h1>{TITLE[0]}<br/>{TITLE[1]}</h1>",
+    ]
     parts += [f"<p>{html.escape(t)}</p>" for t in intro]
     for title, rows, _ in grids or tables(values, form_id):
         parts.append(f"<p><strong>{title}</strong></p>")
@@ -119,7 +145,7 @@ def write_reference_txt(path: Path, values: dict[str, str], form_id: str = "2021
     lines = [*TITLE, *INTRO]
     for title, rows, _ in tables(values, form_id):
         lines.append(title)
-        below: dict[int, int] = {}        # column -> rows still covered by a cell from above
+        below: dict[int, int] = {}  # column -> rows still covered by a cell from above
         for row in rows:
             starts = {c: cell for c, cell in row}
             cols = sorted(set(starts) | {c for c, n in below.items() if n > 0})
@@ -143,14 +169,32 @@ def soffice() -> str | None:
 def to_pdf(src: Path, outdir: Path) -> Path:
     """Convert with LibreOffice headless (a private profile, so parallel runs do not clash)."""
     profile = (outdir / "lo-profile").resolve()
-    subprocess.run([soffice(), f"-env:UserInstallation=file://{profile}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(outdir), str(src)],
-                   check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            soffice(),
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(outdir),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     return outdir / (src.stem + ".pdf")
 
 
-def write_xlsx_report(path: Path, values: dict[str, str], form_id: str = "2021", borders: bool = True,
-                      intro=INTRO, outro=OUTRO) -> Path:
+def write_xlsx_report(
+    path: Path,
+    values: dict[str, str],
+    form_id: str = "2021",
+    borders: bool = True,
+    intro=INTRO,
+    outro=OUTRO,
+) -> Path:
     """The whole report on one worksheet (text rows, then each table with its merged cells),
     for LibreOffice Calc to print as a text PDF: Calc is what the test machines have."""
     from openpyxl import Workbook
@@ -171,8 +215,12 @@ def write_xlsx_report(path: Path, values: dict[str, str], form_id: str = "2021",
             for c, cell in row:
                 ws.cell(r, c + 1, cell.text)
                 if cell.rowspan > 1 or cell.colspan > 1:
-                    ws.merge_cells(start_row=r, start_column=c + 1,
-                                   end_row=r + cell.rowspan - 1, end_column=c + cell.colspan)
+                    ws.merge_cells(
+                        start_row=r,
+                        start_column=c + 1,
+                        end_row=r + cell.rowspan - 1,
+                        end_column=c + cell.colspan,
+                    )
             r += 1
         for rr in ws.iter_rows(min_row=r - len(rows), max_row=r - 1, max_col=ncols):
             ws.row_dimensions[rr[0].row].height = 36

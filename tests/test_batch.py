@@ -1,15 +1,18 @@
 """Workers take files a few at a time; a crash or a hang still costs only the file being read."""
+
 import os
 import sys
 import time
 from pathlib import Path
 
 import pytest
-
-import xltools.batch as batch
 from factory import make_workbook
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers inherit the patch by fork")
+import xltools.batch as batch
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="workers inherit the patch by fork"
+)
 
 
 def test_crash_and_hang_cost_one_file_each(tmp_path, monkeypatch):
@@ -24,7 +27,7 @@ def test_crash_and_hang_cost_one_file_each(tmp_path, monkeypatch):
     def fake(path):
         name = Path(path).stem
         if name in ("03", "17"):
-            os._exit(3)                 # as the native reader aborting the process
+            os._exit(3)  # as the native reader aborting the process
         if name == "09":
             time.sleep(60)
         return real(path)
@@ -48,16 +51,22 @@ def test_start_methods_keep_the_guarantees(tmp_path, monkeypatch, method):
         p = tmp_path / f"{i:02d}.xlsx"
         p.write_bytes(good.read_bytes())
         files.append(p)
-    fifo = tmp_path / "03-pipe.xlsx"        # opening it blocks forever: a reader that hangs
+    fifo = tmp_path / "03-pipe.xlsx"  # opening it blocks forever: a reader that hangs
     os.mkfifo(fifo)
     broken = tmp_path / "05-broken.xlsx"
     broken.write_bytes(b"PK\x03\x04 not a workbook")
     files[3:3] = [fifo]
     files.append(broken)
-    reports = batch.check_paths(files, 2, batch.Limits(timeout=3), digest=True, annotate_dir=tmp_path / "ann")
+    reports = batch.check_paths(
+        files, 2, batch.Limits(timeout=3), digest=True, annotate_dir=tmp_path / "ann"
+    )
     assert [r.file for r in reports] == [str(p) for p in files]
     status = {Path(r.file).name: r.status for r in reports}
-    assert status.pop("03-pipe.xlsx") == "unreadable" and status.pop("05-broken.xlsx") == "unreadable"
-    assert set(status.values()) == {"ok"}, [(r.file, r.findings[0].message) for r in reports if r.unreadable]
+    assert (
+        status.pop("03-pipe.xlsx") == "unreadable" and status.pop("05-broken.xlsx") == "unreadable"
+    )
+    assert set(status.values()) == {"ok"}, [
+        (r.file, r.findings[0].message) for r in reports if r.unreadable
+    ]
     assert "秒仍未完成" in next(r for r in reports if r.file == str(fifo)).findings[0].message
     assert all(len(r.sha256) == 64 for r in reports if r.status == "ok")

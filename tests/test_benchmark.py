@@ -1,5 +1,6 @@
 """The benchmark runs (a small version): it proves the command works and prints its table;
 the figures themselves are measured on the development machine, never asserted here."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -8,13 +9,33 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_benchmark_quick_prints_the_table(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--n", "50", "--quick", "--jobs", "2",
-                           "--workdir", str(tmp_path / "work")],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "benchmark.py"),
+            "--n",
+            "50",
+            "--quick",
+            "--jobs",
+            "2",
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    for row in ("朴素做法：openpyxl", "xltools check", "xltools consolidate（无问题的工作簿）",
-                "下限：python-calamine 裸读取全部工作表", "xltools 读取 + 全部规则", "写一个批注副本"):
+    for row in (
+        "朴素做法：openpyxl",
+        "xltools check",
+        "xltools consolidate（无问题的工作簿）",
+        "下限：python-calamine 裸读取全部工作表",
+        "xltools 读取 + 全部规则",
+        "写一个批注副本",
+    ):
         assert row in out, out
     assert "| 工作簿/秒 |" in out
     # every generated clean workbook passed, and the broken ones were caught

@@ -1,5 +1,6 @@
 """End to end on the shipped samples: consolidate -> results.json -> mail. Recipients are the
 roster's addresses as consolidate matched and recorded them (issue 12)."""
+
 from __future__ import annotations
 
 import email
@@ -7,8 +8,8 @@ import json
 from email import policy
 
 from click.testing import CliRunner
-
 from factory import SAMPLES
+
 from xltools.cli import main
 from xltools.results import load_results
 
@@ -33,20 +34,37 @@ def _recipients(outdir):
     got = {}
     for p in sorted((outdir / "outbox").glob("*.eml")):
         msg = email.message_from_bytes(p.read_bytes(), policy=policy.default)
-        got[p.name.split("_", 2)[2].removesuffix(".eml")] = (p.name.split("_")[1], msg["To"].addresses[0].addr_spec)
+        got[p.name.split("_", 2)[2].removesuffix(".eml")] = (
+            p.name.split("_")[1],
+            msg["To"].addresses[0].addr_spec,
+        )
     return got
 
 
 def test_consolidate_then_mail_uses_the_recorded_roster_addresses(tmp_path):
     roster, out = _roster(tmp_path), tmp_path / "out"
-    run = CliRunner().invoke(main, ["consolidate", str(SAMPLES / "submissions"), "--roster", str(roster), "-o", str(out),
-                                    "--jobs", "0"])
+    run = CliRunner().invoke(
+        main,
+        [
+            "consolidate",
+            str(SAMPLES / "submissions"),
+            "--roster",
+            str(roster),
+            "-o",
+            str(out),
+            "--jobs",
+            "0",
+        ],
+    )
     assert run.exit_code == 1, run.output
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
     hr = next(e for e in doc["entries"] if e["workbook_agency"] == "聊城市人力资源和社会保障局")
     # matched by the credit code although the roster names it differently
-    assert (hr["roster_name"], hr["roster_email"], hr["email"]) == ("聊城市人社局", "rsj_gk@roster.example.cn",
-                                                                    "rsj_gk(at)lc.shandong.cn")
+    assert (hr["roster_name"], hr["roster_email"], hr["email"]) == (
+        "聊城市人社局",
+        "rsj_gk@roster.example.cn",
+        "rsj_gk(at)lc.shandong.cn",
+    )
     # mail without --roster: the addresses consolidate recorded
     sent = CliRunner().invoke(main, ["mail", str(out)])
     assert sent.exit_code == 0, sent.output
@@ -63,14 +81,30 @@ def test_consolidate_then_mail_uses_the_recorded_roster_addresses(tmp_path):
 
 def test_mail_roster_option_overrides_the_recorded_address(tmp_path):
     roster, out = _roster(tmp_path), tmp_path / "out"
-    CliRunner().invoke(main, ["consolidate", str(SAMPLES / "submissions"), "--roster", str(roster), "-o", str(out),
-                              "--jobs", "0"])
+    CliRunner().invoke(
+        main,
+        [
+            "consolidate",
+            str(SAMPLES / "submissions"),
+            "--roster",
+            str(roster),
+            "-o",
+            str(out),
+            "--jobs",
+            "0",
+        ],
+    )
     newer = tmp_path / "新名单.csv"
-    newer.write_text("单位名称,电子邮箱,统一社会信用代码\n聊城市人社局,new@example.gov.cn,11371500MB2856413X\n",
-                     encoding="utf-8")
+    newer.write_text(
+        "单位名称,电子邮箱,统一社会信用代码\n聊城市人社局,new@example.gov.cn,11371500MB2856413X\n",
+        encoding="utf-8",
+    )
     sent = CliRunner().invoke(main, ["mail", str(out), "--roster", str(newer), "--only", "errors"])
     assert sent.exit_code == 0, sent.output
     assert _recipients(out) == {
-        "聊城市交通运输局": ("需修改", "jtj@roster.example.cn"),      # not in the newer list: as recorded
+        "聊城市交通运输局": (
+            "需修改",
+            "jtj@roster.example.cn",
+        ),  # not in the newer list: as recorded
         "聊城市人社局": ("需修改", "new@example.gov.cn"),
     }

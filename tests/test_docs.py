@@ -1,5 +1,6 @@
 """docs/ is the domain contract in the repository: its generated pages match the form
 definitions, results.md names every results.json field, the README links there."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -21,14 +22,17 @@ def _builder():
 def test_generated_pages_are_current():
     build = _builder()
     for name, make in build.GENERATED.items():
-        assert (ROOT / "docs" / name).read_text(encoding="utf-8") == make(), \
+        assert (ROOT / "docs" / name).read_text(encoding="utf-8") == make(), (
             f"docs/{name} is out of date: run python scripts/build_docs.py"
+        )
 
 
 def test_results_md_names_every_field():
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
     named = set(re.findall(r"`([a-z_0-9]+)`", text))
-    run = Run(outdir=ROOT, year=2022, form="2021", created="x", entries=(Entry(agency="甲", status="ok"),))
+    run = Run(
+        outdir=ROOT, year=2022, form="2021", created="x", entries=(Entry(agency="甲", status="ok"),)
+    )
     doc = run.to_dict()
     assert set(doc) <= named
     assert set(doc["entries"][0]) <= named

@@ -1,4 +1,5 @@
 """WPS .et workbooks: read when they hold an ordinary .xlsx or .xls inside, else a clear request for .xlsx."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
-
 from factory import lo_convert, make_workbook
+
 from xltools.cli import main
 from xltools.reader.sniff import CFB_MAGIC, ET_NATIVE
 
@@ -25,8 +26,11 @@ def test_et_holding_xlsx_is_read(tmp_path):
     [report] = json.loads(r.stdout)["files"]
     # read like the .xlsx it holds: the changed number gives the balance error at its cell
     assert report["status"] == "errors" and report["agency"] == "聊城市商务和投资促进局"
-    assert [(f["rule"], f["cell"], f["expected"], f["actual"]) for f in report["findings"]
-            if f["rule"] != "locate"] == [("t3-balance", "D29", 5, 0)]
+    assert [
+        (f["rule"], f["cell"], f["expected"], f["actual"])
+        for f in report["findings"]
+        if f["rule"] != "locate"
+    ] == [("t3-balance", "D29", 5, 0)]
     extracted = CliRunner().invoke(main, ["extract", str(et), "--json"])
     assert json.loads(extracted.stdout)["t3_new_person"] == 7
 
@@ -42,8 +46,11 @@ def test_et_holding_biff_is_read(tmp_path):
     assert json.loads(extracted.stdout)["t3_new_person"] == 5
 
 
-@pytest.mark.parametrize("content", [CFB_MAGIC + bytes(4096), b"\x00WPS private format\x01\x02" * 50],
-                         ids=["cfb-without-workbook", "unknown-bytes"])
+@pytest.mark.parametrize(
+    "content",
+    [CFB_MAGIC + bytes(4096), b"\x00WPS private format\x01\x02" * 50],
+    ids=["cfb-without-workbook", "unknown-bytes"],
+)
 def test_native_et_asks_for_xlsx(tmp_path, content):
     et = tmp_path / "某某局年报.et"
     et.write_bytes(content)

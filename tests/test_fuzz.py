@@ -4,24 +4,29 @@ The law: every run ends, every file is accounted for with a status, and no excep
 CI runs a bounded number of examples (the whole module in well under a minute); set
 XLTOOLS_FUZZ_EXAMPLES=2000 to run many more on demand.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
 
-import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from factory import make_workbook
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from xltools.batch import check_paths
 from xltools.consolidate import consolidate
 from xltools.findings import STATUS_LABELS
 from xltools.spec import load_form
 
 EXAMPLES = int(os.environ.get("XLTOOLS_FUZZ_EXAMPLES", "0"))
-settings.register_profile("ci", max_examples=EXAMPLES or 60, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile(
+    "ci",
+    max_examples=EXAMPLES or 60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 FUZZ = settings.get_profile("ci")
 FORM = load_form("2021")
 KEYS = [f.key for f in FORM.fields]
@@ -68,9 +73,9 @@ def _mutate(data: bytes, ops) -> bytes:
         elif op == "insert":
             b[i:i] = arg
         elif op == "delete":
-            del b[i:i + arg]
+            del b[i : i + arg]
         else:
-            b[i:i + len(arg)] = arg
+            b[i : i + len(arg)] = arg
     return bytes(b)
 
 
@@ -91,13 +96,34 @@ def test_byte_mutations_every_file_accounted_for(batch):
 
 cell_value = st.one_of(
     st.none(),
-    st.integers(-10**12, 10**12),
+    st.integers(-(10**12), 10**12),
     st.floats(allow_nan=True, allow_infinity=True),
     st.booleans(),
     st.dates(),
     st.text(max_size=60),
-    st.sampled_from(["/", "—", "无", "2件", "１２", "1,234", "#DIV/0!", "#N/A", "=1+1", "+A1", "@x", "-", " 3 ",
-                     "\r\n", "\x00\x01", "😀", "=HYPERLINK(\"x\")", "../../x", "..\\x"]),
+    st.sampled_from(
+        [
+            "/",
+            "—",
+            "无",
+            "2件",
+            "１２",
+            "1,234",
+            "#DIV/0!",
+            "#N/A",
+            "=1+1",
+            "+A1",
+            "@x",
+            "-",
+            " 3 ",
+            "\r\n",
+            "\x00\x01",
+            "😀",
+            '=HYPERLINK("x")',
+            "../../x",
+            "..\\x",
+        ]
+    ),
 )
 
 
@@ -119,4 +145,6 @@ def test_value_mutations_check_and_consolidate(values):
         result = consolidate([inbox], tmp / "out", jobs=0, annotate=True)
         assert {e.file for e in result.entries if e.file} == {str(path), str(other)}
         assert (tmp / "out" / "results.json").exists()
-        assert all(p.resolve().is_relative_to((tmp / "out").resolve()) for p in (tmp / "out").rglob("*"))
+        assert all(
+            p.resolve().is_relative_to((tmp / "out").resolve()) for p in (tmp / "out").rglob("*")
+        )

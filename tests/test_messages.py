@@ -12,6 +12,7 @@ Chinese character (a CJK ideograph; punctuation alone such as "、" is not a tex
 Every entry the code names exists in messages.toml, and every {placeholder} of an entry the
 code fills is supplied.
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,12 +28,25 @@ from xltools.messages import catalogue
 PACKAGE = Path(messages.__file__).parent
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 DOC_KEYWORDS = {"help", "epilog", "short_help"}
-RE_FUNCTIONS = {"compile", "search", "match", "fullmatch", "sub", "subn", "split", "findall", "finditer"}
+RE_FUNCTIONS = {
+    "compile",
+    "search",
+    "match",
+    "fullmatch",
+    "sub",
+    "subn",
+    "split",
+    "findall",
+    "finditer",
+}
 
 # (file relative to xltools/, text the literal starts with): why it stays in Python. Keep tiny.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("__main__.py", "已中断"): "said when Ctrl-C arrives while the program is still loading, before the "
-                               "catalogue can be read",
+    (
+        "__main__.py",
+        "已中断",
+    ): "said when Ctrl-C arrives while the program is still loading, before the "
+    "catalogue can be read",
 }
 
 
@@ -43,7 +57,10 @@ def _sources():
 def _docstrings(tree: ast.AST) -> set[int]:
     out = set()
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+        if (
+            isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and node.body
+        ):
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 out.add(id(first.value))
@@ -61,9 +78,14 @@ def _documentation(tree: ast.AST) -> set[int]:
 def _patterns(tree: ast.AST) -> set[int]:
     out = set()
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "re"
-                and node.func.attr in RE_FUNCTIONS):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.args
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "re"
+            and node.func.attr in RE_FUNCTIONS
+        ):
             out.update(id(n) for n in ast.walk(node.args[0]))
     return out
 
@@ -71,16 +93,28 @@ def _patterns(tree: ast.AST) -> set[int]:
 def pattern_texts(path: Path) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     ids = _patterns(tree)
-    return [(n.lineno, n.value) for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and CJK.search(n.value) and id(n) in ids]
+    return [
+        (n.lineno, n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant)
+        and isinstance(n.value, str)
+        and CJK.search(n.value)
+        and id(n) in ids
+    ]
 
 
 def inline_texts(path: Path) -> list[tuple[int, str]]:
     """(line, text) of every Chinese string constant of `path` that is not documentation."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skip = _docstrings(tree) | _documentation(tree) | _patterns(tree)
-    return [(n.lineno, n.value) for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and CJK.search(n.value) and id(n) not in skip]
+    return [
+        (n.lineno, n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant)
+        and isinstance(n.value, str)
+        and CJK.search(n.value)
+        and id(n) not in skip
+    ]
 
 
 def test_no_user_text_is_written_inline():
@@ -95,17 +129,23 @@ def test_no_user_text_is_written_inline():
                 used.add(allowed)
             else:
                 found.append(f"xltools/{rel}:{line}: {text[:60]!r}")
-    assert not found, "Chinese text written in Python; move it to xltools/forms/messages.toml:\n" + "\n".join(found)
+    assert not found, (
+        "Chinese text written in Python; move it to xltools/forms/messages.toml:\n"
+        + "\n".join(found)
+    )
     assert used == set(ALLOWED), f"allowlist entries no longer needed: {set(ALLOWED) - used}"
 
 
 def test_the_scan_sees_inline_text(tmp_path):
     """The scan catches a literal, an f-string part and a default, and lets documentation by."""
     source = tmp_path / "m.py"
-    source.write_text('"""模块说明"""\nimport click, re\n'
-                      '@click.option("--x", help="帮助")\n'
-                      'def f(a="默认"):\n    """函数说明"""\n    re.search(rf"{a}件", a)\n'
-                      '    return f"共 {a} 个" + "、"\n', encoding="utf-8")
+    source.write_text(
+        '"""模块说明"""\nimport click, re\n'
+        '@click.option("--x", help="帮助")\n'
+        'def f(a="默认"):\n    """函数说明"""\n    re.search(rf"{a}件", a)\n'
+        '    return f"共 {a} 个" + "、"\n',
+        encoding="utf-8",
+    )
     assert inline_texts(source) == [(4, "默认"), (7, "共 "), (7, " 个")]
     assert pattern_texts(source) == [(6, "件")]
 
@@ -113,31 +153,51 @@ def test_the_scan_sees_inline_text(tmp_path):
 def test_no_pattern_holds_an_official_caption():
     """Grammar may stay in a pattern; the form's own captions come from its TOML."""
     from xltools.spec import form_ids, load_form
+
     numbering = re.compile(r"^[（(]?[一二三四五六七八九十\d]+[)）.、．]\s*")
-    captions = {numbering.sub("", c) for form in form_ids() for f in load_form(form).fields
-                for c in (f.row_caption, f.col_caption) if c}
+    captions = {
+        numbering.sub("", c)
+        for form in form_ids()
+        for f in load_form(form).fields
+        for c in (f.row_caption, f.col_caption)
+        if c
+    }
     captions = {c for c in captions if len(c) >= 4}
     assert {"结果维持", "予以公开", "本年新收政府信息公开申请数量"} <= captions
-    found = [f"xltools/{p.relative_to(PACKAGE).as_posix()}:{line}: {c}" for p in _sources()
-             for line, text in pattern_texts(p) for c in captions if c in text]
+    found = [
+        f"xltools/{p.relative_to(PACKAGE).as_posix()}:{line}: {c}"
+        for p in _sources()
+        for line, text in pattern_texts(p)
+        for c in captions
+        if c in text
+    ]
     assert not found, "\n".join(found)
 
 
 # ------------------------------------------------------------------------------ catalogue use
 
+
 def _section_names(tree: ast.AST) -> dict[str, str]:
     """Local name → catalogue section: `from xltools.messages import MAIL as texts`, `X = Section("s")`."""
-    sections = {name: obj.name for name, obj in vars(messages).items() if isinstance(obj, messages.Section)}
+    sections = {
+        name: obj.name for name, obj in vars(messages).items() if isinstance(obj, messages.Section)
+    }
     out = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "xltools.messages":
             for a in node.names:
                 if a.name in sections:
                     out[a.asname or a.name] = sections[a.name]
-        elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-              and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
-              and node.value.func.id == "Section" and node.value.args
-              and isinstance(node.value.args[0], ast.Constant)):
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and node.value.func.id == "Section"
+            and node.value.args
+            and isinstance(node.value.args[0], ast.Constant)
+        ):
             out[node.targets[0].id] = node.value.args[0].value
     return out
 
@@ -180,15 +240,28 @@ def catalogue_uses(path: Path):
         if isinstance(parent, ast.Attribute) and parent.attr == "text":
             call = parents.get(id(parent))
             if isinstance(call, ast.Call) and call.args:
-                key = call.args[0]        # "a" or "a" if x else "b"
-                for k in ([key.body, key.orelse] if isinstance(key, ast.IfExp) else [key]):
+                key = call.args[0]  # "a" or "a" if x else "b"
+                for k in [key.body, key.orelse] if isinstance(key, ast.IfExp) else [key]:
                     if isinstance(k, ast.Constant):
                         yield node.lineno, section, k.value, _supplied(call)
         elif isinstance(parent, ast.Attribute) and parent.attr not in ("entries", "name"):
             fmt = parents.get(id(parent))
-            call = parents.get(id(fmt)) if isinstance(fmt, ast.Attribute) and fmt.attr == "format" else None
-            yield node.lineno, section, parent.attr, _supplied(call) if isinstance(call, ast.Call) else False
-        elif isinstance(parent, ast.Subscript) and parent.value is node and isinstance(parent.slice, ast.Constant):
+            call = (
+                parents.get(id(fmt))
+                if isinstance(fmt, ast.Attribute) and fmt.attr == "format"
+                else None
+            )
+            yield (
+                node.lineno,
+                section,
+                parent.attr,
+                _supplied(call) if isinstance(call, ast.Call) else False,
+            )
+        elif (
+            isinstance(parent, ast.Subscript)
+            and parent.value is node
+            and isinstance(parent.slice, ast.Constant)
+        ):
             yield node.lineno, section, parent.slice.value, False
 
 
@@ -201,8 +274,14 @@ def test_every_entry_named_in_code_exists_and_gets_its_placeholders():
             name, value = _entry(section, key)
             if name is None:
                 problems.append(f"{rel}:{line}: [{section}] has no entry {key!r}")
-            elif isinstance(supplied, set) and isinstance(value, str) and not _placeholders(value) <= supplied:
-                problems.append(f"{rel}:{line}: [{section}] {name} needs {sorted(_placeholders(value) - supplied)}")
+            elif (
+                isinstance(supplied, set)
+                and isinstance(value, str)
+                and not _placeholders(value) <= supplied
+            ):
+                problems.append(
+                    f"{rel}:{line}: [{section}] {name} needs {sorted(_placeholders(value) - supplied)}"
+                )
     assert seen > 300
     assert not problems, "\n".join(problems)
 
@@ -221,4 +300,5 @@ def test_every_template_of_the_catalogue_parses(section):
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 walk(v, f"{where}[{i}]")
+
     walk(catalogue()[section], section)

@@ -2,17 +2,16 @@
 XLTOOLS_FORMS_PATH, with another id, a first year, one more row in table 3's 办理结果 (included
 in （七）总计) and a reworded caption, works through template, check, consolidate and the live
 校验 sheet with no Python change."""
+
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from factory import ROOT, lo_convert, zero_values
 from openpyxl import load_workbook
 
-from factory import ROOT, lo_convert, zero_values
 from xltools.cli import main
 
 NEW_ROW = '  { id = "other_ai", label = "4.要求提供人工智能生成内容", groups = ["三、本年度办理结果", "（六）其他处理"] },\n'
@@ -22,12 +21,19 @@ REWORDED = "（一）同意公开"
 @pytest.fixture()
 def forms_path(tmp_path, monkeypatch):
     text = (ROOT / "xltools" / "forms" / "2021.toml").read_text(encoding="utf-8")
-    text = text.replace('id = "2021"', 'id = "2027"', 1).replace("first_year = 2021", "first_year = 2027", 1)
+    text = text.replace('id = "2021"', 'id = "2027"', 1).replace(
+        "first_year = 2021", "first_year = 2027", 1
+    )
     # one more result row, after 3.其他, and in （七）总计
-    misc = next(line for line in text.splitlines(keepends=True) if line.startswith('  { id = "other_misc"'))
+    misc = next(
+        line for line in text.splitlines(keepends=True) if line.startswith('  { id = "other_misc"')
+    )
     text = text.replace(misc, misc + NEW_ROW, 1)
-    text = text.replace('"other_no_fee", "other_misc"], rule = "t3-results-total"',
-                        '"other_no_fee", "other_misc", "other_ai"], rule = "t3-results-total"', 1)
+    text = text.replace(
+        '"other_no_fee", "other_misc"], rule = "t3-results-total"',
+        '"other_no_fee", "other_misc", "other_ai"], rule = "t3-results-total"',
+        1,
+    )
     text = text.replace('label = "（一）予以公开"', f'label = "{REWORDED}"', 1)
     assert text.count("other_ai") == 2 and REWORDED in text
     folder = tmp_path / "forms"
@@ -43,8 +49,14 @@ def _run(*args):
 
 def _values(**changes):
     values = zero_values("2021", meta_year=2027, meta_agency="某某局")
-    values.update(t3_other_ai_person=0, t3_other_ai_business=0, t3_other_ai_research=0, t3_other_ai_nonprofit=0,
-                  t3_other_ai_legal=0, t3_other_ai_other_org=0)
+    values.update(
+        t3_other_ai_person=0,
+        t3_other_ai_business=0,
+        t3_other_ai_research=0,
+        t3_other_ai_nonprofit=0,
+        t3_other_ai_legal=0,
+        t3_other_ai_other_org=0,
+    )
     values.update(changes)
     return values
 
@@ -61,7 +73,9 @@ def _fill(tmp_path, name, **changes):
 def test_form_is_listed_with_its_years(forms_path):
     result = _run("schema", "--list", "--json")
     forms = {f["form"]: f for f in json.loads(result.stdout)["forms"]}
-    assert forms["2027"]["years"] == [2027, None] and forms["2027"]["source"] == str(forms_path / "2027.toml")
+    assert forms["2027"]["years"] == [2027, None] and forms["2027"]["source"] == str(
+        forms_path / "2027.toml"
+    )
     assert list(forms) == ["2027", "2021", "2019"]
 
 
@@ -87,9 +101,10 @@ def test_check_finds_the_imbalance_the_new_row_causes(forms_path, tmp_path):
     assert bad.exit_code == 1
     doc = json.loads(bad.stdout)["files"][0]
     assert doc["form"] == "2027"
-    rules = [f for f in doc["findings"] if f["rule"] != "locate"]    # locate (issue 18) explains it
+    rules = [f for f in doc["findings"] if f["rule"] != "locate"]  # locate (issue 18) explains it
     assert [(f["rule"], f["cell"], f["key"], f["expected"], f["actual"]) for f in rules] == [
-        ("t3-balance", "D30", "t3_carried_out_person", None, 0)]
+        ("t3-balance", "D30", "t3_carried_out_person", None, 0)
+    ]
     assert "三、办理结果总计 + 四、结转下年度 = 2" in rules[0]["message"]
 
 
@@ -98,8 +113,12 @@ def test_consolidate_sums_the_new_row(forms_path, tmp_path):
     inbox.mkdir()
     for name, n in (("甲局", 2), ("乙局", 3)):
         data = inbox / f"{name}.json"
-        data.write_text(json.dumps(_values(meta_agency=name, t3_new_person=n, t3_other_ai_person=n),
-                                   ensure_ascii=False), encoding="utf-8")
+        data.write_text(
+            json.dumps(
+                _values(meta_agency=name, t3_new_person=n, t3_other_ai_person=n), ensure_ascii=False
+            ),
+            encoding="utf-8",
+        )
         assert _run("fill", "--data", data, "-o", inbox / f"{name}.xlsx").exit_code == 0
         data.unlink()
     out = tmp_path / "out"
@@ -120,7 +139,10 @@ def test_live_check_sheet_flags_it_after_libreoffice_recalculates(forms_path, tm
     bad = _fill(tmp_path, "bad", t3_new_person=1, t3_public_person=1, t3_other_ai_person=1)
     saved = lo_convert(bad, tmp_path / "lo")
     ws = load_workbook(saved, data_only=True)["校验"]
-    rows = {(ws.cell(r, 2).value, ws.cell(r, 4).value): ws.cell(r, 5).value for r in range(5, ws.max_row + 1)}
+    rows = {
+        (ws.cell(r, 2).value, ws.cell(r, 4).value): ws.cell(r, 5).value
+        for r in range(5, ws.max_row + 1)
+    }
     assert rows[("t3-balance", "表三!D5:D30")] == "不通过"
     assert rows[("t3-balance", "表三!E5:E30")] == "通过"
     assert rows[("t3-results-total", "表三!D29")] == "通过"

@@ -6,12 +6,14 @@ xltools.values or xltools.evaluate): clean each cell, take a template total as t
 parts (unknown when a part is unusable) and a typed total as its own value, then apply the
 table rules to the cells each uses. Every disagreement would fail the test; the documented
 consequences of FORMAT.md are stated where they apply (DERIVED below)."""
+
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from xltools.pipeline import check_file
 from xltools.spec import load_form
@@ -19,12 +21,18 @@ from xltools.template import fill_workbook
 
 # what a person types, and what FORMAT.md says it is: (value or None, finding or None)
 TYPED = {
-    0: (0, None), 1: (1, None), 2: (2, None), 7: (7, None),
+    0: (0, None),
+    1: (1, None),
+    2: (2, None),
+    7: (7, None),
     -1: (None, "value-negative"),
     1.5: (None, "value-not-integer"),
-    "": (None, "value-blank"), "/": (None, "value-blank"), "无": (None, "value-blank"),
+    "": (None, "value-blank"),
+    "/": (None, "value-blank"),
+    "无": (None, "value-blank"),
     "abc": (None, "value-not-number"),
-    "2": (2, "value-coerced"), "３": (3, "value-coerced"),
+    "2": (2, "value-coerced"),
+    "３": (3, "value-coerced"),
 }
 
 # FORMAT.md: the total column's balance and the corner cell's second relation hold whenever the
@@ -72,11 +80,13 @@ def _oracle(form, written: dict, typed_totals: set) -> set:
         if need(f"t3_{r}_total", *keys) and value[f"t3_{r}_total"] != sum(value[k] for k in keys):
             rule_found.add(("t3-row-total", f"t3_{r}_total"))
     # （七）总计 is the sum of every result row, per column (the corner cell too)
-    results = rows[rows.index("carried_in") + 1:rows.index("results")]
+    results = rows[rows.index("carried_in") + 1 : rows.index("results")]
     corner = set()
     for c in cols:
         keys = [f"t3_{r}_{c}" for r in results]
-        if need(f"t3_results_{c}", *keys) and value[f"t3_results_{c}"] != sum(value[k] for k in keys):
+        if need(f"t3_results_{c}", *keys) and value[f"t3_results_{c}"] != sum(
+            value[k] for k in keys
+        ):
             (corner if c == "total" else rule_found).add(("t3-results-total", f"t3_results_{c}"))
     # the balance in the table's own header, per column
     balance = set()

@@ -1,4 +1,5 @@
 """Reading published reports (.txt/.docx/.html/.pdf) into the form's keys."""
+
 from __future__ import annotations
 
 import sys
@@ -8,23 +9,42 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from published_docs import (Cell, official_grid, soffice, tables, to_pdf, write_docx,  # noqa: E402
-                            write_html, write_reference_txt, write_xlsx_report)
+from published_docs import (
+    Cell,
+    official_grid,
+    soffice,
+    tables,
+    to_pdf,
+    write_docx,  # noqa: E402
+    write_html,
+    write_reference_txt,
+    write_xlsx_report,
+)
+
 from xltools import UnreadableError  # noqa: E402
 from xltools.evaluate import evaluate  # noqa: E402
 from xltools.published import read_document, read_published  # noqa: E402
 from xltools.spec import load_form  # noqa: E402
 
-REFERENCE = next((p / "shared/reference/liaocheng-commerce-2022-report.txt" for p in Path(__file__).resolve().parents
-                  if (p / "shared/reference/liaocheng-commerce-2022-report.txt").exists()),
-                 Path("/nonexistent/shared/reference/liaocheng-commerce-2022-report.txt"))
+REFERENCE = next(
+    (
+        p / "shared/reference/liaocheng-commerce-2022-report.txt"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared/reference/liaocheng-commerce-2022-report.txt").exists()
+    ),
+    Path("/nonexistent/shared/reference/liaocheng-commerce-2022-report.txt"),
+)
 
 # the published figures of the reference report that are not 0
 REFERENCE_NONZERO = {
-    "t2_normative_issued": 4, "t2_normative_in_force": 20,
-    "t3_new_person": 2, "t3_new_total": 2,
-    "t3_withheld_third_party_person": 2, "t3_withheld_third_party_total": 2,
-    "t3_results_person": 2, "t3_results_total": 2,
+    "t2_normative_issued": 4,
+    "t2_normative_in_force": 20,
+    "t3_new_person": 2,
+    "t3_new_total": 2,
+    "t3_withheld_third_party_person": 2,
+    "t3_withheld_third_party_total": 2,
+    "t3_results_person": 2,
+    "t3_results_total": 2,
 }
 
 
@@ -56,6 +76,7 @@ needs_reference = pytest.mark.skipif(not REFERENCE.exists(), reason="shared/refe
 
 # --- the reference report -------------------------------------------------------------------
 
+
 @needs_reference
 def test_reference_txt_reads_every_published_figure():
     raw = read_published(REFERENCE)
@@ -67,7 +88,10 @@ def test_reference_txt_reads_every_published_figure():
     # cells point at the template's cells
     form = load_form("2021")
     for key in ("t3_new_person", "t4_after_review_total", "t2_fees_amount"):
-        assert (raw.cells[key].sheet, raw.cells[key].cell) == (form.field(key).sheet, form.field(key).cell)
+        assert (raw.cells[key].sheet, raw.cells[key].cell) == (
+            form.field(key).sheet,
+            form.field(key).cell,
+        )
 
 
 @needs_reference
@@ -78,14 +102,22 @@ def test_reference_checks_clean():
     assert {k: report.values[k] for k in table_keys()} == reference_values()
 
 
-@pytest.mark.parametrize("writer", [write_docx, write_html, write_reference_txt], ids=["docx", "html", "txt"])
+@pytest.mark.parametrize(
+    "writer", [write_docx, write_html, write_reference_txt], ids=["docx", "html", "txt"]
+)
 def test_reference_as_docx_html_txt_gives_same_values(tmp_path, writer):
-    path = writer(tmp_path / ("report" + {"write_docx": ".docx", "write_html": ".html"}.get(writer.__name__, ".txt")),
-                  as_text(reference_values()))
+    path = writer(
+        tmp_path
+        / ("report" + {"write_docx": ".docx", "write_html": ".html"}.get(writer.__name__, ".txt")),
+        as_text(reference_values()),
+    )
     raw = read_published(path)
     assert raw.form == "2021"
     assert raw_values(raw) == reference_values()
-    assert raw.cells["meta_agency"].raw == "聊城市商务和投资促进局" and raw.cells["meta_year"].raw == 2022
+    assert (
+        raw.cells["meta_agency"].raw == "聊城市商务和投资促进局"
+        and raw.cells["meta_year"].raw == 2022
+    )
     assert evaluate(raw).findings == []
 
 
@@ -99,7 +131,10 @@ def test_html_in_gb18030_with_meta_charset(tmp_path):
 @pytest.mark.parametrize("borders", [True, False], ids=["ruled-tables", "text-only"])
 def test_reference_as_pdf_gives_same_values(tmp_path, borders):
     # Calc prints the report: ruled tables are read as grids, unruled ones from the text lines
-    pdf = to_pdf(write_xlsx_report(tmp_path / "report.xlsx", as_text(reference_values()), borders=borders), tmp_path)
+    pdf = to_pdf(
+        write_xlsx_report(tmp_path / "report.xlsx", as_text(reference_values()), borders=borders),
+        tmp_path,
+    )
     raw = read_published(pdf)
     assert raw_values(raw) == reference_values()
     assert raw.cells["meta_year"].raw == 2022
@@ -178,20 +213,39 @@ PDF_TEXT = """\
 """
 
 PDF_TEXT_EXPECTED = {
-    "t2_normative_issued": 3, "t2_normative_repealed": 1, "t2_normative_in_force": 12,
-    "t2_licensing_decisions": 25, "t2_penalty_decisions": 4, "t2_fees_amount": 1.25,
-    "t3_new_person": 6, "t3_new_business": 1, "t3_new_total": 7,
-    "t3_carried_in_person": 1, "t3_carried_in_total": 1,
-    "t3_public_person": 2, "t3_public_total": 2,
-    "t3_partial_person": 1, "t3_partial_total": 1,
-    "t3_withheld_third_party_person": 1, "t3_withheld_third_party_total": 1,
-    "t3_unavailable_not_held_person": 1, "t3_unavailable_not_held_total": 1,
-    "t3_unprocessed_confirm_person": 1, "t3_unprocessed_confirm_total": 1,
-    "t3_other_misc_business": 1, "t3_other_misc_total": 1,
-    "t3_results_person": 6, "t3_results_business": 1, "t3_results_total": 7,
-    "t3_carried_out_person": 1, "t3_carried_out_total": 1,
-    "t4_review_upheld": 1, "t4_review_pending": 1, "t4_review_total": 2,
-    "t4_direct_pending": 1, "t4_direct_total": 1,
+    "t2_normative_issued": 3,
+    "t2_normative_repealed": 1,
+    "t2_normative_in_force": 12,
+    "t2_licensing_decisions": 25,
+    "t2_penalty_decisions": 4,
+    "t2_fees_amount": 1.25,
+    "t3_new_person": 6,
+    "t3_new_business": 1,
+    "t3_new_total": 7,
+    "t3_carried_in_person": 1,
+    "t3_carried_in_total": 1,
+    "t3_public_person": 2,
+    "t3_public_total": 2,
+    "t3_partial_person": 1,
+    "t3_partial_total": 1,
+    "t3_withheld_third_party_person": 1,
+    "t3_withheld_third_party_total": 1,
+    "t3_unavailable_not_held_person": 1,
+    "t3_unavailable_not_held_total": 1,
+    "t3_unprocessed_confirm_person": 1,
+    "t3_unprocessed_confirm_total": 1,
+    "t3_other_misc_business": 1,
+    "t3_other_misc_total": 1,
+    "t3_results_person": 6,
+    "t3_results_business": 1,
+    "t3_results_total": 7,
+    "t3_carried_out_person": 1,
+    "t3_carried_out_total": 1,
+    "t4_review_upheld": 1,
+    "t4_review_pending": 1,
+    "t4_review_total": 2,
+    "t4_direct_pending": 1,
+    "t4_direct_total": 1,
 }
 
 
@@ -214,15 +268,21 @@ def test_pdf_shaped_text_numbers_before_after_and_inside_broken_labels(tmp_path)
 
 def test_missing_number_in_pdf_text_row_is_reported_not_guessed(tmp_path):
     # a blank cell disappears from extracted text: six numbers cannot be placed in seven columns
-    text = PDF_TEXT.replace("4.保护第三方合法权益 1 0 0 0 0 0 1", "4.保护第三方合法权益 1 0 0 0 0 1")
+    text = PDF_TEXT.replace(
+        "4.保护第三方合法权益 1 0 0 0 0 0 1", "4.保护第三方合法权益 1 0 0 0 0 1"
+    )
     raw = read_published(write_text(tmp_path, text))
     assert [k for k in table_keys() if k not in raw.cells] == [
-        f"t3_withheld_third_party_{c}" for c in ("person", "business", "research", "nonprofit", "legal", "other_org", "total")]
+        f"t3_withheld_third_party_{c}"
+        for c in ("person", "business", "research", "nonprofit", "legal", "other_org", "total")
+    ]
     [f] = raw.findings
     assert f.rule == "form-mismatch" and f.key == "t3_withheld_third_party_person"
     assert "4.保护第三方合法权益" in f.message and "找不到 7 个数" in f.message
     report = evaluate(raw)
-    assert {x.key for x in report.findings if x.rule == "value-blank"} >= {"t3_withheld_third_party_person"}
+    assert {x.key for x in report.findings if x.rule == "value-blank"} >= {
+        "t3_withheld_third_party_person"
+    }
     assert "未能读取" in next(x.message for x in report.findings if x.rule == "value-blank")
 
 
@@ -243,27 +303,49 @@ def test_unreadable_inputs(tmp_path):
 
 
 def test_document_without_tables_says_so(tmp_path):
-    raw = read_published(write_text(tmp_path, "某局\n2022年政府信息公开工作年度报告\n一、总体情况\n本年无变化。\n"))
+    raw = read_published(
+        write_text(tmp_path, "某局\n2022年政府信息公开工作年度报告\n一、总体情况\n本年无变化。\n")
+    )
     assert [f.rule for f in raw.findings] == ["form-mismatch"] * 3
-    assert ["找不到表二" in f.message or "找不到表三" in f.message or "找不到表四" in f.message
-            for f in raw.findings] == [True] * 3
+    assert [
+        "找不到表二" in f.message or "找不到表三" in f.message or "找不到表四" in f.message
+        for f in raw.findings
+    ] == [True] * 3
     assert raw.skipped_sheets == {"表二", "表三", "表四"}
 
 
 # --- Word/HTML tables: blanks, placeholders, altered layouts ---------------------------------------
 
+
 def test_blanks_and_placeholders_are_kept_as_published(tmp_path):
     values = as_text(reference_values())
-    values.update({"t3_new_total": "", "t2_licensing_decisions": "/", "t4_review_total": "—",
-                   "t3_public_person": "无", "t3_carried_out_business": "2件"})
+    values.update(
+        {
+            "t3_new_total": "",
+            "t2_licensing_decisions": "/",
+            "t4_review_total": "—",
+            "t3_public_person": "无",
+            "t3_carried_out_business": "2件",
+        }
+    )
     raw = read_published(write_docx(tmp_path / "r.docx", values))
     got = raw_values(raw)
-    assert (got["t3_new_total"], got["t2_licensing_decisions"], got["t4_review_total"],
-            got["t3_public_person"], got["t3_carried_out_business"]) == ("", "/", "—", "无", "2件")
+    assert (
+        got["t3_new_total"],
+        got["t2_licensing_decisions"],
+        got["t4_review_total"],
+        got["t3_public_person"],
+        got["t3_carried_out_business"],
+    ) == ("", "/", "—", "无", "2件")
     assert raw.findings == []
     report = evaluate(raw)
     blank = {f.key for f in report.findings if f.rule == "value-blank"}
-    assert blank == {"t3_new_total", "t2_licensing_decisions", "t4_review_total", "t3_public_person"}
+    assert blank == {
+        "t3_new_total",
+        "t2_licensing_decisions",
+        "t4_review_total",
+        "t3_public_person",
+    }
     assert report.values["t3_carried_out_business"] == 2
     assert "value-coerced" in rules(report.findings)
 
@@ -273,7 +355,15 @@ def test_a_plain_negative_is_a_number_as_published():
     warning); in a count it is a negative count."""
     from xltools.published.tables import as_published
     from xltools.reader.base import RawCell, RawForm
-    assert [as_published(t) for t in ("-4", "4", "-0.5", "--4", "- 4", "-04")] == [-4, 4, -0.5, "--4", "- 4", "-04"]
+
+    assert [as_published(t) for t in ("-4", "4", "-0.5", "--4", "- 4", "-04")] == [
+        -4,
+        4,
+        -0.5,
+        "--4",
+        "- 4",
+        "-04",
+    ]
     form = load_form("2019")
     raw = RawForm(form="2019", source="r.txt", kind="document", typed_totals=True)
     for f in form.fields:
@@ -283,11 +373,18 @@ def test_a_plain_negative_is_a_number_as_published():
     raw.cells["t2_licensing_decisions"] = RawCell(as_published("-4"), "表二", "D8")
     report = evaluate(raw)
     assert report.values["t2_licensing_change"] == -4
-    assert [(f.rule, f.cell) for f in report.findings if f.key in ("t2_licensing_change", "t2_licensing_decisions")] == [
-        ("value-negative", "D8")]
+    assert [
+        (f.rule, f.cell)
+        for f in report.findings
+        if f.key in ("t2_licensing_change", "t2_licensing_decisions")
+    ] == [("value-negative", "D8")]
 
 
-def _t3_with(values: dict[str, str], extra_row: tuple[int, str, list[str]] | None = None, subtotal: bool = False):
+def _t3_with(
+    values: dict[str, str],
+    extra_row: tuple[int, str, list[str]] | None = None,
+    subtotal: bool = False,
+):
     """Table 3 as the official grid, with an inserted row (after row index) and/or a 小计
     column after 其他."""
     form = load_form("2021")
@@ -303,13 +400,18 @@ def _t3_with(values: dict[str, str], extra_row: tuple[int, str, list[str]] | Non
             r.insert(len(r) - 1, (9, Cell(str(sum(orgs)))))
     if extra_row:
         at, label, nums = extra_row
-        rows.insert(at, [(0, Cell(label, colspan=3))] + [(3 + i, Cell(n)) for i, n in enumerate(nums)])
+        rows.insert(
+            at, [(0, Cell(label, colspan=3))] + [(3 + i, Cell(n)) for i, n in enumerate(nums)]
+        )
     grids[1] = (title, rows, ncols)
     return grids
 
 
 def test_unofficial_row_is_reported_and_ignored(tmp_path):
-    grids = _t3_with(as_text(reference_values()), extra_row=(4, "其中：网上申请", ["2", "0", "0", "0", "0", "0", "2"]))
+    grids = _t3_with(
+        as_text(reference_values()),
+        extra_row=(4, "其中：网上申请", ["2", "0", "0", "0", "0", "0", "2"]),
+    )
     raw = read_published(write_html(tmp_path / "r.html", {}, grids=grids))
     assert raw_values(raw) == reference_values()
     [f] = raw.findings
@@ -319,11 +421,21 @@ def test_unofficial_row_is_reported_and_ignored(tmp_path):
 
 def test_subtotal_column_is_placed_by_header_and_dropped(tmp_path):
     values = {k: v for k, v in as_text(reference_values()).items()}
-    values.update({"t3_new_business": "3", "t3_new_total": "5", "t3_public_business": "3", "t3_public_total": "3",
-                   "t3_results_business": "3", "t3_results_total": "5"})
+    values.update(
+        {
+            "t3_new_business": "3",
+            "t3_new_total": "5",
+            "t3_public_business": "3",
+            "t3_public_total": "3",
+            "t3_results_business": "3",
+            "t3_results_total": "5",
+        }
+    )
     grids = _t3_with(values, subtotal=True)
     raw = read_published(write_html(tmp_path / "r.html", {}, grids=grids, intro=NO_FIGURES))
-    expected = reference_values() | {k: int(v) for k, v in values.items() if v != "0" and k.startswith("t3_")}
+    expected = reference_values() | {
+        k: int(v) for k, v in values.items() if v != "0" and k.startswith("t3_")
+    }
     assert raw_values(raw) == expected
     [f] = raw.findings
     assert f.rule == "form-mismatch" and "多出一列" in f.message and "第 7 个数字列" in f.message
@@ -331,16 +443,29 @@ def test_subtotal_column_is_placed_by_header_and_dropped(tmp_path):
 
 # --- form detection ----------------------------------------------------------------------------
 
+
 def values_2019() -> dict[str, str]:
     vals = {k: "0" for k in table_keys("2019")}
-    vals.update({"t2_normative_made": "2", "t2_normative_published": "2", "t2_normative_total": "9",
-                 "t3_new_person": "3", "t3_new_total": "3", "t3_other_person": "3", "t3_other_total": "3",
-                 "t3_results_person": "3", "t3_results_total": "3"})
+    vals.update(
+        {
+            "t2_normative_made": "2",
+            "t2_normative_published": "2",
+            "t2_normative_total": "9",
+            "t3_new_person": "3",
+            "t3_new_total": "3",
+            "t3_other_person": "3",
+            "t3_other_total": "3",
+            "t3_results_person": "3",
+            "t3_results_total": "3",
+        }
+    )
     return vals
 
 
 def test_2022_report_on_form_2019_is_read_on_2019_keys_with_form_mismatch(tmp_path):
-    raw = read_published(write_html(tmp_path / "r.html", values_2019(), form_id="2019", intro=NO_FIGURES))
+    raw = read_published(
+        write_html(tmp_path / "r.html", values_2019(), form_id="2019", intro=NO_FIGURES)
+    )
     assert raw.form == "2019"
     assert raw_values(raw) == {k: int(v) for k, v in values_2019().items()}
     assert raw.findings == []
@@ -358,26 +483,45 @@ def test_hybrid_2021_table2_with_2019_table3_keeps_every_number(tmp_path):
     raw = reading.raw
     assert raw.form == "2021" and raw.skipped_sheets == set()
     got = raw_values(raw)
-    assert {k: v for k, v in got.items() if k.startswith("t2_")} == {k: v for k, v in reference_values().items() if k.startswith("t2_")}
-    assert got["t3_other_misc_person"] == 3 and got["t3_other_misc_total"] == 3 and got["t3_new_total"] == 3
+    assert {k: v for k, v in got.items() if k.startswith("t2_")} == {
+        k: v for k, v in reference_values().items() if k.startswith("t2_")
+    }
+    assert (
+        got["t3_other_misc_person"] == 3
+        and got["t3_other_misc_total"] == 3
+        and got["t3_new_total"] == 3
+    )
     no_row = [k for k in table_keys() if k not in raw.cells]
-    assert no_row == [f"t3_other_{r}_{c}" for r in ("no_correction", "no_fee")
-                      for c in ("person", "business", "research", "nonprofit", "legal", "other_org", "total")]
+    assert no_row == [
+        f"t3_other_{r}_{c}"
+        for r in ("no_correction", "no_fee")
+        for c in ("person", "business", "research", "nonprofit", "legal", "other_org", "total")
+    ]
     assert set(reading.unread) == set(no_row)
-    assert "2019 表式" in reading.unread["t3_other_no_fee_total"] and "没有这一行" in reading.unread["t3_other_no_fee_total"]
+    assert (
+        "2019 表式" in reading.unread["t3_other_no_fee_total"]
+        and "没有这一行" in reading.unread["t3_other_no_fee_total"]
+    )
     [f] = raw.findings
     assert f.rule == "form-mismatch" and "表二是 2021 表式，表三是 2019 表式" in f.message
 
 
 # --- text against tables ---------------------------------------------------------------------------
 
+
 def test_text_vs_table_warnings(tmp_path):
-    values = as_text(reference_values()) | {"t4_review_upheld": "1", "t4_review_pending": "1", "t4_review_total": "2"}
-    intro = ("一、总体情况",
-             "2022年，本局共收到政府信息公开申请3件，其中予以公开1件。",
-             "全年发生政府信息公开行政复议两件，均获维持。",
-             "本年度未发生政府信息公开行政诉讼。",
-             "收到依申请公开两件，均已按时答复。")
+    values = as_text(reference_values()) | {
+        "t4_review_upheld": "1",
+        "t4_review_pending": "1",
+        "t4_review_total": "2",
+    }
+    intro = (
+        "一、总体情况",
+        "2022年，本局共收到政府信息公开申请3件，其中予以公开1件。",
+        "全年发生政府信息公开行政复议两件，均获维持。",
+        "本年度未发生政府信息公开行政诉讼。",
+        "收到依申请公开两件，均已按时答复。",
+    )
     raw = read_published(write_docx(tmp_path / "r.docx", values, intro=intro))
     found = [f for f in raw.findings if f.rule == "text-vs-table"]
     assert all(f.severity == "warning" for f in found)
@@ -388,13 +532,19 @@ def test_text_vs_table_warnings(tmp_path):
     assert "“2022年，本局共收到政府信息公开申请3件，其中予以公开1件。”" in msg
     assert (by_key["t3_new_total"].expected, by_key["t3_new_total"].actual) == (3, 2)
     assert (by_key["t3_public_total"].expected, by_key["t3_public_total"].actual) == (1, 0)
-    assert "均获维持" in by_key["t4_review_upheld"].message and "结果维持只有 1" in by_key["t4_review_upheld"].message
+    assert (
+        "均获维持" in by_key["t4_review_upheld"].message
+        and "结果维持只有 1" in by_key["t4_review_upheld"].message
+    )
 
 
 def test_text_figures_in_chinese_numerals_that_agree_give_no_warning(tmp_path):
     values = as_text(reference_values())
-    intro = ("一、总体情况", "本年度收到政府信息公开申请两件，上年结转零件。本年度没有发生政府信息公开行政复议和行政诉讼案件。",
-             "制发行政规范性文件4件。")
+    intro = (
+        "一、总体情况",
+        "本年度收到政府信息公开申请两件，上年结转零件。本年度没有发生政府信息公开行政复议和行政诉讼案件。",
+        "制发行政规范性文件4件。",
+    )
     raw = read_published(write_html(tmp_path / "r.html", values, intro=intro))
     assert raw.findings == []
 

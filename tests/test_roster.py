@@ -31,7 +31,9 @@ def write_csv(path, rows, encoding):
 
 EXPECTED = [
     RosterEntry("某某市商务局", "swj@example.gov.cn", "张三", "11370000MB0000000X", "市直"),
-    RosterEntry("某某区人民政府办公室（区政务服务管理局）", "qzf@example.gov.cn", None, None, "区县"),
+    RosterEntry(
+        "某某区人民政府办公室（区政务服务管理局）", "qzf@example.gov.cn", None, None, "区县"
+    ),
     RosterEntry("某某镇人民政府", None, "李四", None, "区县"),
 ]
 
@@ -47,13 +49,18 @@ def test_csv_roster_in_every_encoding_excel_writes(tmp_path, encoding):
 
 def test_header_variants_are_recognised(tmp_path):
     header = ["单位名称（必填）", "邮箱", "联系人", "信用代码", "分组"]
-    entries = load_roster(write_csv(tmp_path / "r.csv", [header, ["某局", "a@b.cn", "王五", "", "市直"]], "utf-8"))
+    entries = load_roster(
+        write_csv(tmp_path / "r.csv", [header, ["某局", "a@b.cn", "王五", "", "市直"]], "utf-8")
+    )
     assert entries == [RosterEntry("某局", "a@b.cn", "王五", None, "市直")]
 
 
 def test_control_characters_are_removed_from_cells(tmp_path):
-    entries = load_roster(write_xlsx(tmp_path / "r.xlsx", [["单位名称", "电子邮箱"],
-                                                           ["某局\r\nBcc: evil@x.cn", "a@b.cn\n"]]))
+    entries = load_roster(
+        write_xlsx(
+            tmp_path / "r.xlsx", [["单位名称", "电子邮箱"], ["某局\r\nBcc: evil@x.cn", "a@b.cn\n"]]
+        )
+    )
     assert entries == [RosterEntry("某局 Bcc: evil@x.cn", "a@b.cn")]
 
 
@@ -68,7 +75,11 @@ def test_no_name_column(tmp_path):
 
 
 def test_duplicate_names_after_normalising(tmp_path):
-    rows = [["单位名称"], ["某某区政府办公室（区政务服务管理局）"], ["某某区政府办公室 (区政务服务管理局)"]]
+    rows = [
+        ["单位名称"],
+        ["某某区政府办公室（区政务服务管理局）"],
+        ["某某区政府办公室 (区政务服务管理局)"],
+    ]
     with pytest.raises(XltoolsError) as exc:
         load_roster(write_csv(tmp_path / "r.csv", rows, "utf-8"))
     assert "重复" in str(exc.value) and "第 2 行与第 3 行" in str(exc.value)

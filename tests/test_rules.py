@@ -1,15 +1,16 @@
 """Rules as objects (issue 12): one object per rule with its check, 校验-sheet formula,
 catalogue texts and relation; typed totals are values; no balance message proposes a
 negative figure."""
+
 from __future__ import annotations
 
 from click.testing import CliRunner
+from factory import make_workbook, zero_values
 from openpyxl import load_workbook
 
-from factory import make_workbook, zero_values
 from xltools.cli import main
-from xltools.pipeline import check_file
 from xltools.findings import make_finding
+from xltools.pipeline import check_file
 from xltools.rules import excel_checks, linear_relations, rules_for, run_rules
 from xltools.spec import load_form
 
@@ -27,8 +28,19 @@ def test_every_rule_of_the_form_is_an_object_with_catalogue_texts():
             assert rule.expressible == bool(rule.sheet_checks())
         listed = {r.id for r in rules_for(form)}
         # every rule that is reported somewhere is listed, the cross-year rules too
-        assert {"value-blank", "value-coerced", "meta-missing", "form-mismatch", "text-vs-table",
-                "t3-balance", "t3-row-total", "t4-total", "meta-email", "x-carry-over", "x-plausibility"} <= listed
+        assert {
+            "value-blank",
+            "value-coerced",
+            "meta-missing",
+            "form-mismatch",
+            "text-vs-table",
+            "t3-balance",
+            "t3-row-total",
+            "t4-total",
+            "meta-email",
+            "x-carry-over",
+            "x-plausibility",
+        } <= listed
         # 现行有效 is a form-2021 figure: the 2019 form does not declare x-in-force
         assert ("x-in-force" in listed) == (form_id == "2021")
 
@@ -36,31 +48,67 @@ def test_every_rule_of_the_form_is_an_object_with_catalogue_texts():
 def test_schema_lists_rules_with_stage_and_live_sheet():
     result = CliRunner().invoke(main, ["schema", "--form", "2021", "--json"])
     import json
+
     rules = {r["id"]: r for r in json.loads(result.stdout)["rules"]}
-    assert rules["t3-balance"] == {"id": "t3-balance", "severity": "error", "kind": "balance", "stage": "rules",
-                                   "live_sheet": True, "instances": 7,
-                                   "description": load_form("2021").catalogue["t3-balance"].description}
-    assert (rules["value-blank"]["stage"], rules["value-blank"]["live_sheet"]) == ("cleaning", False)
-    assert rules["form-mismatch"]["stage"] == "reading" and rules["text-vs-table"]["stage"] == "document"
+    assert rules["t3-balance"] == {
+        "id": "t3-balance",
+        "severity": "error",
+        "kind": "balance",
+        "stage": "rules",
+        "live_sheet": True,
+        "instances": 7,
+        "description": load_form("2021").catalogue["t3-balance"].description,
+    }
+    assert (rules["value-blank"]["stage"], rules["value-blank"]["live_sheet"]) == (
+        "cleaning",
+        False,
+    )
+    assert (
+        rules["form-mismatch"]["stage"] == "reading"
+        and rules["text-vs-table"]["stage"] == "document"
+    )
     assert rules["t3-row-total"]["instances"] == 25
-    assert {k: (rules[k]["stage"], rules[k]["severity"], rules[k]["live_sheet"]) for k in rules if k.startswith("x-")} == {
-        "x-carry-over": ("cross-year", "error", False), "x-in-force": ("cross-year", "warning", False),
-        "x-plausibility": ("cross-year", "warning", False)}
+    assert {
+        k: (rules[k]["stage"], rules[k]["severity"], rules[k]["live_sheet"])
+        for k in rules
+        if k.startswith("x-")
+    } == {
+        "x-carry-over": ("cross-year", "error", False),
+        "x-in-force": ("cross-year", "warning", False),
+        "x-plausibility": ("cross-year", "warning", False),
+    }
 
 
 def test_linear_relations_as_data():
     form = load_form("2021")
     rels = {(r.rule, r.at): r for r in linear_relations(form)}
     bal = rels[("t3-balance", "t3_carried_out_person")]
-    assert bal.terms == (("t3_new_person", 1), ("t3_carried_in_person", 1), ("t3_results_person", -1),
-                         ("t3_carried_out_person", -1)) and bal.op == "==" and not bal.derived
+    assert (
+        bal.terms
+        == (
+            ("t3_new_person", 1),
+            ("t3_carried_in_person", 1),
+            ("t3_results_person", -1),
+            ("t3_carried_out_person", -1),
+        )
+        and bal.op == "=="
+        and not bal.derived
+    )
     assert rels[("t3-balance", "t3_carried_out_total")].derived
     t4 = rels[("t4-total", "t4_review_total")]
-    assert t4.terms == (("t4_review_total", 1), ("t4_review_upheld", -1), ("t4_review_corrected", -1),
-                        ("t4_review_other", -1), ("t4_review_pending", -1))
+    assert t4.terms == (
+        ("t4_review_total", 1),
+        ("t4_review_upheld", -1),
+        ("t4_review_corrected", -1),
+        ("t4_review_other", -1),
+        ("t4_review_pending", -1),
+    )
     inforce = rels[("t2-in-force", "t2_regulation_in_force")]
-    assert inforce.op == ">=" and dict(inforce.terms) == {"t2_regulation_in_force": 1, "t2_regulation_repealed": 1,
-                                                          "t2_regulation_issued": -1}
+    assert inforce.op == ">=" and dict(inforce.terms) == {
+        "t2_regulation_in_force": 1,
+        "t2_regulation_repealed": 1,
+        "t2_regulation_issued": -1,
+    }
     # every relation holds on a consistent table, and the rules find nothing there
     values = {k: 0 for k in form.keys}
     assert all(r.holds(values) for r in rels.values())
@@ -77,9 +125,22 @@ def test_balance_never_proposes_a_negative_figure(tmp_path):
     assert [x for x in found(report) if x[0] != "locate"] == [("t3-balance", "D29")]
     f = next(x for x in report.findings if x.rule == "t3-balance")
     form = load_form("2021")
-    expected = make_finding(form, "t3-balance", form.field("t3_carried_out_person"), actual=0,
-                            variant="message_no_fix", left=1, right=5, excess=4)
-    assert (f.rule, f.cell, f.actual, f.expected) == (expected.rule, expected.cell, expected.actual, None)
+    expected = make_finding(
+        form,
+        "t3-balance",
+        form.field("t3_carried_out_person"),
+        actual=0,
+        variant="message_no_fix",
+        left=1,
+        right=5,
+        excess=4,
+    )
+    assert (f.rule, f.cell, f.actual, f.expected) == (
+        expected.rule,
+        expected.cell,
+        expected.actual,
+        None,
+    )
     assert f.message.startswith(expected.message)
     assert "应为 -" not in f.message and "多出 4" in f.message
 
@@ -127,6 +188,7 @@ def test_formula_total_over_a_blank_part_is_a_consequence(tmp_path):
 
 def test_form_section_follows_from():
     from xltools.spec import form_section
+
     assert form_section("2019", "summary") == form_section("2021", "summary")
     assert form_section("2021", "summary")["ranked_key"] == "t3_new_total"
     assert form_section("2021", "no-such-section") == {}

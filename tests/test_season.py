@@ -1,5 +1,6 @@
 """A scripted season on real files, through the CLI: versions, diffs, mail over a real SMTP
 server on loopback, explanations, sign-off, history; and the season's hostile cases."""
+
 from __future__ import annotations
 
 import email
@@ -11,9 +12,9 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from factory import make_workbook
 from openpyxl import load_workbook
 
-from factory import make_workbook
 from xltools.cli import main
 from xltools.season import Season
 
@@ -26,7 +27,9 @@ class Mailbox:
         self.received = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.received.append(email.message_from_bytes(envelope.original_content, policy=policy.default))
+        self.received.append(
+            email.message_from_bytes(envelope.original_content, policy=policy.default)
+        )
         return "250 OK"
 
     def summary(self):
@@ -45,8 +48,14 @@ def smtp():
     port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
-    env = {"XLTOOLS_SMTP_HOST": "127.0.0.1", "XLTOOLS_SMTP_PORT": str(port), "XLTOOLS_SMTP_SECURITY": "none",
-           "XLTOOLS_MAIL_FROM": "gkb@example.gov.cn", "XLTOOLS_SMTP_USER": "", "XLTOOLS_SMTP_PASSWORD": ""}
+    env = {
+        "XLTOOLS_SMTP_HOST": "127.0.0.1",
+        "XLTOOLS_SMTP_PORT": str(port),
+        "XLTOOLS_SMTP_SECURITY": "none",
+        "XLTOOLS_MAIL_FROM": "gkb@example.gov.cn",
+        "XLTOOLS_SMTP_USER": "",
+        "XLTOOLS_SMTP_PASSWORD": "",
+    }
     yield box, env
     controller.stop()
 
@@ -54,7 +63,10 @@ def smtp():
 def run(*args, env=None, code=None):
     result = CliRunner().invoke(main, [str(a) for a in args], env=env or {}, catch_exceptions=False)
     if code is not None:
-        assert result.exit_code == code, (result.output, result.stderr if hasattr(result, "stderr") else "")
+        assert result.exit_code == code, (
+            result.output,
+            result.stderr if hasattr(result, "stderr") else "",
+        )
     return result
 
 
@@ -63,13 +75,17 @@ def body(m) -> str:
 
 
 def workbook(path: Path, agency: str, **values) -> Path:
-    return make_workbook(path, meta_agency=agency, meta_email=MAIL[agency], meta_uscc=None, **values)
+    return make_workbook(
+        path, meta_agency=agency, meta_email=MAIL[agency], meta_uscc=None, **values
+    )
 
 
 def test_scripted_season(tmp_path, smtp):
     box, env = smtp
     roster = tmp_path / "名单.csv"
-    roster.write_text("单位名称,电子邮箱\n" + "".join(f"{a},{MAIL[a]}\n" for a in (A, B, C)), encoding="utf-8")
+    roster.write_text(
+        "单位名称,电子邮箱\n" + "".join(f"{a},{MAIL[a]}\n" for a in (A, B, C)), encoding="utf-8"
+    )
     season = tmp_path / "2022年报"
     run("init", season, "--year", 2022, "--roster", roster, code=0)
     inbox = season / "收件"
@@ -86,38 +102,55 @@ def test_scripted_season(tmp_path, smtp):
         (MAIL[C], f"【催报】请报送{C} 2022年度政府信息公开工作年度报告"),
     ]
     assert len(box.received) == 2
-    run(*mail, env=env, code=0)                 # nothing new: nothing sent again
+    run(*mail, env=env, code=0)  # nothing new: nothing sent again
     assert len(box.received) == 2
 
     # v2: A fixes 自然人 but not 法律服务机构
     workbook(inbox / "A-2.xlsx", A, t3_new_legal=1, meta_date="2023-01-08")
     r = run("consolidate", "--season", season, code=1)
-    assert "新收：聊城市商务和投资促进局 第 2 版（A-2.xlsx）：与第 1 版相比改了 3 格；上次 2 处问题已改 1 处" in r.stderr
+    assert (
+        "新收：聊城市商务和投资促进局 第 2 版（A-2.xlsx）：与第 1 版相比改了 3 格；上次 2 处问题已改 1 处"
+        in r.stderr
+    )
     results = json.loads((season / "汇总" / "results.json").read_text(encoding="utf-8"))
     a = next(e for e in results["entries"] if e["agency"] == A)
     assert (a["version"], a["previous"], a["versions"]) == (2, 1, 2)
-    assert [(c["cell"], c["old"], c["new"]) for c in a["changed"]] == [("B12", "2023-01-05", "2023-01-08"),
-                                                                       ("D5", 3, 2), ("J5", 4, 3)]
-    assert [f["cell"] for f in a["fixed"]] == ["D29"] and [f["cell"] for f in a["remaining"]] == ["H29"]   # xltools.locate's note is no problem of its own
+    assert [(c["cell"], c["old"], c["new"]) for c in a["changed"]] == [
+        ("B12", "2023-01-05", "2023-01-08"),
+        ("D5", 3, 2),
+        ("J5", 4, 3),
+    ]
+    assert [f["cell"] for f in a["fixed"]] == ["D29"] and [f["cell"] for f in a["remaining"]] == [
+        "H29"
+    ]  # xltools.locate's note is no problem of its own
     assert a["new"] == [] and a["compared"] == "与第 1 版相比改了 3 格；上次 2 处问题已改 1 处"
     wb = load_workbook(season / "汇总" / "汇总表.xlsx", read_only=True)
     status_rows = list(wb["报送情况"].iter_rows(values_only=True))
     assert status_rows[0][-1] == "与上次相比"
-    assert next(row for row in status_rows if row[1] == A)[-1] == "与第 1 版相比改了 3 格；上次 2 处问题已改 1 处"
+    assert (
+        next(row for row in status_rows if row[1] == A)[-1]
+        == "与第 1 版相比改了 3 格；上次 2 处问题已改 1 处"
+    )
     changes = [row for row in wb["修改明细"].iter_rows(values_only=True)][1:]
-    assert changes == [(A, 2, 1, "封面", "B12", "填报日期", None, "2023-01-05", "2023-01-08"),
-                       (A, 2, 1, "表三", "D5", "一、本年新收政府信息公开申请数量", "自然人", 3, 2),
-                       (A, 2, 1, "表三", "J5", "一、本年新收政府信息公开申请数量", "总计", 4, 3)]
+    assert changes == [
+        (A, 2, 1, "封面", "B12", "填报日期", None, "2023-01-05", "2023-01-08"),
+        (A, 2, 1, "表三", "D5", "一、本年新收政府信息公开申请数量", "自然人", 3, 2),
+        (A, 2, 1, "表三", "J5", "一、本年新收政府信息公开申请数量", "总计", 4, 3),
+    ]
     wb.close()
     run(*mail, env=env, code=0)
-    assert len(box.received) == 3               # the new version's 需修改 only; 催报 not again
+    assert len(box.received) == 3  # the new version's 需修改 only; 催报 not again
     revise2 = box.received[2]
     assert box.summary()[2] == (MAIL[A], f"【需修改】{A} 2022年度政府信息公开工作年度报告")
-    assert "与第 1 版相比，上次指出的 2 处问题已改正 1 处，仍有 1 处：表三!H29（错误）。" in body(revise2)
+    assert "与第 1 版相比，上次指出的 2 处问题已改正 1 处，仍有 1 处：表三!H29（错误）。" in body(
+        revise2
+    )
 
     # a new deadline: one more 催报 for C
     run("mail", "--season", season, "--deadline", "2月20日前", "--send", env=env, code=0)
-    assert [s for _, s in box.summary()].count(f"【催报】请报送{C} 2022年度政府信息公开工作年度报告") == 2
+    assert [s for _, s in box.summary()].count(
+        f"【催报】请报送{C} 2022年度政府信息公开工作年度报告"
+    ) == 2
     assert len(box.received) == 4
 
     # v3 right → approved → one 已通过
@@ -134,17 +167,26 @@ def test_scripted_season(tmp_path, smtp):
     run("consolidate", "--season", season)
     board = json.loads(run("status", "--season", season, "--json").stdout)
     state = next(s for s in board["agencies"] if s["agency"] == A)
-    assert (state["status"], state["status_label"], state["versions"], state["approved"]) == \
-        ("changed_after_approval", "审核后又变更", 4, False)
+    assert (state["status"], state["status_label"], state["versions"], state["approved"]) == (
+        "changed_after_approval",
+        "审核后又变更",
+        4,
+        False,
+    )
     assert [s["status_label"] for s in board["agencies"]] == ["审核后又变更", "已通过", "未报送"]
     results = json.loads((season / "汇总" / "results.json").read_text(encoding="utf-8"))
     assert results["season"]["changed_after_approval"] == 1 and results["season"]["versions"] == 5
 
     # history shows every step, and every mail once
     hist = json.loads(run("history", A, "--season", season, "--json", code=0).stdout)
-    assert [(v["seq"], v["status"], v["original_name"], v["approved"]) for v in hist["versions"]] == [
-        (1, "errors", "A-1.xlsx", False), (2, "errors", "A-2.xlsx", False), (3, "ok", "A-3.xlsx", True),
-        (4, "ok", "A-4.xlsx", False)]
+    assert [
+        (v["seq"], v["status"], v["original_name"], v["approved"]) for v in hist["versions"]
+    ] == [
+        (1, "errors", "A-1.xlsx", False),
+        (2, "errors", "A-2.xlsx", False),
+        (3, "ok", "A-3.xlsx", True),
+        (4, "ok", "A-4.xlsx", False),
+    ]
     assert hist["versions"][3]["diff_text"] == "与第 3 版相比改了 2 格"
     assert [m["kind"] for m in hist["mails"]] == ["revise", "revise", "accepted"]
     text = run("history", A, "--season", season, code=0).stdout
@@ -189,16 +231,24 @@ def test_hostile_files_in_a_season(tmp_path):
     (inbox / "~$临时.xlsx").write_bytes(b"lock")
     r = run("consolidate", "--season", season, code=1)
     assert "Office 临时锁定文件，已跳过" in r.stderr
-    board = {s["agency"]: s for s in json.loads(run("status", "--season", season, "--json").stdout)["agencies"]}
+    board = {
+        s["agency"]: s
+        for s in json.loads(run("status", "--season", season, "--json").stdout)["agencies"]
+    }
     assert board["乱码"]["status"] == "unreadable" and board["乱码"]["versions"] == 1
     formula = '=HYPERLINK("http://x","点我")'
     assert board[formula]["status"] == "ok"
     hist = json.loads(run("history", "乱码", "--season", season, "--json", code=0).stdout)
     assert hist["versions"][0]["findings"][0]["rule"] == "unreadable"
-    wb = load_workbook(season / "汇总" / "汇总表.xlsx")          # not read-only: formulas would show
+    wb = load_workbook(season / "汇总" / "汇总表.xlsx")  # not read-only: formulas would show
     names = [row[0].value for row in wb["本届情况"].iter_rows(min_row=3)]
-    assert formula in names                                   # kept as text …
-    assert all(c.data_type != "f" for name in ("本届情况", "报送情况") for row in wb[name].iter_rows() for c in row)
+    assert formula in names  # kept as text …
+    assert all(
+        c.data_type != "f"
+        for name in ("本届情况", "报送情况")
+        for row in wb[name].iter_rows()
+        for c in row
+    )
     # the kept copies are never written to, and the inbox files are left as they were
     kept = list((season / "files").rglob("*.xlsx"))
     assert len(kept) == 2 and all(not (p.stat().st_mode & 0o222) for p in kept)

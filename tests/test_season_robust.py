@@ -1,5 +1,6 @@
 """The season under stress: SIGKILL at random moments, two consolidations at once, a lost or
 damaged database rebuilt from the kept files."""
+
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 from factory import ROOT, make_workbook
+
 from xltools.season import Season
 from xltools.season.store import file_sha256
 
@@ -22,8 +24,13 @@ NAMES = [f"聊城市第{i}局" for i in range(8)]
 
 
 def consolidate(season: Path, jobs: str = "1") -> subprocess.Popen:
-    return subprocess.Popen([*CLI, "consolidate", "--season", str(season), "-j", jobs], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [*CLI, "consolidate", "--season", str(season), "-j", jobs],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def new_season(tmp_path: Path) -> Path:
@@ -39,8 +46,14 @@ def drop(folder: Path, n: int, start: int) -> list[Path]:
     """n new files (distinct content) in 收件/, agencies in turn."""
     out = []
     for i in range(start, start + n):
-        out.append(make_workbook(folder / "收件" / f"报表{i:03d}.xlsx", meta_agency=NAMES[i % len(NAMES)],
-                                 meta_uscc=None, t2_penalty_decisions=i))
+        out.append(
+            make_workbook(
+                folder / "收件" / f"报表{i:03d}.xlsx",
+                meta_agency=NAMES[i % len(NAMES)],
+                meta_uscc=None,
+                t2_penalty_decisions=i,
+            )
+        )
     return out
 
 
@@ -81,13 +94,13 @@ def test_sigkill_during_consolidate_never_loses_a_version(tmp_path):
             os.killpg(p.pid, signal.SIGKILL)
             kills += 1
         p.wait()
-        after = state(folder)                           # readable, every kept file intact
-        assert before.items() <= after.items()          # nothing committed was lost or renumbered
+        after = state(folder)  # readable, every kept file intact
+        assert before.items() <= after.items()  # nothing committed was lost or renumbered
         before = after
-        with Season.open(folder) as s:                  # the library opens it too
+        with Season.open(folder) as s:  # the library opens it too
             s.board()
     assert kills >= 20
-    p = consolidate(folder)                             # the next run completes the work
+    p = consolidate(folder)  # the next run completes the work
     _, err = p.communicate(timeout=300)
     assert p.returncode in (0, 1), err.decode()
     final = state(folder)
@@ -98,7 +111,7 @@ def test_sigkill_during_consolidate_never_loses_a_version(tmp_path):
             assert seqs == list(range(1, len(seqs) + 1))
     results = json.loads((folder / "汇总" / "results.json").read_text(encoding="utf-8"))
     assert results["season"]["versions"] == len(dropped)
-    assert not list(folder.rglob(".~xltools-*"))         # a killed run's temporary files are cleared
+    assert not list(folder.rglob(".~xltools-*"))  # a killed run's temporary files are cleared
 
 
 def test_two_consolidations_at_once_both_finish(tmp_path):
@@ -111,7 +124,7 @@ def test_two_consolidations_at_once_both_finish(tmp_path):
     assert "另一个 xltools 命令正在处理本届年报，等待它结束后继续" in errs
     final = state(folder)
     assert set(final) == {file_sha256(f) for f in files}
-    assert sorted(final.values()) == [1] * 6             # six agencies, one version each, none twice
+    assert sorted(final.values()) == [1] * 6  # six agencies, one version each, none twice
     results = json.loads((folder / "汇总" / "results.json").read_text(encoding="utf-8"))
     assert results["season"]["received"] == 6 and results["season"]["versions"] == 6
 
@@ -120,19 +133,35 @@ def test_rebuild_from_kept_files_restores_explanations_and_sign_offs(tmp_path):
     folder = new_season(tmp_path)
     agency = NAMES[0]
     with Season.open(folder) as s:
-        v1 = s.add_file(make_workbook(tmp_path / "v1.xlsx", meta_agency=agency, meta_uscc=None,
-                                      t2_normative_in_force=0), jobs=0)
+        v1 = s.add_file(
+            make_workbook(
+                tmp_path / "v1.xlsx", meta_agency=agency, meta_uscc=None, t2_normative_in_force=0
+            ),
+            jobs=0,
+        )
         warn = next(f for f in v1.findings if f.rule == "t2-in-force")
         s.accept(agency, "t2-in-force", "文件均已废止", warn.cell)
-        v2 = s.add_file(make_workbook(tmp_path / "v2.xlsx", meta_agency=agency, meta_uscc=None,
-                                      t2_normative_in_force=0, t2_penalty_decisions=1), jobs=0)
+        v2 = s.add_file(
+            make_workbook(
+                tmp_path / "v2.xlsx",
+                meta_agency=agency,
+                meta_uscc=None,
+                t2_normative_in_force=0,
+                t2_penalty_decisions=1,
+            ),
+            jobs=0,
+        )
         s.approve(agency)
         s.record_mail("accepted", ["a@b.cn"], agency=agency, version_id=v2.id, subject="已通过")
-        expected = [(v.seq, v.sha256, v.original_name, v.status, v.approved) for v in s.history(agency)]
+        expected = [
+            (v.seq, v.sha256, v.original_name, v.status, v.approved) for v in s.history(agency)
+        ]
     for side in ("", "-wal", "-shm"):
         (folder / f"season.db{side}").unlink(missing_ok=True)
-    (folder / "season.db").write_bytes(b"\0garbage" * 512)     # damaged, not just lost
-    p = subprocess.run([*CLI, "init", str(folder), "--rebuild"], env=ENV, capture_output=True, timeout=300)
+    (folder / "season.db").write_bytes(b"\0garbage" * 512)  # damaged, not just lost
+    p = subprocess.run(
+        [*CLI, "init", str(folder), "--rebuild"], env=ENV, capture_output=True, timeout=300
+    )
     assert p.returncode == 0, p.stderr.decode()
     assert "2 个版本，恢复说明 1 条、审核 1 条、邮件记录 1 条" in p.stderr.decode()
     assert len(list(folder.glob("season.db.损坏-*"))) == 1

@@ -1,5 +1,6 @@
 """The shape of the package (issue 12): imports flow one way, official captions live only in
 the form definitions, every command's help ends with an example."""
+
 from __future__ import annotations
 
 import ast
@@ -18,7 +19,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "xltools"
 def _modules() -> dict[str, Path]:
     out = {}
     for p in PACKAGE.rglob("*.py"):
-        name = ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+        name = ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(
+            ".__init__"
+        )
         out[name] = p
     return out
 
@@ -32,7 +35,10 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     class Visitor(ast.NodeVisitor):
         def visit_If(self, node):
             t = node.test
-            if getattr(t, "id", None) == "TYPE_CHECKING" or getattr(t, "attr", None) == "TYPE_CHECKING":
+            if (
+                getattr(t, "id", None) == "TYPE_CHECKING"
+                or getattr(t, "attr", None) == "TYPE_CHECKING"
+            ):
                 for n in node.orelse:
                     self.visit(n)
                 return
@@ -45,7 +51,7 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
             base = node.module or ""
             if node.level:
                 parts = name.split(".") if is_package else name.split(".")[:-1]
-                parts = parts[:len(parts) - node.level + 1]
+                parts = parts[: len(parts) - node.level + 1]
                 base = ".".join(parts + ([base] if base else []))
             for a in node.names:
                 full = f"{base}.{a.name}"
@@ -65,7 +71,7 @@ def test_imports_have_no_cycles():
         stack.append(u)
         for v in sorted(graph[u]):
             if state.get(v) == 1:
-                cycles.append(" -> ".join(stack[stack.index(v):] + [v]))
+                cycles.append(" -> ".join(stack[stack.index(v) :] + [v]))
             elif not state.get(v):
                 visit(v)
         stack.pop()
@@ -86,11 +92,13 @@ _NUMBERING = re.compile(r"^(（[一二三四五六七八九十]+）|[一二三�
 def _official_captions() -> set[str]:
     """Every caption of tables 2-4 in every form (row and column captions too), without its
     numbering or a trailing note in brackets; four characters or more."""
-    out = {"结果维持", "予以公开", "本年新收", "行政规范性文件"}      # the issue's own examples
+    out = {"结果维持", "予以公开", "本年新收", "行政规范性文件"}  # the issue's own examples
     for fid in form_ids():
         form = load_form(fid)
         for sheet in form.sheets[1:]:
-            texts = [c.text for c in sheet.captions] + [t for f in sheet.fields for t in (f.row_caption, f.col_caption)]
+            texts = [c.text for c in sheet.captions] + [
+                t for f in sheet.fields for t in (f.row_caption, f.col_caption)
+            ]
             for text in texts:
                 for part in text.split("·"):
                     core = re.sub(r"（[^（）]*）$", "", _NUMBERING.sub("", part))
@@ -110,8 +118,10 @@ def test_no_official_caption_in_python():
             offenders[str(path.relative_to(PACKAGE.parent))] = hits
     legacy = {"xltools/reader/published.py", "xltools/reader/published_text.py"}
     if offenders and set(offenders) <= legacy:
-        pytest.xfail("the published-report reader's captions move into the form TOML with issue #16 "
-                     f"(its new package replaces {', '.join(sorted(offenders))})")
+        pytest.xfail(
+            "the published-report reader's captions move into the form TOML with issue #16 "
+            f"(its new package replaces {', '.join(sorted(offenders))})"
+        )
     assert offenders == {}
 
 
@@ -126,5 +136,8 @@ def test_every_command_help_ends_with_an_example():
         end = lines.index("Options:") if "Options:" in lines else len(lines)
         body = [line for line in lines[:end] if line]
         assert "示例：" in body, name
-        examples = body[body.index("示例：") + 1:]
-        assert examples and all(line.startswith(f"xltools {name}") for line in examples), (name, examples)
+        examples = body[body.index("示例：") + 1 :]
+        assert examples and all(line.startswith(f"xltools {name}") for line in examples), (
+            name,
+            examples,
+        )

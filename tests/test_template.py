@@ -1,4 +1,5 @@
 """Issue 2: the form as data, the template, fill, schema."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from factory import ROOT, lo_convert, make_workbook, reference_values
 from openpyxl import load_workbook
 
-from factory import ROOT, lo_convert, make_workbook, reference_values
 from xltools.cli import main
 from xltools.spec import load_form, total_relations
 from xltools.template import build_template
@@ -32,7 +33,10 @@ def test_2019_differs_only_in_table2_and_other_row():
     f21, f19 = load_form("2021"), load_form("2019")
     assert f19.field("t3_other_person").row_caption == "（六）其他处理"
     assert "t3_other_misc_person" not in f19.by_key
-    assert f19.field("t3_results_person").cell == "D26" and f21.field("t3_results_person").cell == "D28"
+    assert (
+        f19.field("t3_results_person").cell == "D26"
+        and f21.field("t3_results_person").cell == "D28"
+    )
     assert f19.field("t2_licensing_change").type == "signed"
     assert [f.key for f in f19.sheet("表四").fields] == [f.key for f in f21.sheet("表四").fields]
     parts = dict((t, p) for t, p, r, d in total_relations(f19) if not d)["t3_results_person"]
@@ -41,7 +45,9 @@ def test_2019_differs_only_in_table2_and_other_row():
 
 @pytest.mark.parametrize("form_id", ["2021", "2019"])
 def test_template_names_captions_formulas_protection(tmp_path, form_id):
-    result = CliRunner().invoke(main, ["template", "-o", str(tmp_path / "t.xlsx"), "--form", form_id])
+    result = CliRunner().invoke(
+        main, ["template", "-o", str(tmp_path / "t.xlsx"), "--form", form_id]
+    )
     assert result.exit_code == 0, result.output
     form = load_form(form_id)
     wb = load_workbook(tmp_path / "t.xlsx")
@@ -72,13 +78,23 @@ def test_table3_header_and_totals_exactly_official(tmp_path):
     assert ws["A2"].value == "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert {"A2:C4", "D2:J2", "D3:D4", "E3:I3", "J3:J4", "A7:A28", "B9:B16", "B25:B27"} <= merged
-    assert [ws.cell(4, c).value for c in range(5, 10)] == ["商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"]
+    assert [ws.cell(4, c).value for c in range(5, 10)] == [
+        "商业企业",
+        "科研机构",
+        "社会公益组织",
+        "法律服务机构",
+        "其他",
+    ]
     assert ws["J5"].value == "=SUM(D5:I5)"
     assert ws["D28"].value == "=SUM(D7:D27)"
     assert ws["C24"].value == "5.要求行政机关确认或重新出具已获取信息"
     assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$2:$4"
     # fitToWidth 1 is the default and may be omitted; fitToHeight 0 = as many pages as needed
-    assert ws.sheet_properties.pageSetUpPr.fitToPage and (ws.page_setup.fitToWidth or 1) == 1 and ws.page_setup.fitToHeight == 0
+    assert (
+        ws.sheet_properties.pageSetUpPr.fitToPage
+        and (ws.page_setup.fitToWidth or 1) == 1
+        and ws.page_setup.fitToHeight == 0
+    )
 
 
 def test_every_input_cell_has_validation_with_chinese_messages(tmp_path):
@@ -92,16 +108,26 @@ def test_every_input_cell_has_validation_with_chinese_messages(tmp_path):
         assert len(dvs) == 1, f.key
         dv = dvs[0]
         assert dv.showErrorMessage and dv.error and dv.errorTitle == "输入有误"
-        expected = {"count": ("whole", "greaterThanOrEqual", "0"), "amount": ("decimal", "greaterThanOrEqual", "0"),
-                    "year": ("whole", "between", "2019"), "date": ("date", "greaterThan", "43466")}
+        expected = {
+            "count": ("whole", "greaterThanOrEqual", "0"),
+            "amount": ("decimal", "greaterThanOrEqual", "0"),
+            "year": ("whole", "between", "2019"),
+            "date": ("date", "greaterThan", "43466"),
+        }
         if f.type == "choice":
             assert dv.type == "list" and dv.formula1 == '"' + ",".join(f.choices) + '"'
         elif f.type == "email":
             assert dv.type == "custom" and dv.formula1 == 'ISNUMBER(FIND("@",B11))'
         elif f.type == "text":
-            assert (dv.type, dv.operator, dv.formula1) == ("textLength", "lessThanOrEqual", "200"), f.key
+            assert (dv.type, dv.operator, dv.formula1) == (
+                "textLength",
+                "lessThanOrEqual",
+                "200",
+            ), f.key
         else:
-            assert (dv.type, dv.operator or "between", dv.formula1) == expected[f.type], f.key  # "between" is the default
+            assert (dv.type, dv.operator or "between", dv.formula1) == expected[f.type], (
+                f.key
+            )  # "between" is the default
     ws19 = load_workbook(build_template(tmp_path / "t19.xlsx", "2019"))["表二"]
     dv = next(dv for dv in ws19.data_validations.dataValidation if "C8" in dv.sqref)
     assert (dv.type, dv.formula1, dv.formula2) == ("whole", "-1000000000", "1000000000")
@@ -109,20 +135,32 @@ def test_every_input_cell_has_validation_with_chinese_messages(tmp_path):
 
 @pytest.mark.parametrize("form_id", ["2021", "2019"])
 def test_committed_template_equals_fresh_build(tmp_path, form_id):
-    committed = ROOT / "workbook_templates" / f"政府信息公开工作年度报告统计表（{form_id}表式）.xlsx"
+    committed = (
+        ROOT / "workbook_templates" / f"政府信息公开工作年度报告统计表（{form_id}表式）.xlsx"
+    )
     fresh = build_template(tmp_path / "fresh.xlsx", form_id)
     assert _content(committed) == _content(fresh)
 
 
 def _content(path: Path) -> dict:
     wb = load_workbook(path)
-    out = {"sheets": wb.sheetnames, "names": sorted((n, str(d.attr_text)) for n, d in wb.defined_names.items())}
+    out = {
+        "sheets": wb.sheetnames,
+        "names": sorted((n, str(d.attr_text)) for n, d in wb.defined_names.items()),
+    }
     for ws in wb.worksheets:
         out[ws.title] = {
-            "cells": {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None},
+            "cells": {
+                c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None
+            },
             "merged": sorted(str(r) for r in ws.merged_cells.ranges),
-            "dv": sorted((dv.type, str(dv.sqref), dv.formula1, dv.error) for dv in ws.data_validations.dataValidation),
-            "locked": sorted(c.coordinate for row in ws.iter_rows() for c in row if not c.protection.locked),
+            "dv": sorted(
+                (dv.type, str(dv.sqref), dv.formula1, dv.error)
+                for dv in ws.data_validations.dataValidation
+            ),
+            "locked": sorted(
+                c.coordinate for row in ws.iter_rows() for c in row if not c.protection.locked
+            ),
         }
     return out
 
@@ -130,7 +168,9 @@ def _content(path: Path) -> dict:
 def test_fill_writes_values_typed_total_over_formula_and_keeps_other_formulas(tmp_path):
     data = reference_values() | {"t3_new_total": 7}
     (tmp_path / "d.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    result = CliRunner().invoke(main, ["fill", "--data", str(tmp_path / "d.json"), "-o", str(tmp_path / "f.xlsx")])
+    result = CliRunner().invoke(
+        main, ["fill", "--data", str(tmp_path / "d.json"), "-o", str(tmp_path / "f.xlsx")]
+    )
     assert result.exit_code == 0, result.output
     ws = load_workbook(tmp_path / "f.xlsx")["表三"]
     assert ws["J5"].value == 7 and ws["D5"].value == 2
@@ -140,14 +180,16 @@ def test_fill_writes_values_typed_total_over_formula_and_keeps_other_formulas(tm
 
 def test_fill_unknown_key_is_refused_with_suggestions(tmp_path):
     (tmp_path / "d.json").write_text('{"t3_new_persn": 1, "meta_agency": "x"}', encoding="utf-8")
-    result = CliRunner().invoke(main, ["fill", "--data", str(tmp_path / "d.json"), "-o", str(tmp_path / "f.xlsx")])
+    result = CliRunner().invoke(
+        main, ["fill", "--data", str(tmp_path / "d.json"), "-o", str(tmp_path / "f.xlsx")]
+    )
     assert result.exit_code == 2
     assert "“t3_new_persn”（是否指 t3_new_person" in result.output
     assert not (tmp_path / "f.xlsx").exists()
 
 
 def test_fill_text_starting_with_equals_is_text_not_formula(tmp_path):
-    make_workbook(tmp_path / "f.xlsx", meta_agency="=HYPERLINK(\"http://x\",\"点我\")")
+    make_workbook(tmp_path / "f.xlsx", meta_agency='=HYPERLINK("http://x","点我")')
     cell = load_workbook(tmp_path / "f.xlsx")["封面"]["B3"]
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
 
@@ -157,12 +199,32 @@ def test_schema_json_lists_fields_and_rules():
     assert result.exit_code == 0
     doc = json.loads(result.output)
     assert len(doc["fields"]) == FORMAT_KEYS_2021
-    first = doc["fields"][doc["fields"].index(next(f for f in doc["fields"] if f["key"] == "t3_carried_out_person"))]
-    assert first == {"key": "t3_carried_out_person", "sheet": "表三", "cell": "D29", "row_caption": "四、结转下年度继续办理",
-                     "col_caption": "自然人", "type": "count", "required": True, "total": False, "sum_of": []}
+    first = doc["fields"][
+        doc["fields"].index(next(f for f in doc["fields"] if f["key"] == "t3_carried_out_person"))
+    ]
+    assert first == {
+        "key": "t3_carried_out_person",
+        "sheet": "表三",
+        "cell": "D29",
+        "row_caption": "四、结转下年度继续办理",
+        "col_caption": "自然人",
+        "type": "count",
+        "required": True,
+        "total": False,
+        "sum_of": [],
+    }
     rules = {r["id"]: r["severity"] for r in doc["rules"]}
-    assert rules["t3-balance"] == "error" and rules["t2-in-force"] == "warning" and rules["value-coerced"] == "warning"
-    assert "t2-in-force" not in {r["id"] for r in json.loads(CliRunner().invoke(main, ["schema", "--form", "2019", "--json"]).output)["rules"]}
+    assert (
+        rules["t3-balance"] == "error"
+        and rules["t2-in-force"] == "warning"
+        and rules["value-coerced"] == "warning"
+    )
+    assert "t2-in-force" not in {
+        r["id"]
+        for r in json.loads(
+            CliRunner().invoke(main, ["schema", "--form", "2019", "--json"]).output
+        )["rules"]
+    }
 
 
 @pytest.mark.libreoffice

@@ -1,17 +1,17 @@
 """`xltools serve` over HTTP: login, CSRF, agency links, escaping, upload limits, hostile files,
 the season flow through the page. A real server (waitress on loopback) and a real season."""
+
 from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from factory import make_workbook
 from webharness import PASSWORD, Browserless, Server, make_season, token, wait_done
+
 from xltools.cli import main
 from xltools.season import Season
 from xltools.web.access import Access, Throttle, hash_password, verify_password
@@ -34,7 +34,13 @@ def site(tmp_path_factory):
     server.stop()
 
 
-def upload(client: Browserless, tok: str, path: Path | None = None, name: str | None = None, data: bytes | None = None):
+def upload(
+    client: Browserless,
+    tok: str,
+    path: Path | None = None,
+    name: str | None = None,
+    data: bytes | None = None,
+):
     csrf = client.csrf(f"/a/{tok}/")
     data = data if data is not None else path.read_bytes()
     return client.post_file(f"/a/{tok}/upload", {"csrf_token": csrf}, name or path.name, data)
@@ -46,6 +52,7 @@ def versions(folder: Path, agency: str):
 
 
 # --- access -------------------------------------------------------------------------------------
+
 
 def test_password_hash_is_salted_scrypt_and_verifies():
     a, b = hash_password("同一个密码abc"), hash_password("同一个密码abc")
@@ -64,7 +71,9 @@ def test_weak_password_refused_and_stored_file_has_no_password(tmp_path):
 def test_set_password_from_the_command_line_ends_sessions(tmp_path):
     folder = make_season(tmp_path / "s", [A])
     epoch = Access(folder).session_epoch
-    r = CliRunner().invoke(main, ["serve", str(folder), "--set-password"], input="新的密码 2026\n新的密码 2026\n")
+    r = CliRunner().invoke(
+        main, ["serve", str(folder), "--set-password"], input="新的密码 2026\n新的密码 2026\n"
+    )
     assert r.exit_code == 0, r.output
     assert "密码已设置" in r.output
     acc = Access(folder)
@@ -93,7 +102,7 @@ def test_throttle_doubles_the_wait_after_five_failures():
     now[0] += 31
     assert t.wait_left("1.2.3.4") == 0
     assert t.failed("1.2.3.4") == 60
-    assert t.wait_left("5.6.7.8") == 0           # another address is not slowed down
+    assert t.wait_left("5.6.7.8") == 0  # another address is not slowed down
     t.succeeded("1.2.3.4")
     assert t.wait_left("1.2.3.4") == 0
 
@@ -107,11 +116,11 @@ def test_board_needs_login_and_five_wrong_passwords_are_slowed_down(tmp_path):
         assert status == 302 and headers["Location"].startswith("/login")
         codes = [c.login("wrong password")[0] for _ in range(5)]
         assert codes == [401, 401, 401, 401, 429]
-        status, _, body = c.login(PASSWORD)          # even the right password must wait now
+        status, _, body = c.login(PASSWORD)  # even the right password must wait now
         assert status == 429 and "秒后再试" in body.decode()
         assert c.get("/")[0] == 302
         throttle = server.app.extensions["xltools"]["throttle"]
-        throttle.succeeded("127.0.0.1")                # as if the wait had passed
+        throttle.succeeded("127.0.0.1")  # as if the wait had passed
         status, headers, _ = c.login(PASSWORD)
         assert status == 302 and headers["Location"] == "/"
         status, _, body = c.get("/")
@@ -126,11 +135,12 @@ def test_session_ends_when_the_password_changes(site):
     c.login()
     assert c.get("/")[0] == 200
     acc = Access(folder)
-    acc.set_password(PASSWORD)                          # same password, new epoch
+    acc.set_password(PASSWORD)  # same password, new epoch
     assert c.get("/")[0] == 302
 
 
 # --- CSRF, headers, errors ----------------------------------------------------------------------
+
 
 def test_post_without_csrf_token_is_refused(site):
     server, folder, _ = site
@@ -140,7 +150,9 @@ def test_post_without_csrf_token_is_refused(site):
     wb = make_workbook(folder.parent / "b.xlsx", meta_agency=B)
     status, _, body = c.post_file(f"/a/{tok}/upload", {}, "b.xlsx", wb.read_bytes())
     assert status == 400 and "安全校验码" in body.decode()
-    status, _, _ = c.post_file(f"/a/{tok}/upload", {"csrf_token": "forged"}, "b.xlsx", wb.read_bytes())
+    status, _, _ = c.post_file(
+        f"/a/{tok}/upload", {"csrf_token": "forged"}, "b.xlsx", wb.read_bytes()
+    )
     assert status == 400
     assert len(versions(folder, B)) == before
     assert c.post_form("/login", {"password": PASSWORD})[0] == 400
@@ -158,17 +170,30 @@ def test_every_page_has_the_csp_and_no_inline_script(site):
         status, headers, body = c.get(path)
         assert headers["Content-Security-Policy"] == CSP, path
         assert "'unsafe-inline'" not in CSP and "script-src 'self'" in CSP
-        assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "no-referrer"
+        assert (
+            headers["X-Content-Type-Options"] == "nosniff"
+            and headers["Referrer-Policy"] == "no-referrer"
+        )
         html = body.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
-        assert " on" not in re.sub(r"<[^>]*>", "", "") and not re.search(r"<[^>]+\son[a-z]+=", html), path
+        assert " on" not in re.sub(r"<[^>]*>", "", "") and not re.search(
+            r"<[^>]+\son[a-z]+=", html
+        ), path
         assert "Server" not in headers or "waitress" not in headers.get("Server", "")
 
 
 def test_no_directory_listing_no_debug_no_traceback(site):
     server, _, _ = site
     c = Browserless(server.base)
-    for path in ["/static/", "/static", "/static/../season.toml", "/web/access.json", "/console", "/a/", "/a/x/"]:
+    for path in [
+        "/static/",
+        "/static",
+        "/static/../season.toml",
+        "/web/access.json",
+        "/console",
+        "/a/",
+        "/a/x/",
+    ]:
         status, _, body = c.get(path)
         assert status == 404, path
         assert "Traceback" not in body.decode() and "season.db" not in body.decode()
@@ -189,6 +214,7 @@ def test_an_internal_error_shows_a_chinese_page_without_a_trace(site, monkeypatc
 
 # --- agency links --------------------------------------------------------------------------------
 
+
 def test_template_carries_the_agency_name_and_year(site):
     server, folder, root = site
     c = Browserless(server.base)
@@ -197,6 +223,7 @@ def test_template_carries_the_agency_name_and_year(site):
     out = root / "template.xlsx"
     out.write_bytes(body)
     from xltools.pipeline import check_file
+
     r = check_file(out)
     assert r.agency == A and r.year == 2022 and r.form == "2021"
 
@@ -205,12 +232,19 @@ def test_another_agencys_link_gets_nothing_of_this_agency(site):
     server, folder, root = site
     c = Browserless(server.base)
     secret = 4321
-    wb = make_workbook(root / "a-secret.xlsx", meta_agency=A, meta_contact="甲局联系人", t2_normative_issued=secret)
+    wb = make_workbook(
+        root / "a-secret.xlsx", meta_agency=A, meta_contact="甲局联系人", t2_normative_issued=secret
+    )
     assert upload(c, token(folder, A), wb)[0] == 303
     wait_done(server)
     seq = versions(folder, A)[-1].seq
     tok_b = token(folder, B)
-    for path in [f"/a/{tok_b}/", f"/a/{tok_b}/v/{seq}", f"/a/{tok_b}/v/{seq}/annotated", f"/a/{tok_b}/v/1"]:
+    for path in [
+        f"/a/{tok_b}/",
+        f"/a/{tok_b}/v/{seq}",
+        f"/a/{tok_b}/v/{seq}/annotated",
+        f"/a/{tok_b}/v/1",
+    ]:
         status, _, body = c.get(path)
         text = body.decode("utf-8", "replace")
         assert A not in text and "甲局联系人" not in text and str(secret) not in text, path
@@ -240,23 +274,40 @@ def test_a_workbook_naming_another_agency_stays_with_the_link(site):
 def test_xss_in_agency_names_file_names_and_cells_is_text(site):
     server, folder, root = site
     c = Browserless(server.base)
-    evil_name = '<img src=x onerror=alert(2)>.xlsx'
-    wb = make_workbook(root / "xss.xlsx", meta_agency=XSS, meta_contact="<b onmouseover=alert(3)>联系人</b>",
-                       t3_new_person="<svg onload=alert(4)>")
+    evil_name = "<img src=x onerror=alert(2)>.xlsx"
+    wb = make_workbook(
+        root / "xss.xlsx",
+        meta_agency=XSS,
+        meta_contact="<b onmouseover=alert(3)>联系人</b>",
+        t3_new_person="<svg onload=alert(4)>",
+    )
     assert upload(c, token(folder, XSS), wb, name=evil_name)[0] == 303
     wait_done(server)
     v = versions(folder, XSS)[-1]
     assert v.original_name == evil_name and v.errors >= 1
     c.login()
-    pages = ["/", "/links", f"/agency/{XSS}", f"/a/{token(folder, XSS)}/", f"/a/{token(folder, XSS)}/v/{v.seq}",
-             f"/agency/{FORMULA}"]
+    pages = [
+        "/",
+        "/links",
+        f"/agency/{XSS}",
+        f"/a/{token(folder, XSS)}/",
+        f"/a/{token(folder, XSS)}/v/{v.seq}",
+        f"/agency/{FORMULA}",
+    ]
     for path in pages:
         status, _, body = c.get(path)
         html = body.decode()
         assert status == 200, path
-        for raw in ("<script>alert(1)</script>", "<img src=x onerror", "<svg onload", "<b onmouseover"):
+        for raw in (
+            "<script>alert(1)</script>",
+            "<img src=x onerror",
+            "<svg onload",
+            "<b onmouseover",
+        ):
             assert raw not in html, (path, raw)
-    assert "&lt;img src=x onerror=alert(2)&gt;.xlsx" in c.get(f"/a/{token(folder, XSS)}/")[2].decode()
+    assert (
+        "&lt;img src=x onerror=alert(2)&gt;.xlsx" in c.get(f"/a/{token(folder, XSS)}/")[2].decode()
+    )
     assert "&lt;svg onload=alert(4)&gt;" in c.get(f"/a/{token(folder, XSS)}/v/{v.seq}")[2].decode()
     board = c.get("/")[2].decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in board
@@ -267,7 +318,12 @@ def test_uploaded_names_never_become_paths(site):
     server, folder, root = site
     c = Browserless(server.base)
     wb = make_workbook(root / "trav.xlsx", meta_agency=B)
-    for name in ["../../../../tmp/xltools-pwned.xlsx", "..\\..\\season.db.xlsx", "/etc/passwd.xlsx", "a/../../x.xlsx"]:
+    for name in [
+        "../../../../tmp/xltools-pwned.xlsx",
+        "..\\..\\season.db.xlsx",
+        "/etc/passwd.xlsx",
+        "a/../../x.xlsx",
+    ]:
         assert upload(c, token(folder, B), wb, name=name)[0] == 303
     wait_done(server)
     assert not Path("/tmp/xltools-pwned.xlsx").exists()
@@ -287,7 +343,9 @@ def test_oversized_and_non_spreadsheet_uploads_are_refused_with_a_message(site):
     c = Browserless(server.base)
     tok = token(folder, B)
     before = len(versions(folder, B))
-    status, _, body = upload(c, tok, name="big.xlsx", data=b"PK\x03\x04" + b"\0" * (3 * 1024 * 1024))
+    status, _, body = upload(
+        c, tok, name="big.xlsx", data=b"PK\x03\x04" + b"\0" * (3 * 1024 * 1024)
+    )
     assert status == 413 and "不能超过 2 MB" in body.decode()
     status, headers, _ = upload(c, tok, name="report.docx", data=b"hello")
     assert status == 302
@@ -298,7 +356,8 @@ def test_oversized_and_non_spreadsheet_uploads_are_refused_with_a_message(site):
 
 
 def test_hostile_corpus_is_refused_with_a_message_and_the_server_stays_up(site, tmp_path):
-    from hostile_corpus import CASES, SKIPPED, UNREADABLE, build_corpus
+    from hostile_corpus import CASES, UNREADABLE, build_corpus
+
     server, folder, _ = site
     cases = [k for k in CASES if k.status == UNREADABLE and not k.needs]
     built = build_corpus(tmp_path, cases)
@@ -311,7 +370,7 @@ def test_hostile_corpus_is_refused_with_a_message_and_the_server_stays_up(site, 
             if f.stat().st_size > 2 * 1024 * 1024:
                 continue
             status, headers, _ = upload(c, tok, f)
-            if status == 302:       # refused before it was taken (an empty file): said on the page
+            if status == 302:  # refused before it was taken (an empty file): said on the page
                 assert "空文件" in c.get(headers["Location"])[2].decode(), case.kind
                 continue
             assert status == 303, case.kind
@@ -324,7 +383,10 @@ def test_hostile_corpus_is_refused_with_a_message_and_the_server_stays_up(site, 
         assert v.original_name == f.name
         assert v.status == "unreadable", case.kind
         if case.fragment:
-            assert any(case.fragment in x.message for x in v.findings), (case.kind, [x.message for x in v.findings])
+            assert any(case.fragment in x.message for x in v.findings), (
+                case.kind,
+                [x.message for x in v.findings],
+            )
         html = c.get(f"/a/{tok}/v/{v.seq}")[2].decode()
         assert "无法读取" in html
     assert c.get("/healthz")[0] == 200
@@ -332,6 +394,7 @@ def test_hostile_corpus_is_refused_with_a_message_and_the_server_stays_up(site, 
 
 
 # --- the season through the page ------------------------------------------------------------------
+
 
 def test_coordinator_accepts_approves_consolidates_and_downloads(tmp_path):
     folder = make_season(tmp_path / "s", [A, B])
@@ -346,8 +409,13 @@ def test_coordinator_accepts_approves_consolidates_and_downloads(tmp_path):
         assert status == 302 and re.search(r"/v/1\?new=1$", headers["Location"])
         html = agency_c.get(headers["Location"])[2].decode()
         assert 'class="k-input mark-error"' in html and "勾稽关系不成立" in html
-        good = make_workbook(tmp_path / "v2.xlsx", meta_agency=A, t2_regulation_issued=5, t2_regulation_repealed=0,
-                             t2_regulation_in_force=1)
+        good = make_workbook(
+            tmp_path / "v2.xlsx",
+            meta_agency=A,
+            t2_regulation_issued=5,
+            t2_regulation_repealed=0,
+            t2_regulation_in_force=1,
+        )
         assert upload(agency_c, tok, good)[0] == 303
         wait_done(server)
         v1, v2 = versions(folder, A)
@@ -361,8 +429,14 @@ def test_coordinator_accepts_approves_consolidates_and_downloads(tmp_path):
         csrf = c.csrf(f"/agency/{A}")
         status, _, _ = c.post_form(f"/agency/{A}/approve", {"csrf_token": csrf})
         warning = next(f for f in v2.findings if f.severity == "warning")
-        c.post_form(f"/agency/{A}/accept", {"csrf_token": csrf, "rule_cell": f"{warning.rule}|{warning.cell}",
-                                             "note": "本年清理规章，现行有效件数以法制机构口径为准"})
+        c.post_form(
+            f"/agency/{A}/accept",
+            {
+                "csrf_token": csrf,
+                "rule_cell": f"{warning.rule}|{warning.cell}",
+                "note": "本年清理规章，现行有效件数以法制机构口径为准",
+            },
+        )
         c.post_form(f"/agency/{A}/approve", {"csrf_token": csrf})
         with Season.open(folder) as s:
             state = next(a for a in s.board() if a.agency == A)
@@ -383,10 +457,12 @@ def test_coordinator_accepts_approves_consolidates_and_downloads(tmp_path):
 def test_a_stopped_server_finishes_spooled_uploads_on_restart(tmp_path):
     folder = make_season(tmp_path / "s", [A])
     server = Server(folder)
-    server.intake.stop()                    # nothing will be checked: the upload is only spooled
+    server.intake.stop()  # nothing will be checked: the upload is only spooled
     try:
         c = Browserless(server.base)
-        status, _, _ = upload(c, token(folder, A), make_workbook(tmp_path / "x.xlsx", meta_agency=A))
+        status, _, _ = upload(
+            c, token(folder, A), make_workbook(tmp_path / "x.xlsx", meta_agency=A)
+        )
         assert status == 303
         assert len(list(server.intake.folder.glob("*.json"))) == 1
         assert versions(folder, A) == []
@@ -403,13 +479,16 @@ def test_a_stopped_server_finishes_spooled_uploads_on_restart(tmp_path):
 def test_the_fast_board_agrees_with_the_seasons_board(tmp_path):
     """Every board status: missing, errors, warnings, explained, approved, changed after approval."""
     from xltools.web.state import SeasonState
+
     names = ["甲局", "乙局", "丙局", "丁局", "戊局", "己局"]
     folder = make_season(tmp_path / "s", names)
     state = SeasonState(folder)
     from xltools.pipeline import check_file
 
     def add(agency, **values):
-        p = make_workbook(tmp_path / f"{agency}{len(list(tmp_path.iterdir()))}.xlsx", meta_agency=agency, **values)
+        p = make_workbook(
+            tmp_path / f"{agency}{len(list(tmp_path.iterdir()))}.xlsx", meta_agency=agency, **values
+        )
         return state.record(agency, p, check_file(p), p.name, "2026-01-20T09:00:00", None, "agency")
 
     warn = dict(t2_regulation_issued=5, t2_regulation_repealed=0, t2_regulation_in_force=1)
@@ -425,16 +504,48 @@ def test_the_fast_board_agrees_with_the_seasons_board(tmp_path):
     add("己局", t2_normative_issued=7)
     add("乙局", t3_new_person=998)
     with Season.open(folder) as s:
-        full = [(a.agency, a.status, a.versions, a.last_change, a.errors, a.warnings, a.explained, a.approved,
-                 a.current.diff.text if a.current and a.current.diff else None) for a in s.board()]
-    fast = [(b.agency, b.status, b.versions, b.last_change, b.errors, b.warnings, b.explained, b.approved, b.diff_text)
-            for b in state.board()]
+        full = [
+            (
+                a.agency,
+                a.status,
+                a.versions,
+                a.last_change,
+                a.errors,
+                a.warnings,
+                a.explained,
+                a.approved,
+                a.current.diff.text if a.current and a.current.diff else None,
+            )
+            for a in s.board()
+        ]
+    fast = [
+        (
+            b.agency,
+            b.status,
+            b.versions,
+            b.last_change,
+            b.errors,
+            b.warnings,
+            b.explained,
+            b.approved,
+            b.diff_text,
+        )
+        for b in state.board()
+    ]
     assert fast == full
-    assert [x[1] for x in fast] == ["missing", "errors", "warnings", "explained", "approved", "changed_after_approval"]
+    assert [x[1] for x in fast] == [
+        "missing",
+        "errors",
+        "warnings",
+        "explained",
+        "approved",
+        "changed_after_approval",
+    ]
 
 
 def test_return_composes_the_revise_mail_with_the_link_and_sends_it(tmp_path, monkeypatch):
     from email import message_from_bytes, policy
+
     from aiosmtpd.controller import Controller
 
     class Box:
@@ -447,19 +558,28 @@ def test_return_composes_the_revise_mail_with_the_link_and_sends_it(tmp_path, mo
 
     box = Box()
     import socket
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     smtp = Controller(box, hostname="127.0.0.1", port=port)
     smtp.start()
-    for k, v in {"XLTOOLS_SMTP_HOST": "127.0.0.1", "XLTOOLS_SMTP_PORT": str(port), "XLTOOLS_SMTP_SECURITY": "none",
-                 "XLTOOLS_MAIL_FROM": "gkb@example.gov.cn"}.items():
+    for k, v in {
+        "XLTOOLS_SMTP_HOST": "127.0.0.1",
+        "XLTOOLS_SMTP_PORT": str(port),
+        "XLTOOLS_SMTP_SECURITY": "none",
+        "XLTOOLS_MAIL_FROM": "gkb@example.gov.cn",
+    }.items():
         monkeypatch.setenv(k, v)
     folder = make_season(tmp_path / "s", [A, B])
     server = Server(folder)
     try:
         agency_c = Browserless(server.base)
-        upload(agency_c, token(folder, A), make_workbook(tmp_path / "bad.xlsx", meta_agency=A, t3_new_person=999))
+        upload(
+            agency_c,
+            token(folder, A),
+            make_workbook(tmp_path / "bad.xlsx", meta_agency=A, t3_new_person=999),
+        )
         wait_done(server)
         c = Browserless(server.base)
         c.login()
@@ -467,9 +587,11 @@ def test_return_composes_the_revise_mail_with_the_link_and_sends_it(tmp_path, mo
         html = body.decode()
         assert status == 200 and "需修改" in html and "unit0@example.gov.cn" in html
         assert f"/a/{token(folder, A)}/" in html and "勾稽关系不成立" in html
-        assert B not in html                              # only this agency's mail
+        assert B not in html  # only this agency's mail
         csrf = c.csrf(f"/agency/{A}/return")
-        status, headers, _ = c.post_form("/mail/send", {"csrf_token": csrf, "only": "errors", "agency": A})
+        status, headers, _ = c.post_form(
+            "/mail/send", {"csrf_token": csrf, "only": "errors", "agency": A}
+        )
         assert status == 302
         assert "已发送 1 封" in c.get(headers["Location"])[2].decode()
         assert len(box.got) == 1
@@ -478,7 +600,10 @@ def test_return_composes_the_revise_mail_with_the_link_and_sends_it(tmp_path, mo
         assert to == ["unit0@example.gov.cn"] and "需修改" in msg["Subject"]
         text = msg.get_body(("plain",)).get_content()
         assert f"{server.base}/a/{token(folder, A)}/" in text
-        assert any(p.get_filename() and p.get_filename().endswith("批注.xlsx") for p in msg.iter_attachments())
+        assert any(
+            p.get_filename() and p.get_filename().endswith("批注.xlsx")
+            for p in msg.iter_attachments()
+        )
     finally:
         server.stop()
         smtp.stop()
@@ -491,19 +616,32 @@ def test_batch_upload_by_the_coordinator_files_each_under_its_agency(tmp_path):
         c = Browserless(server.base)
         c.login()
         csrf = c.csrf("/")
-        files = [(f"{n}.xlsx", make_workbook(tmp_path / f"{n}.xlsx", meta_agency=n).read_bytes()) for n in (A, B)]
+        files = [
+            (f"{n}.xlsx", make_workbook(tmp_path / f"{n}.xlsx", meta_agency=n).read_bytes())
+            for n in (A, B)
+        ]
         files.append(("readme.txt", b"not a workbook"))
         boundary = "----batch"
         body = f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'.encode()
         for name, data in files:
-            body += (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-                     f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + b"\r\n"
+            body += (
+                (
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+                    f"Content-Type: application/octet-stream\r\n\r\n"
+                ).encode()
+                + data
+                + b"\r\n"
+            )
         body += f"--{boundary}--\r\n".encode()
-        status, headers, _ = c.request("POST", "/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        status, headers, _ = c.request(
+            "POST", "/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
         assert status == 302
         page = c.get(headers["Location"])[2].decode()
         assert "收到 2 个文件，已记入 2 个" in page and "“readme.txt”不是表格文件" in page
-        assert [v.status for v in versions(folder, A)] == ["ok"] and [v.status for v in versions(folder, B)] == ["ok"]
+        assert [v.status for v in versions(folder, A)] == ["ok"] and [
+            v.status for v in versions(folder, B)
+        ] == ["ok"]
         assert versions(folder, A)[0].origin.kind == "web"
     finally:
         server.stop()

@@ -3,6 +3,7 @@
 Screenshots of every page (1366×768, the common office screen) are written to the folder named
 by XLTOOLS_SCREENSHOTS, or to pytest's temporary folder; the test prints where.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,22 +13,27 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from factory import make_workbook
-from webharness import PASSWORD, Server, make_season, token, wait_done
+from webharness import PASSWORD, Server, make_season, token
+
 from xltools.cli import main
 from xltools.season import Season
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 try:
     from playwright.sync_api import expect, sync_playwright
-except ImportError:                                   # pragma: no cover - depends on the machine
+except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(sync_playwright is None, reason="Playwright for Python is not installed (pip install playwright)"),
-    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="Chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        sync_playwright is None,
+        reason="Playwright for Python is not installed (pip install playwright)",
+    ),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).is_file(), reason="Chromium is not installed (apt-get install chromium)"
+    ),
 ]
 
 A = "聊城市生态环境局"
@@ -46,13 +52,17 @@ def shots(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless", "--disable-gpu"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--headless", "--disable-gpu"]
+        )
         yield b
         b.close()
 
 
 def new_page(browser, dialogs: list):
-    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True, locale="zh-CN")
+    ctx = browser.new_context(
+        viewport={"width": 1366, "height": 768}, accept_downloads=True, locale="zh-CN"
+    )
     page = ctx.new_page()
     page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
     return page
@@ -75,6 +85,7 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         dl.value.save_as(template)
         assert dl.value.suggested_filename == f"{A}_2022年度报告模板.xlsx"
         from xltools.pipeline import check_file
+
         blank = check_file(template)
         assert (blank.agency, blank.year) == (A, 2022)
 
@@ -85,10 +96,12 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         page.wait_for_url(re.compile(r".*/v/1\?new=1$"))
         cell = page.locator("td.mark-error").first
         expect(cell).to_be_visible()
-        assert cell.get_attribute("id") == "s2-D29"            # 表三!D29, 四、结转下年度 of 自然人
+        assert cell.get_attribute("id") == "s2-D29"  # 表三!D29, 四、结转下年度 of 自然人
         bg = cell.evaluate("e => getComputedStyle(e).backgroundColor")
-        assert bg == "rgb(255, 199, 206)"                     # the annotated copy's FFC7CE
-        message = page.locator("li.msg", has_text="勾稽关系不成立").first   # and xltools.locate's note
+        assert bg == "rgb(255, 199, 206)"  # the annotated copy's FFC7CE
+        message = page.locator(
+            "li.msg", has_text="勾稽关系不成立"
+        ).first  # and xltools.locate's note
         expect(message).to_contain_text("表三!D29")
         expect(message).to_contain_text("勾稽关系不成立")
         page.screenshot(path=shots / "02-上传结果-错误.png")
@@ -98,19 +111,30 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         annotated = tmp_path / "批注.xlsx"
         dl.value.save_as(annotated)
         from openpyxl import load_workbook
+
         wb = load_workbook(annotated)
-        assert wb.sheetnames[0] == "校验结果" and wb["表三"]["D29"].fill.fgColor.rgb.endswith("FFC7CE")
+        assert wb.sheetnames[0] == "校验结果" and wb["表三"]["D29"].fill.fgColor.rgb.endswith(
+            "FFC7CE"
+        )
 
         # the fix goes in by drag and drop: a warning is left for the coordinator to explain
-        fixed = make_workbook(tmp_path / "生态环境局-改正.xlsx", meta_agency=A,
-                              t2_regulation_issued=5, t2_regulation_repealed=0, t2_regulation_in_force=1)
+        fixed = make_workbook(
+            tmp_path / "生态环境局-改正.xlsx",
+            meta_agency=A,
+            t2_regulation_issued=5,
+            t2_regulation_repealed=0,
+            t2_regulation_in_force=1,
+        )
         page.goto(f"{base}/a/{token(folder, A)}/")
-        page.evaluate("""([name, bytes]) => {
+        page.evaluate(
+            """([name, bytes]) => {
             const dt = new DataTransfer();
             dt.items.add(new File([new Uint8Array(bytes)], name));
             const drop = document.getElementById('drop');
             drop.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
-        }""", [fixed.name, list(fixed.read_bytes())])
+        }""",
+            [fixed.name, list(fixed.read_bytes())],
+        )
         expect(page.locator("#drop-name")).to_have_text(fixed.name)
         page.click("button:has-text('上传并报送')")
         page.wait_for_url(re.compile(r".*/v/2\?new=1$"))
@@ -134,7 +158,7 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         row = coord.locator("table.board tr", has_text=A)
         expect(row).to_contain_text("有警告")
         expect(row).to_contain_text("与第 1 版相比改了")
-        expect(coord.locator("table.board")).to_contain_text(XSS)      # as text
+        expect(coord.locator("table.board")).to_contain_text(XSS)  # as text
         coord.screenshot(path=shots / "06-报送情况.png")
         row.locator("a", has_text=A).click()
         expect(coord.locator("table.versions tbody tr")).to_have_count(2)
@@ -146,7 +170,7 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         coord.click("button:has-text('记为已说明')")
         expect(coord.locator(".flash-ok")).to_contain_text("已说明 1 处警告")
         expect(coord.locator(".msg-accepted")).to_contain_text("本年清理规章")
-        coord.click("button:has-text('审核通过第 2 版')")             # confirms through a dialog
+        coord.click("button:has-text('审核通过第 2 版')")  # confirms through a dialog
         expect(coord.locator(".flash-ok")).to_contain_text("已审核通过")
         coord.screenshot(path=shots / "08-已说明并审核.png")
         coord.click("nav >> text=汇总")
@@ -182,11 +206,23 @@ def test_xss_payloads_stay_text_in_the_browser(tmp_path, browser, shots):
     dialogs: list[str] = []
     try:
         page = new_page(browser, dialogs)
-        wb = make_workbook(tmp_path / "x.xlsx", meta_agency=XSS, meta_contact="<img src=x onerror=alert(3)>",
-                           t3_new_person="<svg onload=alert(4)>")
+        wb = make_workbook(
+            tmp_path / "x.xlsx",
+            meta_agency=XSS,
+            meta_contact="<img src=x onerror=alert(3)>",
+            t3_new_person="<svg onload=alert(4)>",
+        )
         page.goto(f"{server.base}/a/{token(folder, XSS)}/")
-        page.set_input_files("#file", files=[{"name": "<img src=x onerror=alert(2)>.xlsx", "mimeType": "application/octet-stream",
-                                              "buffer": wb.read_bytes()}])
+        page.set_input_files(
+            "#file",
+            files=[
+                {
+                    "name": "<img src=x onerror=alert(2)>.xlsx",
+                    "mimeType": "application/octet-stream",
+                    "buffer": wb.read_bytes(),
+                }
+            ],
+        )
         page.click("button:has-text('上传并报送')")
         page.wait_for_url(re.compile(r".*/v/1\?new=1$"))
         expect(page.locator("h1")).to_contain_text(XSS)
@@ -200,7 +236,9 @@ def test_xss_payloads_stay_text_in_the_browser(tmp_path, browser, shots):
         page.fill("input[name=password]", PASSWORD)
         page.click("button:has-text('登录')")
         page.wait_for_url(server.base + "/")
-        expect(page.locator("table.board")).to_contain_text('=HYPERLINK("http://evil.example","点我")')
+        expect(page.locator("table.board")).to_contain_text(
+            '=HYPERLINK("http://evil.example","点我")'
+        )
         assert page.locator("table.board img, table.board script, table.board svg").count() == 0
         page.screenshot(path=shots / "13-XSS-报送情况.png")
         assert dialogs == []

@@ -1,4 +1,5 @@
 """A season folder and a real `xltools serve` server (waitress on loopback) for the web tests."""
+
 from __future__ import annotations
 
 import csv
@@ -41,11 +42,19 @@ class Server:
 
     def __init__(self, folder: Path, options: Options | None = None, threads: int = 8):
         from waitress import create_server
+
         from xltools.web.server import preload
+
         preload()
         self.app = create_app(folder, options or Options())
-        self.server = create_server(self.app, host="127.0.0.1", port=0, threads=threads, ident="",
-                                    max_request_body_size=500 * 1024 * 1024)
+        self.server = create_server(
+            self.app,
+            host="127.0.0.1",
+            port=0,
+            threads=threads,
+            ident="",
+            max_request_body_size=500 * 1024 * 1024,
+        )
         self.base = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -53,7 +62,7 @@ class Server:
     def _run(self) -> None:
         try:
             self.server.run()
-        except OSError:            # close() from the test's thread ends the select loop this way
+        except OSError:  # close() from the test's thread ends the select loop this way
             pass
 
     @property
@@ -76,12 +85,19 @@ class Browserless:
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             def redirect_request(self, *a, **kw):
                 return None
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
 
-    def request(self, method: str, path: str, data: bytes | None = None, headers: dict | None = None):
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
+        )
+
+    def request(
+        self, method: str, path: str, data: bytes | None = None, headers: dict | None = None
+    ):
         from urllib.parse import quote
-        req = urllib.request.Request(self.base + quote(path, safe="/?=&%:"), data=data, method=method,
-                                     headers=headers or {})
+
+        req = urllib.request.Request(
+            self.base + quote(path, safe="/?=&%:"), data=data, method=method, headers=headers or {}
+        )
         try:
             with self.opener.open(req, timeout=60) as r:
                 return r.status, dict(r.headers), r.read()
@@ -99,21 +115,43 @@ class Browserless:
 
     def post_form(self, path: str, fields: dict[str, str]):
         from urllib.parse import urlencode
-        return self.request("POST", path, urlencode(fields).encode(),
-                            {"Content-Type": "application/x-www-form-urlencoded"})
 
-    def post_file(self, path: str, fields: dict[str, str], filename: str, data: bytes, field: str = "file",
-                  headers: dict | None = None):
+        return self.request(
+            "POST",
+            path,
+            urlencode(fields).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    def post_file(
+        self,
+        path: str,
+        fields: dict[str, str],
+        filename: str,
+        data: bytes,
+        field: str = "file",
+        headers: dict | None = None,
+    ):
         boundary = "----xltools" + str(time.monotonic_ns())
         parts = []
         for k, v in fields.items():
-            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+            )
         quoted = filename.replace('"', "%22")
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{quoted}"\r\n'
-                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{quoted}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
         parts.append(f"--{boundary}--\r\n".encode())
-        return self.request("POST", path, b"".join(parts),
-                            {"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})})
+        return self.request(
+            "POST",
+            path,
+            b"".join(parts),
+            {"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})},
+        )
 
     def login(self, password: str = PASSWORD):
         tok = self.csrf("/login")

@@ -4,6 +4,7 @@ A Ctrl-C while Python is still loading the program (the command line imports cli
 the form definitions first) ends it quietly with status 130, as a shell expects, instead of a
 traceback. The text is written here because nothing else, the message catalogue included, is
 loaded yet at that moment."""
+
 import sys
 
 

@@ -1,4 +1,5 @@
 """E-mail addresses: the one validator, used by the meta-email rule, the roster and mail."""
+
 from __future__ import annotations
 
 import re
@@ -7,7 +8,8 @@ import unicodedata
 # dot-atom local part; a domain of labels that neither start nor end with a hyphen, at least two
 _ADDRESS = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _SPLIT = re.compile(r"[;,；，、\s]+")
 
 

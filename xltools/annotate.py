@@ -6,6 +6,7 @@ every finding with a link to its cell. The input file is never modified.
 the two never disagree. openpyxl is imported only when a copy is written: naming copies and
 planning marks stay cheap for the parent process of a batch.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -20,7 +21,7 @@ from xltools.vocabulary import SEVERITY_FILLS, severity_label
 
 RESULT_SHEET = ANNOTATE.result_sheet
 FILLS = SEVERITY_FILLS
-LOCATE_FILL = "B4A7D6"     # violet: the cell xltools.locate says is most likely wrong
+LOCATE_FILL = "B4A7D6"  # violet: the cell xltools.locate says is most likely wrong
 NOTE_AUTHOR = ANNOTATE.note_author
 
 
@@ -28,8 +29,8 @@ NOTE_AUTHOR = ANNOTATE.note_author
 class CellMark:
     sheet: str
     cell: str
-    severity: str          # the worst severity on the cell
-    color: str             # RGB hex
+    severity: str  # the worst severity on the cell
+    color: str  # RGB hex
     note: str
 
 
@@ -43,8 +44,10 @@ def plan_marks(findings: list[Finding]) -> list[CellMark]:
     marks = []
     for (sheet, cell), fs in by_cell.items():
         severity = ERROR if any(f.severity == ERROR for f in fs) else "warning"
-        note = "\n".join(ANNOTATE.text("note", label=severity_label(f.severity), rule=f.rule, message=f.message)
-                         for f in fs)
+        note = "\n".join(
+            ANNOTATE.text("note", label=severity_label(f.severity), rule=f.rule, message=f.message)
+            for f in fs
+        )
         color = LOCATE_FILL if any(f.rule == "locate" for f in fs) else FILLS[severity]
         marks.append(CellMark(sheet, cell, severity, color, safe_text(note, 2000)))
     return marks
@@ -66,6 +69,7 @@ def annotate(report: Report, out: Path, source: Path | None = None) -> Path:
     """Write the annotated copy of `report`'s file to `out` (temporary name, then rename)."""
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
+
     source = Path(source or report.file)
     wb = _open_copy(report, source)
     for mark in plan_marks(report.findings):
@@ -77,7 +81,7 @@ def annotate(report: Report, out: Path, source: Path | None = None) -> Path:
             continue
         fill = PatternFill("solid", fgColor=mark.color)
         merged = next((r for r in ws.merged_cells.ranges if mark.cell in r), None)
-        for target in ([cell for row in ws[merged.coord] for cell in row] if merged else [c]):
+        for target in [cell for row in ws[merged.coord] for cell in row] if merged else [c]:
             target.fill = fill
         comment = Comment(mark.note, NOTE_AUTHOR)
         comment.width, comment.height = 320, 160
@@ -88,6 +92,7 @@ def annotate(report: Report, out: Path, source: Path | None = None) -> Path:
 
 def _open_copy(report: Report, source: Path):
     from openpyxl import load_workbook
+
     if _is_xlsx(source):
         try:
             return load_workbook(source, keep_links=False)
@@ -96,7 +101,9 @@ def _open_copy(report: Report, source: Path):
     # .xls/.ods/published documents, or a file openpyxl cannot load: the template refilled
     # with what was read, so the agency still sees its numbers and the marks in place
     import tempfile
+
     from xltools.template import fill_workbook
+
     with tempfile.TemporaryDirectory(prefix="xltools-") as tmp:
         values = {k: v for k, v in report.values.items() if v is not None}
         return load_workbook(fill_workbook(values, Path(tmp) / "copy.xlsx", report.form))
@@ -117,6 +124,7 @@ MESSAGE_WIDTH, MESSAGE_FILL, LINE_HEIGHT = 90, 76, 14.0
 
 def _result_sheet(wb, report: Report) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
+
     if RESULT_SHEET in wb.sheetnames:
         del wb[RESULT_SHEET]
     ws = wb.create_sheet(RESULT_SHEET, 0)
@@ -128,8 +136,14 @@ def _result_sheet(wb, report: Report) -> None:
         ws.column_dimensions[col].width = width
     ws["A1"] = ANNOTATE.title
     ws["A1"].font = Font(name=TEMPLATE.title_font, size=14, bold=True)
-    ws["A2"] = safe_text(ANNOTATE.text("about", file=Path(report.file).name, agency=report.agency or ANNOTATE.not_filled,
-                                       year=report.year or ANNOTATE.not_filled))
+    ws["A2"] = safe_text(
+        ANNOTATE.text(
+            "about",
+            file=Path(report.file).name,
+            agency=report.agency or ANNOTATE.not_filled,
+            year=report.year or ANNOTATE.not_filled,
+        )
+    )
     ws["A2"].data_type = "s"
     ws["A3"] = ANNOTATE.text("counts", errors=report.errors, warnings=report.warnings)
     for i, head in enumerate(ANNOTATE.heads, start=1):

@@ -6,6 +6,7 @@ Workers get files a few at a time (topped up before they run out) and send back 
 result per file (values aligned to the form's key order), so a crash is pinned on the file
 being read and the parent's memory grows only with the extracted values.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,9 +21,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from xltools import XltoolsError
-from xltools.pipeline import check_file, unreadable_report
 from xltools.findings import Finding, Report, check_document
 from xltools.messages import RUN
+from xltools.pipeline import check_file, unreadable_report
 from xltools.reader import WORKBOOK_SUFFIXES
 from xltools.spec import form_ids, load_form
 
@@ -31,14 +32,14 @@ SKIP_PREFIXES = ("~$", ".~lock", "._", ".~xltools-")
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    timeout: float = 60.0          # seconds per file
-    memory_mb: int = 2048          # address space per worker (Linux)
+    timeout: float = 60.0  # seconds per file
+    memory_mb: int = 2048  # address space per worker (Linux)
 
 
 @dataclass(slots=True)
 class Inputs:
     files: list[Path]
-    skipped: list[tuple[Path, str]]    # (path, Chinese reason)
+    skipped: list[tuple[Path, str]]  # (path, Chinese reason)
 
 
 def collect_inputs(paths: Iterable[str | Path]) -> Inputs:
@@ -55,7 +56,7 @@ def collect_inputs(paths: Iterable[str | Path]) -> Inputs:
         if p.is_dir():
             for child in sorted(p.rglob("*")):
                 if not child.is_file():
-                    if not child.is_dir():      # a named pipe or device would block a reader
+                    if not child.is_dir():  # a named pipe or device would block a reader
                         skipped.append((child, RUN.skip_special))
                     continue
                 if child.name.startswith(SKIP_PREFIXES):
@@ -80,18 +81,54 @@ def _add(p: Path, files: list[Path], seen: set[Path]) -> None:
 
 # --- compact transfer between worker and parent ----------------------------------------------
 
+
 def _pack(r: Report) -> tuple:
     keys = load_form(r.form).keys if r.form else ()
     values = tuple(r.values.get(k) for k in keys) if r.values else ()
-    findings = tuple((f.rule, f.severity, f.message, f.sheet, f.cell, f.key, f.expected, f.actual) for f in r.findings)
-    return (r.file, r.form, r.agency, r.year, r.unreadable, values, findings,
-            r.sha256, r.mtime, r.annotated, r.annotate_error)
+    findings = tuple(
+        (f.rule, f.severity, f.message, f.sheet, f.cell, f.key, f.expected, f.actual)
+        for f in r.findings
+    )
+    return (
+        r.file,
+        r.form,
+        r.agency,
+        r.year,
+        r.unreadable,
+        values,
+        findings,
+        r.sha256,
+        r.mtime,
+        r.annotated,
+        r.annotate_error,
+    )
 
 
 def _unpack(t: tuple) -> Report:
-    file, form, agency, year, unreadable, values, findings, sha256, mtime, annotated, annotate_error = t
-    r = Report(file=file, form=form, agency=agency, year=year, unreadable=unreadable,
-               sha256=sha256, mtime=mtime, annotated=annotated, annotate_error=annotate_error)
+    (
+        file,
+        form,
+        agency,
+        year,
+        unreadable,
+        values,
+        findings,
+        sha256,
+        mtime,
+        annotated,
+        annotate_error,
+    ) = t
+    r = Report(
+        file=file,
+        form=form,
+        agency=agency,
+        year=year,
+        unreadable=unreadable,
+        sha256=sha256,
+        mtime=mtime,
+        annotated=annotated,
+        annotate_error=annotate_error,
+    )
     if values and form:
         r.values = dict(zip(load_form(form).keys, values))
     r.findings = [Finding(*f) for f in findings]
@@ -108,13 +145,16 @@ def _check_report(path: str, digest: bool, annotate_to: str | None) -> Report:
     except MemoryError:
         report = unreadable_report(path, RUN.out_of_memory)
     except Exception as e:  # a bug must cost one file, not the run
-        report = unreadable_report(path, RUN.internal_error.format(error=f"{type(e).__name__}: {str(e)[:120]}"))
+        report = unreadable_report(
+            path, RUN.internal_error.format(error=f"{type(e).__name__}: {str(e)[:120]}")
+        )
     if digest:
         report.sha256, report.mtime = file_digest(path)
     if annotate_to and report.findings and not report.unreadable:
         # the annotated copy is made where the file was read: in parallel, and isolated
         try:
             from xltools.annotate import annotate
+
             annotate(report, Path(annotate_to), Path(path))
             report.annotated = annotate_to
         except Exception as e:
@@ -137,6 +177,7 @@ def file_digest(path: str | Path) -> tuple[str | None, float | None]:
 def _worker(conn, memory_mb: int, digest: bool) -> None:
     try:
         import resource
+
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
@@ -145,6 +186,7 @@ def _worker(conn, memory_mb: int, digest: bool) -> None:
         # native code dying on a hostile file prints panics and backtraces: the user gets the
         # Chinese message from the parent instead
         import faulthandler
+
         faulthandler.disable()
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
@@ -153,19 +195,23 @@ def _worker(conn, memory_mb: int, digest: bool) -> None:
         pass
     # A parent killed outright (SIGTERM, SIGKILL) sends no EOF: forked siblings hold the pipes'
     # other ends. Die with it (Linux), and otherwise notice within a second.
-    parent = mp.parent_process().pid if mp.parent_process() else os.getppid()   # as the parent saw itself
+    parent = (
+        mp.parent_process().pid if mp.parent_process() else os.getppid()
+    )  # as the parent saw itself
     try:
         import ctypes
         import signal
-        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))      # PR_SET_PDEATHSIG
+
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     except Exception:
         pass
-    if os.getppid() != parent:      # the parent died while this worker was starting
+    if os.getppid() != parent:  # the parent died while this worker was starting
         return
     # what every file needs, before the first file's clock starts (a spawned worker imports
     # everything afresh: seconds on a loaded machine)
     try:
         import xltools.reader.workbook  # noqa: F401  (calamine, loaded once per worker)
+
         for name in form_ids():
             load_form(name)
     except Exception:
@@ -196,8 +242,8 @@ def _worker(conn, memory_mb: int, digest: bool) -> None:
 # file while workers never wait), no address-space limit per worker, and no parent-death
 # handling for a SIGKILLed parent; adding those around it would be as much code as this.
 #
-READY = -1              # the worker's first message: set up, the clock of its first file starts
-STARTUP_GRACE = 60.0    # seconds a worker may take to start, beyond the per-file limit
+READY = -1  # the worker's first message: set up, the clock of its first file starts
+STARTUP_GRACE = 60.0  # seconds a worker may take to start, beyond the per-file limit
 
 # Files go to a worker a few at a time, and the next few are sent before it runs out, so a
 # worker never waits for the parent between files; results still come back one by one.
@@ -211,10 +257,12 @@ class _Slot:
         self.proc = ctx.Process(target=_worker, args=(child, memory_mb, digest), daemon=True)
         self.proc.start()
         child.close()
-        self.queue: deque[tuple[int, str, str | None]] = deque()   # sent, not answered; the first is being read
-        self.started = 0.0                              # when the first of the queue was started
+        self.queue: deque[tuple[int, str, str | None]] = (
+            deque()
+        )  # sent, not answered; the first is being read
+        self.started = 0.0  # when the first of the queue was started
         self.born = time.monotonic()
-        self.ready = False                              # the worker has said it can read
+        self.ready = False  # the worker has said it can read
 
     def give(self, tasks: list[tuple[int, str, str | None]]) -> None:
         self.conn.send(tasks)
@@ -234,6 +282,7 @@ class _Slot:
 @dataclass(slots=True)
 class CheckRun:
     """The result of `xltools check`: a report per file, the inputs skipped, the exit code."""
+
     reports: list[Report]
     skipped: list[tuple[Path, str]]
     fail_on: str = "error"
@@ -241,16 +290,22 @@ class CheckRun:
     @property
     def exit_code(self) -> int:
         bad = any(r.errors or r.unreadable for r in self.reports) or (
-            self.fail_on == "warning" and any(r.warnings for r in self.reports))
+            self.fail_on == "warning" and any(r.warnings for r in self.reports)
+        )
         return 1 if bad else 0
 
     def to_dict(self) -> dict:
         return check_document(self.reports)
 
 
-def check_run(inputs: Inputs, jobs: int | None = None, limits: Limits = Limits(),
-              progress: Callable[[int], None] | None = None, annotate_dir: Path | None = None,
-              fail_on: str = "error") -> CheckRun:
+def check_run(
+    inputs: Inputs,
+    jobs: int | None = None,
+    limits: Limits = Limits(),
+    progress: Callable[[int], None] | None = None,
+    annotate_dir: Path | None = None,
+    fail_on: str = "error",
+) -> CheckRun:
     """Check collected inputs (collect_inputs); annotated copies in `annotate_dir` if given."""
     if annotate_dir is not None:
         Path(annotate_dir).mkdir(parents=True, exist_ok=True)
@@ -258,18 +313,28 @@ def check_run(inputs: Inputs, jobs: int | None = None, limits: Limits = Limits()
     return CheckRun(reports, inputs.skipped, fail_on)
 
 
-def check_paths(files: list[Path], jobs: int | None = None, limits: Limits = Limits(),
-                progress: Callable[[int], None] | None = None, digest: bool = False,
-                annotate_dir: Path | None = None) -> list[Report]:
+def check_paths(
+    files: list[Path],
+    jobs: int | None = None,
+    limits: Limits = Limits(),
+    progress: Callable[[int], None] | None = None,
+    digest: bool = False,
+    annotate_dir: Path | None = None,
+) -> list[Report]:
     """Reports in the order of `files`. jobs=0 reads in this process (no isolation).
     digest=True fills each report's `sha256` and `mtime`; with `annotate_dir`, each file with
     findings gets its annotated copy there, its path in `report.annotated`."""
     return list(iter_checked(files, jobs, limits, progress, digest, annotate_dir))
 
 
-def iter_checked(files: list[Path], jobs: int | None = None, limits: Limits = Limits(),
-                 progress: Callable[[int], None] | None = None, digest: bool = False,
-                 annotate_dir: Path | None = None) -> Iterator[Report]:
+def iter_checked(
+    files: list[Path],
+    jobs: int | None = None,
+    limits: Limits = Limits(),
+    progress: Callable[[int], None] | None = None,
+    digest: bool = False,
+    annotate_dir: Path | None = None,
+) -> Iterator[Report]:
     targets = _annotation_targets(files, annotate_dir)
     if jobs == 0:
         for p, target in zip(files, targets):
@@ -294,6 +359,7 @@ def _annotation_targets(files: list[Path], annotate_dir: Path | None) -> list[st
     if annotate_dir is None:
         return [None] * len(files)
     from xltools.annotate import annotated_name
+
     taken: set[str] = set()
     return [str(annotated_name(Path(p), Path(annotate_dir), taken)) for p in files]
 
@@ -311,10 +377,15 @@ def _context():
     return mp.get_context("spawn")
 
 
-def _run_pool(files: list[Path], jobs: int, limits: Limits, digest: bool = False,
-              targets: list[str | None] | None = None) -> Iterator[tuple[int, Report]]:
+def _run_pool(
+    files: list[Path],
+    jobs: int,
+    limits: Limits,
+    digest: bool = False,
+    targets: list[str | None] | None = None,
+) -> Iterator[tuple[int, Report]]:
     """(index, report) of every file, in the order they finish."""
-    for name in form_ids():       # parse the form definitions once, before forking
+    for name in form_ids():  # parse the form definitions once, before forking
         load_form(name)
     pool = _Pool(files, jobs, limits, digest, targets or [None] * len(files))
     try:
@@ -326,8 +397,9 @@ def _run_pool(files: list[Path], jobs: int, limits: Limits, digest: bool = False
 class _Pool:
     """The workers of one run, the files not yet sent, and what to do when a worker fails."""
 
-    def __init__(self, files: list[Path], jobs: int, limits: Limits, digest: bool,
-                 targets: list[str | None]):
+    def __init__(
+        self, files: list[Path], jobs: int, limits: Limits, digest: bool, targets: list[str | None]
+    ):
         self.ctx, self.jobs, self.limits, self.digest = _context(), jobs, limits, digest
         self.pending = [(i, str(p), t) for i, (p, t) in enumerate(zip(files, targets))]
         self.pending.reverse()
@@ -345,7 +417,7 @@ class _Pool:
             tasks = [pending.pop() for _ in range(min(n, len(pending)))]
             try:
                 s.give(tasks)
-            except OSError:     # the worker died between files: none of these was started
+            except OSError:  # the worker died between files: none of these was started
                 pending.extend(reversed(tasks))
 
     def run(self) -> Iterator[tuple[int, Report]]:

@@ -6,6 +6,7 @@ the totals; `include_invalid` adds the rest. The consolidated table is the cell-
 the included reports, written in the template's own layout, and re-checked by reading it back,
 so the next level up consolidates it like any agency's workbook.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,19 @@ from xltools.results import RESULTS_NAME, Run, write_results
 from xltools.results import Entry as ResultEntry
 from xltools.roster import RosterEntry, RosterIndex, load_roster, normalise_name
 from xltools.spec import Form, form_for_year, key_map, load_form
-from xltools.vocabulary import (ERRORS, INCLUDED_STATUSES, MISSING, NOT_IN_ROSTER, OK, STATUS_LABELS, STATUSES,
-                                SUPERSEDED, UNREADABLE, WARNINGS, WRONG_YEAR)
+from xltools.vocabulary import (
+    ERRORS,
+    INCLUDED_STATUSES,
+    MISSING,
+    NOT_IN_ROSTER,
+    OK,
+    STATUS_LABELS,
+    STATUSES,
+    SUPERSEDED,
+    UNREADABLE,
+    WARNINGS,
+    WRONG_YEAR,
+)
 
 SUMMARY_NAME = NAMES.summary_workbook
 ANNOTATED_DIR = NAMES.annotated_dir
@@ -34,17 +46,18 @@ ANNOTATED_DIR = NAMES.annotated_dir
 @dataclass(slots=True)
 class Entry:
     """One row of 报送情况: a file, or a roster entry with no file."""
+
     status: str
-    agency: str | None = None           # as the workbook names it (or the roster's name when missing)
+    agency: str | None = None  # as the workbook names it (or the roster's name when missing)
     roster: RosterEntry | None = None
     file: str | None = None
     report: Report | None = None
     sha256: str | None = None
     modified: str | None = None
-    submitted: str | None = None        # 填报日期
+    submitted: str | None = None  # 填报日期
     note: str | None = None
     included: bool = False
-    annotated: str | None = None        # relative to OUTDIR
+    annotated: str | None = None  # relative to OUTDIR
 
     @property
     def errors(self) -> int:
@@ -60,7 +73,11 @@ class Entry:
 
     @property
     def name(self) -> str:
-        return (self.roster.name if self.roster else None) or self.agency or (Path(self.file).stem if self.file else "")
+        return (
+            (self.roster.name if self.roster else None)
+            or self.agency
+            or (Path(self.file).stem if self.file else "")
+        )
 
     def to_record(self) -> ResultEntry:
         """The entry as results.json records it (xltools.results)."""
@@ -69,15 +86,30 @@ class Entry:
         def text(key: str) -> str | None:
             v = values.get(key)
             return str(v) if v not in (None, "") else None
+
         return ResultEntry(
-            agency=self.name, status=self.status, roster_name=self.roster.name if self.roster else None,
-            workbook_agency=self.agency, file=self.file, errors=self.errors, warnings=self.warnings,
-            included=self.included, findings=tuple(self.findings), annotated=self.annotated,
-            email=text("meta_email"), contact=text("meta_contact"),
+            agency=self.name,
+            status=self.status,
+            roster_name=self.roster.name if self.roster else None,
+            workbook_agency=self.agency,
+            file=self.file,
+            errors=self.errors,
+            warnings=self.warnings,
+            included=self.included,
+            findings=tuple(self.findings),
+            annotated=self.annotated,
+            email=text("meta_email"),
+            contact=text("meta_contact"),
             roster_email=self.roster.email if self.roster else None,
-            group=self.roster.group if self.roster else None, uscc=text("meta_uscc"),
-            year=self.report.year if self.report else None, form=self.report.form if self.report else None,
-            submitted=self.submitted, modified=self.modified, sha256=self.sha256, note=self.note)
+            group=self.roster.group if self.roster else None,
+            uscc=text("meta_uscc"),
+            year=self.report.year if self.report else None,
+            form=self.report.form if self.report else None,
+            submitted=self.submitted,
+            modified=self.modified,
+            sha256=self.sha256,
+            note=self.note,
+        )
 
     def to_dict(self) -> dict:
         return self.to_record().to_dict()
@@ -90,7 +122,7 @@ class Consolidation:
     form: Form
     entries: list[Entry]
     totals: dict[str, Any]
-    summary: Report | None = None            # the summary workbook, read back and re-checked
+    summary: Report | None = None  # the summary workbook, read back and re-checked
     roster_size: int = 0
     include_invalid: bool = False
     created: str = ""
@@ -114,12 +146,18 @@ class Consolidation:
 
     def to_run(self) -> Run:
         """The consolidation as results.json records it (xltools.results)."""
-        return Run(outdir=self.outdir, year=self.year, form=self.form.id, created=self.created,
-                   entries=tuple(e.to_record() for e in self.entries), summary_workbook=SUMMARY_NAME,
-                   policy="include_invalid" if self.include_invalid else "without_errors",
-                   roster_size=self.roster_size,
-                   summary_findings=tuple(self.summary.findings if self.summary else ()),
-                   skipped=tuple((str(p), why) for p, why in self.skipped))
+        return Run(
+            outdir=self.outdir,
+            year=self.year,
+            form=self.form.id,
+            created=self.created,
+            entries=tuple(e.to_record() for e in self.entries),
+            summary_workbook=SUMMARY_NAME,
+            policy="include_invalid" if self.include_invalid else "without_errors",
+            roster_size=self.roster_size,
+            summary_findings=tuple(self.summary.findings if self.summary else ()),
+            skipped=tuple((str(p), why) for p, why in self.skipped),
+        )
 
     def to_dict(self) -> dict:
         return self.to_run().to_dict()
@@ -127,19 +165,36 @@ class Consolidation:
     def table(self):
         """The per-agency values as a pandas DataFrame (one row per file read; columns are keys)."""
         import pandas as pd
+
         rows = []
         for e in self.entries:
             if e.report and e.report.values:
-                rows.append({"agency": e.name, "status": e.status, "included": e.included, "file": e.file,
-                             **{k: e.report.values.get(k) for k in self.form.keys}})
+                rows.append(
+                    {
+                        "agency": e.name,
+                        "status": e.status,
+                        "included": e.included,
+                        "file": e.file,
+                        **{k: e.report.values.get(k) for k in self.form.keys},
+                    }
+                )
         return pd.DataFrame(rows, columns=["agency", "status", "included", "file", *self.form.keys])
 
 
-def consolidate(paths: list[str | Path], outdir: str | Path, roster: str | Path | None = None,
-                include_invalid: bool = False, year: int | None = None, jobs: int | None = None,
-                force: bool = False, agency: str | None = None, limits: Limits = Limits(),
-                progress: Callable[[int], None] | None = None, annotate: bool = True,
-                inputs: Inputs | None = None) -> Consolidation:
+def consolidate(
+    paths: list[str | Path],
+    outdir: str | Path,
+    roster: str | Path | None = None,
+    include_invalid: bool = False,
+    year: int | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    agency: str | None = None,
+    limits: Limits = Limits(),
+    progress: Callable[[int], None] | None = None,
+    annotate: bool = True,
+    inputs: Inputs | None = None,
+) -> Consolidation:
     """`inputs`: the files of `paths` when the caller has collected them already."""
     outdir = Path(outdir)
     _prepare_outdir(outdir, force)
@@ -147,8 +202,14 @@ def consolidate(paths: list[str | Path], outdir: str | Path, roster: str | Path 
     inputs = inputs or collect_inputs(paths)
     out_resolved = outdir.resolve()
     files = [p for p in inputs.files if out_resolved not in p.resolve().parents]
-    reports = check_paths(files, jobs, limits, progress, digest=True,
-                          annotate_dir=outdir / ANNOTATED_DIR if annotate else None)
+    reports = check_paths(
+        files,
+        jobs,
+        limits,
+        progress,
+        digest=True,
+        annotate_dir=outdir / ANNOTATED_DIR if annotate else None,
+    )
     entries = [_entry(p, r) for p, r in zip(files, reports)]
     if year is None:
         years = Counter(e.report.year for e in entries if e.report and e.report.year)
@@ -161,10 +222,19 @@ def consolidate(paths: list[str | Path], outdir: str | Path, roster: str | Path 
             why = (RUN.included_invalid if e.included else RUN.excluded_invalid).format(n=e.errors)
             e.note = f"{e.note} {why}" if e.note else why
     totals = sum_reports([e.report for e in entries if e.included], form)
-    result = Consolidation(outdir, year, form, entries, totals, roster_size=len(roster_entries or []),
-                           include_invalid=include_invalid, created=dt.datetime.now().isoformat(timespec="seconds"),
-                           skipped=inputs.skipped)
+    result = Consolidation(
+        outdir,
+        year,
+        form,
+        entries,
+        totals,
+        roster_size=len(roster_entries or []),
+        include_invalid=include_invalid,
+        created=dt.datetime.now().isoformat(timespec="seconds"),
+        skipped=inputs.skipped,
+    )
     from xltools.summary import write_summary
+
     result.summary = write_summary(result, outdir / SUMMARY_NAME, agency)
     write_results(result.to_run())
     return result
@@ -183,7 +253,7 @@ def _prepare_outdir(outdir: Path, force: bool) -> None:
         if (outdir / ANNOTATED_DIR).is_dir():
             shutil.rmtree(outdir / ANNOTATED_DIR)
     if outdir.is_dir():
-        for stale in outdir.glob(".~xltools-*"):     # temporary files of a run that was killed
+        for stale in outdir.glob(".~xltools-*"):  # temporary files of a run that was killed
             stale.unlink(missing_ok=True)
     outdir.mkdir(parents=True, exist_ok=True)
 
@@ -191,7 +261,11 @@ def _prepare_outdir(outdir: Path, force: bool) -> None:
 def _entry(path: Path, report: Report) -> Entry:
     # hashed by the worker that read the file (xltools.batch), not read here a second time
     sha = report.sha256
-    modified = dt.datetime.fromtimestamp(report.mtime).isoformat(timespec="seconds") if report.mtime else None
+    modified = (
+        dt.datetime.fromtimestamp(report.mtime).isoformat(timespec="seconds")
+        if report.mtime
+        else None
+    )
     submitted = report.values.get("meta_date") if report.values else None
     if isinstance(submitted, (dt.date, dt.datetime)):
         submitted = submitted.isoformat()
@@ -244,7 +318,9 @@ def _assign(entries: list[Entry], roster: list[RosterEntry] | None, year: int | 
         for e in group[1:]:
             same = e.sha256 and e.sha256 == winner.sha256
             e.status = SUPERSEDED
-            e.note = (RUN.duplicate_same if same else RUN.duplicate_newer).format(winner=Path(winner.file).name)
+            e.note = (RUN.duplicate_same if same else RUN.duplicate_newer).format(
+                winner=Path(winner.file).name
+            )
 
     if roster is not None:
         covered = {id(e.roster) for e in entries if e.roster is not None}
@@ -288,7 +364,12 @@ def summary_text(result: Consolidation) -> str:
     received = len(result.files)
     expected = RUN.received_roster.format(n=result.roster_size) if result.roster_size else ""
     parts = "，".join(f"{STATUS_LABELS[s]} {c.get(s, 0)}" for s in STATUSES if c.get(s))
-    text = RUN.received.format(received=received, roster=expected, parts=parts or RUN.nothing, included=len(result.included))
+    text = RUN.received.format(
+        received=received,
+        roster=expected,
+        parts=parts or RUN.nothing,
+        included=len(result.included),
+    )
     if result.summary and result.summary.errors:
         text += RUN.summary_has_errors.format(n=result.summary.errors)
     return text

@@ -1,12 +1,24 @@
 """Findings, per-file reports and their JSON shape (schema_version 1)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 # severities and statuses are defined in xltools.vocabulary; re-exported for the readers' convenience
-from xltools.vocabulary import (ERROR, ERRORS, MISSING, NOT_IN_ROSTER, OK, STATUS_LABELS,  # noqa: F401
-                                SUPERSEDED, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR)
+from xltools.vocabulary import (
+    ERROR,
+    ERRORS,
+    MISSING,
+    NOT_IN_ROSTER,
+    OK,
+    STATUS_LABELS,  # noqa: F401
+    SUPERSEDED,
+    UNREADABLE,
+    WARNING,
+    WARNINGS,
+    WRONG_YEAR,
+)
 
 SCHEMA_VERSION = 1
 
@@ -39,8 +51,16 @@ class Finding:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Finding":
-        return cls(d["rule"], d["severity"], d["message"], d.get("sheet"), d.get("cell"),
-                   d.get("key"), d.get("expected"), d.get("actual"))
+        return cls(
+            d["rule"],
+            d["severity"],
+            d["message"],
+            d.get("sheet"),
+            d.get("cell"),
+            d.get("key"),
+            d.get("expected"),
+            d.get("actual"),
+        )
 
     @property
     def where(self) -> str:
@@ -72,18 +92,19 @@ def count(findings, severity: str) -> int:
 @dataclass(slots=True)
 class Report:
     """The result of reading and checking one input file."""
+
     file: str
     form: str | None = None
     agency: str | None = None
     year: int | None = None
     findings: list[Finding] = field(default_factory=list)
     unreadable: bool = False
-    values: dict[str, Any] = field(default_factory=dict)   # key -> cleaned value (None if unusable)
+    values: dict[str, Any] = field(default_factory=dict)  # key -> cleaned value (None if unusable)
     # about the file, filled in by the worker that read it (xltools.batch)
-    sha256: str | None = None           # of the file's bytes
-    mtime: float | None = None          # the file's modification time (POSIX seconds)
-    annotated: str | None = None        # where its annotated copy was written
-    annotate_error: str | None = None   # why the annotated copy could not be written
+    sha256: str | None = None  # of the file's bytes
+    mtime: float | None = None  # the file's modification time (POSIX seconds)
+    annotated: str | None = None  # where its annotated copy was written
+    annotate_error: str | None = None  # why the annotated copy could not be written
 
     @property
     def errors(self) -> int:
@@ -129,9 +150,18 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
-def make_finding(form: Form, rule: str, field: Field | None, *, sheet: str | None = None,
-                 cell: str | None = None, expected: Any = None, actual: Any = None, variant: str = "message",
-                 **ctx: Any) -> Finding:
+def make_finding(
+    form: Form,
+    rule: str,
+    field: Field | None,
+    *,
+    sheet: str | None = None,
+    cell: str | None = None,
+    expected: Any = None,
+    actual: Any = None,
+    variant: str = "message",
+    **ctx: Any,
+) -> Finding:
     """A finding of `rule` whose message is the catalogue's template (messages.toml [rules])
     filled from the field's captions and the values found and expected. `variant` names
     another template of the same rule entry (e.g. "message_no_fix")."""
@@ -140,13 +170,33 @@ def make_finding(form: Form, rule: str, field: Field | None, *, sheet: str | Non
         sheet = sheet or field.sheet
         cell = cell or field.cell
     where = f"{sheet}!{cell}" if sheet and cell else (sheet or "")
-    context = {"where": where, "row": field.row_caption if field else "", "col": field.col_caption if field else "",
-               "found": fmt(actual) if actual is not None else "", "expected": fmt(expected) if expected is not None else "",
-               "diff": "", "raw": "", "left": "", "right": "", "detail": "", "label": ""}
-    if isinstance(actual, (int, float)) and isinstance(expected, (int, float)) and not isinstance(actual, bool):
-        context["diff"] = fmt(round(actual - expected, 6) if isinstance(actual - expected, float) else actual - expected)
+    context = {
+        "where": where,
+        "row": field.row_caption if field else "",
+        "col": field.col_caption if field else "",
+        "found": fmt(actual) if actual is not None else "",
+        "expected": fmt(expected) if expected is not None else "",
+        "diff": "",
+        "raw": "",
+        "left": "",
+        "right": "",
+        "detail": "",
+        "label": "",
+    }
+    if (
+        isinstance(actual, (int, float))
+        and isinstance(expected, (int, float))
+        and not isinstance(actual, bool)
+    ):
+        context["diff"] = fmt(
+            round(actual - expected, 6)
+            if isinstance(actual - expected, float)
+            else actual - expected
+        )
     context.update({k: fmt(v) if isinstance(v, (int, float)) else str(v) for k, v in ctx.items()})
     message = (rd.message if variant == "message" else rd.texts[variant]).format(**context)
     # captions are empty for metadata: drop the empty brackets the template would leave
     message = message.replace("（ / ）", "").replace("（ / ", "（").replace(" / ）", "）")
-    return Finding(rule, rd.severity, message, sheet, cell, field.key if field else None, expected, actual)
+    return Finding(
+        rule, rd.severity, message, sheet, cell, field.key if field else None, expected, actual
+    )

@@ -1,4 +1,5 @@
 """Outputs are written to a temporary name in the target folder, then renamed into place."""
+
 from __future__ import annotations
 
 import os

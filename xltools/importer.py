@@ -4,6 +4,7 @@ write the filled template with its 导入说明 sheet (xltools.template, xltools
 A pipeline step, kept outside the reader so that reading a document never depends on the
 rules or the template (to be folded into xltools.pipeline once that exists).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,15 +23,22 @@ from xltools.template import check_keys, new_workbook, write_form_sheets
 
 @dataclass
 class Imported:
-    report: Report                       # findings as `check` gives them; values as written
+    report: Report  # findings as `check` gives them; values as written
     unread: list[Unread] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     output: str = ""
 
     def to_dict(self) -> dict:
-        return {**self.report.to_dict(), "output": self.output,
-                "values": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in self.report.values.items()},
-                "unread": [u.to_dict() for u in self.unread], "notes": list(self.notes)}
+        return {
+            **self.report.to_dict(),
+            "output": self.output,
+            "values": {
+                k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                for k, v in self.report.values.items()
+            },
+            "unread": [u.to_dict() for u in self.unread],
+            "notes": list(self.notes),
+        }
 
 
 def import_published(path: str | Path, output: str | Path) -> Imported:
@@ -53,7 +61,11 @@ def import_published(path: str | Path, output: str | Path) -> Imported:
         # a total the document leaves blank, or that could not be read, stays blank: the
         # template's formula would put a figure there that the report does not print
         values[f.key] = "" if v is None and f.is_total else v
-    unread = [Unread(f.key, f.sheet, f.cell, reading.unread[f.key]) for f in form.fields if f.key in reading.unread]
+    unread = [
+        Unread(f.key, f.sheet, f.cell, reading.unread[f.key])
+        for f in form.fields
+        if f.key in reading.unread
+    ]
     check_keys(form, values)
     table = notes.rows(Path(path).name, raw.findings, unread, reading.notes)
     with atomic_path(Path(output)) as tmp:

@@ -14,6 +14,7 @@ imports xlwings.
   the user has changed since. A second run clears the first run's marks before painting, so
   notes never pile up. Nothing here saves the workbook.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,7 @@ from xltools.reader.workbook import SCAN_COLS, SCAN_ROWS, Grid, raw_from_grids
 from xltools.spec import a1
 
 BLOCK = f"A1:{a1(SCAN_ROWS, SCAN_COLS)}"
-RECORD_SHEET = "xltools_live"      # where the Excel adapter keeps the record: a hidden sheet
+RECORD_SHEET = "xltools_live"  # where the Excel adapter keeps the record: a hidden sheet
 RECORD_VERSION = 1
 
 # user-facing messages of `xltools live`: the [live] section of the message catalogue
@@ -79,6 +80,7 @@ class LiveWorkbook(Protocol):
 @dataclass(frozen=True, slots=True)
 class Applied:
     """One painted cell: what it showed before and what was put there."""
+
     sheet: str
     cell: str
     color: str
@@ -87,14 +89,22 @@ class Applied:
     prev_note: str | None
 
     def to_dict(self) -> dict:
-        return {"sheet": self.sheet, "cell": self.cell, "color": self.color, "note": self.note,
-                "prev_color": self.prev_color, "prev_note": self.prev_note}
+        return {
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "color": self.color,
+            "note": self.note,
+            "prev_color": self.prev_color,
+            "prev_note": self.prev_note,
+        }
 
 
 @dataclass(slots=True)
 class Cleared:
-    restored: int = 0                                    # cells put back as they were
-    kept: list[str] = field(default_factory=list)        # "表三!F5": changed by the user since; left alone
+    restored: int = 0  # cells put back as they were
+    kept: list[str] = field(
+        default_factory=list
+    )  # "表三!F5": changed by the user since; left alone
 
 
 @dataclass(slots=True)
@@ -102,8 +112,10 @@ class LiveResult:
     report: Report
     marks: list[CellMark]
     painted: int = 0
-    notes_refused: list[str] = field(default_factory=list)   # cells coloured whose note Excel refused
-    cleared: Cleared = field(default_factory=Cleared)         # the previous run's marks, removed first
+    notes_refused: list[str] = field(
+        default_factory=list
+    )  # cells coloured whose note Excel refused
+    cleared: Cleared = field(default_factory=Cleared)  # the previous run's marks, removed first
 
     @property
     def exit_code(self) -> int:
@@ -111,6 +123,7 @@ class LiveResult:
 
 
 # --- reading ---------------------------------------------------------------------------------
+
 
 def read_live(book: LiveWorkbook) -> RawForm:
     """The open workbook as a RawForm, located exactly as the file reader locates cells."""
@@ -128,10 +141,14 @@ def _grid(values: Any) -> Grid:
     # an application gives None for an empty cell where the file reader gives "": same cleaning
     if not isinstance(values, (list, tuple)):
         values = [[values]]
-    return [["" if v is None else v for v in (row if isinstance(row, (list, tuple)) else [row])] for row in values]
+    return [
+        ["" if v is None else v for v in (row if isinstance(row, (list, tuple)) else [row])]
+        for row in values
+    ]
 
 
 # --- checking and painting -------------------------------------------------------------------
+
 
 def check_live(book: LiveWorkbook) -> LiveResult:
     """Clear the previous run's marks, check the open workbook and mark its problem cells."""
@@ -141,8 +158,18 @@ def check_live(book: LiveWorkbook) -> LiveResult:
         marks = plan_marks(report.findings)
         result = LiveResult(report, marks, cleared=cleared)
         names = set(book.sheet_names())
-        applied = [Applied(m.sheet, m.cell, m.color, m.note, _hex(book.fill(m.sheet, m.cell)), book.note(m.sheet, m.cell))
-                   for m in marks if m.sheet in names]
+        applied = [
+            Applied(
+                m.sheet,
+                m.cell,
+                m.color,
+                m.note,
+                _hex(book.fill(m.sheet, m.cell)),
+                book.note(m.sheet, m.cell),
+            )
+            for m in marks
+            if m.sheet in names
+        ]
         if applied:
             # the record goes in first: if painting stops half-way, --clear still finds every cell
             _save(book, applied)
@@ -197,13 +224,18 @@ def _same_note(a: str | None, b: str | None) -> bool:
     # Excel may hand back a note with CR line breaks or a trailing newline
     def norm(s: str | None) -> str:
         return (s or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
     return norm(a) == norm(b)
 
 
 # --- the record ------------------------------------------------------------------------------
 
+
 def _save(book: LiveWorkbook, applied: list[Applied]) -> None:
-    text = json.dumps({"xltools_live": RECORD_VERSION, "marks": [a.to_dict() for a in applied]}, ensure_ascii=False)
+    text = json.dumps(
+        {"xltools_live": RECORD_VERSION, "marks": [a.to_dict() for a in applied]},
+        ensure_ascii=False,
+    )
     try:
         book.save_record(text)
     except LiveError:
@@ -220,10 +252,21 @@ def _load(book: LiveWorkbook) -> list[Applied] | None:
         doc = json.loads(text)
         if doc.get("xltools_live") != RECORD_VERSION:
             raise ValueError(LIVE.text("record_version", version=repr(doc.get("xltools_live"))))
-        return [Applied(d["sheet"], d["cell"], d["color"], d["note"], d.get("prev_color"), d.get("prev_note"))
-                for d in doc["marks"]]
+        return [
+            Applied(
+                d["sheet"],
+                d["cell"],
+                d["color"],
+                d["note"],
+                d.get("prev_color"),
+                d.get("prev_note"),
+            )
+            for d in doc["marks"]
+        ]
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise LiveError(MESSAGES["bad-record"].format(book=book.name, error=_short(e), sheet=RECORD_SHEET)) from None
+        raise LiveError(
+            MESSAGES["bad-record"].format(book=book.name, error=_short(e), sheet=RECORD_SHEET)
+        ) from None
 
 
 def _short(e: BaseException) -> str:
@@ -257,4 +300,3 @@ def clear_summary(cleared: Cleared) -> str:
 def _cells(cells: list[str]) -> str:
     """The first ten cells, 「、」-separated, with 等 when there are more."""
     return LIVE.list_join.join(cells[:10]) + (LIVE.and_more if len(cells) > 10 else "")
-

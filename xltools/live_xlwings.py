@@ -10,6 +10,7 @@ between runs and travels with the marks if the user saves the workbook, needs no
 the workbook (which may be unsaved or on a cloud path), and has no 255-character limit as a
 defined name or a custom document property would. It is removed by `--clear`.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,10 +20,10 @@ from typing import Any, Callable, Iterator
 from xltools.live import MESSAGES, RECORD_SHEET, LiveError
 from xltools.messages import LIVE
 
-NOTE_SIZE = (320, 160)          # points, as the annotated copy's notes
+NOTE_SIZE = (320, 160)  # points, as the annotated copy's notes
 RECORD_HEAD = LIVE.record_head
-CHUNK = 30000                   # characters per record cell (a cell holds at most 32,767)
-GUARD = "|"                     # so Excel never takes a record cell for a number, date or formula
+CHUNK = 30000  # characters per record cell (a cell holds at most 32,767)
+GUARD = "|"  # so Excel never takes a record cell for a number, date or formula
 SYSTEMS = {"linux": "Linux", "cygwin": "Cygwin", "freebsd": "FreeBSD"}
 
 
@@ -41,7 +42,7 @@ def attach(book: str | None = None, *, platform: str | None = None) -> "ExcelWor
         app = _app_name(found) if platform == "win32" else ""
     except LiveError:
         raise
-    except Exception as e:      # COM / AppleScript errors, xlwings' own errors
+    except Exception as e:  # COM / AppleScript errors, xlwings' own errors
         raise LiveError(MESSAGES["connect"].format(error=_short(e))) from None
     if app:
         raise LiveError(MESSAGES["wps"].format(app=app))
@@ -60,7 +61,11 @@ def _find_book(xw: Any, name: str | None) -> Any:
         n = b.name.casefold()
         if n == want or n.rsplit(".", 1)[0] == want:
             return b
-    raise LiveError(MESSAGES["no-book"].format(name=name, open=LIVE.list_join.join(b.name for b in books) or LIVE.none))
+    raise LiveError(
+        MESSAGES["no-book"].format(
+            name=name, open=LIVE.list_join.join(b.name for b in books) or LIVE.none
+        )
+    )
 
 
 def _app_name(book: Any) -> str:
@@ -69,7 +74,9 @@ def _app_name(book: Any) -> str:
     api = book.app.api
     name = str(getattr(api, "Name", "") or "")
     where = str(getattr(api, "Path", "") or "")
-    if "microsoft excel" in name.lower() and not any(w in where.lower() for w in ("kingsoft", "wps")):
+    if "microsoft excel" in name.lower() and not any(
+        w in where.lower() for w in ("kingsoft", "wps")
+    ):
         return ""
     return name or where or LIVE.unknown_program
 
@@ -94,7 +101,9 @@ class ExcelWorkbook:
 
     def read(self, sheet: str, ref: str) -> list[list[Any]]:
         # one Range.value call; cell errors as '#DIV/0!' text like the file reader sees them
-        return self._call(lambda: self.book.sheets[sheet].range(ref).options(ndim=2, err_to_str=True).value)
+        return self._call(
+            lambda: self.book.sheets[sheet].range(ref).options(ndim=2, err_to_str=True).value
+        )
 
     def fill(self, sheet: str, cell: str) -> str | None:
         return _hex(self._call(lambda: self._range(sheet, cell).color))
@@ -103,12 +112,14 @@ class ExcelWorkbook:
         def paint() -> None:
             rng = self._range(sheet, cell)
             (rng.merge_area if rng.merge_cells else rng).color = f"#{color}" if color else None
+
         self._call(paint)
 
     def note(self, sheet: str, cell: str) -> str | None:
         def text() -> str | None:
             n = self._range(sheet, cell).note
             return None if n is None else n.text
+
         return self._call(text)
 
     def set_note(self, sheet: str, cell: str, text: str | None) -> None:
@@ -120,13 +131,16 @@ class ExcelWorkbook:
                 old.delete()
             if text is None:
                 return
-            note = rng.add_note(text) if hasattr(rng, "add_note") else self._add_note_native(rng, text)
+            note = (
+                rng.add_note(text) if hasattr(rng, "add_note") else self._add_note_native(rng, text)
+            )
             if self._windows:
                 try:
                     shape = note.api.Shape
                     shape.Width, shape.Height = NOTE_SIZE
-                except Exception:   # the size is cosmetic: the note is there either way
+                except Exception:  # the size is cosmetic: the note is there either way
                     pass
+
         self._call(write)
 
     def _add_note_native(self, rng: Any, text: str) -> Any:
@@ -156,6 +170,7 @@ class ExcelWorkbook:
                 return None
             rows = s.range((2, 1), (n + 1, 1)).options(ndim=2).value
             return "".join(str(r[0] or "").removeprefix(GUARD) for r in rows)
+
         return self._call(load)
 
     def save_record(self, text: str | None) -> None:
@@ -171,9 +186,10 @@ class ExcelWorkbook:
                 s.visible = False
             else:
                 s.clear_contents()
-            chunks = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)]
+            chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)]
             s.range("A1").value = [[RECORD_HEAD, len(chunks)]]
             s.range("A2").value = [[GUARD + c] for c in chunks]
+
         self._call(save)
 
     # -- one block of edits --
@@ -193,7 +209,7 @@ class ExcelWorkbook:
         try:
             self._restore_protection()
             if self.book.sheets.active.name != active.name:
-                active.activate()      # adding the record sheet activates it
+                active.activate()  # adding the record sheet activates it
         finally:
             app.screen_updating = updating
 
@@ -207,14 +223,26 @@ class ExcelWorkbook:
         if not (ws.ProtectContents or ws.ProtectDrawingObjects):
             return
         p = ws.Protection
-        flags = {"DrawingObjects": ws.ProtectDrawingObjects, "Contents": ws.ProtectContents,
-                 "Scenarios": ws.ProtectScenarios}
-        for name in ("AllowFormattingCells", "AllowFormattingColumns", "AllowFormattingRows",
-                     "AllowInsertingColumns", "AllowInsertingRows", "AllowInsertingHyperlinks",
-                     "AllowDeletingColumns", "AllowDeletingRows", "AllowSorting", "AllowFiltering",
-                     "AllowUsingPivotTables"):
+        flags = {
+            "DrawingObjects": ws.ProtectDrawingObjects,
+            "Contents": ws.ProtectContents,
+            "Scenarios": ws.ProtectScenarios,
+        }
+        for name in (
+            "AllowFormattingCells",
+            "AllowFormattingColumns",
+            "AllowFormattingRows",
+            "AllowInsertingColumns",
+            "AllowInsertingRows",
+            "AllowInsertingHyperlinks",
+            "AllowDeletingColumns",
+            "AllowDeletingRows",
+            "AllowSorting",
+            "AllowFiltering",
+            "AllowUsingPivotTables",
+        ):
             flags[name] = getattr(p, name)
-        ws.Unprotect("")            # raises if the sheet has a password: never guessed
+        ws.Unprotect("")  # raises if the sheet has a password: never guessed
         self._lifted[sheet] = (ws, flags)
 
     def _restore_protection(self) -> None:

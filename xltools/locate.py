@@ -30,6 +30,7 @@ found (a "no-good" cut), allows no more changed cells, and gives the next lighte
 are bounded by branch-and-bound nodes, not time, so answers do not depend on how busy the
 machine is.
 """
+
 from __future__ import annotations
 
 import time
@@ -40,12 +41,12 @@ from typing import Any, Iterable
 import numpy as np
 
 from xltools.findings import LOCATE, Finding
-from xltools.vocabulary import ERROR, WARNING
 from xltools.messages import Section
 from xltools.reader.base import RawForm
-from xltools.rules import linear_relations     # the rule objects: no second copy of the rules
+from xltools.rules import linear_relations  # the rule objects: no second copy of the rules
 from xltools.spec import Form, _raw_form
 from xltools.values import fmt
+from xltools.vocabulary import ERROR, WARNING
 
 RULE = LOCATE
 _EPS = 1e-6
@@ -53,9 +54,11 @@ _EPS = 1e-6
 
 # --- the relations of the form -----------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class Relation:
     """sum(coef * value) == 0 (op "=") or >= 0 (op ">="), checked by rule `rule` at key `at`."""
+
     rule: str
     at: str
     terms: tuple[tuple[str, int | float], ...]
@@ -80,7 +83,11 @@ class Relation:
     def is_sum_of(self) -> bool:
         """`at` = the sum of the other cells: a total's own relation."""
         coef = dict(self.terms)
-        return self.op == "=" and coef.get(self.at) == 1 and all(c == -1 for k, c in self.terms if k != self.at)
+        return (
+            self.op == "="
+            and coef.get(self.at) == 1
+            and all(c == -1 for k, c in self.terms if k != self.at)
+        )
 
 
 _RELATIONS: dict[str, tuple[Form, tuple[Relation, ...]]] = {}
@@ -92,8 +99,10 @@ def relations(form: Form) -> tuple[Relation, ...]:
     hit = _RELATIONS.get(form.id)
     if hit is not None and hit[0] is form:
         return hit[1]
-    rels = tuple(Relation(r.rule, r.at, tuple(r.terms), "=" if r.op in ("=", "==") else ">=")
-                 for r in linear_relations(form))
+    rels = tuple(
+        Relation(r.rule, r.at, tuple(r.terms), "=" if r.op in ("=", "==") else ">=")
+        for r in linear_relations(form)
+    )
     _RELATIONS[form.id] = (form, rels)
     return rels
 
@@ -105,6 +114,7 @@ def hard_relations(form: Form) -> tuple[Relation, ...]:
 
 
 # --- settings from the form definition -----------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -129,12 +139,18 @@ def settings(form_id: str) -> Settings:
         data = _raw_form(data["from"]).get("locate", {})
     w = data.get("weights", {})
     d = Settings()
-    return Settings(float(w.get("part", d.part)), float(w.get("typed_total", d.typed_total)),
-                    float(w.get("overwritten_total", d.overwritten_total)), float(w.get("flagged", d.flagged)),
-                    int(data.get("max_cells", d.max_cells)), int(data.get("max_alternatives", d.max_alternatives)),
-                    int(data.get("max_less_likely", d.max_less_likely)),
-                    float(data.get("time_limit", d.time_limit)), int(data.get("tie_max_nodes", d.tie_max_nodes)),
-                    int(data.get("max_cover_sets", d.max_cover_sets)))
+    return Settings(
+        float(w.get("part", d.part)),
+        float(w.get("typed_total", d.typed_total)),
+        float(w.get("overwritten_total", d.overwritten_total)),
+        float(w.get("flagged", d.flagged)),
+        int(data.get("max_cells", d.max_cells)),
+        int(data.get("max_alternatives", d.max_alternatives)),
+        int(data.get("max_less_likely", d.max_less_likely)),
+        float(data.get("time_limit", d.time_limit)),
+        int(data.get("tie_max_nodes", d.tie_max_nodes)),
+        int(data.get("max_cover_sets", d.max_cover_sets)),
+    )
 
 
 def texts() -> dict[str, str]:
@@ -145,15 +161,21 @@ def texts() -> dict[str, str]:
 # --- the result ------------------------------------------------------------------------------
 
 # the weight classes of [locate.weights]
-PART, TYPED_TOTAL, OVERWRITTEN_TOTAL, FLAGGED = "part", "typed_total", "overwritten_total", "flagged"
+PART, TYPED_TOTAL, OVERWRITTEN_TOTAL, FLAGGED = (
+    "part",
+    "typed_total",
+    "overwritten_total",
+    "flagged",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
     key: str
     old: Any
-    new: Any              # the value that makes every relation hold
-    determined: bool      # True when the relations leave no other value for this cell
-    reason: str = PART    # why the cell weighs what it does (Cell.reason)
+    new: Any  # the value that makes every relation hold
+    determined: bool  # True when the relations leave no other value for this cell
+    reason: str = PART  # why the cell weighs what it does (Cell.reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,17 +194,18 @@ LOCATED, TIED, TOO_MANY, TIMEOUT, FAILED = "located", "tied", "too_many", "timeo
 @dataclass(slots=True)
 class Outcome:
     """The localisation of one group of connected relations (a table, a table-4 group)."""
+
     status: str
-    relations: tuple[Relation, ...] = ()     # the form's violated relations it answers for (localise)
+    relations: tuple[Relation, ...] = ()  # the form's violated relations it answers for (localise)
     solutions: list[Solution] = field(default_factory=list)
-    more_ties: bool = False                  # more tied optima exist than were listed
-    unproven: bool = False                   # the search for further ties ran out of time
+    more_ties: bool = False  # more tied optima exist than were listed
+    unproven: bool = False  # the search for further ties ran out of time
     # ways that change as few cells as the solutions but weigh more: less likely, still named
     alternatives: list[Solution] = field(default_factory=list)
     more_alternatives: bool = False
     seconds: float = 0.0
-    budget: float = 0.0                      # the time limit it ran under
-    runs: int = 0                            # solver runs (the optimum, then one per tie)
+    budget: float = 0.0  # the time limit it ran under
+    runs: int = 0  # solver runs (the optimum, then one per tie)
 
     @property
     def keys(self) -> set[str]:
@@ -192,24 +215,27 @@ class Outcome:
 @dataclass(frozen=True, slots=True)
 class Cell:
     """How one cell enters the program."""
+
     key: str
-    value: Any            # observed value, None when unknown
+    value: Any  # observed value, None when unknown
     weight: float | None  # None: not a candidate (unknown or computed by a formula)
-    kind: str             # "count" | "signed" | "amount"
-    reason: str = PART    # which weight of [locate.weights] it has: part, typed_total, ...
+    kind: str  # "count" | "signed" | "amount"
+    reason: str = PART  # which weight of [locate.weights] it has: part, typed_total, ...
 
 
 # --- the program ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, eq=False)
 class _Group:
     """Relations connected by shared cells (a table, a table-4 group), as matrices."""
+
     relations: tuple[Relation, ...]
     keys: tuple[str, ...]
-    coef: np.ndarray          # relations x cells
-    has: np.ndarray           # coef != 0
-    eq: np.ndarray            # per relation: an equality
-    cols: tuple[np.ndarray, ...]    # per relation: its cells (column numbers)
+    coef: np.ndarray  # relations x cells
+    has: np.ndarray  # coef != 0
+    eq: np.ndarray  # per relation: an equality
+    cols: tuple[np.ndarray, ...]  # per relation: its cells (column numbers)
 
 
 def _groups(form: Form) -> tuple[_Group, ...]:
@@ -224,8 +250,16 @@ def _groups(form: Form) -> tuple[_Group, ...]:
         for i, r in enumerate(rels):
             for k, c in r.terms:
                 coef[i, pos[k]] = c
-        out.append(_Group(tuple(rels), keys, coef, coef != 0, np.array([r.op == "=" for r in rels]),
-                          tuple(np.flatnonzero(row) for row in coef)))
+        out.append(
+            _Group(
+                tuple(rels),
+                keys,
+                coef,
+                coef != 0,
+                np.array([r.op == "=" for r in rels]),
+                tuple(np.flatnonzero(row) for row in coef),
+            )
+        )
     groups = tuple(out)
     _GROUPS[form.id] = (form, groups)
     return groups
@@ -253,7 +287,9 @@ def _components(rels: list[Relation]) -> list[list[Relation]]:
     return list(groups.values())
 
 
-def localise(form: Form, cells: dict[str, Cell], *, time_limit: float | None = None) -> list[Outcome]:
+def localise(
+    form: Form, cells: dict[str, Cell], *, time_limit: float | None = None
+) -> list[Outcome]:
     """The minimal-weight changes for every group of relations with a violated one."""
     st = settings(form.id)
     budget = st.time_limit if time_limit is None else time_limit
@@ -315,7 +351,9 @@ def _eliminate_computed(g: _Group, info: list[Cell]) -> list[tuple[_Group, list[
 _ELIMINATED: dict[tuple, tuple[_Group, list[tuple[_Group, list[int]]]]] = {}
 
 
-def _eliminate(g: _Group, info: list[Cell], computed: tuple[int, ...]) -> list[tuple[_Group, list[int]]]:
+def _eliminate(
+    g: _Group, info: list[Cell], computed: tuple[int, ...]
+) -> list[tuple[_Group, list[int]]]:
     # an unknown cell (blank, or a formula without a cached result) goes too where an equality
     # makes it a sum of cells >= 0 (a total of counts): its own bound >= 0 then follows
     a = g.coef.copy()
@@ -327,13 +365,16 @@ def _eliminate(g: _Group, info: list[Cell], computed: tuple[int, ...]) -> list[t
         rows = np.flatnonzero(alive & (a[:, f] != 0))
         pivots = rows[eq[rows]]
         # x_f = a sum of the others with coefficients >= 0, none of them signed
-        summing = [i for i in pivots
-                   if not (a[i] * np.sign(a[i, f]) > 0)[np.arange(len(info)) != f].any()
-                   and not (signed & (a[i] != 0)).any()]
+        summing = [
+            i
+            for i in pivots
+            if not (a[i] * np.sign(a[i, f]) > 0)[np.arange(len(info)) != f].any()
+            and not (signed & (a[i] != 0)).any()
+        ]
         if summing:
             pivots = np.array(summing)
         elif info[f].value is None or not len(pivots):
-            continue            # stays a free variable (>= 0) of the program
+            continue  # stays a free variable (>= 0) of the program
         piv = pivots[np.argmin((a[pivots] != 0).sum(axis=1))]
         others = rows[rows != piv]
         if len(others):
@@ -346,12 +387,12 @@ def _eliminate(g: _Group, info: list[Cell], computed: tuple[int, ...]) -> list[t
     # drop equalities the others imply (the total column's balance is the sum of the others'):
     # kept, they would tie independent columns into one program
     rows.sort(key=lambda r: (not r[1], int((r[0] != 0).sum())))
-    basis = np.zeros((0, len(keep)))         # orthonormal rows spanning the equalities kept
+    basis = np.zeros((0, len(keep)))  # orthonormal rows spanning the equalities kept
     independent = []
     for row, e in rows:
         if e:
             rest = row - basis.T @ (basis @ row)
-            rest -= basis.T @ (basis @ rest)      # once more, for rounding
+            rest -= basis.T @ (basis @ rest)  # once more, for rounding
             size = float(np.linalg.norm(rest))
             if size <= 1e-9 * float(np.linalg.norm(row)):
                 continue
@@ -360,7 +401,9 @@ def _eliminate(g: _Group, info: list[Cell], computed: tuple[int, ...]) -> list[t
     return _split([g.keys[j] for j in keep], list(keep), independent)
 
 
-def _split(keys: list[str], cells: list[int], rows: list[tuple[np.ndarray, bool]]) -> list[tuple[_Group, list[int]]]:
+def _split(
+    keys: list[str], cells: list[int], rows: list[tuple[np.ndarray, bool]]
+) -> list[tuple[_Group, list[int]]]:
     """The parts of `rows` that share no cell, each with the cells (of `cells`) it has."""
     parent = list(range(len(keys)))
 
@@ -382,18 +425,45 @@ def _split(keys: list[str], cells: list[int], rows: list[tuple[np.ndarray, bool]
         cols = [j for j in range(len(keys)) if find(j) == root]
         sub_keys = tuple(keys[j] for j in cols)
         coef = np.array([row[cols] for row, _ in rs])
-        rels = tuple(Relation("implied", sub_keys[0],
-                              tuple((sub_keys[j], int(c) if float(c).is_integer() else float(c))
-                                    for j, c in enumerate(row) if c), "=" if e else ">=")
-                     for row, e in zip(coef, [e for _, e in rs]))
-        out.append((_Group(rels, sub_keys, coef, coef != 0, np.array([e for _, e in rs]),
-                           tuple(np.flatnonzero(row) for row in coef)), [cells[j] for j in cols]))
+        rels = tuple(
+            Relation(
+                "implied",
+                sub_keys[0],
+                tuple(
+                    (sub_keys[j], int(c) if float(c).is_integer() else float(c))
+                    for j, c in enumerate(row)
+                    if c
+                ),
+                "=" if e else ">=",
+            )
+            for row, e in zip(coef, [e for _, e in rs])
+        )
+        out.append(
+            (
+                _Group(
+                    rels,
+                    sub_keys,
+                    coef,
+                    coef != 0,
+                    np.array([e for _, e in rs]),
+                    tuple(np.flatnonzero(row) for row in coef),
+                ),
+                [cells[j] for j in cols],
+            )
+        )
     return out
 
 
-def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad: np.ndarray,
-                 st: Settings, deadline: float) -> Outcome:
-    from highspy import _core as hs   # see _new_solver
+def _solve_group(
+    g: _Group,
+    info: list[Cell],
+    o: np.ndarray,
+    res: np.ndarray,
+    bad: np.ndarray,
+    st: Settings,
+    deadline: float,
+) -> Outcome:
+    from highspy import _core as hs  # see _new_solver
 
     cand = np.array([c.weight is not None and c.value is not None for c in info])
     o_c = np.where(cand, o, 0.0)
@@ -412,7 +482,7 @@ def _solve_group(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, ba
         if isinstance(quick, Outcome):
             return quick
         if quick == _ABOVE:
-            lightest = None     # no way weighs as little as the bound: the whole program answers
+            lightest = None  # no way weighs as little as the bound: the whole program answers
     return _solve_full(g, info, o, res, bad, st, deadline, hs, cand, o_c, covers, lightest)
 
 
@@ -423,6 +493,7 @@ _ABOVE, _UNSETTLED = "above", "unsettled"
 class _Whole:
     """The whole program: columns x_j (the value of every cell), then d_j (changed) of every
     candidate; its last row counts the changed cells."""
+
     h: Any
     dcol: np.ndarray
     cand_idx: np.ndarray
@@ -431,9 +502,18 @@ class _Whole:
     card_row: int
 
 
-def _whole_program(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad: np.ndarray,
-                   st: Settings, hs: Any, cand: np.ndarray, o_c: np.ndarray,
-                   covers: list[_Cover]) -> _Whole:
+def _whole_program(
+    g: _Group,
+    info: list[Cell],
+    o: np.ndarray,
+    res: np.ndarray,
+    bad: np.ndarray,
+    st: Settings,
+    hs: Any,
+    cand: np.ndarray,
+    o_c: np.ndarray,
+    covers: list[_Cover],
+) -> _Whole:
     inf = hs.kHighsInf
     n = len(info)
     signed = np.array([c.kind == "signed" for c in info])
@@ -465,9 +545,9 @@ def _whole_program(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, 
         row(cols, g.coef[i, cols], 0.0, 0.0 if g.eq[i] else inf)
     for j in cand_idx:
         pair = np.array([j, dcol[j]])
-        row(pair, np.array([1.0, -big]), -inf, o_c[j])                 # x_j <= o_j + U d_j
+        row(pair, np.array([1.0, -big]), -inf, o_c[j])  # x_j <= o_j + U d_j
         if down[j] > 0:
-            row(pair, np.array([1.0, down[j]]), o_c[j], inf)           # x_j >= o_j - o_j d_j
+            row(pair, np.array([1.0, down[j]]), o_c[j], inf)  # x_j >= o_j - o_j d_j
     for cols, coefs, low, high in cover_rows:
         row(cols, coefs, low, high)
     row(dcol[cand_idx], np.ones(len(cand_idx)), -inf, float(st.max_cells))
@@ -478,9 +558,20 @@ def _whole_program(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, 
     return _Whole(h, dcol, cand_idx, col_lower, col_upper, len(lo) - 1)
 
 
-def _solve_full(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad: np.ndarray,
-                st: Settings, deadline: float, hs: Any, cand: np.ndarray, o_c: np.ndarray,
-                covers: list[_Cover], lightest: float | None) -> Outcome:
+def _solve_full(
+    g: _Group,
+    info: list[Cell],
+    o: np.ndarray,
+    res: np.ndarray,
+    bad: np.ndarray,
+    st: Settings,
+    deadline: float,
+    hs: Any,
+    cand: np.ndarray,
+    o_c: np.ndarray,
+    covers: list[_Cover],
+    lightest: float | None,
+) -> Outcome:
     """The whole program, where the cover cells alone do not settle the answer (_by_covers).
     With the bound `lightest`, it first runs with every candidate outside the covers unchanged
     (far smaller): reaching the bound, its answer is the answer and the ties lie within the
@@ -488,9 +579,15 @@ def _solve_full(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad
     inf = hs.kHighsInf
     n = len(info)
     whole = _whole_program(g, info, o, res, bad, st, hs, cand, o_c, covers)
-    h, dcol, cand_idx, col_lower, col_upper = whole.h, whole.dcol, whole.cand_idx, whole.col_lower, whole.col_upper
+    h, dcol, cand_idx, col_lower, col_upper = (
+        whole.h,
+        whole.dcol,
+        whole.cand_idx,
+        whole.col_lower,
+        whole.col_upper,
+    )
     outcome = Outcome(LOCATED)
-    card_row = whole.card_row       # the number of changed cells, at most max_cells
+    card_row = whole.card_row  # the number of changed cells, at most max_cells
     pos = {k: j for j, k in enumerate(g.keys)}
 
     def solve() -> tuple[str, Solution | None, bool]:
@@ -532,7 +629,7 @@ def _solve_full(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad
         h.setOptionValue("presolve", "on")
     state, sol, optimal = solve()
     if restricted and not (sol is not None and optimal and sol.cost <= lightest + _EPS):
-        free(outside)                   # the bound is not reached: every candidate may change
+        free(outside)  # the bound is not reached: every candidate may change
         h.setOptionValue("presolve", "on" if n <= _SMALL else "off")
         restricted = False
         state, sol, optimal = solve()
@@ -579,7 +676,7 @@ def _solve_full(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad
             outcome.solutions.append(sol)
         else:
             if not outcome.alternatives and not optimal:
-                outcome.unproven = True      # a lighter way, a tie, may remain
+                outcome.unproven = True  # a lighter way, a tie, may remain
             if len(outcome.alternatives) == st.max_less_likely:
                 outcome.more_alternatives = True
                 break
@@ -596,35 +693,43 @@ class _Cover:
     implied once the free cells are eliminated. `lone` are those of its cells that cannot make
     it hold on their own (the value that would, is below 0 or not a whole number): when one of
     them changes, another of the cover does too."""
+
     cols: np.ndarray
     lone: tuple[int, ...]
 
 
-def _covers(g: _Group, info: list[Cell], bad: np.ndarray, cand: np.ndarray, o_c: np.ndarray) -> list[_Cover]:
+def _covers(
+    g: _Group, info: list[Cell], bad: np.ndarray, cand: np.ndarray, o_c: np.ndarray
+) -> list[_Cover]:
     rows = [(g.coef[i], bool(g.eq[i])) for i in np.flatnonzero(bad & ~(g.has & ~cand).any(axis=1))]
     rows += [(row, True) for row in _implied_rows(g, cand, o_c)]
     out = []
     for row, eq in rows:
         cols = np.flatnonzero(row)
-        r = float(row @ o_c)            # sum(coef * value): 0 (=) or >= 0 (>=) once it holds
+        r = float(row @ o_c)  # sum(coef * value): 0 (=) or >= 0 (>=) once it holds
         lone = []
         for j in cols:
             c = info[j]
             if not eq and row[j] > 0:
-                continue                # raising it alone always makes up the shortfall
-            new = o_c[j] - r / row[j]   # the value that alone makes it hold (the least, for >=)
-            if (c.kind != "signed" and new < -_EPS) or (c.kind != "amount" and abs(new - round(new)) > 1e-6):
+                continue  # raising it alone always makes up the shortfall
+            new = o_c[j] - r / row[j]  # the value that alone makes it hold (the least, for >=)
+            if (c.kind != "signed" and new < -_EPS) or (
+                c.kind != "amount" and abs(new - round(new)) > 1e-6
+            ):
                 lone.append(int(j))
         out.append(_Cover(cols, tuple(lone)))
     return out
 
 
 def _cover_cells(covers: list[_Cover]) -> np.ndarray:
-    return np.unique(np.concatenate([c.cols for c in covers])) if covers else np.array([], dtype=int)
+    return (
+        np.unique(np.concatenate([c.cols for c in covers])) if covers else np.array([], dtype=int)
+    )
 
 
-def _cover_rows(covers: list[_Cover], col: np.ndarray, first_extra: int,
-                closed: Iterable[np.ndarray] = ()) -> tuple[list[tuple[np.ndarray, np.ndarray, float, float]], int]:
+def _cover_rows(
+    covers: list[_Cover], col: np.ndarray, first_extra: int, closed: Iterable[np.ndarray] = ()
+) -> tuple[list[tuple[np.ndarray, np.ndarray, float, float]], int]:
     """The rows (columns, coefficients, lower, upper) over whether each cell changes, `col` the
     column of each cell of the group (-1 if none): one cell of each cover changes, no cell of its
     `lone` alone in it; no cell changes alone, among those with a column, in a relation of
@@ -656,8 +761,15 @@ def _cover_rows(covers: list[_Cover], col: np.ndarray, first_extra: int,
     return rows, extra - first_extra
 
 
-def _cover_program(hs: Any, covers: list[_Cover], n: int, cost: np.ndarray | None, max_cells: int,
-                   at_least: int = 1, closed: Iterable[np.ndarray] = ()) -> tuple[Any, np.ndarray, np.ndarray, int]:
+def _cover_program(
+    hs: Any,
+    covers: list[_Cover],
+    n: int,
+    cost: np.ndarray | None,
+    max_cells: int,
+    at_least: int = 1,
+    closed: Iterable[np.ndarray] = (),
+) -> tuple[Any, np.ndarray, np.ndarray, int]:
     """Which cover cells change (_cover_rows), at least `at_least` and at most max_cells cells,
     with cost `cost` per cell of the group (of n cells; one each if None). Returns the model, the
     cover cells, each cell's column (-1 if none) and the row that counts the cells; the first
@@ -669,12 +781,26 @@ def _cover_program(hs: Any, covers: list[_Cover], n: int, cost: np.ndarray | Non
     rows.append((np.arange(len(cells)), np.ones(len(cells)), float(at_least), float(max_cells)))
     width = len(cells) + extra
     c = np.concatenate([cost[cells] if cost is not None else np.ones(len(cells)), np.zeros(extra)])
-    h = _model(hs, c, np.zeros(width), np.ones(width), *map(list, zip(*rows)), [True] * width, presolve=True)
+    h = _model(
+        hs,
+        c,
+        np.zeros(width),
+        np.ones(width),
+        *map(list, zip(*rows)),
+        [True] * width,
+        presolve=True,
+    )
     return h, cells, at, len(rows) - 1
 
 
-def _cover_bound(hs: Any, covers: list[_Cover], info: list[Cell] | None, max_cells: int,
-                 deadline: float, at_least: int = 1) -> float | int | str | None:
+def _cover_bound(
+    hs: Any,
+    covers: list[_Cover],
+    info: list[Cell] | None,
+    max_cells: int,
+    deadline: float,
+    at_least: int = 1,
+) -> float | int | str | None:
     """The least weight (fewest cells, without `info`) of a set of cover cells that can be the
     cover cells a way changes: one in every cover, none alone that cannot be, at least
     `at_least` and at most max_cells. "none" when there is none; None when the solver stopped
@@ -689,9 +815,20 @@ def _cover_bound(hs: Any, covers: list[_Cover], info: list[Cell] | None, max_cel
     return best if info is not None else round(best)
 
 
-def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad: np.ndarray,
-               cand: np.ndarray, o_c: np.ndarray, covers: list[_Cover], lightest: float, st: Settings,
-               deadline: float, hs: Any) -> Outcome | str:
+def _by_covers(
+    g: _Group,
+    info: list[Cell],
+    o: np.ndarray,
+    res: np.ndarray,
+    bad: np.ndarray,
+    cand: np.ndarray,
+    o_c: np.ndarray,
+    covers: list[_Cover],
+    lightest: float,
+    st: Settings,
+    deadline: float,
+    hs: Any,
+) -> Outcome | str:
     """The answer from the cover cells, where they settle it: an Outcome; else _ABOVE (no set
     of cover cells holds, or a way outside them may weigh as little) or _UNSETTLED (more sets to
     try than [locate] max_cover_sets, or less likely ways that may lie outside the covers).
@@ -720,21 +857,40 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
     # no lone change in a relation that holds, of candidates only (the others stay as they are)
     closed = g.eq & ~bad & ~(g.has & ~cand).any(axis=1)
     cost = np.array([c.weight or 0.0 for c in info], dtype=float)
-    h, cells, at, card_row = _cover_program(hs, covers, len(info), cost, st.max_cells,
-                                            closed=[g.cols[i] for i in np.flatnonzero(closed)])
+    h, cells, at, card_row = _cover_program(
+        hs,
+        covers,
+        len(info),
+        cost,
+        st.max_cells,
+        closed=[g.cols[i] for i in np.flatnonzero(closed)],
+    )
     weight = cost[cells]
     nc = len(cells)
     outcome = Outcome(LOCATED)
     fitter = _Fitter(g, info, cand, o_c, cells, hs)
 
-    above = False               # the answer weighs more than the bound: proven at the end
+    above = False  # the answer weighs more than the bound: proven at the end
 
     def settle(outcome: Outcome) -> Outcome | str:
         if above:
             # the answer within the covers weighs more than the bound: it is the answer if no
             # way that changes a cell outside them weighs as little (one run of the whole program)
-            lighter = _lighter_outside(g, info, o, res, bad, st, deadline, hs, cand, o_c, covers,
-                                       cells, outcome.solutions[0].cost)
+            lighter = _lighter_outside(
+                g,
+                info,
+                o,
+                res,
+                bad,
+                st,
+                deadline,
+                hs,
+                cand,
+                o_c,
+                covers,
+                cells,
+                outcome.solutions[0].cost,
+            )
             if lighter is not False:
                 return _ABOVE
         return _finish(outcome)
@@ -771,7 +927,11 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
 
     def keep(sol: Solution, tie: bool) -> bool:
         """A tie or a less likely way; True once there are more than are listed."""
-        ways, limit = (outcome.solutions, st.max_alternatives) if tie else (outcome.alternatives, st.max_less_likely)
+        ways, limit = (
+            (outcome.solutions, st.max_alternatives)
+            if tie
+            else (outcome.alternatives, st.max_less_likely)
+        )
         if len(ways) == limit:
             if tie:
                 outcome.more_ties = True
@@ -795,7 +955,10 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
         if two is None:
             return stopped(TIMEOUT)
         lightest_any = min(c.weight for c, m in zip(info, cand) if m)
-        more = min(([float(two)] if two != "none" else []) + [float(info[j].weight) + lightest_any for j in hit])
+        more = min(
+            ([float(two)] if two != "none" else [])
+            + [float(info[j].weight) + lightest_any for j in hit]
+        )
         for j in sorted(singles, key=lambda j: (info[j].weight, j)):
             sol = attempt(np.array([at[j]]))
             if isinstance(sol, str):
@@ -803,12 +966,12 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
             if sol is None:
                 continue
             if not outcome.solutions and sol.cost > more - _EPS:
-                break           # a way of more cells may weigh as little: the sets decide
+                break  # a way of more cells may weigh as little: the sets decide
             if keep(sol, tie=not outcome.solutions or sol.cost <= outcome.solutions[0].cost + _EPS):
                 return settle(outcome)
         if outcome.solutions:
             return settle(outcome)
-    size = 0                    # cells of the answer, once the ties are complete
+    size = 0  # cells of the answer, once the ties are complete
     for _ in range(st.max_cover_sets):
         chosen = run()
         if isinstance(chosen, str):
@@ -830,7 +993,7 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
             return stopped(sol)
         if sol is None:
             continue
-        cut(chosen, exact=False)        # a larger set would only repeat this way
+        cut(chosen, exact=False)  # a larger set would only repeat this way
         if not outcome.solutions and sol.cost > lightest + _EPS:
             above = True
         if keep(sol, tie=not size):
@@ -839,13 +1002,25 @@ def _by_covers(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad:
         # more sets than the settings allow: the whole program answers
         return _UNSETTLED
     if not outcome.solutions:
-        return _ABOVE           # no set of cover cells holds
+        return _ABOVE  # no set of cover cells holds
     return settle(outcome)
 
 
-def _lighter_outside(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray, bad: np.ndarray,
-                     st: Settings, deadline: float, hs: Any, cand: np.ndarray, o_c: np.ndarray,
-                     covers: list[_Cover], inside: np.ndarray, weight: float) -> bool | None:
+def _lighter_outside(
+    g: _Group,
+    info: list[Cell],
+    o: np.ndarray,
+    res: np.ndarray,
+    bad: np.ndarray,
+    st: Settings,
+    deadline: float,
+    hs: Any,
+    cand: np.ndarray,
+    o_c: np.ndarray,
+    covers: list[_Cover],
+    inside: np.ndarray,
+    weight: float,
+) -> bool | None:
     """Whether a way that changes a cell outside `inside` weighs at most `weight`: one run of
     the whole program with that asked of it; None when the solver stopped first."""
     inf = hs.kHighsInf
@@ -856,7 +1031,13 @@ def _lighter_outside(g: _Group, info: list[Cell], o: np.ndarray, res: np.ndarray
     d = whole.dcol[whole.cand_idx].astype(np.int32)
     h = whole.h
     h.addRow(1.0, inf, len(out), out, np.ones(len(out)))
-    h.addRow(-inf, weight + _EPS, len(d), d, np.array([info[j].weight for j in whole.cand_idx], dtype=float))
+    h.addRow(
+        -inf,
+        weight + _EPS,
+        len(d),
+        d,
+        np.array([info[j].weight for j in whole.cand_idx], dtype=float),
+    )
     return {"none": False, "optimal": True}.get(_run(hs, h, deadline))
 
 
@@ -873,8 +1054,15 @@ class _Fitter:
     One HiGHS model for the group, over the cover cells and the free cells; each set only
     changes the bounds of its columns."""
 
-    def __init__(self, g: _Group, info: list[Cell], cand: np.ndarray, o_c: np.ndarray,
-                 cells: np.ndarray, hs: Any) -> None:
+    def __init__(
+        self,
+        g: _Group,
+        info: list[Cell],
+        cand: np.ndarray,
+        o_c: np.ndarray,
+        cells: np.ndarray,
+        hs: Any,
+    ) -> None:
         inf = hs.kHighsInf
         self.g, self.info, self.cand, self.o_c, self.cells, self.hs = g, info, cand, o_c, cells, hs
         moving = ~cand.copy()
@@ -885,7 +1073,9 @@ class _Fitter:
         active = g.has[:, moving].any(axis=1)
         rest = ~active
         # a relation of cells that never change here fails: no set can hold
-        self.hopeless = bool(np.any(np.where(g.eq[rest], np.abs(const[rest]) > _EPS, const[rest] < -_EPS)))
+        self.hopeless = bool(
+            np.any(np.where(g.eq[rest], np.abs(const[rest]) > _EPS, const[rest] < -_EPS))
+        )
         cols = np.flatnonzero(moving)
         self.cols = cols
         at = np.full(len(info), -1)
@@ -908,12 +1098,23 @@ class _Fitter:
             pair = np.array([at[j], len(cols) + t])
             idx += [pair, pair]
             val += [np.array([1.0, -1.0]), np.array([1.0, 1.0])]
-            lo += [-inf, o_c[j]]                 # x - o <= t and x + t >= o
+            lo += [-inf, o_c[j]]  # x - o <= t and x + t >= o
             up += [o_c[j], inf]
         # solved as a linear program first: the relations are sums and balances of a table, whose
         # vertices are whole numbers as a rule; only where one is not, as the integer program
         self.integer = np.flatnonzero([info[j].kind != "amount" for j in cols]).astype(np.int32)
-        self.h = _model(hs, cost, self.lower, self.upper, idx, val, lo, up, [False] * (len(cols) + k), presolve=True)
+        self.h = _model(
+            hs,
+            cost,
+            self.lower,
+            self.upper,
+            idx,
+            val,
+            lo,
+            up,
+            [False] * (len(cols) + k),
+            presolve=True,
+        )
         self.all = np.arange(len(cols) + k, dtype=np.int32)
 
     def fit(self, chosen: np.ndarray, deadline: float) -> Solution | None | str:
@@ -932,8 +1133,8 @@ class _Fitter:
         h.changeColsBounds(len(self.all), self.all, lower, upper)
         state = _run(hs, h, deadline)
         if state != "optimal":
-            return None if state == "none" else state       # no fractional way: no whole one
-        value = np.asarray(h.getSolution().col_value)[:len(self.cols)]
+            return None if state == "none" else state  # no fractional way: no whole one
+        value = np.asarray(h.getSolution().col_value)[: len(self.cols)]
         whole = value[self.integer]
         if np.any(np.abs(whole - np.round(whole)) > 1e-6):
             n = len(self.integer)
@@ -942,7 +1143,7 @@ class _Fitter:
             h.changeColsIntegrality(n, self.integer, np.array([hs.HighsVarType.kContinuous] * n))
             if state != "optimal":
                 return None if state == "none" else state
-            value = np.asarray(h.getSolution().col_value)[:len(self.cols)]
+            value = np.asarray(h.getSolution().col_value)[: len(self.cols)]
         x = np.where(self.moving, 0.0, self.o_c)
         x[self.cols] = value
         return _read_solution(self.g, self.info, self.cand, self.o_c, x)
@@ -964,9 +1165,18 @@ def _run(hs: Any, h: Any, deadline: float) -> str:
     return TIMEOUT if status == hs.HighsModelStatus.kTimeLimit else FAILED
 
 
-def _model(hs: Any, cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray,
-           idx: list[np.ndarray], val: list[np.ndarray], lo: list[float], up: list[float],
-           integer: list[bool], presolve: bool) -> Any:
+def _model(
+    hs: Any,
+    cost: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    idx: list[np.ndarray],
+    val: list[np.ndarray],
+    lo: list[float],
+    up: list[float],
+    integer: list[bool],
+    presolve: bool,
+) -> Any:
     """A HiGHS model of the rows idx/val between lo and up; `integer` per column."""
     h = _new_solver(hs)
     if presolve:
@@ -983,7 +1193,9 @@ def _model(hs: Any, cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarr
     lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum([len(c) for c in idx])]).astype(np.int32)
     lp.a_matrix_.index_ = (np.concatenate(idx) if idx else np.array([])).astype(np.int32)
     lp.a_matrix_.value_ = (np.concatenate(val) if val else np.array([])).astype(np.double)
-    lp.integrality_ = [hs.HighsVarType.kInteger if i else hs.HighsVarType.kContinuous for i in integer]
+    lp.integrality_ = [
+        hs.HighsVarType.kInteger if i else hs.HighsVarType.kContinuous for i in integer
+    ]
     h.passModel(lp)
     return h
 
@@ -1038,13 +1250,20 @@ def _new_solver(hs):
 # Measured on tables 3/4 (scripts/benchmark_locate.py): for programs this small HiGHS spends
 # most of its time in presolve and the feasibility-jump heuristic, and a thread pool only adds
 # hand-offs (batch workers run one per core already).
-_SMALL = 40    # cells: below this, presolve solves the program outright and pays off
-_OPTIONS = (("output_flag", False), ("threads", 1), ("presolve", "off"),
-            ("mip_heuristic_run_feasibility_jump", False), ("mip_rel_gap", 0.0), ("mip_abs_gap", 1e-7))
+_SMALL = 40  # cells: below this, presolve solves the program outright and pays off
+_OPTIONS = (
+    ("output_flag", False),
+    ("threads", 1),
+    ("presolve", "off"),
+    ("mip_heuristic_run_feasibility_jump", False),
+    ("mip_rel_gap", 0.0),
+    ("mip_abs_gap", 1e-7),
+)
 
 
-def _read_solution(g: _Group, info: list[Cell], cand: np.ndarray, o_c: np.ndarray,
-                   x: np.ndarray) -> Solution | None:
+def _read_solution(
+    g: _Group, info: list[Cell], cand: np.ndarray, o_c: np.ndarray, x: np.ndarray
+) -> Solution | None:
     """The changed cells with exact new values; None if the solver's answer does not check."""
     n = len(info)
     amount = np.fromiter((c.kind == "amount" for c in info), bool, n)
@@ -1058,8 +1277,16 @@ def _read_solution(g: _Group, info: list[Cell], cand: np.ndarray, o_c: np.ndarra
         return None
     changed = np.flatnonzero(cand & (np.abs(new - o_c) > _EPS))
     determined = _determined(g, changed, np.flatnonzero(~cand))
-    changes = tuple(Change(info[j].key, info[j].value, float(new[j]) if amount[j] else int(new[j]), bool(d),
-                           info[j].reason) for j, d in zip(changed, determined))
+    changes = tuple(
+        Change(
+            info[j].key,
+            info[j].value,
+            float(new[j]) if amount[j] else int(new[j]),
+            bool(d),
+            info[j].reason,
+        )
+        for j, d in zip(changed, determined)
+    )
     return Solution(changes, round(sum(info[j].weight for j in changed), 9))
 
 
@@ -1076,14 +1303,16 @@ def _determined(g: _Group, changed: np.ndarray, free: np.ndarray) -> np.ndarray:
     a = g.coef[rows][:, unknown]
     _, sv, vt = np.linalg.svd(a)
     rank = int((sv > sv.max(initial=0) * max(a.shape) * np.finfo(float).eps).sum())
-    null = vt[rank:, :len(changed)]
+    null = vt[rank:, : len(changed)]
     return ~(np.abs(null) > 1e-9).any(axis=0)
 
 
 # --- findings -----------------------------------------------------------------------------------
 
-def classify(form: Form, values: dict[str, Any], findings: Iterable[Finding] = (),
-             raw: RawForm | None = None) -> dict[str, Cell]:
+
+def classify(
+    form: Form, values: dict[str, Any], findings: Iterable[Finding] = (), raw: RawForm | None = None
+) -> dict[str, Cell]:
     """Each cell of the relations as the program sees it: its observed value and its weight.
 
     A total computed by the template's formula is not a candidate (its value follows its
@@ -1133,7 +1362,11 @@ def classify(form: Form, values: dict[str, Any], findings: Iterable[Finding] = (
                     out[k] = Cell(k, v, None, typ)
                     continue
                 # typed over the formula: agreeing, a typed total; disagreeing, the red flag
-                weight, reason = (st.typed_total, TYPED_TOTAL) if agrees else (st.overwritten_total, OVERWRITTEN_TOTAL)
+                weight, reason = (
+                    (st.typed_total, TYPED_TOTAL)
+                    if agrees
+                    else (st.overwritten_total, OVERWRITTEN_TOTAL)
+                )
             elif f.is_total:
                 weight, reason = st.typed_total, TYPED_TOTAL
             if k in flagged and st.flagged < weight:
@@ -1142,8 +1375,14 @@ def classify(form: Form, values: dict[str, Any], findings: Iterable[Finding] = (
     return out
 
 
-def locate_findings(form: Form, values: dict[str, Any], findings: list[Finding], *,
-                    raw: RawForm | None = None, time_limit: float | None = None) -> list[Finding]:
+def locate_findings(
+    form: Form,
+    values: dict[str, Any],
+    findings: list[Finding],
+    *,
+    raw: RawForm | None = None,
+    time_limit: float | None = None,
+) -> list[Finding]:
     """`findings` with one `locate` finding per located cell and the errors it explains
     pointing at it. Nothing changes when no relation of an error rule fails."""
     rules = {r.rule for r in hard_relations(form)}
@@ -1157,8 +1396,11 @@ def locate_findings(form: Form, values: dict[str, Any], findings: list[Finding],
     amended = list(findings)
     added: list[Finding] = []
     for oc in outcomes:
-        explained = [i for i, f in enumerate(amended)
-                     if any(f.rule == r.rule and f.key == r.at for r in oc.relations)]
+        explained = [
+            i
+            for i, f in enumerate(amended)
+            if any(f.rule == r.rule and f.key == r.at for r in oc.relations)
+        ]
         if not explained:
             continue
         severity = ERROR if any(amended[i].severity == ERROR for i in explained) else WARNING
@@ -1186,9 +1428,13 @@ def _alternatives_text(form: Form, oc: Outcome, t: dict[str, str]) -> str:
         return ""
     order = {k: i for i, k in enumerate(form.keys)}
     alts = sorted(oc.alternatives, key=lambda s: (s.cost, sorted(order.get(k, 0) for k in s.keys)))
-    ways = t["alternative_sep"].join("、".join(t["change_long"].format(where=_where(form, c.key), new=fmt(c.new))
-                                              for c in sorted(s.changes, key=lambda c: order.get(c.key, 0)))
-                                     for s in alts)
+    ways = t["alternative_sep"].join(
+        "、".join(
+            t["change_long"].format(where=_where(form, c.key), new=fmt(c.new))
+            for c in sorted(s.changes, key=lambda c: order.get(c.key, 0))
+        )
+        for s in alts
+    )
     best = {c.reason for s in oc.solutions for c in s.changes}
     other = {c.reason for s in alts for c in s.changes}
     if FLAGGED in best and not other <= {FLAGGED}:
@@ -1199,21 +1445,34 @@ def _alternatives_text(form: Form, oc: Outcome, t: dict[str, str]) -> str:
         why = t["why_typed_total"]
     else:
         why = t["why_weights"]
-    return t["alternatives"].format(ways=ways, more=t["more"] if oc.more_alternatives else "",
-                                    cells=min(len(s.changes) for s in oc.solutions), why=why)
+    return t["alternatives"].format(
+        ways=ways,
+        more=t["more"] if oc.more_alternatives else "",
+        cells=min(len(s.changes) for s in oc.solutions),
+        why=why,
+    )
 
 
-def _outcome_findings(form: Form, oc: Outcome, explained: list[Finding], severity: str,
-                      t: dict[str, str]) -> tuple[list[Finding], str]:
+def _outcome_findings(
+    form: Form, oc: Outcome, explained: list[Finding], severity: str, t: dict[str, str]
+) -> tuple[list[Finding], str]:
     errors = "、".join(dict.fromkeys(f.where for f in explained))
     n = len(explained)
     sheet = explained[0].sheet
     if oc.status in (TOO_MANY, TIMEOUT, FAILED) or (oc.status == TIED and oc.more_ties):
-        msg = {TOO_MANY: t["too_many"], TIMEOUT: t["timeout"], FAILED: t["failed"]}.get(oc.status, t["many_ties"])
-        text = msg.format(sheet=sheet, max_cells=settings(form.id).max_cells, seconds=fmt(oc.budget),
-                          n=n, errors=errors,
-                          examples="；".join("、".join(_change_text(form, c, t) for c in s.changes)
-                                            for s in oc.solutions[:2]))
+        msg = {TOO_MANY: t["too_many"], TIMEOUT: t["timeout"], FAILED: t["failed"]}.get(
+            oc.status, t["many_ties"]
+        )
+        text = msg.format(
+            sheet=sheet,
+            max_cells=settings(form.id).max_cells,
+            seconds=fmt(oc.budget),
+            n=n,
+            errors=errors,
+            examples="；".join(
+                "、".join(_change_text(form, c, t) for c in s.changes) for s in oc.solutions[:2]
+            ),
+        )
         return [Finding(RULE, severity, text, sheet, None, None)], t["note_unlocated"]
     out = []
     alternatives = _alternatives_text(form, oc, t)
@@ -1223,10 +1482,15 @@ def _outcome_findings(form: Form, oc: Outcome, explained: list[Finding], severit
             others = [x for x in sol.changes if x.key != c.key]
             f = form.field(c.key)
             text = t["located" if c.determined else "located_range"].format(
-                where=_where(form, c.key), found=fmt(c.old), new=fmt(c.new),
+                where=_where(form, c.key),
+                found=fmt(c.old),
+                new=fmt(c.new),
                 others="".join(t["also"].format(change=_change_text(form, x, t)) for x in others),
-                alternatives=alternatives, tail=t["tail_one" if len(sol.changes) == 1 else "tail_several"].format(
-                    n=n, errors=errors, cells=len(sol.changes)))
+                alternatives=alternatives,
+                tail=t["tail_one" if len(sol.changes) == 1 else "tail_several"].format(
+                    n=n, errors=errors, cells=len(sol.changes)
+                ),
+            )
             if oc.unproven:
                 text += t["unproven"]
             out.append(Finding(RULE, severity, text, f.sheet, f.cell, c.key, c.new, c.old))
@@ -1234,14 +1498,24 @@ def _outcome_findings(form: Form, oc: Outcome, explained: list[Finding], severit
             c = sol.changes[0]
             note = t["note_one"].format(where=form.field(c.key).where, new=fmt(c.new))
         else:
-            note = t["note_several"].format(changes="、".join(_change_text(form, c, t) for c in sol.changes))
+            note = t["note_several"].format(
+                changes="、".join(_change_text(form, c, t) for c in sol.changes)
+            )
         return out, note
     # tied: one finding for the table that lists every way, so that a tie does not multiply
     # the errors counted; no cell is marked as the wrong one
-    ways = "；".join("①②③④⑤⑥⑦⑧⑨"[i] + "、".join(t["change_long"].format(where=_where(form, c.key), new=fmt(c.new))
-                                                for c in sol.changes)
-                    for i, sol in enumerate(oc.solutions))
-    text = t["tied"].format(sheet=sheet, k=len(oc.solutions), ways=ways, n=n, errors=errors, alternatives=alternatives)
+    ways = "；".join(
+        "①②③④⑤⑥⑦⑧⑨"[i]
+        + "、".join(
+            t["change_long"].format(where=_where(form, c.key), new=fmt(c.new)) for c in sol.changes
+        )
+        for i, sol in enumerate(oc.solutions)
+    )
+    text = t["tied"].format(
+        sheet=sheet, k=len(oc.solutions), ways=ways, n=n, errors=errors, alternatives=alternatives
+    )
     if oc.unproven:
         text += t["unproven"]
-    return [Finding(RULE, severity, text, sheet, None, None)], t["note_tied"].format(k=len(oc.solutions))
+    return [Finding(RULE, severity, text, sheet, None, None)], t["note_tied"].format(
+        k=len(oc.solutions)
+    )

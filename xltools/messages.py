@@ -12,6 +12,7 @@ enforces this and checks that every entry named exists and gets its placeholders
     from xltools.messages import RUN
     RUN.not_found.format(path=p)      # or RUN.text("not_found", path=p)
 """
+
 from __future__ import annotations
 
 import tomllib

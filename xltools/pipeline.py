@@ -6,6 +6,7 @@
 in isolated workers). Importing a published report (read -> check -> fill the template) is the
 same path with the template written at the end (xltools.importer).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

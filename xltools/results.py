@@ -5,6 +5,7 @@ season store and the web page) read it back with `load_results`. Both directions
 the file has one shape, versioned by ``schema_version``. Adding a field is compatible; renaming
 or removing one raises SCHEMA_VERSION.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,29 +25,30 @@ SCHEMA_VERSION = 1
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One row of 报送情况: a file, or a roster entry with no file."""
-    agency: str                          # the name to show: the roster's, else the workbook's, else the file's
-    status: str                          # a status of xltools.vocabulary
+
+    agency: str  # the name to show: the roster's, else the workbook's, else the file's
+    status: str  # a status of xltools.vocabulary
     roster_name: str | None = None
-    workbook_agency: str | None = None   # as the workbook names it
+    workbook_agency: str | None = None  # as the workbook names it
     file: str | None = None
     errors: int = 0
     warnings: int = 0
     included: bool = False
     findings: tuple[Finding, ...] = ()
-    annotated: str | None = None         # the annotated copy, relative to OUTDIR
-    email: str | None = None             # meta_email as the workbook gives it
+    annotated: str | None = None  # the annotated copy, relative to OUTDIR
+    email: str | None = None  # meta_email as the workbook gives it
     contact: str | None = None
-    roster_email: str | None = None      # the roster's e-mail for the agency, as consolidate matched it
+    roster_email: str | None = None  # the roster's e-mail for the agency, as consolidate matched it
     group: str | None = None
-    uscc: str | None = None              # meta_uscc as the workbook gives it
+    uscc: str | None = None  # meta_uscc as the workbook gives it
     year: int | None = None
     form: str | None = None
-    submitted: str | None = None         # 填报日期
-    modified: str | None = None          # file modification time, ISO
+    submitted: str | None = None  # 填报日期
+    modified: str | None = None  # file modification time, ISO
     sha256: str | None = None
     note: str | None = None
-    sender: str | None = None            # the e-mail the file came by (xltools fetch): its sender …
-    message_id: str | None = None        # … and Message-ID, which the reply refers to
+    sender: str | None = None  # the e-mail the file came by (xltools fetch): its sender …
+    message_id: str | None = None  # … and Message-ID, which the reply refers to
 
     @property
     def name(self) -> str:
@@ -55,13 +57,29 @@ class Entry:
 
     def to_dict(self) -> dict:
         return {
-            "agency": self.agency, "roster_name": self.roster_name, "workbook_agency": self.workbook_agency,
-            "file": self.file, "status": self.status, "errors": self.errors, "warnings": self.warnings,
-            "included": self.included, "findings": [f.to_dict() for f in self.findings],
-            "annotated": self.annotated, "email": self.email, "contact": self.contact,
-            "roster_email": self.roster_email, "group": self.group, "uscc": self.uscc, "year": self.year,
-            "form": self.form, "submitted": self.submitted, "modified": self.modified,
-            "sha256": self.sha256, "note": self.note, "sender": self.sender, "message_id": self.message_id,
+            "agency": self.agency,
+            "roster_name": self.roster_name,
+            "workbook_agency": self.workbook_agency,
+            "file": self.file,
+            "status": self.status,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "included": self.included,
+            "findings": [f.to_dict() for f in self.findings],
+            "annotated": self.annotated,
+            "email": self.email,
+            "contact": self.contact,
+            "roster_email": self.roster_email,
+            "group": self.group,
+            "uscc": self.uscc,
+            "year": self.year,
+            "form": self.form,
+            "submitted": self.submitted,
+            "modified": self.modified,
+            "sha256": self.sha256,
+            "note": self.note,
+            "sender": self.sender,
+            "message_id": self.message_id,
         }
 
     @classmethod
@@ -69,36 +87,53 @@ class Entry:
         def text(k: str) -> str | None:
             v = d.get(k)
             return None if v is None else str(v)
+
         year = d.get("year")
         origin = d.get("origin") if isinstance(d.get("origin"), dict) else {}
         return cls(
-            agency=str(d.get("agency") or d.get("roster_name") or ""), status=str(d["status"]),
-            roster_name=text("roster_name"), workbook_agency=text("workbook_agency"), file=text("file"),
-            errors=int(d.get("errors") or 0), warnings=int(d.get("warnings") or 0),
+            agency=str(d.get("agency") or d.get("roster_name") or ""),
+            status=str(d["status"]),
+            roster_name=text("roster_name"),
+            workbook_agency=text("workbook_agency"),
+            file=text("file"),
+            errors=int(d.get("errors") or 0),
+            warnings=int(d.get("warnings") or 0),
             included=bool(d.get("included")),
             findings=tuple(Finding.from_dict(f) for f in d.get("findings") or []),
-            annotated=text("annotated"), email=text("email"), contact=text("contact"),
-            roster_email=text("roster_email"), group=text("group"), uscc=text("uscc"),
-            year=int(year) if isinstance(year, int) or (isinstance(year, str) and year.isdigit()) else None,
-            form=text("form"), submitted=text("submitted"), modified=text("modified"),
-            sha256=text("sha256"), note=text("note"),
+            annotated=text("annotated"),
+            email=text("email"),
+            contact=text("contact"),
+            roster_email=text("roster_email"),
+            group=text("group"),
+            uscc=text("uscc"),
+            year=int(year)
+            if isinstance(year, int) or (isinstance(year, str) and year.isdigit())
+            else None,
+            form=text("form"),
+            submitted=text("submitted"),
+            modified=text("modified"),
+            sha256=text("sha256"),
+            note=text("note"),
             sender=text("sender") or (str(origin["sender"]) if origin.get("sender") else None),
-            message_id=text("message_id") or (str(origin["message_id"]) if origin.get("message_id") else None))
+            message_id=text("message_id")
+            or (str(origin["message_id"]) if origin.get("message_id") else None),
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Run:
     """A consolidation as results.json records it."""
+
     outdir: Path
     year: int | None
     form: str | None
     created: str | None
     entries: tuple[Entry, ...]
-    summary_workbook: str | None = None    # relative to OUTDIR
-    policy: str = "without_errors"         # or "include_invalid"
+    summary_workbook: str | None = None  # relative to OUTDIR
+    policy: str = "without_errors"  # or "include_invalid"
     roster_size: int = 0
-    summary_findings: tuple[Finding, ...] = ()   # the summary workbook re-checked
-    skipped: tuple[tuple[str, str], ...] = ()    # (path, Chinese reason): inputs not read
+    summary_findings: tuple[Finding, ...] = ()  # the summary workbook re-checked
+    skipped: tuple[tuple[str, str], ...] = ()  # (path, Chinese reason): inputs not read
 
     @property
     def included(self) -> list[Entry]:
@@ -147,7 +182,9 @@ def load_results(outdir: str | Path) -> Run:
         raise XltoolsError(RUN.results_unreadable.format(path=path, error=exc)) from exc
     if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
         found = doc.get("schema_version") if isinstance(doc, dict) else None
-        raise XltoolsError(RUN.results_version.format(path=path, found=found, supported=SCHEMA_VERSION))
+        raise XltoolsError(
+            RUN.results_version.format(path=path, found=found, supported=SCHEMA_VERSION)
+        )
     try:
         return _run(outdir, doc)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:

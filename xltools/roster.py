@@ -3,6 +3,7 @@
 A roster is an .xlsx or .csv file with a header row. Columns are found by name (after
 normalising), so a coordinator's own sheet with extra columns works as is.
 """
+
 from __future__ import annotations
 
 import csv
@@ -67,8 +68,9 @@ class RosterIndex:
                 self.by_code.setdefault(normalise_uscc(r.uscc), r)
             self.by_name.setdefault(normalise_name(r.name), r)
 
-    def match(self, name: str | None = None, uscc: str | None = None,
-              file_stem: str | None = None) -> RosterEntry | None:
+    def match(
+        self, name: str | None = None, uscc: str | None = None, file_stem: str | None = None
+    ) -> RosterEntry | None:
         code = normalise_uscc(uscc)
         hit = self.by_code.get(code) if code else None
         if hit is None and name:
@@ -77,19 +79,18 @@ class RosterIndex:
             hit = self.by_name.get(normalise_name(file_stem))
         return hit
 
-
     def by_sender(self, address: str | None) -> RosterEntry | None:
         """The entry whose 电子邮箱 lists this address (a submission by e-mail that names no
         agency); None when no entry or several entries share it."""
         if not hasattr(self, "_emails"):
             from xltools.addresses import split_addresses
+
             self._emails: dict[str, list[RosterEntry]] = {}
             for r in self.entries:
                 for a in split_addresses(r.email):
                     self._emails.setdefault(a.casefold(), []).append(r)
         hits = self._emails.get((address or "").strip().casefold(), [])
         return hits[0] if len(hits) == 1 else None
-
 
     def sender_mismatch(self, sender: str | None, agency: str | None) -> str | None:
         """A warning when the sender's address is the roster address of another roster
@@ -99,11 +100,13 @@ class RosterIndex:
         if hit is None or named is None or named is hit:
             return None
         from xltools.messages import FETCH
+
         return FETCH.sender_mismatch.format(sender=sender, sender_agency=hit.name, agency=agency)
 
 
-def match(entries: Iterable[RosterEntry], name: str | None = None,
-          uscc: str | None = None) -> RosterEntry | None:
+def match(
+    entries: Iterable[RosterEntry], name: str | None = None, uscc: str | None = None
+) -> RosterEntry | None:
     """The roster entry for an agency: by 统一社会信用代码 first, else by normalised name."""
     return RosterIndex(entries).match(name, uscc)
 
@@ -152,26 +155,39 @@ def _entries(path: Path, rows: list[list[object]]) -> list[RosterEntry]:
     seen_names: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
     duplicates: list[str] = []
-    for line, row in enumerate(rows[header_at + 1:], start=header_at + 2):
+    for line, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
         values = {f: clean_text(row[j]) if j < len(row) else None for f, j in columns.items()}
         name = values.get("name")
         if not name:
             continue
         key = normalise_name(name)
         if key in seen_names:
-            duplicates.append(ROSTER.text("duplicate_name", name=name, first=seen_names[key], line=line))
+            duplicates.append(
+                ROSTER.text("duplicate_name", name=name, first=seen_names[key], line=line)
+            )
             continue
         seen_names[key] = line
         uscc = values.get("uscc")
         if uscc:
             uscc = normalise_uscc(uscc)
             if uscc in seen_codes:
-                duplicates.append(ROSTER.text("duplicate_uscc", uscc=uscc, first=seen_codes[uscc], line=line))
+                duplicates.append(
+                    ROSTER.text("duplicate_uscc", uscc=uscc, first=seen_codes[uscc], line=line)
+                )
             seen_codes[uscc] = line
-        entries.append(RosterEntry(name=name, email=values.get("email"), contact=values.get("contact"),
-                                   uscc=uscc, group=values.get("group")))
+        entries.append(
+            RosterEntry(
+                name=name,
+                email=values.get("email"),
+                contact=values.get("contact"),
+                uscc=uscc,
+                group=values.get("group"),
+            )
+        )
     if duplicates:
-        raise XltoolsError(ROSTER.text("duplicates", name=path.name, items=ROSTER.join.join(duplicates)))
+        raise XltoolsError(
+            ROSTER.text("duplicates", name=path.name, items=ROSTER.join.join(duplicates))
+        )
     if not entries:
         raise XltoolsError(ROSTER.text("empty", name=path.name))
     return entries
@@ -187,10 +203,13 @@ def _xlsx_rows(path: Path) -> list[list[object]]:
     try:
         # the first sheet that has a 单位名称 header; else the first sheet (for the error message)
         for ws in wb.worksheets:
-            ws.reset_dimensions()   # WPS may declare a wrong <dimension>
+            ws.reset_dimensions()  # WPS may declare a wrong <dimension>
             rows = [list(r) for r in ws.iter_rows(values_only=True)]
-            if any(_HEADER_LOOKUP.get(_normalise_header(c)) == "name"
-                   for r in rows[:HEADER_SEARCH_ROWS] for c in r):
+            if any(
+                _HEADER_LOOKUP.get(_normalise_header(c)) == "name"
+                for r in rows[:HEADER_SEARCH_ROWS]
+                for c in r
+            ):
                 return rows
         return []
     finally:

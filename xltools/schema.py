@@ -1,4 +1,5 @@
 """The form definition as a plain document (`xltools schema --json`)."""
+
 from __future__ import annotations
 
 from xltools.rules import rules_for
@@ -9,9 +10,18 @@ def describe(form_id: str = "2021") -> dict:
     form = load_form(form_id)
     rules: dict[str, dict] = {}
     for r in rules_for(form):
-        entry = rules.setdefault(r.id, {"id": r.id, "severity": r.severity, "description": r.description,
-                                        "kind": r.kind, "stage": r.stage, "live_sheet": r.expressible,
-                                        "instances": 0})
+        entry = rules.setdefault(
+            r.id,
+            {
+                "id": r.id,
+                "severity": r.severity,
+                "description": r.description,
+                "kind": r.kind,
+                "stage": r.stage,
+                "live_sheet": r.expressible,
+                "instances": 0,
+            },
+        )
         entry["instances"] += 1
     return {
         "schema_version": 1,
@@ -20,9 +30,18 @@ def describe(form_id: str = "2021") -> dict:
         "years": [form.first_year, form.last_year],
         "template_version": form.template_version,
         "fields": [
-            {"key": f.key, "sheet": f.sheet, "cell": f.cell, "row_caption": f.row_caption,
-             "col_caption": f.col_caption, "type": f.type, "required": f.required,
-             "total": f.is_total, "sum_of": list(f.sum_of), **({"choices": list(f.choices)} if f.choices else {})}
+            {
+                "key": f.key,
+                "sheet": f.sheet,
+                "cell": f.cell,
+                "row_caption": f.row_caption,
+                "col_caption": f.col_caption,
+                "type": f.type,
+                "required": f.required,
+                "total": f.is_total,
+                "sum_of": list(f.sum_of),
+                **({"choices": list(f.choices)} if f.choices else {}),
+            }
             for f in form.fields
         ],
         "rules": list(rules.values()),
@@ -34,6 +53,13 @@ def list_forms() -> list[dict]:
     out = []
     for fid in form_ids():
         form = load_form(fid)
-        out.append({"form": form.id, "title": form.full_title, "years": [form.first_year, form.last_year],
-                    "maps_from": list(form.maps_from), "source": form.source})
+        out.append(
+            {
+                "form": form.id,
+                "title": form.full_title,
+                "years": [form.first_year, form.last_year],
+                "maps_from": list(form.maps_from),
+                "source": form.source,
+            }
+        )
     return out

@@ -4,6 +4,7 @@ The layout of the template lives in the TOML files; this module only expands wha
 table 3's matrix into fields and caption cells, "from" references between forms, and rule
 entries with ``for_each`` into one rule instance per column or item.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,9 +20,9 @@ from typing import Any
 from xltools import XltoolsError
 from xltools.messages import RUN
 
-FORM_IDS = ("2021", "2019")       # the forms shipped in the package (see form_ids() for all)
+FORM_IDS = ("2021", "2019")  # the forms shipped in the package (see form_ids() for all)
 FORMS_PATH_ENV = "XLTOOLS_FORMS_PATH"
-_NOT_FORMS = frozenset({"messages", "publish"})      # other TOML files of xltools/forms
+_NOT_FORMS = frozenset({"messages", "publish"})  # other TOML files of xltools/forms
 NUMERIC_TYPES = frozenset({"count", "amount", "signed"})
 
 _A1 = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
@@ -53,10 +54,10 @@ def a1(row: int, col: int) -> str:
 @dataclass(frozen=True, slots=True)
 class Caption:
     sheet: str
-    range: str        # "A1:D1" or "A3"
+    range: str  # "A1:D1" or "A3"
     text: str
     style: str
-    vertical: bool = False      # written standing (a tall group label)
+    vertical: bool = False  # written standing (a tall group label)
 
     @property
     def cell(self) -> str:
@@ -74,8 +75,8 @@ class Field:
     required: bool = True
     choices: tuple[str, ...] = ()
     merge: str | None = None
-    sum_of: tuple[str, ...] = ()       # a total: the template writes SUM() of these keys
-    sum_rule: str | None = None        # the rule id that checks this total
+    sum_of: tuple[str, ...] = ()  # a total: the template writes SUM() of these keys
+    sum_rule: str | None = None  # the rule id that checks this total
 
     @property
     def is_total(self) -> bool:
@@ -107,22 +108,26 @@ class Sheet:
     heights: dict[int, float]
     landscape: bool = False
     print_rows: str | None = None
-    matrix: dict | None = None      # the expanded matrix description (ids, cells), if any
+    matrix: dict | None = None  # the expanded matrix description (ids, cells), if any
 
 
 @dataclass(frozen=True, slots=True)
 class RuleDef:
     """A rule's entry in the message catalogue (messages.toml [rules.<id>])."""
+
     id: str
     severity: str
     description: str
     message: str
-    texts: dict[str, str] = field(default_factory=dict)   # every text of the entry, by name ("sheet", …)
+    texts: dict[str, str] = field(
+        default_factory=dict
+    )  # every text of the entry, by name ("sheet", …)
 
 
 @dataclass(frozen=True, slots=True)
 class RuleUse:
     """One expanded application of a rule kind in a form, with its parameters."""
+
     id: str
     kind: str
     params: dict[str, Any]
@@ -140,11 +145,13 @@ class Form:
     sheets: tuple[Sheet, ...]
     rules: tuple[RuleUse, ...]
     catalogue: dict[str, RuleDef]
-    summary: dict[str, Any] = field(default_factory=dict)     # the summary workbook's charts ([summary])
-    maps_from: tuple[str, ...] = ()      # forms whose reports this form's consolidation takes in
+    summary: dict[str, Any] = field(
+        default_factory=dict
+    )  # the summary workbook's charts ([summary])
+    maps_from: tuple[str, ...] = ()  # forms whose reports this form's consolidation takes in
     # rows a derived form replaced: {(matrix, base row id): this form's row id} (replace_rows)
     replaced_rows: dict[tuple[str, str], str] = field(default_factory=dict)
-    source: str = ""                     # the TOML file
+    source: str = ""  # the TOML file
     fields: tuple[Field, ...] = field(init=False)
     by_key: dict[str, Field] = field(init=False)
     keys: tuple[str, ...] = field(init=False)
@@ -187,8 +194,12 @@ try:
     # os.environ.get of an unset name raises and catches a KeyError inside: about 10 us, and
     # every load_form asks. The environment's own mapping answers in well under 1 us (it is
     # what os.environ reads and monkeypatch.setenv / os.environ[...] = … write).
-    _ENV_DATA, _ENV_KEY, _ENV_DECODE = os.environ._data, os.environ.encodekey(FORMS_PATH_ENV), os.environ.decodevalue
-except AttributeError:      # another Python implementation
+    _ENV_DATA, _ENV_KEY, _ENV_DECODE = (
+        os.environ._data,
+        os.environ.encodekey(FORMS_PATH_ENV),
+        os.environ.decodevalue,
+    )
+except AttributeError:  # another Python implementation
     _ENV_DATA = None
 
 
@@ -216,7 +227,9 @@ def _form_files(forms_path: str) -> dict[str, Any]:
                 if not _is_form(_Path(path.path)):
                     continue
                 if fid in found:
-                    raise XltoolsError(RUN.form_duplicate.format(form=fid, first=found[fid], second=path.path))
+                    raise XltoolsError(
+                        RUN.form_duplicate.format(form=fid, first=found[fid], second=path.path)
+                    )
                 found[fid] = _Path(path.path)
     return found
 
@@ -226,7 +239,7 @@ def _is_form(file: Any) -> bool:
     try:
         head = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return True         # reported as an invalid form when it is loaded
+        return True  # reported as an invalid form when it is loaded
     return "[[sheets]]" in head
 
 
@@ -238,7 +251,11 @@ def form_ids() -> tuple[str, ...]:
 @lru_cache(maxsize=8)
 def _form_ids(forms_path: str) -> tuple[str, ...]:
     files = _form_files(forms_path)
-    return tuple(sorted(files, key=lambda fid: (-int(_raw_form_at(fid, forms_path).get("first_year", 0)), fid)))
+    return tuple(
+        sorted(
+            files, key=lambda fid: (-int(_raw_form_at(fid, forms_path).get("first_year", 0)), fid)
+        )
+    )
 
 
 def form_for_year(year: int) -> str:
@@ -257,9 +274,17 @@ def _unknown(form_id: str) -> XltoolsError:
 def load_catalogue() -> dict[str, RuleDef]:
     """The [rules] section of the message catalogue (messages.toml)."""
     from xltools.messages import RULES
-    return {rid: RuleDef(rid, d["severity"], d["description"], d["message"],
-                         {k: v for k, v in d.items() if isinstance(v, str)})
-            for rid, d in RULES.entries().items()}
+
+    return {
+        rid: RuleDef(
+            rid,
+            d["severity"],
+            d["description"],
+            d["message"],
+            {k: v for k, v in d.items() if isinstance(v, str)},
+        )
+        for rid, d in RULES.entries().items()
+    }
 
 
 def _raw_form(form_id: str) -> dict:
@@ -277,8 +302,11 @@ def _raw_form_at(form_id: str, forms_path: str) -> dict:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise XltoolsError(RUN.form_invalid.format(path=file, error=e)) from None
     if str(data.get("id")) != form_id:
-        raise XltoolsError(RUN.form_invalid.format(path=file, error=RUN.text("form_id_mismatch", id=data.get("id"),
-                                                                               form=form_id)))
+        raise XltoolsError(
+            RUN.form_invalid.format(
+                path=file, error=RUN.text("form_id_mismatch", id=data.get("id"), form=form_id)
+            )
+        )
     return data
 
 
@@ -333,8 +361,11 @@ def _expand_matrix(name: str, m: dict) -> tuple[list[Caption], list[Field], dict
             if len(groups) > depth:
                 label = groups[depth]
                 j = i
-                while j + 1 < len(rows) and len(rows[j + 1].get("groups", [])) > depth \
-                        and rows[j + 1]["groups"][depth] == label:
+                while (
+                    j + 1 < len(rows)
+                    and len(rows[j + 1].get("groups", [])) > depth
+                    and rows[j + 1]["groups"][depth] == label
+                ):
                     j += 1
                 col = col_letter(label_cols[depth])
                 top, bottom = m["first_row"] + i, m["first_row"] + j
@@ -348,7 +379,11 @@ def _expand_matrix(name: str, m: dict) -> tuple[list[Caption], list[Field], dict
         row = row_of[r["id"]]
         depth = len(r.get("groups", []))
         first = col_letter(label_cols[depth])
-        rng = f"{first}{row}" if label_cols[depth] == last_label else f"{first}{row}:{col_letter(last_label)}{row}"
+        rng = (
+            f"{first}{row}"
+            if label_cols[depth] == last_label
+            else f"{first}{row}:{col_letter(last_label)}{row}"
+        )
         captions.append(Caption(name, rng, r["label"], "label"))
         for c in m["cols"]:
             key = m["key"].format(row=r["id"], col=c["id"])
@@ -361,8 +396,21 @@ def _expand_matrix(name: str, m: dict) -> tuple[list[Caption], list[Field], dict
             elif "sum_of" in r:
                 sum_of = tuple(m["key"].format(row=x, col=c["id"]) for x in r["sum_of"])
                 rule = r["rule"]
-            fields.append(Field(key, name, f"{c['col']}{row}", r["label"], c["caption"],
-                                m.get("type", "count"), True, (), None, sum_of, rule))
+            fields.append(
+                Field(
+                    key,
+                    name,
+                    f"{c['col']}{row}",
+                    r["label"],
+                    c["caption"],
+                    m.get("type", "count"),
+                    True,
+                    (),
+                    None,
+                    sum_of,
+                    rule,
+                )
+            )
     # the corner cell (row total of the results row) is also checked as a column total
     extra_totals = []
     for r in rows:
@@ -372,10 +420,18 @@ def _expand_matrix(name: str, m: dict) -> tuple[list[Caption], list[Field], dict
                     key = m["key"].format(row=r["id"], col=c["id"])
                     parts = tuple(m["key"].format(row=x, col=c["id"]) for x in r["sum_of"])
                     extra_totals.append((key, parts, r["rule"]))
-    info = {"name": m["name"], "rows": [r["id"] for r in rows], "cols": [c["id"] for c in m["cols"]],
-            "row_of": row_of, "col_of": col_of, "key": m["key"], "extra_totals": extra_totals,
-            "labels": {r["id"]: r["label"] for r in rows}, "groups": {r["id"]: list(r.get("groups", [])) for r in rows},
-            "row_sums": {r["id"]: list(r["sum_of"]) for r in rows if "sum_of" in r}}
+    info = {
+        "name": m["name"],
+        "rows": [r["id"] for r in rows],
+        "cols": [c["id"] for c in m["cols"]],
+        "row_of": row_of,
+        "col_of": col_of,
+        "key": m["key"],
+        "extra_totals": extra_totals,
+        "labels": {r["id"]: r["label"] for r in rows},
+        "groups": {r["id"]: list(r.get("groups", [])) for r in rows},
+        "row_sums": {r["id"]: list(r["sum_of"]) for r in rows if "sum_of" in r},
+    }
     return captions, fields, info
 
 
@@ -385,18 +441,36 @@ def _build_sheet(s: dict) -> Sheet:
     fields = []
     for f in s.get("fields", []):
         typ = f.get("type", "count")
-        fields.append(Field(
-            f["key"], name, f["cell"], f.get("row", ""), f.get("col", ""), typ,
-            f.get("required", typ in NUMERIC_TYPES), tuple(f.get("choices", ())), f.get("merge"),
-            tuple(f.get("sum_of", ())), f.get("rule")))
+        fields.append(
+            Field(
+                f["key"],
+                name,
+                f["cell"],
+                f.get("row", ""),
+                f.get("col", ""),
+                typ,
+                f.get("required", typ in NUMERIC_TYPES),
+                tuple(f.get("choices", ())),
+                f.get("merge"),
+                tuple(f.get("sum_of", ())),
+                f.get("rule"),
+            )
+        )
     matrix = None
     if "matrix" in s:
         mc, mf, matrix = _expand_matrix(name, s["matrix"])
         captions += mc
         fields += mf
-    return Sheet(name, tuple(captions), tuple(fields), dict(s.get("widths", {})),
-                 {int(k): v for k, v in s.get("heights", {}).items()}, bool(s.get("landscape")),
-                 s.get("print_rows"), matrix)
+    return Sheet(
+        name,
+        tuple(captions),
+        tuple(fields),
+        dict(s.get("widths", {})),
+        {int(k): v for k, v in s.get("heights", {}).items()},
+        bool(s.get("landscape")),
+        s.get("print_rows"),
+        matrix,
+    )
 
 
 def _expand_rules(data: dict, matrices: dict[str, dict]) -> list[RuleUse]:
@@ -406,7 +480,7 @@ def _expand_rules(data: dict, matrices: dict[str, dict]) -> list[RuleUse]:
             base = _expand_rules(_raw_form(r["from"]), matrices)
             out += [u for u in base if u.id in r["ids"]]
             continue
-        if "ids" in r:      # several rules of one kind without parameters
+        if "ids" in r:  # several rules of one kind without parameters
             out += [RuleUse(rid, r["kind"], {}) for rid in r["ids"]]
             continue
         params = {k: v for k, v in r.items() if k not in ("id", "kind", "for_each")}
@@ -447,7 +521,9 @@ def _load_form(form_id: str, forms_path: str) -> Form:
     try:
         return _build_form(form_id, data)
     except (KeyError, TypeError, ValueError, IndexError, StopIteration) as e:
-        raise XltoolsError(RUN.form_invalid.format(path=_form_files(forms_path).get(form_id), error=repr(e))) from None
+        raise XltoolsError(
+            RUN.form_invalid.format(path=_form_files(forms_path).get(form_id), error=repr(e))
+        ) from None
 
 
 def _build_form(form_id: str, data: dict) -> Form:
@@ -463,7 +539,7 @@ def _build_form(form_id: str, data: dict) -> Form:
             raise XltoolsError(RUN.form_unknown_rule.format(form=form_id, rule=u.id))
     summary = data.get("summary", {})
     seen = set()
-    while "from" in summary and summary["from"] not in seen:     # taken from another form
+    while "from" in summary and summary["from"] not in seen:  # taken from another form
         seen.add(summary["from"])
         summary = _raw_form(summary["from"]).get("summary", {})
     based_on = [s["from"] for s in data["sheets"] if "from" in s]
@@ -472,11 +548,26 @@ def _build_form(form_id: str, data: dict) -> Form:
     for s in data["sheets"]:
         for old, new in (s.get("replace_rows") or {}).items():
             if new:
-                base = next(x for x in _resolve_sheets(_raw_form(s["from"])) if x["name"] == s["name"])
+                base = next(
+                    x for x in _resolve_sheets(_raw_form(s["from"])) if x["name"] == s["name"]
+                )
                 replaced[(base["matrix"]["name"], old)] = new["id"]
-    return Form(str(data["id"]), data["title"], data["issued_by"], data["first_year"], data.get("last_year"),
-                data["template_version"], dict(cover), sheets, rules, catalogue, dict(summary), maps_from,
-                replaced, str(_form_files(_forms_path()).get(form_id, "")))
+    return Form(
+        str(data["id"]),
+        data["title"],
+        data["issued_by"],
+        data["first_year"],
+        data.get("last_year"),
+        data["template_version"],
+        dict(cover),
+        sheets,
+        rules,
+        catalogue,
+        dict(summary),
+        maps_from,
+        replaced,
+        str(_form_files(_forms_path()).get(form_id, "")),
+    )
 
 
 def form_section(form_id: str, name: str) -> dict:
@@ -497,14 +588,17 @@ def key_map(source: Form, target: Form) -> dict[str, str]:
     (replace_rows) maps to the row it replaced; anything else has no place in `target`."""
     out = {k: k for k in source.keys if k in target.by_key}
     pairs = []
-    if source.replaced_rows and target.id in source.maps_from:       # source derives from target
+    if source.replaced_rows and target.id in source.maps_from:  # source derives from target
         pairs = [(new, old) for (m, old), new in source.replaced_rows.items()]
-    elif target.replaced_rows and source.id in target.maps_from:     # target derives from source
+    elif target.replaced_rows and source.id in target.maps_from:  # target derives from source
         pairs = [(old, new) for (m, old), new in target.replaced_rows.items()]
     for s in source.sheets:
         if not s.matrix:
             continue
-        tm = next((t.matrix for t in target.sheets if t.matrix and t.matrix["name"] == s.matrix["name"]), None)
+        tm = next(
+            (t.matrix for t in target.sheets if t.matrix and t.matrix["name"] == s.matrix["name"]),
+            None,
+        )
         if tm is None:
             continue
         for src_row, dst_row in pairs:

@@ -6,6 +6,7 @@ entry and file with its status), 分单位明细 (one row per agency, a column p
 (every finding) and 图表 (native charts). Written with XlsxWriter in constant memory, text
 always as strings: nothing a workbook contained becomes a live formula here.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from xltools.findings import Report
 
 
-
 def write_summary(result: "Consolidation", path: Path, agency: str | None = None) -> "Report":
     """Write the workbook (temporary name, then rename) and return it read back and checked."""
     form = result.form
@@ -33,9 +33,12 @@ def write_summary(result: "Consolidation", path: Path, agency: str | None = None
     if result.year:
         values["meta_year"] = result.year
     note = RUN.summary_note.format(
-        n=n, files=len(result.files), created=result.created,
+        n=n,
+        files=len(result.files),
+        created=result.created,
         roster=RUN.summary_note_roster.format(n=result.roster_size) if result.roster_size else "",
-        policy=RUN.policy_all if result.include_invalid else RUN.policy_valid)
+        policy=RUN.policy_all if result.include_invalid else RUN.policy_valid,
+    )
     with atomic_path(path) as tmp:
         wb = new_workbook(tmp)
         fmt = write_form_sheets(wb, form, values, note)
@@ -43,7 +46,9 @@ def write_summary(result: "Consolidation", path: Path, agency: str | None = None
         _detail_sheet(wb, fmt, result)
         _findings_sheet(wb, fmt, result)
         _charts_sheet(wb, fmt, result)
-        for extra in getattr(result, "extra_sheets", ()):    # e.g. the season's sheets (xltools.season)
+        for extra in getattr(
+            result, "extra_sheets", ()
+        ):  # e.g. the season's sheets (xltools.season)
             extra(wb, fmt)
         wb.close()
     report = _read_back(path)
@@ -59,6 +64,7 @@ def _read_back(path: Path) -> "Report":
     from xltools.evaluate import evaluate
     from xltools.pipeline import unreadable_report
     from xltools.reader.workbook import read_workbook
+
     try:
         return evaluate(read_workbook(path, screen=False))
     except UnreadableError as e:
@@ -100,7 +106,9 @@ def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
     ws = _streamed_sheet(wb, NAMES.sheet_status)
     heads = list(SUMMARY.status_heads)
     widths = [6, 30, 30, 14, 10, 8, 8, 9, 60, 40, 12, 20, 66, 10, 28]
-    compared = any(getattr(e, "compared", None) for e in result.entries)   # a season: versions compared
+    compared = any(
+        getattr(e, "compared", None) for e in result.entries
+    )  # a season: versions compared
     if compared:
         heads.append(SUMMARY.compared_head)
         widths.append(50)
@@ -110,9 +118,23 @@ def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
     wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
     for i, e in enumerate(result.entries, start=1):
         values = e.report.values if e.report else {}
-        row = [i, e.name, e.agency, e.roster.group if e.roster else None, None, e.errors, e.warnings, e.included,
-               e.note, e.file, e.submitted, e.modified, e.sha256, values.get("meta_contact"),
-               values.get("meta_email") or (e.roster.email if e.roster else None)]
+        row = [
+            i,
+            e.name,
+            e.agency,
+            e.roster.group if e.roster else None,
+            None,
+            e.errors,
+            e.warnings,
+            e.included,
+            e.note,
+            e.file,
+            e.submitted,
+            e.modified,
+            e.sha256,
+            values.get("meta_contact"),
+            values.get("meta_email") or (e.roster.email if e.roster else None),
+        ]
         if compared:
             row.append(getattr(e, "compared", None))
         for col, v in enumerate(row):
@@ -120,7 +142,9 @@ def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
         ws.write_string(i, 4, STATUS_LABELS.get(e.status, e.status), colored.get(e.status, plain))
     ws.autofilter(0, 0, max(len(result.entries), 1), len(heads) - 1)
     ws.freeze_panes(1, 2)
-    ws.print_area(0, 0, max(len(result.entries), 1), 9)   # the hashes and contacts stay on screen only
+    ws.print_area(
+        0, 0, max(len(result.entries), 1), 9
+    )  # the hashes and contacts stay on screen only
     _print(ws)
 
 
@@ -128,7 +152,9 @@ def _detail_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
     ws = _streamed_sheet(wb, NAMES.sheet_detail)
     form = result.form
     fields = [f for f in form.fields if f.is_numeric]
-    caption = fmt.get(bold=True, text_wrap=True, valign="top", font_size=9, bg_color="#DDEBF7", border=1)
+    caption = fmt.get(
+        bold=True, text_wrap=True, valign="top", font_size=9, bg_color="#DDEBF7", border=1
+    )
     key_fmt = fmt.get(font_size=8, font_color="#595959", border=1)
     fixed = SUMMARY.detail_heads
     ws.set_column(0, 0, 30)
@@ -151,11 +177,21 @@ def _detail_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
         if not e.report or not e.report.values:
             continue
         values = e.report.values
-        for col, v in enumerate([e.name, STATUS_LABELS.get(e.status, e.status), e.included, e.report.year, e.report.form]):
+        for col, v in enumerate(
+            [
+                e.name,
+                STATUS_LABELS.get(e.status, e.status),
+                e.included,
+                e.report.year,
+                e.report.form,
+            ]
+        ):
             _text(ws, row, col, v)
         for j, key in keys:
             v = values.get(key)
-            if (type(v) is int or type(v) is float) or (isinstance(v, (int, float)) and not isinstance(v, bool)):
+            if (type(v) is int or type(v) is float) or (
+                isinstance(v, (int, float)) and not isinstance(v, bool)
+            ):
                 write_number(row, j, v)
         row += 1
     ws.autofilter(1, 0, max(row - 1, 1), len(fixed) + len(fields) - 1)
@@ -172,14 +208,21 @@ def _findings_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
     red = fmt.get(font_size=10, bg_color=STATUS_COLORS[ERRORS])
     yellow = fmt.get(font_size=10, bg_color=STATUS_COLORS[WARNINGS])
     row = 1
-    groups = [(SUMMARY.summary_review, str(result.outdir / NAMES.summary_workbook),
-               result.summary.findings if result.summary else [])]
+    groups = [
+        (
+            SUMMARY.summary_review,
+            str(result.outdir / NAMES.summary_workbook),
+            result.summary.findings if result.summary else [],
+        )
+    ]
     groups += [(e.name, e.file, e.findings) for e in result.entries if e.findings]
     for name, file, findings in groups:
         for f in findings:
             _text(ws, row, 0, name)
             _text(ws, row, 1, file)
-            ws.write_string(row, 2, severity_label(f.severity), red if f.severity == ERROR else yellow)
+            ws.write_string(
+                row, 2, severity_label(f.severity), red if f.severity == ERROR else yellow
+            )
             _text(ws, row, 3, f.rule)
             _text(ws, row, 4, f.where)
             _text(ws, row, 5, f.message, wrap)
@@ -209,14 +252,19 @@ def _outcomes(totals: dict, form) -> list[tuple[str, float]]:
     for rid in m["row_sums"][spec["row"]]:
         groups = m["groups"][rid]
         label = _short(groups[depth] if len(groups) > depth else m["labels"][rid])
-        out[label] = out.get(label, 0) + (totals.get(m["key"].format(row=rid, col=spec["col"])) or 0)
+        out[label] = out.get(label, 0) + (
+            totals.get(m["key"].format(row=rid, col=spec["col"])) or 0
+        )
     return list(out.items())
 
 
 def _reviews(form) -> tuple[list[tuple[str, str]], list[tuple[str, tuple[str, ...]]]]:
     """(result captions with their key suffix, [(group label, part keys)]) of the reviews sheet."""
-    groups = [(f.row_caption.split("·")[-1], f.sum_of) for f in form.sheet(form.summary["reviews_sheet"]).fields
-              if f.is_total]
+    groups = [
+        (f.row_caption.split("·")[-1], f.sum_of)
+        for f in form.sheet(form.summary["reviews_sheet"]).fields
+        if f.is_total
+    ]
     first = groups[0][1]
     results = [(form.field(k).col_caption, k) for k in first]
     return results, groups
@@ -251,18 +299,31 @@ class _Charts:
         return max(len(rows), 1)
 
     def _series(self, first: int, last: int, **extra) -> dict:
-        return {"categories": [CHART_SHEET, first, 0, last, 0], "values": [CHART_SHEET, first, 1, last, 1], **extra}
+        return {
+            "categories": [CHART_SHEET, first, 0, last, 0],
+            "values": [CHART_SHEET, first, 1, last, 1],
+            **extra,
+        }
 
     def ranked(self) -> None:
         """The agencies with the most of the ranked figure (applications received)."""
         cfg = self.cfg
         top = cfg.get("top", 20)
-        ranked = sorted(((e.name, e.report.values.get(cfg["ranked_key"]) or 0) for e in self.result.included),
-                        key=lambda x: -x[1])[:top]
+        ranked = sorted(
+            ((e.name, e.report.values.get(cfg["ranked_key"]) or 0) for e in self.result.included),
+            key=lambda x: -x[1],
+        )[:top]
         last = self._table(cfg["ranked_label"].format(n=top), ranked)
         chart = self.wb.add_chart({"type": "bar"})
-        chart.add_series(self._series(self.row + 1, self.row + last, name=cfg["ranked_series"],
-                                      fill={"color": "#4472C4"}, data_labels={"value": True}))
+        chart.add_series(
+            self._series(
+                self.row + 1,
+                self.row + last,
+                name=cfg["ranked_series"],
+                fill={"color": "#4472C4"},
+                data_labels={"value": True},
+            )
+        )
         chart.set_title({"name": cfg["ranked_title"]})
         chart.set_legend({"none": True})
         chart.set_y_axis({"reverse": True})
@@ -273,8 +334,14 @@ class _Charts:
         outcomes = _outcomes(self.result.totals, self.result.form)
         self._table(self.cfg["outcomes_label"], outcomes)
         pie = self.wb.add_chart({"type": "pie"})
-        pie.add_series(self._series(self.row + 1, self.row + len(outcomes), name=self.cfg["outcomes_series"],
-                                    data_labels={"value": True, "percentage": True}))
+        pie.add_series(
+            self._series(
+                self.row + 1,
+                self.row + len(outcomes),
+                name=self.cfg["outcomes_series"],
+                data_labels={"value": True, "percentage": True},
+            )
+        )
         pie.set_title({"name": self.cfg["outcomes_title"]})
         self._place(pie, len(outcomes) + 1)
 
@@ -292,10 +359,14 @@ class _Charts:
         col = self.wb.add_chart({"type": "column", "subtype": "stacked"})
         colors = ["#70AD47", "#ED7D31", "#A5A5A5", "#FFC000"]
         for j in range(1, len(results) + 1):
-            col.add_series({"name": [CHART_SHEET, row + 1, j],
-                            "categories": [CHART_SHEET, row + 2, 0, row + 1 + len(groups), 0],
-                            "values": [CHART_SHEET, row + 2, j, row + 1 + len(groups), j],
-                            "fill": {"color": colors[(j - 1) % len(colors)]}})
+            col.add_series(
+                {
+                    "name": [CHART_SHEET, row + 1, j],
+                    "categories": [CHART_SHEET, row + 2, 0, row + 1 + len(groups), 0],
+                    "values": [CHART_SHEET, row + 2, j, row + 1 + len(groups), j],
+                    "fill": {"color": colors[(j - 1) % len(colors)]},
+                }
+            )
         col.set_title({"name": self.cfg["reviews_title"]})
         self._place(col, len(groups) + 2)
 
@@ -306,10 +377,18 @@ class _Charts:
         self._table(self.cfg["status_label"], [(STATUS_LABELS[s], counts[s]) for s in statuses])
         if statuses:
             st = self.wb.add_chart({"type": "pie"})
-            st.add_series(self._series(
-                self.row + 1, self.row + len(statuses), name=self.cfg["status_label"],
-                points=[{"fill": {"color": STATUS_COLORS[s]}, "border": {"color": "#7F7F7F"}} for s in statuses],
-                data_labels={"value": True, "category": True}))
+            st.add_series(
+                self._series(
+                    self.row + 1,
+                    self.row + len(statuses),
+                    name=self.cfg["status_label"],
+                    points=[
+                        {"fill": {"color": STATUS_COLORS[s]}, "border": {"color": "#7F7F7F"}}
+                        for s in statuses
+                    ],
+                    data_labels={"value": True, "category": True},
+                )
+            )
             st.set_title({"name": self.cfg["status_label"]})
             self._place(st, len(statuses) + 1)
 

@@ -7,6 +7,7 @@ able to store a formula's result beside the formula. A total gets the result xlt
 from the values written; a total over blank cells gets an empty result, so a spreadsheet
 recalculates it and no reader takes a stale 0 for data.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,36 +25,98 @@ from xltools.spec import Field, Form, Sheet, a1, col_letter, form_for_year, load
 from xltools.textsafe import safe_text
 
 CHECK_SHEET = NAMES.sheet_check
-WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
 
 BODY_FONT = TEMPLATE.body_font
 INPUT_BG, TOTAL_BG, HEADER_BG = "#FFF2CC", "#E7E6E6", "#DDEBF7"
 BAD_BG, GOOD_BG = "#FFC7CE", "#C6EFCE"
 
 STYLES: dict[str, dict] = {
-    "title": {"font_name": TEMPLATE.title_font, "font_size": 14, "bold": True, "align": "center", "valign": "vcenter", "text_wrap": True},
+    "title": {
+        "font_name": TEMPLATE.title_font,
+        "font_size": 14,
+        "bold": True,
+        "align": "center",
+        "valign": "vcenter",
+        "text_wrap": True,
+    },
     "hint": {"font_size": 10, "font_color": "#595959", "valign": "vcenter", "text_wrap": True},
-    "section": {"font_size": 11, "bold": True, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": HEADER_BG, "border": 1},
-    "header": {"font_size": 10, "bold": True, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": HEADER_BG, "border": 1},
-    "corner": {"font_size": 9, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": HEADER_BG, "border": 1},
+    "section": {
+        "font_size": 11,
+        "bold": True,
+        "align": "center",
+        "valign": "vcenter",
+        "text_wrap": True,
+        "bg_color": HEADER_BG,
+        "border": 1,
+    },
+    "header": {
+        "font_size": 10,
+        "bold": True,
+        "align": "center",
+        "valign": "vcenter",
+        "text_wrap": True,
+        "bg_color": HEADER_BG,
+        "border": 1,
+    },
+    "corner": {
+        "font_size": 9,
+        "align": "center",
+        "valign": "vcenter",
+        "text_wrap": True,
+        "bg_color": HEADER_BG,
+        "border": 1,
+    },
     "label": {"font_size": 10, "valign": "vcenter", "text_wrap": True, "border": 1},
-    "group": {"font_size": 10, "align": "center", "valign": "vcenter", "text_wrap": True, "border": 1},
-    "vertical": {"font_size": 10, "align": "center", "valign": "vcenter", "rotation": 270, "border": 1},
+    "group": {
+        "font_size": 10,
+        "align": "center",
+        "valign": "vcenter",
+        "text_wrap": True,
+        "border": 1,
+    },
+    "vertical": {
+        "font_size": 10,
+        "align": "center",
+        "valign": "vcenter",
+        "rotation": 270,
+        "border": 1,
+    },
     "text": {"font_size": 10, "valign": "top", "text_wrap": True, "border": 1},
 }
 
-NUMBER_FORMATS = {"count": "0", "signed": "0", "amount": "0.00##", "year": "0", "date": "yyyy-mm-dd", "text": "@", "email": "@"}
+NUMBER_FORMATS = {
+    "count": "0",
+    "signed": "0",
+    "amount": "0.00##",
+    "year": "0",
+    "date": "yyyy-mm-dd",
+    "text": "@",
+    "email": "@",
+}
 
 # per cell type: the data validation, and its error and prompt texts ([template.validation])
-VALIDATIONS = {typ: (rule, *TEMPLATE.validation[typ]) for typ, rule in {
-    "count": {"validate": "integer", "criteria": ">=", "value": 0},
-    "amount": {"validate": "decimal", "criteria": ">=", "value": 0},
-    "signed": {"validate": "integer", "criteria": "between", "minimum": -1000000000, "maximum": 1000000000},
-    "year": {"validate": "integer", "criteria": "between", "minimum": 2019, "maximum": 2100},
-    "date": {"validate": "date", "criteria": ">", "value": dt.date(2019, 1, 1)},
-    "email": {"validate": "custom", "value": '=ISNUMBER(FIND("@",{cell}))'},
-    "text": {"validate": "length", "criteria": "<=", "value": 200},
-}.items()}
+VALIDATIONS = {
+    typ: (rule, *TEMPLATE.validation[typ])
+    for typ, rule in {
+        "count": {"validate": "integer", "criteria": ">=", "value": 0},
+        "amount": {"validate": "decimal", "criteria": ">=", "value": 0},
+        "signed": {
+            "validate": "integer",
+            "criteria": "between",
+            "minimum": -1000000000,
+            "maximum": 1000000000,
+        },
+        "year": {"validate": "integer", "criteria": "between", "minimum": 2019, "maximum": 2100},
+        "date": {"validate": "date", "criteria": ">", "value": dt.date(2019, 1, 1)},
+        "email": {"validate": "custom", "value": '=ISNUMBER(FIND("@",{cell}))'},
+        "text": {"validate": "length", "criteria": "<=", "value": 200},
+    }.items()
+}
 
 
 class Formats:
@@ -101,8 +164,13 @@ def _span(rng: str) -> tuple[int, int, int, int]:
     return r1, c1, r2, c2
 
 
-def write_form_sheets(wb: xlsxwriter.Workbook, form: Form, values: dict[str, Any] | None = None,
-                      note: str | None = None, fmt: Formats | None = None) -> Formats:
+def write_form_sheets(
+    wb: xlsxwriter.Workbook,
+    form: Form,
+    values: dict[str, Any] | None = None,
+    note: str | None = None,
+    fmt: Formats | None = None,
+) -> Formats:
     """The form's sheets (cover, tables 2–4, 校验) into `wb`, filled with `values`."""
     values = values or {}
     fmt = fmt or Formats(wb)
@@ -113,8 +181,11 @@ def write_form_sheets(wb: xlsxwriter.Workbook, form: Form, values: dict[str, Any
         for f in sheet.fields:
             _write_field(ws, form, f, values.get(f.key), computed.get(f.key), fmt)
         if sheet.name == form.cover["sheet"]:
-            for ref, text in ((form.cover["form_cell"], form.marker), (form.cover["title_cell"], form.full_title),
-                              (form.cover["note_cell"], note or "")):
+            for ref, text in (
+                (form.cover["form_cell"], form.marker),
+                (form.cover["title_cell"], form.full_title),
+                (form.cover["note_cell"], note or ""),
+            ):
                 r, c = _rc(ref)
                 ws.write_string(r, c, safe_text(text), fmt.style("text"))
                 lines = _lines(text, sheet.widths.get(col_letter(c + 1), 8.43))
@@ -165,7 +236,13 @@ def _lines(text: str, width: float) -> int:
 
 def _write_field(ws, form: Form, f: Field, value: Any, computed: Any, fmt: Formats) -> None:
     align = "center" if f.is_numeric else "left"
-    props = {"border": 1, "font_size": 10, "align": align, "valign": "vcenter", "num_format": NUMBER_FORMATS.get(f.type, "General")}
+    props = {
+        "border": 1,
+        "font_size": 10,
+        "align": align,
+        "valign": "vcenter",
+        "num_format": NUMBER_FORMATS.get(f.type, "General"),
+    }
     if f.is_total:
         cell_fmt = fmt.get(**props, bg_color=TOTAL_BG, bold=True)
     else:
@@ -188,7 +265,14 @@ def _write_value(ws, r: int, c: int, f: Field, value: Any, cell_fmt, fmt: Format
     elif isinstance(value, (int, float)):
         ws.write_number(r, c, value, cell_fmt)
     elif isinstance(value, (dt.date, dt.datetime)):
-        ws.write_datetime(r, c, value, cell_fmt if f.type == "date" else fmt.get(border=1, num_format="yyyy-mm-dd", locked=False, bg_color=INPUT_BG))
+        ws.write_datetime(
+            r,
+            c,
+            value,
+            cell_fmt
+            if f.type == "date"
+            else fmt.get(border=1, num_format="yyyy-mm-dd", locked=False, bg_color=INPUT_BG),
+        )
     else:
         text = str(value)
         if f.type == "date":
@@ -212,7 +296,11 @@ def _computed_totals(form: Form, values: dict[str, Any]) -> dict[str, Any]:
         v = values.get(f.key)
         if f.is_total and v is None:
             parts = [known.get(k) for k in f.sum_of]
-            v = sum(parts) if all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in parts) else None
+            v = (
+                sum(parts)
+                if all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in parts)
+                else None
+            )
             if isinstance(v, float):
                 v = round(v, 6)
         known[f.key] = v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
@@ -226,20 +314,45 @@ def _validations(ws, sheet: Sheet, fmt: Formats) -> None:
             continue
         if f.type == "choice":
             r1, c1, r2, c2 = _span(f.merge or f.cell)
-            ws.data_validation(r1, c1, r2, c2, {
-                "validate": "list", "source": list(f.choices), "error_title": TEMPLATE.error_title,
-                "error_message": TEMPLATE.text("choice_error", choices=TEMPLATE.list_join.join(f.choices)),
-                "input_title": f.row_caption[:32], "input_message": TEMPLATE.choice_prompt})
-        elif f.type in VALIDATIONS:   # text too: a bounded length, so a pasted document cannot end up in a cell
+            ws.data_validation(
+                r1,
+                c1,
+                r2,
+                c2,
+                {
+                    "validate": "list",
+                    "source": list(f.choices),
+                    "error_title": TEMPLATE.error_title,
+                    "error_message": TEMPLATE.text(
+                        "choice_error", choices=TEMPLATE.list_join.join(f.choices)
+                    ),
+                    "input_title": f.row_caption[:32],
+                    "input_message": TEMPLATE.choice_prompt,
+                },
+            )
+        elif (
+            f.type in VALIDATIONS
+        ):  # text too: a bounded length, so a pasted document cannot end up in a cell
             by_type.setdefault(f.type, []).append(f.merge or f.cell)
     for typ, ranges in by_type.items():
         rule, error, prompt = VALIDATIONS[typ]
         r1, c1, r2, c2 = _span(ranges[0])
-        if isinstance(rule.get("value"), str):      # a formula, relative to the first cell
+        if isinstance(rule.get("value"), str):  # a formula, relative to the first cell
             rule = {**rule, "value": rule["value"].format(cell=ranges[0].split(":")[0])}
-        ws.data_validation(r1, c1, r2, c2, {**rule, "error_title": TEMPLATE.error_title, "error_message": error,
-                                            "input_title": TEMPLATE.prompt_title, "input_message": prompt,
-                                            "multi_range": " ".join(ranges)})
+        ws.data_validation(
+            r1,
+            c1,
+            r2,
+            c2,
+            {
+                **rule,
+                "error_title": TEMPLATE.error_title,
+                "error_message": error,
+                "input_title": TEMPLATE.prompt_title,
+                "input_message": prompt,
+                "multi_range": " ".join(ranges),
+            },
+        )
 
 
 def _page_setup(ws, sheet: Sheet | None) -> None:
@@ -275,9 +388,11 @@ def _check_sheet(wb, form: Form, fmt: Formats) -> None:
     bold = fmt.get(bold=True, font_size=10)
     failed, passed = _formula_text(TEMPLATE.check_failed), _formula_text(TEMPLATE.check_passed)
     ws.merge_range("A2:C2", TEMPLATE.check_failed_count, bold)
-    ws.write_formula("D2", f'=COUNTIF(E5:E{last},{failed})', bold, "")
+    ws.write_formula("D2", f"=COUNTIF(E5:E{last},{failed})", bold, "")
     ws.write_string("E2", TEMPLATE.check_blank_count, bold)
-    ws.write_formula("F2", "=" + "+".join(f"COUNTBLANK({r})" for r in _input_ranges(form)), bold, "")
+    ws.write_formula(
+        "F2", "=" + "+".join(f"COUNTBLANK({r})" for r in _input_ranges(form)), bold, ""
+    )
     for i, head in enumerate(TEMPLATE.check_heads):
         ws.write_string(3, i, head, fmt.style("header"))
     label = fmt.style("label")
@@ -290,8 +405,24 @@ def _check_sheet(wb, form: Form, fmt: Formats) -> None:
         ws.write_formula(row, 4, f"=IF({chk.condition},{passed},{failed})", label, "")
         ws.write_formula(row, 5, f"={chk.difference}", label, "")
     rng = f"E5:E{max(last, 5)}"
-    ws.conditional_format(rng, {"type": "cell", "criteria": "==", "value": failed, "format": wb.add_format({"bg_color": BAD_BG})})
-    ws.conditional_format(rng, {"type": "cell", "criteria": "==", "value": passed, "format": wb.add_format({"bg_color": GOOD_BG})})
+    ws.conditional_format(
+        rng,
+        {
+            "type": "cell",
+            "criteria": "==",
+            "value": failed,
+            "format": wb.add_format({"bg_color": BAD_BG}),
+        },
+    )
+    ws.conditional_format(
+        rng,
+        {
+            "type": "cell",
+            "criteria": "==",
+            "value": passed,
+            "format": wb.add_format({"bg_color": GOOD_BG}),
+        },
+    )
     ws.repeat_rows(3)
     _page_setup(ws, None)
     ws.protect("", {"format_cells": True, "format_columns": True, "format_rows": True})
@@ -301,7 +432,9 @@ def _check_sheet(wb, form: Form, fmt: Formats) -> None:
         if chk.mark:
             sheet_name, mark = chk.mark
             wb.get_worksheet_by_name(sheet_name).conditional_format(
-                mark, {"type": "formula", "criteria": f"=({chk.difference_local})<>0", "format": bad})
+                mark,
+                {"type": "formula", "criteria": f"=({chk.difference_local})<>0", "format": bad},
+            )
 
 
 def _input_ranges(form: Form) -> list[str]:
@@ -320,7 +453,11 @@ def _input_ranges(form: Form) -> list[str]:
             if r is not None and r == prev + 1:
                 prev = r
                 continue
-            out.append(f"'{sheet}'!{a1(start, c)}:{a1(prev, c)}" if prev > start else f"'{sheet}'!{a1(start, c)}")
+            out.append(
+                f"'{sheet}'!{a1(start, c)}:{a1(prev, c)}"
+                if prev > start
+                else f"'{sheet}'!{a1(start, c)}"
+            )
             if r is not None:
                 start = prev = r
     return out
@@ -334,7 +471,7 @@ def resolve_form_id(form_id: str | None, year: int | None) -> str:
 
 def new_workbook(path: Path) -> xlsxwriter.Workbook:
     wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
-    wb.set_properties({"author": "xltools"})      # the title follows the form (write_form_sheets)
+    wb.set_properties({"author": "xltools"})  # the title follows the form (write_form_sheets)
     return wb
 
 
@@ -346,8 +483,9 @@ def _save(form: Form, values: dict[str, Any], path: Path, note: str | None = Non
     return Path(path)
 
 
-def build_template(path: str | Path, form_id: str | None = None, year: int | None = None,
-                   agency: str | None = None) -> Path:
+def build_template(
+    path: str | Path, form_id: str | None = None, year: int | None = None, agency: str | None = None
+) -> Path:
     form = load_form(resolve_form_id(form_id, year))
     values: dict[str, Any] = {}
     if year is not None:
@@ -367,8 +505,14 @@ def check_keys(form: Form, values: dict[str, Any]) -> None:
         hints = []
         for k in unknown:
             close = closest_keys(form, k)
-            hints.append(TEMPLATE.text("unknown_key", key=k)
-                         + (TEMPLATE.text("did_you_mean", keys=TEMPLATE.list_join.join(close)) if close else ""))
+            hints.append(
+                TEMPLATE.text("unknown_key", key=k)
+                + (
+                    TEMPLATE.text("did_you_mean", keys=TEMPLATE.list_join.join(close))
+                    if close
+                    else ""
+                )
+            )
         raise XltoolsError(RUN.unknown_keys.format(form=form.id, keys=TEMPLATE.join.join(hints)))
 
 

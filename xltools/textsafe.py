@@ -1,4 +1,5 @@
 """Text that came from a workbook is data everywhere it goes."""
+
 from __future__ import annotations
 
 import math

@@ -4,6 +4,7 @@ A blank or a placeholder is never taken for 0; a number that needed cleaning is 
 a `value-coerced` warning; anything else that is not a usable number is an error finding and
 the value is None, so later rules skip it instead of reporting a consequence twice.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,26 +37,63 @@ def clean_number(form: Form, f: Field, rc: RawCell) -> tuple[Any, Finding | None
     if type(raw) is float or type(raw) is int:
         if raw == raw and not math.isinf(raw):
             return _check_number(form, f, rc, raw, None)
-        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(raw), detail="")
+        return None, make_finding(
+            form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(raw), detail=""
+        )
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         detail = DETAIL.uncached_formula if rc.uncached_formula else DETAIL.blank_cell
-        return None, make_finding(form, "value-blank", f, sheet=rc.sheet, cell=rc.cell, detail=detail)
+        return None, make_finding(
+            form, "value-blank", f, sheet=rc.sheet, cell=rc.cell, detail=detail
+        )
     if isinstance(raw, bool):
-        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(raw), detail=DETAIL.boolean)
+        return None, make_finding(
+            form,
+            "value-not-number",
+            f,
+            sheet=rc.sheet,
+            cell=rc.cell,
+            raw=_display(raw),
+            detail=DETAIL.boolean,
+        )
     if isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
-        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(raw), detail=DETAIL.date_value)
+        return None, make_finding(
+            form,
+            "value-not-number",
+            f,
+            sheet=rc.sheet,
+            cell=rc.cell,
+            raw=_display(raw),
+            detail=DETAIL.date_value,
+        )
     s = str(raw).strip()
     if s.startswith(_ERROR_PREFIXES):
-        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(s), detail=DETAIL.error_value)
+        return None, make_finding(
+            form,
+            "value-not-number",
+            f,
+            sheet=rc.sheet,
+            cell=rc.cell,
+            raw=_display(s),
+            detail=DETAIL.error_value,
+        )
     t = unicodedata.normalize("NFKC", s)
     t = re.sub(r"\s+", "", t)
     if t.lower() in PLACEHOLDERS:
-        return None, make_finding(form, "value-blank", f, sheet=rc.sheet, cell=rc.cell, detail=DETAIL.placeholder.format(raw=_display(s)))
+        return None, make_finding(
+            form,
+            "value-blank",
+            f,
+            sheet=rc.sheet,
+            cell=rc.cell,
+            detail=DETAIL.placeholder.format(raw=_display(s)),
+        )
     t = _UNITS.sub("", t)
     if _THOUSANDS.match(t):
         t = t.replace(",", "")
     if not _NUMBER.match(t):
-        return None, make_finding(form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(s), detail="")
+        return None, make_finding(
+            form, "value-not-number", f, sheet=rc.sheet, cell=rc.cell, raw=_display(s), detail=""
+        )
     v: float | int = float(t)
     if v.is_integer() and "." not in t:
         v = int(t)
@@ -66,14 +104,24 @@ def _check_number(form: Form, f: Field, rc: RawCell, v: float | int, coerced_fro
     if f.type in ("count", "signed"):
         if isinstance(v, float):
             if not v.is_integer():
-                return None, make_finding(form, "value-not-integer", f, sheet=rc.sheet, cell=rc.cell, actual=v)
+                return None, make_finding(
+                    form, "value-not-integer", f, sheet=rc.sheet, cell=rc.cell, actual=v
+                )
             v = int(v)
     elif f.type == "amount" and isinstance(v, float) and v.is_integer():
         v = int(v)
     if v < 0 and f.type != "signed":
         return None, make_finding(form, "value-negative", f, sheet=rc.sheet, cell=rc.cell, actual=v)
     if coerced_from is not None:
-        return v, make_finding(form, "value-coerced", f, sheet=rc.sheet, cell=rc.cell, actual=v, raw=_display(coerced_from))
+        return v, make_finding(
+            form,
+            "value-coerced",
+            f,
+            sheet=rc.sheet,
+            cell=rc.cell,
+            actual=v,
+            raw=_display(coerced_from),
+        )
     return v, None
 
 
@@ -84,7 +132,14 @@ def clean_meta(form: Form, f: Field, rc: RawCell | None) -> tuple[Any, Finding |
         raw = raw.strip()
     if raw is None or raw == "":
         if f.required:
-            return None, make_finding(form, "meta-missing", f, sheet=sheet, cell=cell, detail=DETAIL.meta_empty.format(label=f.row_caption))
+            return None, make_finding(
+                form,
+                "meta-missing",
+                f,
+                sheet=sheet,
+                cell=cell,
+                detail=DETAIL.meta_empty.format(label=f.row_caption),
+            )
         return None, None
     if f.type == "year":
         year = None
@@ -94,8 +149,14 @@ def clean_meta(form: Form, f: Field, rc: RawCell | None) -> tuple[Any, Finding |
             m = _YEAR.match(unicodedata.normalize("NFKC", raw).replace(" ", ""))
             year = int(m.group(1)) if m else None
         if year is None or not 2019 <= year <= dt.date.today().year + 1:
-            return None, make_finding(form, "meta-missing", f, sheet=sheet, cell=cell,
-                                      detail=DETAIL.bad_year.format(raw=_display(raw)))
+            return None, make_finding(
+                form,
+                "meta-missing",
+                f,
+                sheet=sheet,
+                cell=cell,
+                detail=DETAIL.bad_year.format(raw=_display(raw)),
+            )
         return year, None
     if f.type == "date":
         if isinstance(raw, dt.datetime):

@@ -3,6 +3,7 @@
 Every module that shows a severity or a status (text output, annotated copies, the summary
 workbook, e-mail, `xltools live`, the web page) takes its label and colour from here.
 """
+
 from __future__ import annotations
 
 # --- severity of a finding -------------------------------------------------------------------
@@ -16,7 +17,12 @@ SEVERITY_FILLS = {ERROR: "FFC7CE", WARNING: "FFD966"}
 
 # --- status of one file or roster entry in a check / consolidation run -----------------------
 OK, WARNINGS, ERRORS, UNREADABLE = "ok", "warnings", "errors", "unreadable"
-MISSING, SUPERSEDED, NOT_IN_ROSTER, WRONG_YEAR = "missing", "superseded", "not_in_roster", "wrong_year"
+MISSING, SUPERSEDED, NOT_IN_ROSTER, WRONG_YEAR = (
+    "missing",
+    "superseded",
+    "not_in_roster",
+    "wrong_year",
+)
 
 # in the order reports list them
 STATUS_LABELS = {
@@ -31,8 +37,14 @@ STATUS_LABELS = {
 }
 STATUSES = tuple(STATUS_LABELS)
 STATUS_COLORS = {
-    OK: "#C6EFCE", WARNINGS: "#FFEB9C", ERRORS: "#FFC7CE", UNREADABLE: "#FFC7CE",
-    MISSING: "#D9D9D9", SUPERSEDED: "#EDEDED", NOT_IN_ROSTER: "#FCE4D6", WRONG_YEAR: "#FCE4D6",
+    OK: "#C6EFCE",
+    WARNINGS: "#FFEB9C",
+    ERRORS: "#FFC7CE",
+    UNREADABLE: "#FFC7CE",
+    MISSING: "#D9D9D9",
+    SUPERSEDED: "#EDEDED",
+    NOT_IN_ROSTER: "#FCE4D6",
+    WRONG_YEAR: "#FCE4D6",
 }
 # statuses whose report enters the totals by default
 INCLUDED_STATUSES = (OK, WARNINGS)
@@ -42,12 +54,20 @@ INCLUDED_STATUSES = (OK, WARNINGS)
 # beyond a single file's statuses: signed off, changed after sign-off, warnings explained
 APPROVED, CHANGED_AFTER_APPROVAL, EXPLAINED = "approved", "changed_after_approval", "explained"
 BOARD_LABELS = {
-    APPROVED: "已审核", CHANGED_AFTER_APPROVAL: "审核后又变更", EXPLAINED: "已说明",
-    OK: "已通过", WARNINGS: "有警告", ERRORS: "有错误", UNREADABLE: "无法读取",
-    MISSING: "未报送", WRONG_YEAR: "年度不符",
+    APPROVED: "已审核",
+    CHANGED_AFTER_APPROVAL: "审核后又变更",
+    EXPLAINED: "已说明",
+    OK: "已通过",
+    WARNINGS: "有警告",
+    ERRORS: "有错误",
+    UNREADABLE: "无法读取",
+    MISSING: "未报送",
+    WRONG_YEAR: "年度不符",
 }
 BOARD_COLORS = {
-    APPROVED: "#A9D08E", CHANGED_AFTER_APPROVAL: "#F4B084", EXPLAINED: "#DDEBF7",
+    APPROVED: "#A9D08E",
+    CHANGED_AFTER_APPROVAL: "#F4B084",
+    EXPLAINED: "#DDEBF7",
     **{s: STATUS_COLORS[s] for s in (OK, WARNINGS, ERRORS, UNREADABLE, MISSING, WRONG_YEAR)},
 }
 

@@ -2,6 +2,7 @@
 
 The message itself and text hygiene are xltools.mail.message; MIME is xltools.mail.mime.
 """
+
 from __future__ import annotations
 
 import html
@@ -18,16 +19,34 @@ from pathlib import Path
 from xltools import XltoolsError
 from xltools.findings import ERROR, WARNING, Finding, count
 from xltools.mail.config import MailConfig
-from xltools.mail.message import (KIND_LABELS, XLSX_TYPE, Attachment, PlannedMessage,  # noqa: F401  (re-exported)
-                                  check_addresses, clean_body, clean_header, safe_filename, split_addresses,
-                                  valid_address)
+from xltools.mail.message import (
+    KIND_LABELS,
+    XLSX_TYPE,
+    Attachment,
+    PlannedMessage,  # noqa: F401  (re-exported)
+    check_addresses,
+    clean_body,
+    clean_header,
+    safe_filename,
+    split_addresses,
+    valid_address,
+)
 from xltools.mail.mime import MAIL_POLICY, compose  # noqa: F401  (re-exported)
 from xltools.messages import MAIL as texts
 from xltools.messages import NAMES
 from xltools.results import Entry, Run, inside, load_results
 from xltools.roster import RosterEntry, RosterIndex, load_roster
-from xltools.vocabulary import (ERRORS, MISSING, OK, STATUS_LABELS, SUPERSEDED, UNREADABLE, WARNINGS, WRONG_YEAR,
-                                severity_label)
+from xltools.vocabulary import (
+    ERRORS,
+    MISSING,
+    OK,
+    STATUS_LABELS,
+    SUPERSEDED,
+    UNREADABLE,
+    WARNINGS,
+    WRONG_YEAR,
+    severity_label,
+)
 
 STATUS_KIND = {
     ERRORS: "revise",
@@ -46,16 +65,34 @@ _ONLY_KINDS = {
 }
 
 # placeholders a template may use; anything else is a typo we refuse before sending
-TEMPLATE_VARS = frozenset({
-    "agency", "year", "office", "deadline", "signature", "date", "status", "file", "note",
-    "errors", "warnings", "findings", "attachment", "attachment_note", "contact",
-    "counts", "missing_list", "error_list",
-})
+TEMPLATE_VARS = frozenset(
+    {
+        "agency",
+        "year",
+        "office",
+        "deadline",
+        "signature",
+        "date",
+        "status",
+        "file",
+        "note",
+        "errors",
+        "warnings",
+        "findings",
+        "attachment",
+        "attachment_note",
+        "contact",
+        "counts",
+        "missing_list",
+        "error_list",
+    }
+)
 TEMPLATE_KINDS = tuple(KIND_LABELS)
 MAX_FINDINGS_LISTED = 50
 
 
 # ---------------------------------------------------------------- templates
+
 
 @dataclass(frozen=True, slots=True)
 class MailTemplate:
@@ -79,25 +116,35 @@ def load_templates(folder: Path | None = None) -> dict[str, MailTemplate]:
             try:
                 parts[ext] = source.read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError) as exc:
-                raise XltoolsError(texts.TEMPLATE_UNREADABLE.format(name=source, error=exc)) from exc
+                raise XltoolsError(
+                    texts.TEMPLATE_UNREADABLE.format(name=source, error=exc)
+                ) from exc
         first, _, rest = parts["txt"].partition("\n")
         m = re.match(r"\s*主题\s*[:：]\s*(.*)", first)
         if not m:
             raise XltoolsError(texts.TEMPLATE_NO_SUBJECT.format(name=f"{kind}.txt"))
-        tpl = MailTemplate(string.Template(m.group(1).strip()), string.Template(rest.lstrip("\r\n")),
-                           string.Template(parts["html"]))
+        tpl = MailTemplate(
+            string.Template(m.group(1).strip()),
+            string.Template(rest.lstrip("\r\n")),
+            string.Template(parts["html"]),
+        )
         for ext, t in (("txt", tpl.subject), ("txt", tpl.text), ("html", tpl.html)):
             unknown = set(t.get_identifiers()) - TEMPLATE_VARS
             if unknown or not t.is_valid():
-                raise XltoolsError(texts.TEMPLATE_BAD_PLACEHOLDER.format(
-                    name=f"{kind}.{ext}", names="、".join(sorted(f"${n}" for n in unknown)) or "$",
-                    allowed="、".join(f"${n}" for n in sorted(TEMPLATE_VARS))))
+                raise XltoolsError(
+                    texts.TEMPLATE_BAD_PLACEHOLDER.format(
+                        name=f"{kind}.{ext}",
+                        names="、".join(sorted(f"${n}" for n in unknown)) or "$",
+                        allowed="、".join(f"${n}" for n in sorted(TEMPLATE_VARS)),
+                    )
+                )
         out[kind] = tpl
     return out
 
 
-def _render(tpl: MailTemplate, plain: dict[str, str], blocks: dict[str, tuple[str, str]]
-            ) -> tuple[str, str, str]:
+def _render(
+    tpl: MailTemplate, plain: dict[str, str], blocks: dict[str, tuple[str, str]]
+) -> tuple[str, str, str]:
     """(subject, text, html). `plain` values are workbook/roster text: HTML-escaped in the HTML
     body; `blocks` are (text, html) pairs built here, already escaped."""
     text_vars = {**plain, **{k: v[0] for k, v in blocks.items()}}
@@ -109,9 +156,14 @@ def _render(tpl: MailTemplate, plain: dict[str, str], blocks: dict[str, tuple[st
 
 # ---------------------------------------------------------------- planning
 
-def plan_messages(outdir: str | Path, roster: str | Path | Sequence[RosterEntry] | None = None,
-                  only: str | None = None, config: MailConfig | None = None,
-                  summary_to: Sequence[str] = ()) -> list[PlannedMessage]:
+
+def plan_messages(
+    outdir: str | Path,
+    roster: str | Path | Sequence[RosterEntry] | None = None,
+    only: str | None = None,
+    config: MailConfig | None = None,
+    summary_to: Sequence[str] = (),
+) -> list[PlannedMessage]:
     """One message per agency whose status `only` selects (None: 需修改 and 催报), plus one
     summary message when `summary_to` is given. Raises XltoolsError for bad input/config."""
     if only not in _ONLY_KINDS:
@@ -125,8 +177,13 @@ def plan_messages(outdir: str | Path, roster: str | Path | Sequence[RosterEntry]
     summary_to = check_addresses(summary_to, "--summary-to")
     templates = load_templates(config.templates)
     kinds = _ONLY_KINDS[only]
-    common = {"year": str(run.year or ""), "office": config.office, "deadline": config.deadline,
-              "signature": config.signature_text, "date": _date_text(run.created)}
+    common = {
+        "year": str(run.year or ""),
+        "office": config.office,
+        "deadline": config.deadline,
+        "signature": config.signature_text,
+        "date": _date_text(run.created),
+    }
 
     messages = []
     for entry in run.entries:
@@ -138,8 +195,9 @@ def plan_messages(outdir: str | Path, roster: str | Path | Sequence[RosterEntry]
     return messages
 
 
-def _plan_entry(run: Run, entry: Entry, kind: str, roster, cc, tpl: MailTemplate,
-                common: dict[str, str]) -> PlannedMessage:
+def _plan_entry(
+    run: Run, entry: Entry, kind: str, roster, cc, tpl: MailTemplate, common: dict[str, str]
+) -> PlannedMessage:
     agency = clean_header(entry.name)
     message_id, sender = submission_origin(entry)
     to, problem = _recipients(entry, roster, sender)
@@ -148,65 +206,116 @@ def _plan_entry(run: Run, entry: Entry, kind: str, roster, cc, tpl: MailTemplate
     if kind == "revise":
         path = inside(run.outdir, entry.annotated)
         if path is not None:
-            attachments.append(Attachment(NAMES.text("mail_annotated", agency=safe_filename(agency), year=common["year"]),
-                                          path.read_bytes()))
+            attachments.append(
+                Attachment(
+                    NAMES.text("mail_annotated", agency=safe_filename(agency), year=common["year"]),
+                    path.read_bytes(),
+                )
+            )
             attachment_note = texts.NOTE_ANNOTATED
     elif kind == "remind":
         blank, error = _blank_template(run, agency)
         if blank is not None:
-            attachments.append(Attachment(NAMES.text("mail_template", agency=safe_filename(agency), year=common["year"]),
-                                          blank))
+            attachments.append(
+                Attachment(
+                    NAMES.text("mail_template", agency=safe_filename(agency), year=common["year"]),
+                    blank,
+                )
+            )
             attachment_note = texts.NOTE_BLANK
         else:
             problem = problem or texts.PROBLEM_NO_TEMPLATE.format(error=error)
     # errors first: they are what must be fixed
-    shown = sorted((f for f in entry.findings if kind == "revise" or f.severity != ERROR),
-                   key=lambda f: f.severity != ERROR)
+    shown = sorted(
+        (f for f in entry.findings if kind == "revise" or f.severity != ERROR),
+        key=lambda f: f.severity != ERROR,
+    )
     plain = {
         **common,
         "agency": agency,
         "status": STATUS_LABELS.get(entry.status, entry.status),
-        "file": clean_body(re.split(r"[\\/]", entry.file)[-1]) if entry.file else "—",   # Windows paths too
+        "file": clean_body(re.split(r"[\\/]", entry.file)[-1])
+        if entry.file
+        else "—",  # Windows paths too
         "note": clean_body(entry.note) or texts.NO_NOTE,
         "errors": str(count(entry.findings, ERROR)),
         "warnings": str(count(entry.findings, WARNING)),
         "attachment": texts.list_join.join(a.filename for a in attachments) or texts.none,
         "attachment_note": attachment_note,
         "contact": clean_body(entry.contact) or agency,
-        "counts": "", "missing_list": "", "error_list": "",
+        "counts": "",
+        "missing_list": "",
+        "error_list": "",
     }
     subject, text, body_html = _render(tpl, plain, {"findings": _findings_block(shown)})
-    return PlannedMessage(kind, agency, entry.status, to, cc if to else (), subject, text, body_html,
-                          tuple(attachments), problem, in_reply_to=message_id)
+    return PlannedMessage(
+        kind,
+        agency,
+        entry.status,
+        to,
+        cc if to else (),
+        subject,
+        text,
+        body_html,
+        tuple(attachments),
+        problem,
+        in_reply_to=message_id,
+    )
 
 
-def _plan_summary(run: Run, to: tuple[str, ...], tpl: MailTemplate, common: dict[str, str]) -> PlannedMessage:
+def _plan_summary(
+    run: Run, to: tuple[str, ...], tpl: MailTemplate, common: dict[str, str]
+) -> PlannedMessage:
     # a superseded file's agency is counted by its newer file
     entries = [e for e in run.entries if e.status != SUPERSEDED]
     counts = Counter(e.status for e in entries)
     order = list(STATUS_LABELS)
-    rows = [(STATUS_LABELS.get(s, s), counts[s])
-            for s in sorted(counts, key=lambda s: order.index(s) if s in order else len(order))]
-    counts_text = "\n".join(texts.text("count_line", label=label, n=n) for label, n in rows) \
-        + texts.text("count_total", n=len(entries))
-    counts_html = (texts.counts_table_head
-                   + "".join(texts.text("count_row", label=html.escape(label), n=n) for label, n in rows)
-                   + texts.text("count_total_row", n=len(entries)))
+    rows = [
+        (STATUS_LABELS.get(s, s), counts[s])
+        for s in sorted(counts, key=lambda s: order.index(s) if s in order else len(order))
+    ]
+    counts_text = "\n".join(
+        texts.text("count_line", label=label, n=n) for label, n in rows
+    ) + texts.text("count_total", n=len(entries))
+    counts_html = (
+        texts.counts_table_head
+        + "".join(texts.text("count_row", label=html.escape(label), n=n) for label, n in rows)
+        + texts.text("count_total_row", n=len(entries))
+    )
     missing = [clean_body(e.name) for e in run.entries if e.status == MISSING]
-    errors = [clean_body(e.name) for e in run.entries if e.status in (ERRORS, UNREADABLE, WRONG_YEAR)]
+    errors = [
+        clean_body(e.name) for e in run.entries if e.status in (ERRORS, UNREADABLE, WRONG_YEAR)
+    ]
     attachments, problem = [], None
     path = inside(run.outdir, run.summary_workbook)
     if path is not None:
-        attachments.append(Attachment(NAMES.text("summary_download", year=common["year"]), path.read_bytes()))
+        attachments.append(
+            Attachment(NAMES.text("summary_download", year=common["year"]), path.read_bytes())
+        )
     else:
-        problem = texts.PROBLEM_NO_SUMMARY.format(name=run.summary_workbook or NAMES.summary_workbook)
-    plain = {**common, "agency": "", "status": "", "file": "", "note": "", "errors": str(len(errors)),
-             "warnings": str(counts.get(WARNINGS, 0)), "contact": "",
-             "attachment": texts.list_join.join(a.filename for a in attachments) or texts.none, "attachment_note": "",
-             "missing_list": texts.list_join.join(missing) or texts.none,
-             "error_list": texts.list_join.join(errors) or texts.none}
-    subject, text, body_html = _render(tpl, plain, {"counts": (counts_text, counts_html), "findings": ("", "")})
-    return PlannedMessage("summary", "", "", to, (), subject, text, body_html, tuple(attachments), problem)
+        problem = texts.PROBLEM_NO_SUMMARY.format(
+            name=run.summary_workbook or NAMES.summary_workbook
+        )
+    plain = {
+        **common,
+        "agency": "",
+        "status": "",
+        "file": "",
+        "note": "",
+        "errors": str(len(errors)),
+        "warnings": str(counts.get(WARNINGS, 0)),
+        "contact": "",
+        "attachment": texts.list_join.join(a.filename for a in attachments) or texts.none,
+        "attachment_note": "",
+        "missing_list": texts.list_join.join(missing) or texts.none,
+        "error_list": texts.list_join.join(errors) or texts.none,
+    }
+    subject, text, body_html = _render(
+        tpl, plain, {"counts": (counts_text, counts_html), "findings": ("", "")}
+    )
+    return PlannedMessage(
+        "summary", "", "", to, (), subject, text, body_html, tuple(attachments), problem
+    )
 
 
 def submission_origin(entry: Entry) -> tuple[str | None, str | None]:
@@ -216,21 +325,24 @@ def submission_origin(entry: Entry) -> tuple[str | None, str | None]:
         return entry.message_id, entry.sender
     if entry.sha256 and entry.file:
         from xltools.mail.fetch import origins
+
         rec = origins(Path(entry.file).parent).get(entry.sha256)
         if rec is not None:
             return rec.message_id, rec.sender
     return None, None
 
 
-def _recipients(entry: Entry, roster: RosterIndex | None,
-                sender: str | None = None) -> tuple[tuple[str, ...], str | None]:
+def _recipients(
+    entry: Entry, roster: RosterIndex | None, sender: str | None = None
+) -> tuple[tuple[str, ...], str | None]:
     """The roster given to `mail` (a newer list of addresses) first, matched as consolidate
     matches; then the roster e-mail consolidate recorded; then the workbook's own address;
     then the address the file was e-mailed from."""
     raw = None
     if roster is not None:
-        found = (roster.match(name=entry.name, uscc=entry.uscc)
-                 or roster.match(name=entry.workbook_agency or entry.agency))
+        found = roster.match(name=entry.name, uscc=entry.uscc) or roster.match(
+            name=entry.workbook_agency or entry.agency
+        )
         raw = found.email if found else None
     raw = raw or entry.roster_email or entry.email or sender
     addresses = split_addresses(raw)
@@ -264,15 +376,16 @@ def _findings_block(findings: Sequence[Finding]) -> tuple[str, str]:
 
 def _blank_template(run: Run, agency: str) -> tuple[bytes | None, str | None]:
     try:
-        from xltools.template import build_template   # the lead's module; optional at import time
+        from xltools.template import build_template  # the lead's module; optional at import time
     except ImportError as exc:
         return None, str(exc)
     try:
         with tempfile.TemporaryDirectory(prefix="xltools-mail-") as tmp:
-            path = build_template(Path(tmp) / "blank.xlsx", form_id=run.form or "2021",
-                                  year=run.year, agency=agency)
+            path = build_template(
+                Path(tmp) / "blank.xlsx", form_id=run.form or "2021", year=run.year, agency=agency
+            )
             return Path(path).read_bytes(), None
-    except Exception as exc:   # one agency's reminder must not stop the others
+    except Exception as exc:  # one agency's reminder must not stop the others
         return None, f"{type(exc).__name__}: {exc}"
 
 
@@ -282,5 +395,3 @@ def _date_text(created: str | None) -> str:
     except ValueError:
         when = datetime.now()
     return texts.text("date", year=when.year, month=when.month, day=when.day)
-
-

@@ -20,6 +20,7 @@ Config file::
     security = "ssl"                  # ssl | starttls | none
     ca_file = "/etc/ssl/our-ca.pem"   # trust this CA (self-signed servers)
 """
+
 from __future__ import annotations
 
 import os
@@ -54,10 +55,10 @@ class SmtpConfig:
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     security: str = "ssl"
-    ca_file: str | None = None      # extra CA to trust; verification is never switched off
+    ca_file: str | None = None  # extra CA to trust; verification is never switched off
     timeout: float = 60.0
-    retries: int = 2                # further attempts after a temporary (4xx) failure
-    retry_delay: float = 5.0        # seconds, doubled each attempt
+    retries: int = 2  # further attempts after a temporary (4xx) failure
+    retry_delay: float = 5.0  # seconds, doubled each attempt
 
     @property
     def effective_port(self) -> int:
@@ -68,10 +69,10 @@ class SmtpConfig:
 class MailConfig:
     office: str = DEFAULT_OFFICE
     deadline: str = DEFAULT_DEADLINE
-    signature: str | None = None    # None: the office name
-    sender: str | None = None       # the From address
+    signature: str | None = None  # None: the office name
+    sender: str | None = None  # the From address
     cc: tuple[str, ...] = ()
-    templates: Path | None = None   # a folder whose files override the shipped templates
+    templates: Path | None = None  # a folder whose files override the shipped templates
     smtp: SmtpConfig = SmtpConfig()
 
     @property
@@ -79,8 +80,9 @@ class MailConfig:
         return self.signature if self.signature else self.office
 
 
-def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None,
-                **overrides) -> MailConfig:
+def load_config(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None, **overrides
+) -> MailConfig:
     """Settings from a TOML file, the environment and explicit overrides (None = not given).
 
     overrides: office, deadline, signature, sender, templates, cc (added to the file's cc).
@@ -170,7 +172,11 @@ def check_sending(config: MailConfig) -> None:
         raise XltoolsError(MAIL.no_password.format(user=config.smtp.user, env=ENV["password"]))
     if config.smtp.ca_file and not Path(config.smtp.ca_file).is_file():
         raise XltoolsError(MAIL.ca_missing.format(path=config.smtp.ca_file))
-    if config.smtp.security == "none" and config.smtp.password and config.smtp.host not in ("127.0.0.1", "localhost", "::1"):
+    if (
+        config.smtp.security == "none"
+        and config.smtp.password
+        and config.smtp.host not in ("127.0.0.1", "localhost", "::1")
+    ):
         raise XltoolsError(MAIL.plain_password)
 
 

@@ -11,6 +11,7 @@ UIDVALIDITY, UID); when the server renumbers (a new UIDVALIDITY, a migrated mail
 Message-ID and the hash of the message's content; files by their SHA-256, so the same workbook
 sent twice is saved once. Mail is never deleted; marking as read and moving are opt-in.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,16 +29,29 @@ from typing import Protocol
 
 from xltools import XltoolsError
 from xltools.fsutil import atomic_write_bytes
-from xltools.messages import FETCH, NAMES
-from xltools.mail.imap import ConnectionLost, ImapConfig, ImapError, close, connect, describe_failure
+from xltools.mail.imap import (
+    ConnectionLost,
+    ImapConfig,
+    ImapError,
+    close,
+    connect,
+    describe_failure,
+)
 from xltools.mail.incoming import DEFAULT_MAX_BYTES, MB, Found, Incoming, parse_message
+from xltools.messages import FETCH, NAMES
 
 SCHEMA_VERSION = 1
 LEDGER = NAMES.fetch_ledger
 
 # message outcomes
-SAVED, ALREADY, NO_ATTACHMENT, NOTHING_KEPT, TOO_BIG = "saved", "already", "no_attachment", "nothing_kept", "too_large"
-MESSAGE_LABELS = FETCH["message_labels"]       # saved, already, no_attachment, nothing_kept, too_large
+SAVED, ALREADY, NO_ATTACHMENT, NOTHING_KEPT, TOO_BIG = (
+    "saved",
+    "already",
+    "no_attachment",
+    "nothing_kept",
+    "too_large",
+)
+MESSAGE_LABELS = FETCH["message_labels"]  # saved, already, no_attachment, nothing_kept, too_large
 # file outcomes
 FILE_SAVED, FILE_DUPLICATE, FILE_SKIPPED = "saved", "duplicate", "skipped"
 FILE_LABELS = FETCH["file_labels"]
@@ -45,15 +59,17 @@ FILE_LABELS = FETCH["file_labels"]
 
 @dataclass(slots=True)
 class FileRecord:
-    name: str                       # as the sender named it
-    status: str                     # saved | duplicate | skipped
-    saved_as: str | None = None     # where it is kept (relative to the target), for saved and duplicate
+    name: str  # as the sender named it
+    status: str  # saved | duplicate | skipped
+    saved_as: str | None = (
+        None  # where it is kept (relative to the target), for saved and duplicate
+    )
     sha256: str | None = None
     size: int = 0
-    reason: str | None = None       # skip reason code
-    detail: str = ""                # why, in Chinese (skipped, duplicate)
-    inside: str | None = None       # the zip or forwarded message it came from
-    version: str | None = None      # the season's version id, when fetched into a season
+    reason: str | None = None  # skip reason code
+    detail: str = ""  # why, in Chinese (skipped, duplicate)
+    inside: str | None = None  # the zip or forwarded message it came from
+    version: str | None = None  # the season's version id, when fetched into a season
 
 
 @dataclass(slots=True)
@@ -70,9 +86,9 @@ class MessageRecord:
     content_hash: str
     status: str
     files: list[FileRecord] = field(default_factory=list)
-    agency: str | None = None       # matched through the roster's 电子邮箱
+    agency: str | None = None  # matched through the roster's 电子邮箱
     size: int = 0
-    received: str | None = None     # when the server received it (INTERNALDATE)
+    received: str | None = None  # when the server received it (INTERNALDATE)
     fetched: str = ""
     note: str = ""
 
@@ -89,7 +105,10 @@ class MessageRecord:
 
     @classmethod
     def from_dict(cls, d: dict) -> "MessageRecord":
-        files = [FileRecord(**{k: v for k, v in f.items() if k in FileRecord.__slots__}) for f in d.get("files") or []]
+        files = [
+            FileRecord(**{k: v for k, v in f.items() if k in FileRecord.__slots__})
+            for f in d.get("files") or []
+        ]
         fields = {k: v for k, v in d.items() if k in cls.__slots__ and k != "files"}
         return cls(files=files, **fields)
 
@@ -100,29 +119,45 @@ class FetchResult:
     folder: str
     uidvalidity: int | None
     target: str
-    messages: list[MessageRecord]        # handled in this run
-    already: int = 0                     # in the folder, handled by an earlier fetch
+    messages: list[MessageRecord]  # handled in this run
+    already: int = 0  # in the folder, handled by an earlier fetch
     complete: bool = True
     error: str | None = None
-    remaining: int = 0                   # not handled because the connection broke
+    remaining: int = 0  # not handled because the connection broke
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in MESSAGE_LABELS}
         for m in self.messages:
             out[m.status] += 1
-        out["files_saved"] = sum(1 for m in self.messages for f in m.files if f.status == FILE_SAVED)
-        out["files_skipped"] = sum(1 for m in self.messages for f in m.files if f.status == FILE_SKIPPED)
-        out["files_duplicate"] = sum(1 for m in self.messages for f in m.files if f.status == FILE_DUPLICATE)
+        out["files_saved"] = sum(
+            1 for m in self.messages for f in m.files if f.status == FILE_SAVED
+        )
+        out["files_skipped"] = sum(
+            1 for m in self.messages for f in m.files if f.status == FILE_SKIPPED
+        )
+        out["files_duplicate"] = sum(
+            1 for m in self.messages for f in m.files if f.status == FILE_DUPLICATE
+        )
         return out
 
     def to_dict(self) -> dict:
-        return {"schema_version": SCHEMA_VERSION, "account": self.account, "folder": self.folder,
-                "uidvalidity": self.uidvalidity, "target": self.target, "complete": self.complete,
-                "error": self.error, "remaining": self.remaining, "already_fetched": self.already,
-                "counts": self.counts(), "messages": [m.to_dict() for m in self.messages]}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "account": self.account,
+            "folder": self.folder,
+            "uidvalidity": self.uidvalidity,
+            "target": self.target,
+            "complete": self.complete,
+            "error": self.error,
+            "remaining": self.remaining,
+            "already_fetched": self.already,
+            "counts": self.counts(),
+            "messages": [m.to_dict() for m in self.messages],
+        }
 
 
 # ------------------------------------------------------------------ the ledger
+
 
 class Ledger:
     """One JSON line per handled message, appended and fsync'd after its files are written."""
@@ -132,13 +167,13 @@ class Ledger:
         self.records: list[MessageRecord] = []
         self._locations: set[tuple] = set()
         self._contents: set[tuple] = set()
-        self.files: dict[str, str] = {}          # sha256 -> where it was saved
+        self.files: dict[str, str] = {}  # sha256 -> where it was saved
         if self.path.is_file():
             for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
                 try:
                     self._index(MessageRecord.from_dict(json.loads(line)))
                 except (ValueError, TypeError, KeyError, AttributeError):
-                    continue     # a line cut short by a crash: that message is fetched again
+                    continue  # a line cut short by a crash: that message is fetched again
 
     def _index(self, rec: MessageRecord) -> None:
         self.records.append(rec)
@@ -174,6 +209,7 @@ class Ledger:
 
 class Target(Protocol):
     """Where fetched files go: a plain folder, or a season."""
+
     ledger: Ledger
     description: str
 
@@ -188,7 +224,9 @@ class FolderTarget:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise XltoolsError(FETCH.cannot_create.format(folder=self.folder, error=exc.strerror or exc)) from None
+            raise XltoolsError(
+                FETCH.cannot_create.format(folder=self.folder, error=exc.strerror or exc)
+            ) from None
         self.ledger = Ledger(self.folder / LEDGER)
         self.description = str(self.folder)
 
@@ -196,8 +234,15 @@ class FolderTarget:
         sha = found.sha256
         known = self.ledger.files.get(sha)
         if known is not None and (self.folder / known).is_file():
-            return FileRecord(found.name, FILE_DUPLICATE, known, sha, found.size,
-                              detail=FETCH.same_as_saved.format(name=known), inside=found.inside)
+            return FileRecord(
+                found.name,
+                FILE_DUPLICATE,
+                known,
+                sha,
+                found.size,
+                detail=FETCH.same_as_saved.format(name=known),
+                inside=found.inside,
+            )
         name = safe_name(found.name)
         path = unique_path(self.folder, name, found.data)
         if not path.exists():
@@ -208,10 +253,24 @@ class FolderTarget:
 # ------------------------------------------------------------------ safe file names
 
 _RESERVED = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
-_DEVICES = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$",
-            *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10)),
-            "COM¹", "COM²", "COM³", "LPT¹", "LPT²", "LPT³"}
-MAX_NAME_BYTES = 180     # ext4/NTFS allow 255; room for " (99)" and the temporary prefix
+_DEVICES = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    "CONIN$",
+    "CONOUT$",
+    "CLOCK$",
+    *(f"COM{i}" for i in range(10)),
+    *(f"LPT{i}" for i in range(10)),
+    "COM¹",
+    "COM²",
+    "COM³",
+    "LPT¹",
+    "LPT²",
+    "LPT³",
+}
+MAX_NAME_BYTES = 180  # ext4/NTFS allow 255; room for " (99)" and the temporary prefix
 
 
 def safe_name(name: str, default: str | None = None) -> str:
@@ -251,7 +310,11 @@ def unique_path(folder: Path, name: str, data: bytes) -> Path:
         if not candidate.exists():
             return candidate
         try:
-            if candidate.is_file() and candidate.stat().st_size == len(data) and candidate.read_bytes() == data:
+            if (
+                candidate.is_file()
+                and candidate.stat().st_size == len(data)
+                and candidate.read_bytes() == data
+            ):
                 return candidate
         except OSError:
             continue
@@ -260,11 +323,14 @@ def unique_path(folder: Path, name: str, data: bytes) -> Path:
 
 # ------------------------------------------------------------------ the fetch
 
+
 def parse_since(text: str | None) -> dt.date | None:
     """2026-01-05, 2026/1/5, 20260105 or 2026年1月5日."""
     if not text:
         return None
-    m = re.fullmatch(r"\s*(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))\s*", text)
+    m = re.fullmatch(
+        r"\s*(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))\s*", text
+    )
     if m:
         y, mo, d = int(m.group(1)), int(m.group(2) or m.group(4)), int(m.group(3) or m.group(5))
         try:
@@ -277,10 +343,17 @@ def parse_since(text: str | None) -> dt.date | None:
 Progress = Callable[[int, int, MessageRecord], None]
 
 
-def fetch(config: ImapConfig, target: Target, *, since: dt.date | None = None,
-          max_bytes: int = DEFAULT_MAX_BYTES, mark_seen: bool = False, move_to: str | None = None,
-          match_sender: Callable[[str | None], str | None] | None = None,
-          progress: Progress | None = None) -> FetchResult:
+def fetch(
+    config: ImapConfig,
+    target: Target,
+    *,
+    since: dt.date | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    mark_seen: bool = False,
+    move_to: str | None = None,
+    match_sender: Callable[[str | None], str | None] | None = None,
+    progress: Progress | None = None,
+) -> FetchResult:
     """Fetch every message of `config.folder` not in the target's ledger. Raises ImapError
     when the mailbox cannot be used at all, ConnectionLost (with `.result`) when the
     connection breaks part way: what was handled until then is kept."""
@@ -298,11 +371,17 @@ def fetch(config: ImapConfig, target: Target, *, since: dt.date | None = None,
             mailbox.folder.create(move_to)
         criteria = AND(date_gte=since) if since else "ALL"
         uids = sorted(int(u) for u in mailbox.uids(criteria))
-        todo = [u for u in uids if not ledger.has_location(config.account, config.folder, uidvalidity, u)]
+        todo = [
+            u
+            for u in uids
+            if not ledger.has_location(config.account, config.folder, uidvalidity, u)
+        ]
         result.already = len(uids) - len(todo)
         cap = 3 * max_bytes + 10 * MB
         for i, uid in enumerate(list(todo), 1):
-            record = _fetch_one(mailbox, uid, uidvalidity, config, target, max_bytes, cap, match_sender)
+            record = _fetch_one(
+                mailbox, uid, uidvalidity, config, target, max_bytes, cap, match_sender
+            )
             ledger.append(record)
             result.messages.append(record)
             todo.remove(uid)
@@ -317,7 +396,9 @@ def fetch(config: ImapConfig, target: Target, *, since: dt.date | None = None,
             raise
         result.complete = False
         result.remaining = len(todo)
-        result.error = FETCH.lost.format(reason=describe_failure(exc, config), done=len(result.messages), left=len(todo))
+        result.error = FETCH.lost.format(
+            reason=describe_failure(exc, config), done=len(result.messages), left=len(todo)
+        )
         err = ConnectionLost(result.error)
         err.result = result
         raise err from None
@@ -328,29 +409,59 @@ def fetch(config: ImapConfig, target: Target, *, since: dt.date | None = None,
     return result
 
 
-def _fetch_one(mailbox, uid: int, uidvalidity: int, config: ImapConfig, target: Target, max_bytes: int,
-               cap: int, match_sender) -> MessageRecord:
+def _fetch_one(
+    mailbox,
+    uid: int,
+    uidvalidity: int,
+    config: ImapConfig,
+    target: Target,
+    max_bytes: int,
+    cap: int,
+    match_sender,
+) -> MessageRecord:
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     size, received = _size(mailbox, uid)
-    base = dict(account=config.account, folder=config.folder, uidvalidity=uidvalidity, uid=uid, fetched=now,
-                received=received)
+    base = dict(
+        account=config.account,
+        folder=config.folder,
+        uidvalidity=uidvalidity,
+        uid=uid,
+        fetched=now,
+        received=received,
+    )
     if size > cap:
         head = _fetch_parts(mailbox, uid, "BODY.PEEK[HEADER]")
         incoming = parse_message(head or b"", max_bytes)
-        return MessageRecord(**base, message_id=incoming.message_id, sender=incoming.sender,
-                             sender_name=incoming.sender_name, subject=incoming.subject, date=incoming.date,
-                             content_hash="size:" + str(size), status=TOO_BIG, size=size,
-                             agency=match_sender(incoming.sender) if match_sender else None,
-                             note=FETCH.message_too_big.format(size=f"{size / MB:.0f}", cap=f"{cap / MB:.0f}"))
+        return MessageRecord(
+            **base,
+            message_id=incoming.message_id,
+            sender=incoming.sender,
+            sender_name=incoming.sender_name,
+            subject=incoming.subject,
+            date=incoming.date,
+            content_hash="size:" + str(size),
+            status=TOO_BIG,
+            size=size,
+            agency=match_sender(incoming.sender) if match_sender else None,
+            note=FETCH.message_too_big.format(size=f"{size / MB:.0f}", cap=f"{cap / MB:.0f}"),
+        )
     raw = _fetch_parts(mailbox, uid, "BODY.PEEK[]")
     if raw is None:
         raise imaplib.IMAP4.abort(f"FETCH UID {uid}: no message body")
     incoming = parse_message(raw, max_bytes)
-    record = MessageRecord(**base, message_id=incoming.message_id, sender=incoming.sender,
-                           sender_name=incoming.sender_name, subject=incoming.subject, date=incoming.date,
-                           content_hash=incoming.content_hash, status=SAVED, size=len(raw),
-                           agency=match_sender(incoming.sender) if match_sender else None,
-                           note="；".join(incoming.defects))
+    record = MessageRecord(
+        **base,
+        message_id=incoming.message_id,
+        sender=incoming.sender,
+        sender_name=incoming.sender_name,
+        subject=incoming.subject,
+        date=incoming.date,
+        content_hash=incoming.content_hash,
+        status=SAVED,
+        size=len(raw),
+        agency=match_sender(incoming.sender) if match_sender else None,
+        note="；".join(incoming.defects),
+    )
     if target.ledger.has_content(incoming.message_id, incoming.content_hash):
         record.status = ALREADY
         record.note = FETCH.renumbered
@@ -358,13 +469,30 @@ def _fetch_one(mailbox, uid: int, uidvalidity: int, config: ImapConfig, target: 
     seen_here: dict[str, str] = {}
     for found in incoming.files:
         if found.data is None:
-            record.files.append(FileRecord(found.name, FILE_SKIPPED, size=found.size, reason=found.skip,
-                                           detail=found.detail, inside=found.inside))
+            record.files.append(
+                FileRecord(
+                    found.name,
+                    FILE_SKIPPED,
+                    size=found.size,
+                    reason=found.skip,
+                    detail=found.detail,
+                    inside=found.inside,
+                )
+            )
             continue
         sha = found.sha256
         if sha in seen_here:
-            record.files.append(FileRecord(found.name, FILE_DUPLICATE, seen_here[sha], sha, found.size,
-                                           detail=FETCH.same_in_message, inside=found.inside))
+            record.files.append(
+                FileRecord(
+                    found.name,
+                    FILE_DUPLICATE,
+                    seen_here[sha],
+                    sha,
+                    found.size,
+                    detail=FETCH.same_in_message,
+                    inside=found.inside,
+                )
+            )
             continue
         stored = target.store(found, incoming, record)
         seen_here[sha] = stored.saved_as or ""
@@ -388,6 +516,7 @@ def _move(mailbox, uid: int, folder: str) -> None:
     """MOVE (RFC 6851); else COPY, then remove only this message (UID EXPUNGE, RFC 4315).
     A server with neither keeps the original: nothing is ever expunged wholesale."""
     from imap_tools.imap_utf7 import utf7_encode
+
     client = mailbox.client
     name = utf7_encode(folder)
     quoted = b'"' + name.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
@@ -440,9 +569,11 @@ def _fetch_parts(mailbox, uid: int, what: str) -> bytes | None:
 
 # ------------------------------------------------------------------ who sent it
 
+
 def sender_matcher(roster: Sequence | None) -> Callable[[str | None], str | None]:
     """The roster agency whose 电子邮箱 lists this sender's address (None when none or several)."""
     from xltools.roster import RosterIndex
+
     index = RosterIndex(roster or ())
 
     def match(sender: str | None) -> str | None:
@@ -462,7 +593,7 @@ def origins(folder: str | Path) -> dict[str, MessageRecord]:
         except OSError:
             continue
         key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        if key not in _ORIGINS:      # mail plans one message per agency: read the ledger once
+        if key not in _ORIGINS:  # mail plans one message per agency: read the ledger once
             _ORIGINS.clear()
             _ORIGINS[key] = Ledger(path).by_sha()
         return _ORIGINS[key]
@@ -474,23 +605,40 @@ _ORIGINS: dict[tuple, dict[str, MessageRecord]] = {}
 
 # ------------------------------------------------------------------ for people
 
+
 def summary_text(result: FetchResult) -> str:
     if not result.messages:
-        text = (FETCH.nothing_new.format(folder=result.folder, n=result.already) if result.already
-                else FETCH.empty_folder.format(folder=result.folder))
+        text = (
+            FETCH.nothing_new.format(folder=result.folder, n=result.already)
+            if result.already
+            else FETCH.empty_folder.format(folder=result.folder)
+        )
     else:
         c = result.counts()
-        parts = "、".join(FETCH.summary_part.format(label=MESSAGE_LABELS[s], n=c[s]) for s in MESSAGE_LABELS if c[s])
-        text = FETCH.summary.format(n=len(result.messages), parts="：" + parts if parts else "",
-                                    saved=c["files_saved"], skipped=c["files_skipped"], duplicate=c["files_duplicate"],
-                                    already=FETCH.summary_already.format(n=result.already) if result.already else "")
+        parts = "、".join(
+            FETCH.summary_part.format(label=MESSAGE_LABELS[s], n=c[s])
+            for s in MESSAGE_LABELS
+            if c[s]
+        )
+        text = FETCH.summary.format(
+            n=len(result.messages),
+            parts="：" + parts if parts else "",
+            saved=c["files_saved"],
+            skipped=c["files_skipped"],
+            duplicate=c["files_duplicate"],
+            already=FETCH.summary_already.format(n=result.already) if result.already else "",
+        )
     if not result.complete:
         text += "\n" + (result.error or "")
     return text
 
 
 def message_line(rec: MessageRecord) -> str:
-    who = f"{rec.sender_name} <{rec.sender}>" if rec.sender_name else f"<{rec.sender or FETCH.no_sender}>"
+    who = (
+        f"{rec.sender_name} <{rec.sender}>"
+        if rec.sender_name
+        else f"<{rec.sender or FETCH.no_sender}>"
+    )
     if rec.agency:
         who += FETCH.roster_agency.format(agency=rec.agency)
     when = (rec.date or "")[:16].replace("T", " ")
@@ -499,7 +647,7 @@ def message_line(rec: MessageRecord) -> str:
 
 def _short(name: str | None, limit: int = 60) -> str:
     name = name or ""
-    return name if len(name) <= limit else name[:limit - 12] + "…" + name[-11:]
+    return name if len(name) <= limit else name[: limit - 12] + "…" + name[-11:]
 
 
 def render(result: FetchResult) -> str:
@@ -510,7 +658,11 @@ def render(result: FetchResult) -> str:
             inside = FETCH.inside.format(where=f.inside) if f.inside else ""
             name = _short(f.name)
             if f.status == FILE_SAVED:
-                renamed = FETCH.line_renamed.format(saved_as=_short(f.saved_as)) if f.saved_as != f.name else ""
+                renamed = (
+                    FETCH.line_renamed.format(saved_as=_short(f.saved_as))
+                    if f.saved_as != f.name
+                    else ""
+                )
                 lines.append(FETCH.line_saved.format(name=name, inside=inside) + renamed)
             elif f.status == FILE_DUPLICATE:
                 lines.append(FETCH.line_duplicate.format(name=name, inside=inside, detail=f.detail))
@@ -526,11 +678,21 @@ def render(result: FetchResult) -> str:
 
 # ------------------------------------------------------------------ one call for the command line
 
-def run_fetch(*, outdir: str | Path | None = None, season: str | Path | None = None, since: str | None = None,
-              folder: str | None = None, max_mb: float = DEFAULT_MAX_BYTES / MB, roster: str | Path | None = None,
-              mark_seen: bool = False, move_to: str | None = None,
-              ask_password: Callable[[str], str | None] | None = None, progress: Progress | None = None,
-              env=None) -> FetchResult:
+
+def run_fetch(
+    *,
+    outdir: str | Path | None = None,
+    season: str | Path | None = None,
+    since: str | None = None,
+    folder: str | None = None,
+    max_mb: float = DEFAULT_MAX_BYTES / MB,
+    roster: str | Path | None = None,
+    mark_seen: bool = False,
+    move_to: str | None = None,
+    ask_password: Callable[[str], str | None] | None = None,
+    progress: Progress | None = None,
+    env=None,
+) -> FetchResult:
     """Settings, password, target and roster resolved, then `fetch`. Raises XltoolsError."""
     from dataclasses import replace
 
@@ -548,9 +710,16 @@ def run_fetch(*, outdir: str | Path | None = None, season: str | Path | None = N
     try:
         if roster is not None:
             roster_entries = load_roster(roster)
-        return fetch(config, target, since=parse_since(since), max_bytes=int(max_mb * MB), mark_seen=mark_seen,
-                     move_to=move_to, match_sender=sender_matcher(roster_entries) if roster_entries else None,
-                     progress=progress)
+        return fetch(
+            config,
+            target,
+            since=parse_since(since),
+            max_bytes=int(max_mb * MB),
+            mark_seen=mark_seen,
+            move_to=move_to,
+            match_sender=sender_matcher(roster_entries) if roster_entries else None,
+            progress=progress,
+        )
     finally:
         if hasattr(target, "close"):
             target.close()
@@ -559,8 +728,14 @@ def run_fetch(*, outdir: str | Path | None = None, season: str | Path | None = N
 def season_target(folder: str | Path):
     """(target, [imap] settings, settings folder, roster) for a season folder."""
     from xltools.season import Season
+
     season = Season.open(folder)
-    return SeasonTarget(season), dict(season.settings.extra.get("imap") or {}), season.folder, season.roster
+    return (
+        SeasonTarget(season),
+        dict(season.settings.extra.get("imap") or {}),
+        season.folder,
+        season.roster,
+    )
 
 
 class SeasonTarget:
@@ -576,25 +751,48 @@ class SeasonTarget:
         import tempfile
 
         from xltools.season import Origin
-        origin = Origin.from_mail(sender=incoming.sender or "", message_id=incoming.message_id or "",
-                                  folder=record.folder, uid=record.uid)
+
+        origin = Origin.from_mail(
+            sender=incoming.sender or "",
+            message_id=incoming.message_id or "",
+            folder=record.folder,
+            uid=record.uid,
+        )
         with tempfile.TemporaryDirectory(prefix="xltools-fetch-") as tmp:
             path = Path(tmp) / safe_name(found.name)
             path.write_bytes(found.data)
-            version = self.season.add_file(path, origin, received=record.received or record.fetched,
-                                           original_name=found.name)
+            version = self.season.add_file(
+                path, origin, received=record.received or record.fetched, original_name=found.name
+            )
         where = FETCH.version.format(agency=version.agency, seq=version.seq)
         if self.season.roster:
             from xltools.roster import RosterIndex
-            warning = RosterIndex(self.season.roster).sender_mismatch(incoming.sender, version.agency)
+
+            warning = RosterIndex(self.season.roster).sender_mismatch(
+                incoming.sender, version.agency
+            )
             if warning and warning not in record.note:
                 record.note = "；".join(x for x in (record.note, warning) if x)
         if not version.created:
-            return FileRecord(found.name, FILE_DUPLICATE, where, found.sha256, found.size,
-                              detail=FETCH.same_as_version.format(version=where), inside=found.inside,
-                              version=str(version.id))
-        return FileRecord(found.name, FILE_SAVED, where, found.sha256, found.size, inside=found.inside,
-                          version=str(version.id))
+            return FileRecord(
+                found.name,
+                FILE_DUPLICATE,
+                where,
+                found.sha256,
+                found.size,
+                detail=FETCH.same_as_version.format(version=where),
+                inside=found.inside,
+                version=str(version.id),
+            )
+        return FileRecord(
+            found.name,
+            FILE_SAVED,
+            where,
+            found.sha256,
+            found.size,
+            inside=found.inside,
+            version=str(version.id),
+        )
 
     def close(self) -> None:
         self.season.close()

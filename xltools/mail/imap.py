@@ -6,6 +6,7 @@ the password only from the environment or a prompt, never from a file. TLS alway
 the server's certificate: a self-signed or internal CA is trusted through _CA_FILE, never by
 switching verification off.
 """
+
 from __future__ import annotations
 
 import imaplib
@@ -22,7 +23,10 @@ from xltools.messages import FETCH
 SECURITY_MODES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-ENV = {k: f"XLTOOLS_IMAP_{k.upper()}" for k in ("host", "port", "user", "password", "security", "ca_file", "folder")}
+ENV = {
+    k: f"XLTOOLS_IMAP_{k.upper()}"
+    for k in ("host", "port", "user", "password", "security", "ca_file", "folder")
+}
 
 
 class ImapError(XltoolsError):
@@ -54,8 +58,13 @@ class ImapConfig:
         return f"{(self.user or '').lower()}@{(self.host or '').lower()}"
 
 
-def load_imap_config(env: Mapping[str, str] | None = None, settings: Mapping | None = None,
-                     *, folder: str | None = None, base: Path | None = None) -> ImapConfig:
+def load_imap_config(
+    env: Mapping[str, str] | None = None,
+    settings: Mapping | None = None,
+    *,
+    folder: str | None = None,
+    base: Path | None = None,
+) -> ImapConfig:
     """Environment over `settings` (a TOML table such as a season's [imap]) over defaults."""
     env = os.environ if env is None else env
     settings = dict(settings or {})
@@ -87,11 +96,16 @@ def load_imap_config(env: Mapping[str, str] | None = None, settings: Mapping | N
         timeout = float(timeout)
     except (TypeError, ValueError):
         raise ImapError(FETCH.bad_timeout.format(timeout=timeout)) from None
-    return ImapConfig(host=(str(pick("host")).strip() if pick("host") else None), port=port,
-                      user=(str(pick("user")).strip() if pick("user") else None),
-                      password=env.get(ENV["password"]) or None, security=security,
-                      ca_file=str(ca_file) if ca_file else None,
-                      folder=folder or str(pick("folder") or "INBOX"), timeout=timeout)
+    return ImapConfig(
+        host=(str(pick("host")).strip() if pick("host") else None),
+        port=port,
+        user=(str(pick("user")).strip() if pick("user") else None),
+        password=env.get(ENV["password"]) or None,
+        security=security,
+        ca_file=str(ca_file) if ca_file else None,
+        folder=folder or str(pick("folder") or "INBOX"),
+        timeout=timeout,
+    )
 
 
 def check_config(config: ImapConfig) -> None:
@@ -111,7 +125,7 @@ def check_config(config: ImapConfig) -> None:
 
 
 def tls_context(config: ImapConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context()      # CERT_REQUIRED and hostname checking
+    context = ssl.create_default_context()  # CERT_REQUIRED and hostname checking
     if config.ca_file:
         try:
             context.load_verify_locations(cafile=config.ca_file)
@@ -132,7 +146,9 @@ def connect(config: ImapConfig, *, readonly: bool = True):
         if config.security == "ssl":
             mailbox = MailBox(host, port, timeout=config.timeout, ssl_context=tls_context(config))
         elif config.security == "starttls":
-            mailbox = MailBoxStartTls(host, port, timeout=config.timeout, ssl_context=tls_context(config))
+            mailbox = MailBoxStartTls(
+                host, port, timeout=config.timeout, ssl_context=tls_context(config)
+            )
         else:
             mailbox = MailBoxUnencrypted(host, port, timeout=config.timeout)
         if (config.user + config.password).isascii():
@@ -151,9 +167,12 @@ def connect(config: ImapConfig, *, readonly: bool = True):
             raise
         if isinstance(exc, MailboxFolderSelectError):
             raise ImapError(FETCH.no_folder.format(folder=config.folder)) from None
-        if isinstance(exc, MailboxLoginError) or (isinstance(exc, imaplib.IMAP4.error)
-                                                  and "auth" in str(exc).lower()):
-            raise ImapError(FETCH.login_failed.format(server=_server_text(exc), user=config.user)) from None
+        if isinstance(exc, MailboxLoginError) or (
+            isinstance(exc, imaplib.IMAP4.error) and "auth" in str(exc).lower()
+        ):
+            raise ImapError(
+                FETCH.login_failed.format(server=_server_text(exc), user=config.user)
+            ) from None
         raise ImapError(describe_failure(exc, config)) from None
 
 

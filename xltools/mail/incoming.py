@@ -7,6 +7,7 @@ else GB18030 or Big5, whichever reads as ordinary Chinese); forwarded messages w
 attachments; winmail.dat; zip attachments screened with the workbook reader's zip-bomb limits.
 Nothing here touches the network or the disk: bytes in, a plain `Incoming` out.
 """
+
 from __future__ import annotations
 
 import email
@@ -33,14 +34,36 @@ DEFAULT_MAX_BYTES = 50 * MB
 SPREADSHEETS = frozenset({".xlsx", ".xlsm", ".xls", ".et", ".ods"})
 DOCUMENTS = frozenset({".docx", ".pdf", ".html", ".htm", ".txt"})
 SUPPORTED = SPREADSHEETS | DOCUMENTS
-OTHER_ARCHIVES = frozenset({".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".zipx", ".cab", ".arj",
-                            ".lzh", ".z", ".iso"})
-MAX_DEPTH = 8            # MIME nesting (forwarded in forwarded …) followed at most
-MAX_PARTS = 500          # MIME parts looked at per message
+OTHER_ARCHIVES = frozenset(
+    {
+        ".rar",
+        ".7z",
+        ".tar",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".zipx",
+        ".cab",
+        ".arj",
+        ".lzh",
+        ".z",
+        ".iso",
+    }
+)
+MAX_DEPTH = 8  # MIME nesting (forwarded in forwarded …) followed at most
+MAX_PARTS = 500  # MIME parts looked at per message
 
 # skip reasons (codes in the ledger and JSON; the text is for people)
 TOO_LARGE, UNSUPPORTED, ARCHIVE, BAD_ARCHIVE, DAMAGED, TNEF, EMPTY = (
-    "too_large", "unsupported_type", "archive_unsupported", "archive_unreadable", "damaged", "tnef", "empty")
+    "too_large",
+    "unsupported_type",
+    "archive_unsupported",
+    "archive_unreadable",
+    "damaged",
+    "tnef",
+    "empty",
+)
 
 _TYPES_BY_MIME = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
@@ -48,8 +71,10 @@ _TYPES_BY_MIME = {
     "application/vnd.oasis.opendocument.spreadsheet": ".ods",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
     "application/pdf": ".pdf",
-    "application/zip": ".zip", "application/x-zip-compressed": ".zip",
-    "application/x-rar-compressed": ".rar", "application/vnd.rar": ".rar",
+    "application/zip": ".zip",
+    "application/x-zip-compressed": ".zip",
+    "application/x-rar-compressed": ".rar",
+    "application/vnd.rar": ".rar",
     "application/x-7z-compressed": ".7z",
 }
 
@@ -57,11 +82,12 @@ _TYPES_BY_MIME = {
 @dataclass(slots=True)
 class Found:
     """One attachment (or one file inside a zip attachment)."""
-    name: str                       # the original name, decoded, as the sender wrote it
-    data: bytes | None              # None: not kept (see skip)
-    skip: str | None = None         # reason code when not kept
-    detail: str = ""                # the reason in Chinese
-    inside: str | None = None       # the zip or forwarded message it came from (for people)
+
+    name: str  # the original name, decoded, as the sender wrote it
+    data: bytes | None  # None: not kept (see skip)
+    skip: str | None = None  # reason code when not kept
+    detail: str = ""  # the reason in Chinese
+    inside: str | None = None  # the zip or forwarded message it came from (for people)
     size: int = 0
 
     @property
@@ -72,12 +98,12 @@ class Found:
 @dataclass(slots=True)
 class Incoming:
     message_id: str | None
-    sender: str | None              # address, lower-cased
+    sender: str | None  # address, lower-cased
     sender_name: str
     subject: str
-    date: str | None                # ISO 8601 as the sender's clock said
+    date: str | None  # ISO 8601 as the sender's clock said
     files: list[Found] = field(default_factory=list)
-    content_hash: str = ""          # over every decoded leaf part: stable when headers are rewritten
+    content_hash: str = ""  # over every decoded leaf part: stable when headers are rewritten
     defects: list[str] = field(default_factory=list)
 
     @property
@@ -85,7 +111,9 @@ class Incoming:
         return [f for f in self.files if f.data is not None]
 
 
-def parse_message(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits = DEFAULT_LIMITS) -> Incoming:
+def parse_message(
+    raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits = DEFAULT_LIMITS
+) -> Incoming:
     """Read one message (RFC 5322 bytes). Never raises for bad mail: what cannot be read is a
     `Found` with a reason, or an empty field."""
     msg = email.message_from_bytes(raw)
@@ -93,7 +121,8 @@ def parse_message(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits
     digest = hashlib.sha256()
     incoming = Incoming(
         message_id=_message_id(raw_header(msg, "Message-ID")),
-        sender=sender, sender_name=sender_name,
+        sender=sender,
+        sender_name=sender_name,
         subject=decode_words(raw_header(msg, "Subject")),
         date=_date(raw_header(msg, "Date")),
     )
@@ -105,10 +134,23 @@ def parse_message(raw: bytes, max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits
 
 # ------------------------------------------------------------------ text decoding
 
-_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
-                    "euc-cn": "gb18030", "hz-gb-2312": "hz", "big5": "big5hkscs", "x-big5": "big5hkscs",
-                    "cn-big5": "big5hkscs", "cp950": "big5hkscs", "unknown-8bit": "", "x-unknown": "",
-                    "utf8": "utf-8", "us-ascii": "utf-8", "ascii": "utf-8"}
+_CHARSET_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "euc-cn": "gb18030",
+    "hz-gb-2312": "hz",
+    "big5": "big5hkscs",
+    "x-big5": "big5hkscs",
+    "cn-big5": "big5hkscs",
+    "cp950": "big5hkscs",
+    "unknown-8bit": "",
+    "x-unknown": "",
+    "utf8": "utf-8",
+    "us-ascii": "utf-8",
+    "ascii": "utf-8",
+}
 
 
 def _codec(charset: str | None) -> str | None:
@@ -118,6 +160,7 @@ def _codec(charset: str | None) -> str | None:
         return None
     try:
         import codecs
+
         return codecs.lookup(name).name
     except LookupError:
         return None
@@ -230,8 +273,11 @@ def decode_words(value: object) -> str:
 
 def _clean(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
-    return " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
-                            for c in text).split())
+    return " ".join(
+        "".join(
+            " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text
+        ).split()
+    )
 
 
 def raw_header(part: Message, name: str) -> str | None:
@@ -255,7 +301,7 @@ def _param(part: Message, name: str, header: str) -> str | None:
     value = part.get_param(name, header=header)
     if value is None:
         return None
-    if isinstance(value, tuple):       # RFC 2231: (charset, language, %-decoded latin-1 text)
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, %-decoded latin-1 text)
         charset, _, text = value
         data = text.encode("latin-1", "surrogateescape") if isinstance(text, str) else bytes(text)
         codec = _codec(charset)
@@ -280,6 +326,7 @@ def attachment_name(part: Message) -> str | None:
 
 
 # ------------------------------------------------------------------ headers
+
 
 def _sender(msg: Message) -> tuple[str, str | None]:
     raw = raw_header(msg, "From")
@@ -313,8 +360,17 @@ def _date(value: object) -> str | None:
 
 # ------------------------------------------------------------------ walking the MIME tree
 
-def _walk(part: Message, incoming: Incoming, inside: str | None, depth: int, max_bytes: int,
-          limits: Limits, digest, state: dict) -> None:
+
+def _walk(
+    part: Message,
+    incoming: Incoming,
+    inside: str | None,
+    depth: int,
+    max_bytes: int,
+    limits: Limits,
+    digest,
+    state: dict,
+) -> None:
     state["parts"] += 1
     if state["parts"] > MAX_PARTS:
         if state["parts"] == MAX_PARTS + 1:
@@ -326,9 +382,20 @@ def _walk(part: Message, incoming: Incoming, inside: str | None, depth: int, max
             incoming.defects.append(FETCH.too_deep)
             return
         payload = part.get_payload()
-        if ctype == "message/rfc822" or (isinstance(payload, list) and payload and ctype.startswith("message/")):
+        if ctype == "message/rfc822" or (
+            isinstance(payload, list) and payload and ctype.startswith("message/")
+        ):
             for inner in payload if isinstance(payload, list) else []:
-                _walk(inner, incoming, _forwarded_label(inner), depth + 1, max_bytes, limits, digest, state)
+                _walk(
+                    inner,
+                    incoming,
+                    _forwarded_label(inner),
+                    depth + 1,
+                    max_bytes,
+                    limits,
+                    digest,
+                    state,
+                )
             return
         for sub in payload if isinstance(payload, list) else []:
             _walk(sub, incoming, inside, depth + 1, max_bytes, limits, digest, state)
@@ -336,13 +403,17 @@ def _walk(part: Message, incoming: Incoming, inside: str | None, depth: int, max
     name = attachment_name(part)
     disposition = (part.get_content_disposition() or "").lower()
     if name is None and disposition != "attachment":
-        if ctype.startswith("text/") or ctype.startswith("image/") or ctype.startswith("multipart/"):
-            digest.update(_payload_bytes(part) or b"")     # the letter itself (or an inline picture)
+        if (
+            ctype.startswith("text/")
+            or ctype.startswith("image/")
+            or ctype.startswith("multipart/")
+        ):
+            digest.update(_payload_bytes(part) or b"")  # the letter itself (or an inline picture)
             return
     if name is None:
         name = FETCH.unnamed + _TYPES_BY_MIME.get(ctype, "")
     if disposition == "inline" and ctype.startswith("image/") and part.get("Content-ID"):
-        digest.update(_payload_bytes(part) or b"")          # a picture in the signature
+        digest.update(_payload_bytes(part) or b"")  # a picture in the signature
         return
     _attachment(part, name, ctype, incoming, inside, depth, max_bytes, limits, digest, state)
 
@@ -368,34 +439,67 @@ def _encoded_size(part: Message) -> int:
     return len(payload) * 3 // 4 if cte == "base64" else len(payload)
 
 
-def _attachment(part: Message, name: str, ctype: str, incoming: Incoming, inside: str | None, depth: int,
-                max_bytes: int, limits: Limits, digest, state: dict) -> None:
+def _attachment(
+    part: Message,
+    name: str,
+    ctype: str,
+    incoming: Incoming,
+    inside: str | None,
+    depth: int,
+    max_bytes: int,
+    limits: Limits,
+    digest,
+    state: dict,
+) -> None:
     suffix = _suffix(name)
-    if posixpath.basename(name.replace("\\", "/")).lower() == "winmail.dat" or ctype == "application/ms-tnef":
+    if (
+        posixpath.basename(name.replace("\\", "/")).lower() == "winmail.dat"
+        or ctype == "application/ms-tnef"
+    ):
         incoming.files.append(Found(name, None, TNEF, FETCH.tnef, inside))
         return
     approx = _encoded_size(part)
     if approx > max_bytes:
-        incoming.files.append(Found(name, None, TOO_LARGE, text_too_large(approx, max_bytes), inside, approx))
+        incoming.files.append(
+            Found(name, None, TOO_LARGE, text_too_large(approx, max_bytes), inside, approx)
+        )
         return
     data = _payload_bytes(part)
-    damaged = [d for d in part.defects if type(d).__name__ in (
-        "InvalidBase64CharactersDefect", "InvalidBase64LengthDefect")]
+    damaged = [
+        d
+        for d in part.defects
+        if type(d).__name__ in ("InvalidBase64CharactersDefect", "InvalidBase64LengthDefect")
+    ]
     if data is None or damaged:
         incoming.files.append(Found(name, None, DAMAGED, FETCH.damaged, inside))
         return
     digest.update(data)
     if ctype == "message/rfc822" or suffix == ".eml":
-        if depth < MAX_DEPTH:       # a forwarded message sent as a plain attachment
+        if depth < MAX_DEPTH:  # a forwarded message sent as a plain attachment
             inner = email.message_from_bytes(data)
-            _walk(inner, incoming, _forwarded_label(inner), depth + 1, max_bytes, limits, digest, state)
+            _walk(
+                inner,
+                incoming,
+                _forwarded_label(inner),
+                depth + 1,
+                max_bytes,
+                limits,
+                digest,
+                state,
+            )
         return
     if len(data) > max_bytes:
-        incoming.files.append(Found(name, None, TOO_LARGE, text_too_large(len(data), max_bytes), inside, len(data)))
+        incoming.files.append(
+            Found(name, None, TOO_LARGE, text_too_large(len(data), max_bytes), inside, len(data))
+        )
     elif not data:
         incoming.files.append(Found(name, None, EMPTY, FETCH.empty, inside))
-    elif suffix == ".zip" or (suffix not in SUPPORTED and data[:4] == b"PK\x03\x04" and suffix in ("", ".dat", ".bin")
-                              and not _is_office_zip(data)):
+    elif suffix == ".zip" or (
+        suffix not in SUPPORTED
+        and data[:4] == b"PK\x03\x04"
+        and suffix in ("", ".dat", ".bin")
+        and not _is_office_zip(data)
+    ):
         incoming.files.extend(open_zip(name, data, max_bytes, limits, inside))
     else:
         incoming.files.append(classify(name, data, inside))
@@ -415,14 +519,36 @@ def classify(name: str, data: bytes, inside: str | None = None) -> Found:
     if suffix in SUPPORTED:
         return Found(name, data, None, "", inside, len(data))
     if suffix in OTHER_ARCHIVES:
-        return Found(name, None, ARCHIVE, FETCH.archive.format(kind=suffix.lstrip(".").upper()), inside, len(data))
+        return Found(
+            name,
+            None,
+            ARCHIVE,
+            FETCH.archive.format(kind=suffix.lstrip(".").upper()),
+            inside,
+            len(data),
+        )
     formats = FETCH["formats"]
     if suffix in formats:
-        return Found(name, None, UNSUPPORTED, FETCH.old_format.format(kind=formats[suffix]), inside, len(data))
-    return Found(name, None, UNSUPPORTED, FETCH.unsupported.format(suffix=suffix or FETCH.no_extension), inside, len(data))
+        return Found(
+            name,
+            None,
+            UNSUPPORTED,
+            FETCH.old_format.format(kind=formats[suffix]),
+            inside,
+            len(data),
+        )
+    return Found(
+        name,
+        None,
+        UNSUPPORTED,
+        FETCH.unsupported.format(suffix=suffix or FETCH.no_extension),
+        inside,
+        len(data),
+    )
 
 
 # ------------------------------------------------------------------ zip attachments
+
 
 def zip_member_name(info: zipfile.ZipInfo) -> str:
     """Names in zips made on Chinese Windows are GBK without the UTF-8 flag (zipfile then
@@ -436,8 +562,13 @@ def zip_member_name(info: zipfile.ZipInfo) -> str:
     return guess_decode(raw)
 
 
-def open_zip(name: str, data: bytes, max_bytes: int, limits: Limits = DEFAULT_LIMITS,
-             inside: str | None = None) -> list[Found]:
+def open_zip(
+    name: str,
+    data: bytes,
+    max_bytes: int,
+    limits: Limits = DEFAULT_LIMITS,
+    inside: str | None = None,
+) -> list[Found]:
     """The supported files inside a zip attachment, each limited like an attachment; the
     archive as a whole screened with the workbook reader's zip-bomb limits."""
     where = FETCH.in_zip.format(name=name)
@@ -454,30 +585,64 @@ def open_zip(name: str, data: bytes, max_bytes: int, limits: Limits = DEFAULT_LI
         for info in zf.infolist():
             member = zip_member_name(info)
             base = posixpath.basename(member.replace("\\", "/"))
-            if info.is_dir() or not base or member.startswith("__MACOSX/") or base.startswith("._") \
-                    or base in (".DS_Store", "Thumbs.db", "desktop.ini"):
+            if (
+                info.is_dir()
+                or not base
+                or member.startswith("__MACOSX/")
+                or base.startswith("._")
+                or base in (".DS_Store", "Thumbs.db", "desktop.ini")
+            ):
                 continue
             suffix = _suffix(base)
             if suffix == ".zip" or suffix in OTHER_ARCHIVES:
                 out.append(Found(base, None, ARCHIVE, FETCH.nested, where, info.file_size))
                 continue
             if suffix not in SUPPORTED:
-                out.append(classify(base, b"", where) if suffix else
-                           Found(base, None, UNSUPPORTED, FETCH.unsupported.format(suffix=FETCH.no_extension), where))
+                out.append(
+                    classify(base, b"", where)
+                    if suffix
+                    else Found(
+                        base,
+                        None,
+                        UNSUPPORTED,
+                        FETCH.unsupported.format(suffix=FETCH.no_extension),
+                        where,
+                    )
+                )
                 continue
             if info.file_size > max_bytes:
-                out.append(Found(base, None, TOO_LARGE, text_too_large(info.file_size, max_bytes), where, info.file_size))
+                out.append(
+                    Found(
+                        base,
+                        None,
+                        TOO_LARGE,
+                        text_too_large(info.file_size, max_bytes),
+                        where,
+                        info.file_size,
+                    )
+                )
                 continue
             try:
                 with zf.open(info) as fh:
                     content = fh.read(info.file_size + 1)
                 if len(content) != info.file_size:
                     raise zipfile.BadZipFile("size differs from the header")
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
-                    RuntimeError):
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                OSError,
+                EOFError,
+                ValueError,
+                NotImplementedError,
+                RuntimeError,
+            ):
                 out.append(Found(base, None, BAD_ARCHIVE, FETCH.bad_member, where, info.file_size))
                 continue
-            found = classify(base, content, where) if content else Found(base, None, EMPTY, FETCH.empty, where)
+            found = (
+                classify(base, content, where)
+                if content
+                else Found(base, None, EMPTY, FETCH.empty, where)
+            )
             out.append(found)
     if not out:
         out.append(Found(name, None, EMPTY, FETCH.empty_zip, inside, len(data)))
@@ -485,6 +650,7 @@ def open_zip(name: str, data: bytes, max_bytes: int, limits: Limits = DEFAULT_LI
 
 
 # ------------------------------------------------------------------ texts
+
 
 def _zip_refusal(reason: str) -> str:
     """The reader's sentence is about a workbook file; here the file is a zip attachment."""

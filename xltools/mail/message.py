@@ -1,5 +1,6 @@
 """A planned message as data (recipients, subject, bodies, attachments), and the hygiene every
 text from a workbook or roster gets before it goes into a header or a body."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,6 +18,7 @@ from xltools.messages import MAIL as texts
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 KIND_LABELS: dict[str, str] = texts.kind_labels
+
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
@@ -41,17 +43,19 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class PlannedMessage:
-    kind: str                       # revise | unreadable | wrong_year | remind | accepted | accepted_warnings | summary
-    agency: str                     # who it is about ("" for the summary)
-    status: str                     # the entry's status ("" for the summary)
+    kind: str  # revise | unreadable | wrong_year | remind | accepted | accepted_warnings | summary
+    agency: str  # who it is about ("" for the summary)
+    status: str  # the entry's status ("" for the summary)
     to: tuple[str, ...]
     cc: tuple[str, ...]
     subject: str
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
-    problem: str | None = None      # why it cannot be sent (无收件地址, 收件地址无效 …)
-    in_reply_to: str | None = None  # Message-ID of the agency's submission: the reply is threaded under it
+    problem: str | None = None  # why it cannot be sent (无收件地址, 收件地址无效 …)
+    in_reply_to: str | None = (
+        None  # Message-ID of the agency's submission: the reply is threaded under it
+    )
 
     @property
     def label(self) -> str:
@@ -64,12 +68,20 @@ class PlannedMessage:
     @property
     def digest(self) -> str:
         """The content hash the send log keys on (recipients are logged beside it)."""
-        doc = {"kind": self.kind, "subject": self.subject, "text": self.text, "html": self.html,
-               "attachments": [[a.filename, a.fingerprint] for a in self.attachments]}
-        return hashlib.sha256(json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+        doc = {
+            "kind": self.kind,
+            "subject": self.subject,
+            "text": self.text,
+            "html": self.html,
+            "attachments": [[a.filename, a.fingerprint] for a in self.attachments],
+        }
+        return hashlib.sha256(
+            json.dumps(doc, ensure_ascii=False, sort_keys=True).encode()
+        ).hexdigest()
 
 
 # ---------------------------------------------------------------- text hygiene
+
 
 def clean_header(value: object) -> str:
     """Text for a header: no control, format or line-separator characters, one line."""
@@ -93,8 +105,8 @@ def check_addresses(addresses: Sequence[str], what: str) -> tuple[str, ...]:
     for raw in addresses:
         for addr in split_addresses(raw):
             if not valid_address(addr):
-                raise XltoolsError(texts.BAD_OPTION_ADDRESS.format(what=what, addr=clean_header(addr)))
+                raise XltoolsError(
+                    texts.BAD_OPTION_ADDRESS.format(what=what, addr=clean_header(addr))
+                )
             out.append(addr)
     return tuple(out)
-
-

@@ -1,5 +1,6 @@
 """A planned message as MIME: text + HTML alternative, attachments named for every client.
 What differs on every build (Date, Message-ID) is added here, not in the plan."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,17 +19,20 @@ from xltools.mail.message import Attachment, PlannedMessage, clean_header
 MAIL_POLICY = policy.SMTP.clone(refold_source="none")
 
 
-
 PLACEHOLDER_SENDER = "mail-from-not-configured@invalid"
 
 
-def compose(message: PlannedMessage, config: MailConfig, *, when: datetime | None = None) -> EmailMessage:
+def compose(
+    message: PlannedMessage, config: MailConfig, *, when: datetime | None = None
+) -> EmailMessage:
     """The message as MIME: text + HTML alternative, attachments named for every client."""
     sender = config.sender or PLACEHOLDER_SENDER
     msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = Address(display_name=clean_header(config.office), addr_spec=sender)
     name = clean_header(message.agency)
-    msg["To"] = [Address(display_name=name, addr_spec=a) for a in message.to] or "undisclosed-recipients:;"
+    msg["To"] = [
+        Address(display_name=name, addr_spec=a) for a in message.to
+    ] or "undisclosed-recipients:;"
     if message.cc:
         msg["Cc"] = [Address(addr_spec=a) for a in message.cc]
     msg["Subject"] = clean_header(message.subject)
@@ -49,9 +53,11 @@ def compose(message: PlannedMessage, config: MailConfig, *, when: datetime | Non
 
 
 def _html_document(body: str) -> str:
-    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n"
-            "<body style=\"font-family:'Microsoft YaHei','PingFang SC',sans-serif;font-size:14px\">\n"
-            f"{body}</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n'
+        "<body style=\"font-family:'Microsoft YaHei','PingFang SC',sans-serif;font-size:14px\">\n"
+        f"{body}</body></html>\n"
+    )
 
 
 def _attachment_part(a: Attachment) -> EmailMessage:
@@ -79,4 +85,6 @@ def _rfc2231(param: str, value: str, width: int = 54) -> str:
     chunks.append(current)
     if len(chunks) == 1:
         return f" {param}*=utf-8''{chunks[0]}"
-    return ";\r\n".join(f" {param}*{i}*=" + ("utf-8''" if i == 0 else "") + c for i, c in enumerate(chunks))
+    return ";\r\n".join(
+        f" {param}*{i}*=" + ("utf-8''" if i == 0 else "") + c for i, c in enumerate(chunks)
+    )

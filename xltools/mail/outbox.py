@@ -1,21 +1,23 @@
 """The dry run: every planned message as an .eml file in OUTDIR/outbox/."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
 from xltools import XltoolsError
-from xltools.messages import MAIL
 from xltools.fsutil import atomic_write_bytes
+from xltools.mail.config import MailConfig
 from xltools.mail.message import PlannedMessage, safe_filename
 from xltools.mail.mime import compose
-from xltools.mail.config import MailConfig
+from xltools.messages import MAIL
 
 OUTBOX = "outbox"
 
 
-def write_outbox(outdir: str | Path, messages: Sequence[PlannedMessage],
-                 config: MailConfig | None = None) -> list[Path]:
+def write_outbox(
+    outdir: str | Path, messages: Sequence[PlannedMessage], config: MailConfig | None = None
+) -> list[Path]:
     """Write one .eml per message (also those that cannot be sent, so they can be forwarded by
     hand); the outbox is replaced, so it always shows the latest plan. Returns the paths."""
     config = config or MailConfig()

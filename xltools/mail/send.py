@@ -1,4 +1,5 @@
 """Sending over SMTP with a send log, so a message goes out once unless it changed."""
+
 from __future__ import annotations
 
 import json
@@ -12,22 +13,27 @@ from datetime import datetime
 from pathlib import Path
 
 from xltools import XltoolsError
-from xltools.messages import MAIL as texts
+from xltools.mail.config import MailConfig, SmtpConfig, check_sending
 from xltools.mail.message import PlannedMessage
 from xltools.mail.mime import compose
-from xltools.mail.config import MailConfig, SmtpConfig, check_sending
+from xltools.messages import MAIL as texts
 
 SENDLOG = "sendlog.jsonl"
 
 SENT, SKIPPED, FAILED, NOT_SENT = "sent", "skipped", "failed", "not_sent"
-OUTCOME_LABELS = {SENT: texts.SENT, SKIPPED: texts.SKIPPED, FAILED: texts.FAILED, NOT_SENT: texts.NOT_SENT}
+OUTCOME_LABELS = {
+    SENT: texts.SENT,
+    SKIPPED: texts.SKIPPED,
+    FAILED: texts.FAILED,
+    NOT_SENT: texts.NOT_SENT,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
     message: PlannedMessage
-    outcome: str                    # sent | skipped | failed | not_sent
-    detail: str | None = None       # Chinese reason (failed / not_sent / partly refused)
+    outcome: str  # sent | skipped | failed | not_sent
+    detail: str | None = None  # Chinese reason (failed / not_sent / partly refused)
     message_id: str | None = None
     attempts: int = 0
 
@@ -63,14 +69,20 @@ class SendLog:
                     rec = json.loads(line)
                     done.add((rec["digest"], frozenset(rec["to"])))
                 except (ValueError, KeyError, TypeError):
-                    continue   # a line cut short by a crash: that message counts as unsent
+                    continue  # a line cut short by a crash: that message counts as unsent
         return done
 
     def append(self, message: PlannedMessage, message_id: str) -> None:
-        rec = {"time": datetime.now().astimezone().isoformat(timespec="seconds"),
-               "kind": message.kind, "agency": message.agency, "to": list(message.to),
-               "cc": list(message.cc), "subject": message.subject, "digest": message.digest,
-               "message_id": message_id}
+        rec = {
+            "time": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "kind": message.kind,
+            "agency": message.agency,
+            "to": list(message.to),
+            "cc": list(message.cc),
+            "subject": message.subject,
+            "digest": message.digest,
+            "message_id": message_id,
+        }
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             fh.flush()
@@ -81,9 +93,15 @@ class _Unreachable(Exception):
     """No connection could be made (as opposed to one message failing)."""
 
 
-def send_messages(outdir: str | Path, messages: Sequence[PlannedMessage], config: MailConfig, *,
-                  resend: bool = False, progress: Callable[[Delivery], None] | None = None,
-                  sleep: Callable[[float], None] = time.sleep) -> SendResult:
+def send_messages(
+    outdir: str | Path,
+    messages: Sequence[PlannedMessage],
+    config: MailConfig,
+    *,
+    resend: bool = False,
+    progress: Callable[[Delivery], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SendResult:
     """Send each message not yet in the send log (all with resend=True), logging each one
     right after the server accepts it. A failing recipient does not stop the others; answers
     4xx and dropped connections are retried `config.smtp.retries` times.
@@ -134,20 +152,22 @@ class _Session:
             if not temporary or attempt > self.smtp.retries:
                 if attempt > 1:
                     detail = texts.AFTER_ATTEMPTS.format(detail=detail, n=attempt)
-                if no_server:   # don't spend retries on every remaining message
+                if no_server:  # don't spend retries on every remaining message
                     self.unreachable = texts.NOT_TRIED
                 return Delivery(message, FAILED, detail, None, attempt)
             self.sleep(self.smtp.retry_delay * 2 ** (attempt - 1))
 
-    def _attempt(self, message: PlannedMessage, email, attempt: int
-                 ) -> tuple[Delivery | None, str | None, bool, bool]:
+    def _attempt(
+        self, message: PlannedMessage, email, attempt: int
+    ) -> tuple[Delivery | None, str | None, bool, bool]:
         """(the delivery if the server took it, else why not, whether that may pass, whether
         there was no server at all)."""
         try:
             if self.conn is None:
                 self.conn = _connect(self.smtp)
-            refused = self.conn.send_message(email, from_addr=self.config.sender,
-                                             to_addrs=list(message.to + message.cc))
+            refused = self.conn.send_message(
+                email, from_addr=self.config.sender, to_addrs=list(message.to + message.cc)
+            )
             if any(addr in refused for addr in message.to):
                 # only a Cc got it: the agency did not, so it is not done
                 raise smtplib.SMTPRecipientsRefused(refused)
@@ -159,8 +179,8 @@ class _Session:
         except smtplib.SMTPRecipientsRefused as exc:
             temporary = all(400 <= code < 500 for code, _ in exc.recipients.values())
             return None, texts.REFUSED.format(detail=_refusals(exc.recipients)), temporary, False
-        except smtplib.SMTPResponseException as exc:   # sender refused, data refused
-            if exc.smtp_code == 421:     # the server is closing the connection
+        except smtplib.SMTPResponseException as exc:  # sender refused, data refused
+            if exc.smtp_code == 421:  # the server is closing the connection
                 self.conn = _close(self.conn)
             detail = texts.SERVER_ERROR.format(code=exc.smtp_code, text=_decode(exc.smtp_error))
             return None, detail, 400 <= exc.smtp_code < 500, False
@@ -195,9 +215,13 @@ def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
             _close(conn)
             raise
     except ssl.SSLCertVerificationError as exc:
-        raise XltoolsError(texts.CERT_FAILED.format(host=host, error=exc.verify_message or exc)) from exc
+        raise XltoolsError(
+            texts.CERT_FAILED.format(host=host, error=exc.verify_message or exc)
+        ) from exc
     except smtplib.SMTPAuthenticationError as exc:
-        raise XltoolsError(texts.AUTH_FAILED.format(code=exc.smtp_code, text=_decode(exc.smtp_error))) from exc
+        raise XltoolsError(
+            texts.AUTH_FAILED.format(code=exc.smtp_code, text=_decode(exc.smtp_error))
+        ) from exc
     except smtplib.SMTPNotSupportedError as exc:
         raise XltoolsError(texts.AUTH_UNSUPPORTED.format(host=host)) from exc
     except (smtplib.SMTPException, OSError) as exc:
@@ -215,7 +239,9 @@ def _close(conn: smtplib.SMTP | None) -> None:
 
 
 def _refusals(recipients: dict) -> str:
-    return "；".join(f"{addr}（{code} {_decode(text)}）" for addr, (code, text) in recipients.items())
+    return "；".join(
+        f"{addr}（{code} {_decode(text)}）" for addr, (code, text) in recipients.items()
+    )
 
 
 def _decode(text: bytes | str) -> str:

@@ -8,6 +8,7 @@ construction.
 The layout of tables 二、三、四 comes from the form definition (xltools/forms/<form>.toml); the
 wording, headings and places to write from xltools/publish/wording.toml (or an office's copy).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,7 +20,17 @@ from xltools.publish.build import PublishRefused, build_document, tables_of
 from xltools.publish.model import Document
 from xltools.publish.wording import load_wording, message
 
-__all__ = ["publish", "publish_season", "SeasonItem", "read_checked", "build_document", "PublishRefused", "Published", "load_wording", "tables_of"]
+__all__ = [
+    "publish",
+    "publish_season",
+    "SeasonItem",
+    "read_checked",
+    "build_document",
+    "PublishRefused",
+    "Published",
+    "load_wording",
+    "tables_of",
+]
 
 
 @dataclass
@@ -27,7 +38,7 @@ class Published:
     document: Document
     report: Report
     written: list[Path] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)     # things the user should know (Chinese)
+    notes: list[str] = field(default_factory=list)  # things the user should know (Chinese)
 
     @property
     def draft(self) -> bool:
@@ -37,12 +48,21 @@ class Published:
 def read_checked(paths: list[Path]) -> list[Report]:
     """Read and check workbooks the way `xltools check` does (an isolated worker with limits)."""
     from xltools.batch import check_paths
+
     return check_paths(list(paths), 1)
 
 
-def publish(workbook: str | Path, docx: str | Path | None = None, html: str | Path | None = None,
-            pdf: str | Path | None = None, *, previous: str | Path | None = None, agency: str | None = None,
-            force: bool = False, wording: str | Path | None = None) -> Published:
+def publish(
+    workbook: str | Path,
+    docx: str | Path | None = None,
+    html: str | Path | None = None,
+    pdf: str | Path | None = None,
+    *,
+    previous: str | Path | None = None,
+    agency: str | None = None,
+    force: bool = False,
+    wording: str | Path | None = None,
+) -> Published:
     """Write the report of `workbook` to the given outputs (each to a temporary name, then
     renamed). Raises PublishRefused (errors or blanks in the workbook) or XltoolsError."""
     words = load_wording(wording)
@@ -64,15 +84,20 @@ def publish(workbook: str | Path, docx: str | Path | None = None, html: str | Pa
     docx_path = Path(docx) if docx else None
     if docx_path:
         from xltools.publish.docx_writer import write_docx
+
         result.written.append(write_docx(doc, docx_path, style))
     if html:
         from xltools.publish.html_writer import write_html
+
         result.written.append(write_html(doc, Path(html), style))
     if pdf:
         from xltools.publish.pdf import docx_to_pdf
+
         if docx_path is None:
             import tempfile
+
             from xltools.publish.docx_writer import write_docx
+
             with tempfile.TemporaryDirectory(prefix="xltools-publish-") as tmp:
                 src = write_docx(doc, Path(tmp) / "report.docx", style)
                 result.written.append(docx_to_pdf(src, Path(pdf), words["messages"]))
@@ -86,12 +111,18 @@ def _previous_usable(report: Report, before: Report, words: dict, notes: list[st
         reason = before.findings[0].message if before.findings else ""
         raise XltoolsError(message(words, "unreadable", file=before.file, reason=reason))
     if before.errors:
-        raise PublishRefused(message(words, "previous_errors", file=before.file, count=before.errors),
-                             [f.message for f in before.findings if f.severity == "error"])
+        raise PublishRefused(
+            message(words, "previous_errors", file=before.file, count=before.errors),
+            [f.message for f in before.findings if f.severity == "error"],
+        )
     year = report.values.get("meta_year")
     found = before.values.get("meta_year")
     if isinstance(year, int) and found != year - 1:
-        raise XltoolsError(message(words, "previous_year", file=before.file, found=found, year=year, expected=year - 1))
+        raise XltoolsError(
+            message(
+                words, "previous_year", file=before.file, found=found, year=year, expected=year - 1
+            )
+        )
     a, b = report.values.get("meta_agency"), before.values.get("meta_agency")
     if a and b and a != b:
         notes.append(message(words, "previous_agency", previous=b, agency=a))
@@ -102,11 +133,12 @@ def _previous_usable(report: Report, before: Report, words: dict, notes: list[st
 class SeasonItem:
     agency: str
     published: Published | None = None
-    problem: str | None = None        # why this agency's report was not written (Chinese)
+    problem: str | None = None  # why this agency's report was not written (Chinese)
 
 
-def publish_season(folder: str | Path, outdir: str | Path, *, html: bool = True,
-                   wording: str | Path | None = None) -> list[SeasonItem]:
+def publish_season(
+    folder: str | Path, outdir: str | Path, *, html: bool = True, wording: str | Path | None = None
+) -> list[SeasonItem]:
     """The report of every approved agency of a season (`xltools season`): its signed-off
     version, to OUTDIR/<机关名称>.docx (and .html), with the change against last year where
     the season holds last year's figures. An agency whose report cannot be written is
@@ -122,7 +154,7 @@ def publish_season(folder: str | Path, outdir: str | Path, *, html: bool = True,
     items: list[SeasonItem] = []
     used: set[str] = set()
     with Season.open(folder) as season:
-        last = season.last_year            # last year's figures, when the season names them
+        last = season.last_year  # last year's figures, when the season names them
         for state in season.board():
             if not state.approved or state.current is None:
                 continue
@@ -132,14 +164,16 @@ def publish_season(folder: str | Path, outdir: str | Path, *, html: bool = True,
             before = None
             record = last.find(state.agency, report.values.get("meta_uscc")) if last else None
             if record is not None:
-                before = Report(file=record.file, form=record.form or report.form, values=dict(record.values))
+                before = Report(
+                    file=record.file, form=record.form or report.form, values=dict(record.values)
+                )
             try:
                 doc = build_document(report, words, previous=before, agency=state.agency)
             except PublishRefused as e:
                 item.problem = "；".join([e.headline, *e.problems])
                 continue
             name = safe_filename(state.agency)
-            while name in used:                      # two names that sanitise alike
+            while name in used:  # two names that sanitise alike
                 name += "_"
             used.add(name)
             result = Published(doc, report)

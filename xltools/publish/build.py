@@ -1,4 +1,5 @@
 """A checked workbook (its Report) -> the Document of its published annual report."""
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -40,7 +41,9 @@ def printable(form: Form, report: Report, wording: Mapping) -> tuple[dict[str, A
             elif v is None and blank_means_zero(f):
                 out[f.key] = 0
             else:
-                blanks.append(message(wording, "blank", where=f.where, row=f.row_caption, col=f.col_caption))
+                blanks.append(
+                    message(wording, "blank", where=f.where, row=f.row_caption, col=f.col_caption)
+                )
     return out, blanks
 
 
@@ -52,28 +55,47 @@ def check_publishable(report: Report, wording: Mapping, force: bool) -> dict[str
     form = load_form(report.form)
     values, blanks = printable(form, report, wording)
     errors = [f for f in report.findings if f.severity == ERROR]
-    problems = [f"{f.where}：{f.message}" if f.where and not f.message.startswith(f.where) else f.message
-                for f in errors]
+    problems = [
+        f"{f.where}：{f.message}" if f.where and not f.message.startswith(f.where) else f.message
+        for f in errors
+    ]
     if errors and not force:
         # the locate finding is listed (it says which cell to fix) but is not one more error
-        raise PublishRefused(message(wording, "refused", file=report.file, count=count(errors, ERROR)), problems,
-                             wording["messages"]["refused_hint"])
+        raise PublishRefused(
+            message(wording, "refused", file=report.file, count=count(errors, ERROR)),
+            problems,
+            wording["messages"]["refused_hint"],
+        )
     if blanks:
         # --force publishes numbers that do not add up, never a number nobody wrote
-        raise PublishRefused(message(wording, "refused", file=report.file, count=len(blanks)), blanks)
+        raise PublishRefused(
+            message(wording, "refused", file=report.file, count=len(blanks)), blanks
+        )
     return values
 
 
-def build_document(report: Report, wording: Mapping, *, previous: Report | None = None,
-                   agency: str | None = None, force: bool = False) -> Document:
+def build_document(
+    report: Report,
+    wording: Mapping,
+    *,
+    previous: Report | None = None,
+    agency: str | None = None,
+    force: bool = False,
+) -> Document:
     values = check_publishable(report, wording, force)
     form = load_form(report.form)
     draft = wording["document"]["draft"] if report.errors else None
     meta = report.values
     name = one_line(agency or meta.get("meta_agency") or "", 120)
     year = meta.get("meta_year")
-    facts = {"agency": name, "year": year, "form_title": form.title, "form_issued_by": form.issued_by,
-             "phone": one_line(meta.get("meta_phone") or "", 60), "email": one_line(meta.get("meta_email") or "", 120)}
+    facts = {
+        "agency": name,
+        "year": year,
+        "form_title": form.title,
+        "form_issued_by": form.issued_by,
+        "phone": one_line(meta.get("meta_phone") or "", 60),
+        "email": one_line(meta.get("meta_email") or "", 120),
+    }
     figs = figures(form, values, wording)
     changes: dict[str, str] = {}
     if previous is not None:
@@ -81,19 +103,25 @@ def build_document(report: Report, wording: Mapping, *, previous: Report | None 
         changes = {n: change_text(figs[n], before[n], wording) for n in figs if n in before}
     missing = wording.get("missing", {})
     try:
-        title = tuple("".join(p.text for p in render(line, facts)) for line in wording["document"]["title"])
+        title = tuple(
+            "".join(p.text for p in render(line, facts)) for line in wording["document"]["title"]
+        )
         doc = Document(title, name, year, form.id, draft)
-        doc.blocks.append(Paragraph("opening", render(wording["document"]["opening"], facts, missing)))
+        doc.blocks.append(
+            Paragraph("opening", render(wording["document"]["opening"], facts, missing))
+        )
         parts = list(wording["parts"])
         tables = [layout(s, lambda k: fmt(values[k])) for s in table_sheets(form)]
         for i, part in enumerate(parts):
-            if i == 1:                       # tables 二、三、四 stand after part 一
+            if i == 1:  # tables 二、三、四 stand after part 一
                 doc.blocks.extend(tables)
                 tables = []
             doc.blocks.append(Paragraph("heading", (Piece(part["heading"]),)))
             for para in part.get("paragraphs", []):
                 if para.get("heading"):
-                    doc.blocks.append(Paragraph("subheading", render(para["heading"], facts, missing)))
+                    doc.blocks.append(
+                        Paragraph("subheading", render(para["heading"], facts, missing))
+                    )
                 # the figure sentences first, then the place for the office's own account
                 pieces: list[Piece] = []
                 for sname in para.get("sentences", []):
@@ -106,10 +134,14 @@ def build_document(report: Report, wording: Mapping, *, previous: Report | None 
                     doc.blocks.append(Paragraph("body", _join(pieces)))
         doc.blocks.extend(tables)
     except Unknown as e:
-        raise XltoolsError(message(wording, "wording_unknown", text=e.text[:40], name=e.name)) from None
+        raise XltoolsError(
+            message(wording, "wording_unknown", text=e.text[:40], name=e.name)
+        ) from None
     except (KeyError, TypeError, AttributeError) as e:
         # a part or paragraph of an office's wording without an entry it needs
-        raise XltoolsError(message(wording, "wording_unknown", text=type(e).__name__, name=str(e))) from None
+        raise XltoolsError(
+            message(wording, "wording_unknown", text=type(e).__name__, name=str(e))
+        ) from None
     return doc
 
 

@@ -5,6 +5,7 @@ Fonts: every run style names a Latin font and an East-Asian font (w:eastAsia), a
 table gives each Chinese font its fallback (w:altName: 仿宋_GB2312 -> 仿宋 …), so a computer
 without 仿宋_GB2312 shows 仿宋 rather than a default sans-serif.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,14 +26,24 @@ from xltools.fsutil import atomic_path
 from xltools.publish.model import Document, Paragraph, Table
 from xltools.textsafe import safe_text
 
-PAGE = {"width": 210, "height": 297, "top": 37, "bottom": 35, "left": 28, "right": 26}   # mm, GB/T 9704
-ROW_HEIGHT_MM = 6            # at least: the official template's 340 twips
-KEEP_TOGETHER_ROWS = 40      # a table that fits on a page is never split (Word moves it whole)
-NEW_PAGE_ROWS = 20           # a longer table starts a page (LibreOffice does not always move it whole)
+PAGE = {
+    "width": 210,
+    "height": 297,
+    "top": 37,
+    "bottom": 35,
+    "left": 28,
+    "right": 26,
+}  # mm, GB/T 9704
+ROW_HEIGHT_MM = 6  # at least: the official template's 340 twips
+KEEP_TOGETHER_ROWS = 40  # a table that fits on a page is never split (Word moves it whole)
+NEW_PAGE_ROWS = 20  # a longer table starts a page (LibreOffice does not always move it whole)
 
 
 def write_docx(doc: Document, path: Path, style: Mapping) -> Path:
-    names = {**style["names"], "opening": style["names"]["body"]}    # paragraph kind -> Word style name
+    names = {
+        **style["names"],
+        "opening": style["names"]["body"],
+    }  # paragraph kind -> Word style name
     d = docx.Document()
     _page(d)
     _styles(d, style, names)
@@ -67,6 +78,7 @@ def write_docx(doc: Document, path: Path, style: Mapping) -> Path:
 
 # --- page and styles ------------------------------------------------------------------------------
 
+
 def _page(d) -> None:
     s = d.sections[0]
     s.orientation = WD_ORIENT.PORTRAIT
@@ -89,7 +101,7 @@ def set_fonts(rpr_owner, east: str, latin: str) -> None:
         fonts = OxmlElement("w:rFonts")
         rpr.insert(0, fonts)
     for attr in list(fonts.attrib):
-        del fonts.attrib[attr]          # theme fonts would win over the names
+        del fonts.attrib[attr]  # theme fonts would win over the names
     fonts.set(qn("w:ascii"), latin)
     fonts.set(qn("w:hAnsi"), latin)
     fonts.set(qn("w:eastAsia"), east)
@@ -109,10 +121,21 @@ def _styles(d, st: Mapping, names: Mapping[str, str]) -> None:
     lang.set(qn("w:val"), "en-US")
     lang.set(qn("w:eastAsia"), "zh-CN")
     normal = d.styles["Normal"]
-    _para_style(normal, st["body_fonts"][0], latin, st["body_size"], st["line_spacing"], indent=True)
+    _para_style(
+        normal, st["body_fonts"][0], latin, st["body_size"], st["line_spacing"], indent=True
+    )
 
-    def add(kind: str, fonts: list[str], size: float, *, indent: bool, align=None, outline: int | None = None,
-            spacing: float | None = None, bold: bool = False):
+    def add(
+        kind: str,
+        fonts: list[str],
+        size: float,
+        *,
+        indent: bool,
+        align=None,
+        outline: int | None = None,
+        spacing: float | None = None,
+        bold: bool = False,
+    ):
         s = d.styles.add_style(names[kind], WD_STYLE_TYPE.PARAGRAPH)
         s.base_style = normal
         s.quick_style = True
@@ -124,25 +147,57 @@ def _styles(d, st: Mapping, names: Mapping[str, str]) -> None:
             ppr = s.element.get_or_add_pPr()
             lvl = OxmlElement("w:outlineLvl")
             lvl.set(qn("w:val"), str(outline))
-            ppr.insert_element_before(lvl, "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+            ppr.insert_element_before(
+                lvl, "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange"
+            )
         return s
 
-    title = add("title", st["title_fonts"], st["title_size"], indent=False, align=WD_ALIGN_PARAGRAPH.CENTER,
-                spacing=st["title_size"] * 1.5)
+    title = add(
+        "title",
+        st["title_fonts"],
+        st["title_size"],
+        indent=False,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        spacing=st["title_size"] * 1.5,
+    )
     title.paragraph_format.space_after = Pt(st["line_spacing"])
     title.paragraph_format.keep_with_next = True
-    add("body", st["body_fonts"], st["body_size"], indent=True, align=WD_ALIGN_PARAGRAPH.JUSTIFY,
-        spacing=st["line_spacing"])
-    h1 = add("heading", st["heading_fonts"], st["body_size"], indent=True, outline=0, spacing=st["line_spacing"])
+    add(
+        "body",
+        st["body_fonts"],
+        st["body_size"],
+        indent=True,
+        align=WD_ALIGN_PARAGRAPH.JUSTIFY,
+        spacing=st["line_spacing"],
+    )
+    h1 = add(
+        "heading",
+        st["heading_fonts"],
+        st["body_size"],
+        indent=True,
+        outline=0,
+        spacing=st["line_spacing"],
+    )
     h1.paragraph_format.keep_with_next = True
-    h2 = add("subheading", st["subheading_fonts"], st["body_size"], indent=True, outline=1, spacing=st["line_spacing"])
+    h2 = add(
+        "subheading",
+        st["subheading_fonts"],
+        st["body_size"],
+        indent=True,
+        outline=1,
+        spacing=st["line_spacing"],
+    )
     h2.paragraph_format.keep_with_next = True
-    t = add("table", st["table_fonts"], st["table_size"], indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+    t = add(
+        "table", st["table_fonts"], st["table_size"], indent=False, align=WD_ALIGN_PARAGRAPH.CENTER
+    )
     t.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
     add("draft", st["heading_fonts"], 12, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
 
 
-def _para_style(s, east: str, latin: str, size: float, spacing: float | None, *, indent: bool) -> None:
+def _para_style(
+    s, east: str, latin: str, size: float, spacing: float | None, *, indent: bool
+) -> None:
     set_fonts(s.element, east, latin)
     s.font.size = Pt(size)
     s.font.color.rgb = RGBColor(0, 0, 0)
@@ -158,7 +213,9 @@ def _para_style(s, east: str, latin: str, size: float, spacing: float | None, *,
 
 def _font_table(d, st: Mapping) -> None:
     """Each Chinese font with its fallback, as the font table's w:altName."""
-    part = next((p for p in d.part.package.iter_parts() if str(p.partname) == "/word/fontTable.xml"), None)
+    part = next(
+        (p for p in d.part.package.iter_parts() if str(p.partname) == "/word/fontTable.xml"), None
+    )
     if part is None:
         return
     root = etree.fromstring(part.blob)
@@ -173,13 +230,18 @@ def _font_table(d, st: Mapping) -> None:
             font = etree.SubElement(root, f"{{{w}}}font", {f"{{{w}}}name": name})
             if alt:
                 etree.SubElement(font, f"{{{w}}}altName", {f"{{{w}}}val": alt})
-            etree.SubElement(font, f"{{{w}}}charset", {f"{{{w}}}val": "86"})     # GB2312
-            etree.SubElement(font, f"{{{w}}}family", {f"{{{w}}}val": "modern" if key == "heading_fonts" else "roman"})
+            etree.SubElement(font, f"{{{w}}}charset", {f"{{{w}}}val": "86"})  # GB2312
+            etree.SubElement(
+                font,
+                f"{{{w}}}family",
+                {f"{{{w}}}val": "modern" if key == "heading_fonts" else "roman"},
+            )
             etree.SubElement(font, f"{{{w}}}pitch", {f"{{{w}}}val": "variable"})
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 # --- content --------------------------------------------------------------------------------------
+
 
 def _title(d, doc: Document, names: Mapping[str, str]) -> None:
     p = d.add_paragraph(style=names["title"])
@@ -201,7 +263,7 @@ def _paragraph(d, para: Paragraph, names: Mapping[str, str]):
 def _heading_for_table(d, table: Table, after_table: bool, names: Mapping[str, str]) -> None:
     p = d.add_paragraph(safe_text(table.heading), style=names["heading"])
     if table.nrows > NEW_PAGE_ROWS:
-        p.paragraph_format.page_break_before = True      # table 三 whole on its own page
+        p.paragraph_format.page_break_before = True  # table 三 whole on its own page
     elif after_table:
         p.paragraph_format.space_before = Pt(14)
     p.paragraph_format.space_after = Pt(6)
@@ -230,7 +292,9 @@ def _table(d, t: Table, st: Mapping, names: Mapping[str, str]) -> None:
     for cell in t.cells:
         target = table.cell(cell.row, cell.col)
         if cell.rowspan > 1 or cell.colspan > 1:
-            target = target.merge(table.cell(cell.row + cell.rowspan - 1, cell.col + cell.colspan - 1))
+            target = target.merge(
+                table.cell(cell.row + cell.rowspan - 1, cell.col + cell.colspan - 1)
+            )
         target.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
         p = target.paragraphs[0]
         p.style = d.styles[names["table"]]
@@ -252,8 +316,20 @@ def _shade(cell, fill: str) -> None:
     shd.set(qn("w:color"), "auto")
     shd.set(qn("w:fill"), fill)
     # the schema's order: w:shd before w:noWrap … w:vAlign (Word refuses a file otherwise)
-    tc_pr.insert_element_before(shd, "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign",
-                                "w:hideMark", "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange")
+    tc_pr.insert_element_before(
+        shd,
+        "w:noWrap",
+        "w:tcMar",
+        "w:textDirection",
+        "w:tcFitText",
+        "w:vAlign",
+        "w:hideMark",
+        "w:headers",
+        "w:cellIns",
+        "w:cellDel",
+        "w:cellMerge",
+        "w:tcPrChange",
+    )
 
 
 def _footer(d) -> None:

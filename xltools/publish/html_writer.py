@@ -1,5 +1,6 @@
 """Document -> one HTML page for the agency's website: real <table> markup with the official
 merges (rowspan/colspan), one inline style sheet, no scripts, every text escaped."""
+
 from __future__ import annotations
 
 from html import escape
@@ -43,17 +44,29 @@ th.section {{ background: #{st["section_fill"]}; }}
 
 def render_html(doc: Document, style: Mapping) -> str:
     title = "".join(doc.title)
-    out = ["<!DOCTYPE html>", '<html lang="zh-CN">', "<head>", '<meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{_e(title)}</title>", '<meta name="generator" content="xltools publish">',
-           f"<style>{_css(style)}</style>", "</head>", "<body>", "<main>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title>",
+        '<meta name="generator" content="xltools publish">',
+        f"<style>{_css(style)}</style>",
+        "</head>",
+        "<body>",
+        "<main>",
+    ]
     if doc.draft:
         out.append(f'<p class="draft">{_e(doc.draft)}</p>')
     out.append("<h1>" + "".join(f"<span>{_e(line)}</span>" for line in doc.title) + "</h1>")
     for block in doc.blocks:
         if isinstance(block, Table):
-            out.append(f'<h2 class="new-page">{_e(block.heading)}</h2>' if block.nrows > NEW_PAGE_ROWS
-                       else f"<h2>{_e(block.heading)}</h2>")
+            out.append(
+                f'<h2 class="new-page">{_e(block.heading)}</h2>'
+                if block.nrows > NEW_PAGE_ROWS
+                else f"<h2>{_e(block.heading)}</h2>"
+            )
             out.append(_table(block))
         else:
             out.append(_paragraph(block))
@@ -76,17 +89,21 @@ def _table(t: Table) -> str:
     cls = ' class="wide"' if t.ncols >= 10 else ""
     rows: list[list[str]] = [[] for _ in range(t.nrows)]
     for c in t.cells:
-        span = (f' rowspan="{c.rowspan}"' if c.rowspan > 1 else "") + (f' colspan="{c.colspan}"' if c.colspan > 1 else "")
+        span = (f' rowspan="{c.rowspan}"' if c.rowspan > 1 else "") + (
+            f' colspan="{c.colspan}"' if c.colspan > 1 else ""
+        )
         if c.kind == "value":
             rows[c.row].append(f"<td{span}>{_e(c.text)}</td>")
         else:
             label_left = c.kind in ("corner", "section") or (c.kind == "label" and t.ncols >= 10)
             klass = f' class="{c.kind if label_left else "head"}"'
-            rows[c.row].append(f'<th scope="{"row" if c.kind in ("label", "group") else "col"}"{klass}{span}>'
-                               f"{_e(c.text)}</th>")
+            rows[c.row].append(
+                f'<th scope="{"row" if c.kind in ("label", "group") else "col"}"{klass}{span}>'
+                f"{_e(c.text)}</th>"
+            )
     cols = "".join(f'<col style="width:{w / total * 100:.1f}%">' for w in t.widths)
-    head = "".join(f"<tr>{''.join(r)}</tr>" for r in rows[:t.header_rows])
-    body = "".join(f"<tr>{''.join(r)}</tr>" for r in rows[t.header_rows:])
+    head = "".join(f"<tr>{''.join(r)}</tr>" for r in rows[: t.header_rows])
+    body = "".join(f"<tr>{''.join(r)}</tr>" for r in rows[t.header_rows :])
     thead = f"<thead>{head}</thead>" if head else ""
     return f'<div class="table-wrap"><table{cls}><colgroup>{cols}</colgroup>{thead}<tbody>{body}</tbody></table></div>'
 

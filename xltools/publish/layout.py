@@ -6,6 +6,7 @@ vertical group of results, table 四's two-level header) and the input cells wit
 published table is that grid without the sheet's title row, which becomes the heading above it.
 Nothing about the tables is written here.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable

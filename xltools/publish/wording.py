@@ -4,6 +4,7 @@ figure sentences said with it.
 Templates know only `{name}` (a figure, a change or a fact) and 【…】 (a place to write); no
 attribute access, no expressions: an office's wording file is data, not code.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -67,7 +68,9 @@ def load_wording(path: str | Path | None = None) -> dict:
     problems: list[str] = []
     merged = _merge(data, over, "", problems)
     if problems:
-        raise XltoolsError(data["messages"]["wording_kind"].format(file=path, names="、".join(problems[:5])))
+        raise XltoolsError(
+            data["messages"]["wording_kind"].format(file=path, names="、".join(problems[:5]))
+        )
     return merged
 
 
@@ -76,6 +79,7 @@ def message(wording: Mapping, entry: str, **values: Any) -> str:
 
 
 # --- figures ------------------------------------------------------------------------------------
+
 
 def figure_keys(form: Form, spec: str | list[str]) -> list[str]:
     """The form keys a figure adds up; empty when the form has none of them."""
@@ -109,6 +113,7 @@ def change_text(now: int | float, before: int | float, wording: Mapping) -> str:
 
 # --- templates ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class Unknown(Exception):
     name: str
@@ -119,7 +124,9 @@ def names_in(text: str) -> list[str]:
     return [t[1:-1] for t in _TOKEN.findall(text) if t.startswith("{")]
 
 
-def render(text: str, facts: Mapping[str, Any], missing: Mapping[str, str] | None = None) -> tuple[Piece, ...]:
+def render(
+    text: str, facts: Mapping[str, Any], missing: Mapping[str, str] | None = None
+) -> tuple[Piece, ...]:
     """The template as pieces: its own text plain, 【…】 marked, each {name} replaced by the
     fact (plain: it is data) or, where the fact is missing, by its 【…】 stand-in (marked)."""
     pieces: list[Piece] = []
@@ -140,7 +147,7 @@ def render(text: str, facts: Mapping[str, Any], missing: Mapping[str, str] | Non
                 if missing and name in missing:
                     add(missing[name], True)
                     continue
-                if name in facts:       # known, but empty (a change with no last year)
+                if name in facts:  # known, but empty (a change with no last year)
                     continue
                 raise Unknown(name, text)
             add(fmt(value) if isinstance(value, (int, float)) else str(value), False)
@@ -151,8 +158,9 @@ def render(text: str, facts: Mapping[str, Any], missing: Mapping[str, str] | Non
     return tuple(pieces)
 
 
-def sentence(name: str, form: Form, figs: Mapping[str, Any], changes: Mapping[str, str],
-             wording: Mapping) -> str | None:
+def sentence(
+    name: str, form: Form, figs: Mapping[str, Any], changes: Mapping[str, str], wording: Mapping
+) -> str | None:
     """One figure sentence, or None when the form lacks a figure it needs or `when` says
     there is nothing to say."""
     entry = wording["sentences"][name]

@@ -7,6 +7,7 @@ text      figures the text restates, compared with the tables (text-vs-table)
 reader    the whole document: parts, forms, agency and year; read_published / read_document
 notes     the 导入说明 sheet that keeps the import's findings with the workbook it wrote
 """
+
 from xltools.published.document import SUFFIXES
 from xltools.published.reader import DocumentReading, read_document, read_published
 

@@ -1,6 +1,7 @@
 """What a form's tables look like in a published document, from the `[published]` section of
 the form's TOML: section headings, the words that identify the form, row-label aliases, the
 phrases the text uses for the tables' figures. Nothing about the form is typed in Python."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,9 @@ from functools import lru_cache
 from xltools.spec import FORM_IDS, Field, Form, load_form
 
 _NOT_WORD = re.compile(r"[^0-9A-Za-z\u3400-\u9fff]+")
-_NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十]+[)）]|\d+[.、．]|[(（]\d+[)）])")
+_NUMBERING = re.compile(
+    r"^(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十]+[)）]|\d+[.、．]|[(（]\d+[)）])"
+)
 _PAREN = re.compile(r"[(（][^()（）]*[)）]")
 
 
@@ -32,7 +35,7 @@ def label_core(caption: str) -> str:
 @dataclass(frozen=True)
 class Section:
     part: int
-    table: str | None              # the template sheet the part's table fills
+    table: str | None  # the template sheet the part's table fills
     phrases: tuple[str, ...]
     fallback: tuple[str, ...]
 
@@ -70,19 +73,26 @@ class DocSpec:
 
 @lru_cache(maxsize=None)
 def doc_spec(form_id: str) -> DocSpec:
-    from xltools.spec import _raw_form     # the parsed TOML; the form's [published] section
+    from xltools.spec import _raw_form  # the parsed TOML; the form's [published] section
 
     form = load_form(form_id)
     p = _raw_form(form_id).get("published", {})
-    sections = tuple(Section(s["part"], s.get("table"), tuple(s["phrases"]), tuple(s.get("fallback", ())))
-                     for s in p.get("sections", ()))
-    return DocSpec(form, sections,
-                   {k: tuple(v) for k, v in p.get("identify", {}).items()},
-                   {k: tuple(v) for k, v in p.get("aliases", {}).items()},
-                   dict(p.get("earlier_rows", {})),
-                   tuple(p.get("subtotal_words", ())), tuple(p.get("title_words", ())),
-                   tuple(p.get("period_words", ())), dict(p.get("text", {})),
-                   tuple(p.get("prose_title_words", ())))
+    sections = tuple(
+        Section(s["part"], s.get("table"), tuple(s["phrases"]), tuple(s.get("fallback", ())))
+        for s in p.get("sections", ())
+    )
+    return DocSpec(
+        form,
+        sections,
+        {k: tuple(v) for k, v in p.get("identify", {}).items()},
+        {k: tuple(v) for k, v in p.get("aliases", {}).items()},
+        dict(p.get("earlier_rows", {})),
+        tuple(p.get("subtotal_words", ())),
+        tuple(p.get("title_words", ())),
+        tuple(p.get("period_words", ())),
+        dict(p.get("text", {})),
+        tuple(p.get("prose_title_words", ())),
+    )
 
 
 def all_specs() -> list[DocSpec]:

@@ -5,6 +5,7 @@ are the row's cells, blank cells kept, a horizontally merged cell once, a vertic
 cell's continuation as "") or a line of running text (`grid=False`: whitespace-separated
 words, as PDF text extraction gives them). The table parser only ever sees lines.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,14 +25,16 @@ _WS = re.compile(r"\s+")
 # page furniture that PDF text extraction puts on the first or last line of a page
 _PAGE_NO = re.compile(r"^[-—–－\s]*(第\s*)?\d{1,4}\s*(页)?(\s*[/共]\s*\d{1,4}\s*页?)?[-—–－\s]*$")
 # the same, unmistakable anywhere: "- 2 -", "第 1 页 共 3 页"
-_PAGE_MARK = re.compile(r"^\s*([-—–－]+\s*\d{1,4}\s*[-—–－]+|第\s*\d{1,4}\s*页(\s*[/共]\s*\d{1,4}\s*页)?)\s*$")
+_PAGE_MARK = re.compile(
+    r"^\s*([-—–－]+\s*\d{1,4}\s*[-—–－]+|第\s*\d{1,4}\s*页(\s*[/共]\s*\d{1,4}\s*页)?)\s*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Line:
     tokens: tuple[str, ...]
-    where: str            # where a person finds it: "第 12 行", "第 2 个表格第 5 行", "第 3 页"
-    grid: bool = False    # tokens are table cells
+    where: str  # where a person finds it: "第 12 行", "第 2 个表格第 5 行", "第 3 页"
+    grid: bool = False  # tokens are table cells
 
     @property
     def text(self) -> str:
@@ -43,7 +46,9 @@ def load_lines(path: str | Path) -> list[Line]:
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in SUFFIXES:
-        raise UnreadableError(MSG.unsupported.format(name=p.name, suffix=p.suffix, suffixes="、".join(SUFFIXES)))
+        raise UnreadableError(
+            MSG.unsupported.format(name=p.name, suffix=p.suffix, suffixes="、".join(SUFFIXES))
+        )
     try:
         data = p.read_bytes()
     except OSError as e:
@@ -58,8 +63,12 @@ def load_lines(path: str | Path) -> list[Line]:
         return pdf_lines(p)
     except UnreadableError:
         raise
-    except Exception as e:   # a broken file of any kind: say so, the batch goes on
-        raise UnreadableError(MSG.cannot_parse.format(name=p.name, kind=suffix[1:].upper(), error=f"{type(e).__name__}: {e}")) from None
+    except Exception as e:  # a broken file of any kind: say so, the batch goes on
+        raise UnreadableError(
+            MSG.cannot_parse.format(
+                name=p.name, kind=suffix[1:].upper(), error=f"{type(e).__name__}: {e}"
+            )
+        ) from None
 
 
 def decode_text(data: bytes, hint: str | None = None) -> str:
@@ -84,6 +93,7 @@ def _cell(s: str) -> str:
 
 
 # --- text -----------------------------------------------------------------------------------
+
 
 def txt_lines(text: str) -> list[Line]:
     """Plain text. Two shapes are recognised: one table cell per line, each cell line starting
@@ -110,7 +120,7 @@ def txt_lines(text: str) -> list[Line]:
         elif line == "":
             end_row()
         elif row is not None and "\t" not in line:
-            row[-1] += line.strip()          # a cell's text wrapped onto the next line
+            row[-1] += line.strip()  # a cell's text wrapped onto the next line
         elif _is_pipe_row(line):
             end_row()
             if not _PIPE_RULE.match(line):
@@ -118,7 +128,11 @@ def txt_lines(text: str) -> list[Line]:
         else:
             end_row()
             if "\t" in line.strip("\t "):
-                out.append(Line(tuple(_cell(c) for c in line.split("\t")), MSG.where_line.format(n=n), True))
+                out.append(
+                    Line(
+                        tuple(_cell(c) for c in line.split("\t")), MSG.where_line.format(n=n), True
+                    )
+                )
             elif line.strip() and not _PAGE_MARK.match(line):
                 out.append(Line(tuple(line.split()), MSG.where_line.format(n=n)))
     end_row()
@@ -126,12 +140,14 @@ def txt_lines(text: str) -> list[Line]:
 
 
 _PIPE = re.compile(r"\s*[|｜]\s*")
-_PIPE_RULE = re.compile(r"^[\s|｜:：\-—=+]+$")     # a Markdown table's rule line: |---|:--|
+_PIPE_RULE = re.compile(r"^[\s|｜:：\-—=+]+$")  # a Markdown table's rule line: |---|:--|
 
 
 def _is_pipe_row(line: str) -> bool:
     """A table row whose cells are separated by ` | ` or `｜` (web text, Markdown exports)."""
-    return bool(_PIPE.search(line)) and not re.search(r"[。；;]", line) and bool(line.strip(" |｜\t"))
+    return (
+        bool(_PIPE.search(line)) and not re.search(r"[。；;]", line) and bool(line.strip(" |｜\t"))
+    )
 
 
 def _pipe_cells(line: str) -> tuple[str, ...]:
@@ -146,6 +162,7 @@ def _pipe_cells(line: str) -> tuple[str, ...]:
 
 
 # --- traditional characters -------------------------------------------------------------------
+
 
 def simplify(lines: list[Line]) -> tuple[list[Line], int]:
     """Lines in traditional characters converted to simplified (OpenCC, t2s) when the document
@@ -174,7 +191,7 @@ def _w_text(el) -> str:
 
 
 def docx_lines(path: Path) -> list[Line]:
-    import docx   # python-docx; read its XML directly so merged cells are not repeated
+    import docx  # python-docx; read its XML directly so merged cells are not repeated
 
     try:
         body = docx.Document(str(path)).element.body
@@ -195,7 +212,7 @@ def docx_lines(path: Path) -> list[Line]:
                 for tc in tr.iterchildren(_W + "tc"):
                     vmerge = tc.find(f"{_W}tcPr/{_W}vMerge")
                     if vmerge is not None and vmerge.get(_W + "val") not in ("restart",):
-                        cells.append("")        # continuation of a cell merged downwards
+                        cells.append("")  # continuation of a cell merged downwards
                     else:
                         cells.append(_cell("".join(_w_text(p) for p in tc.iter(_W + "p"))))
                 out.append(Line(tuple(cells), MSG.where_table_row.format(t=tables, r=r), True))
@@ -204,8 +221,10 @@ def docx_lines(path: Path) -> list[Line]:
 
 # --- HTML -----------------------------------------------------------------------------------
 
-_BLOCK = frozenset("p div h1 h2 h3 h4 h5 h6 li ul ol section article header footer br tr "
-                   "blockquote pre dd dt dl center".split())
+_BLOCK = frozenset(
+    "p div h1 h2 h3 h4 h5 h6 li ul ol section article header footer br tr "
+    "blockquote pre dd dt dl center".split()
+)
 _SKIP = frozenset("script style head noscript template select option".split())
 
 
@@ -236,7 +255,9 @@ def html_lines(data: bytes) -> list[Line]:
             rows = el.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
             for r, tr in enumerate(rows, 1):
                 cells = [_cell(_html_cell_text(td)) for td in tr if td.tag in ("td", "th")]
-                out.append(Line(tuple(cells), MSG.where_table_row.format(t=state["table"], r=r), True))
+                out.append(
+                    Line(tuple(cells), MSG.where_table_row.format(t=state["table"], r=r), True)
+                )
             return
         if tag in _BLOCK:
             flush()
@@ -262,6 +283,7 @@ def _html_cell_text(td) -> str:
 
 # --- PDF ------------------------------------------------------------------------------------
 
+
 def pdf_lines(path: Path) -> list[Line]:
     """Text-based PDF. Ruled tables are read as grids (pdfplumber finds their cells, so blank
     cells and merged cells are known); everything else as text lines, in reading order."""
@@ -274,8 +296,10 @@ def pdf_lines(path: Path) -> list[Line]:
             boxes = []
             for t in page.find_tables():
                 rows = t.extract()
-                grid = [Line(_drop_merged(row), MSG.where_page_table_row.format(p=pno, r=r), True)
-                        for r, row in enumerate(rows, 1)]
+                grid = [
+                    Line(_drop_merged(row), MSG.where_page_table_row.format(p=pno, r=r), True)
+                    for r, row in enumerate(rows, 1)
+                ]
                 boxes.append(t.bbox)
                 items.append((t.bbox[1], 0, grid))
             text_lines = page.extract_text_lines(strip=True)
@@ -285,7 +309,9 @@ def pdf_lines(path: Path) -> list[Line]:
                 if _PAGE_MARK.match(s) or (i == 0 or i == len(kept) - 1) and _PAGE_NO.match(s):
                     continue
                 if s.strip():
-                    items.append((tl["top"], 1, [Line(tuple(s.split()), MSG.where_page.format(p=pno))]))
+                    items.append(
+                        (tl["top"], 1, [Line(tuple(s.split()), MSG.where_page.format(p=pno))])
+                    )
             for _, _, lines in sorted(items, key=lambda x: (x[0], x[1])):
                 out.extend(lines)
     if not any(ln.tokens for ln in out):

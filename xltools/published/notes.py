@@ -6,6 +6,7 @@ findings back, so that `check`, `consolidate` and `mail` report them for the imp
 The sheet is data from a file a stranger may have edited: only the import's own rules are
 taken back, their severity comes from the catalogue (not from the sheet), texts are cut.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,15 +37,29 @@ class Unread:
         return {"key": self.key, "sheet": self.sheet, "cell": self.cell, "why": self.why}
 
 
-def rows(source: str, findings: Iterable[Finding], unread: Iterable[Unread], notes: Iterable[str]) -> list[tuple]:
+def rows(
+    source: str, findings: Iterable[Finding], unread: Iterable[Unread], notes: Iterable[str]
+) -> list[tuple]:
     """The sheet's rows after the header."""
-    out: list[tuple] = [(KIND_NOTE, "", "", "", "", "", MSG.notes_source.format(source=source), "", "")]
+    out: list[tuple] = [
+        (KIND_NOTE, "", "", "", "", "", MSG.notes_source.format(source=source), "", "")
+    ]
     out += [(KIND_NOTE, "", "", "", "", "", n, "", "") for n in notes]
     for f in findings:
         if f.rule in IMPORT_RULES:
-            out.append((KIND_FINDING, f.sheet or "", f.cell or "", f.key or "", f.rule,
-                        SEVERITY_LABELS.get(f.severity, f.severity), f.message,
-                        _cell_value(f.expected), _cell_value(f.actual)))
+            out.append(
+                (
+                    KIND_FINDING,
+                    f.sheet or "",
+                    f.cell or "",
+                    f.key or "",
+                    f.rule,
+                    SEVERITY_LABELS.get(f.severity, f.severity),
+                    f.message,
+                    _cell_value(f.expected),
+                    _cell_value(f.actual),
+                )
+            )
     for u in unread:
         out.append((KIND_UNREAD, u.sheet or "", u.cell or "", u.key, "", "", u.why, "", ""))
     return out
@@ -73,17 +88,26 @@ def write_sheet(wb, table: list[tuple]) -> None:
 
 def read_sheet(grid: list[list[Any]], catalogue: dict) -> list[Finding]:
     """The import's findings kept in the sheet (a grid of values from A1)."""
-    if not grid or tuple(str(x).strip() for x in grid[0][:len(HEADER)]) != HEADER:
+    if not grid or tuple(str(x).strip() for x in grid[0][: len(HEADER)]) != HEADER:
         return []
     out: list[Finding] = []
-    for row in grid[1:MAX_ROWS + 1]:
+    for row in grid[1 : MAX_ROWS + 1]:
         row = list(row) + [""] * (len(HEADER) - len(row))
-        kind, sheet, cell, key, rule, _, message, expected, actual = row[:len(HEADER)]
+        kind, sheet, cell, key, rule, _, message, expected, actual = row[: len(HEADER)]
         if str(kind).strip() != KIND_FINDING or rule not in IMPORT_RULES or rule not in catalogue:
             continue
-        out.append(Finding(rule, catalogue[rule].severity, _text(message),
-                           _text(sheet) or None, _text(cell) or None, _text(key) or None,
-                           _number(expected), _number(actual)))
+        out.append(
+            Finding(
+                rule,
+                catalogue[rule].severity,
+                _text(message),
+                _text(sheet) or None,
+                _text(cell) or None,
+                _text(key) or None,
+                _number(expected),
+                _number(actual),
+            )
+        )
     return out
 
 

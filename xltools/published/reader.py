@@ -7,6 +7,7 @@ identified by the words the form TOML lists; each table read by its own structur
 (xltools.published.tables); agency and year from the title, the statistics period, the
 signature or the prose; the text's figures compared with the tables (text-vs-table).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,12 +15,19 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xltools.messages import Section
 from xltools.published.docspec import DocSpec, doc_spec, label_core, norm
 from xltools.published.document import Line, load_lines, simplify
-from xltools.published.tables import Reading, Stream, identify, read_table2, read_table3, read_table4
+from xltools.published.tables import (
+    Reading,
+    Stream,
+    identify,
+    read_table2,
+    read_table3,
+    read_table4,
+)
 from xltools.published.text import text_vs_table
 from xltools.reader.base import RawCell, RawForm
-from xltools.messages import Section
 from xltools.spec import FORM_IDS, form_for_year
 
 MSG = Section("published")
@@ -29,8 +37,9 @@ MSG = Section("published")
 class DocumentReading:
     """What reading a published report gives: the RawForm for the rules, and for the person
     importing it, why each unfilled cell is unfilled and what was done to the text."""
+
     raw: RawForm
-    unread: dict[str, str] = field(default_factory=dict)      # key -> why
+    unread: dict[str, str] = field(default_factory=dict)  # key -> why
     notes: list[str] = field(default_factory=list)
 
 
@@ -78,7 +87,11 @@ def read_document(path: str | Path) -> DocumentReading:
 
     mixed = len({f for f in forms.values() if f}) > 1
     if mixed:
-        said = "，".join(MSG.form_of_table.format(sheet=tables[p], form=forms[p]) for p in sorted(forms) if forms[p])
+        said = "，".join(
+            MSG.form_of_table.format(sheet=tables[p], form=forms[p])
+            for p in sorted(forms)
+            if forms[p]
+        )
         why = MSG.form_by_year.format(year=year) if year else MSG.form_by_tables
         rd.mismatch(MSG.forms_differ.format(said=said, form=form_id, why=why), None)
     for part, sheet in tables.items():
@@ -105,7 +118,9 @@ def read_document(path: str | Path) -> DocumentReading:
         rd.unread["meta_agency"] = MSG.no_agency
     if year is None:
         rd.unread["meta_year"] = MSG.no_year
-    raw = RawForm(form_id, str(path), rd.cells, rd.findings, kind="document", skipped_sheets=rd.skipped_sheets)
+    raw = RawForm(
+        form_id, str(path), rd.cells, rd.findings, kind="document", skipped_sheets=rd.skipped_sheets
+    )
     return DocumentReading(raw, dict(rd.unread), notes)
 
 
@@ -114,6 +129,7 @@ def _title(spec: DocSpec, sheet: str) -> str:
 
 
 # --- sections ---------------------------------------------------------------------------------
+
 
 def _heading(ln: Line, phrases: tuple[str, ...], slack: int = 10) -> bool:
     tokens = [t for t in ln.tokens if t]
@@ -134,18 +150,33 @@ def find_sections(lines: list[Line], spec: DocSpec) -> dict[int, int]:
         cands = [i for i in range(start, len(lines)) if _heading(lines[i], phrases)]
         idx = None
         if s.table and cands:
-            marks = [norm(p) for p in s.fallback] + [label_core(c) for c, _ in spec.rows(s.table)[:2]]
+            marks = [norm(p) for p in s.fallback] + [
+                label_core(c) for c, _ in spec.rows(s.table)[:2]
+            ]
             # the mark must come before the next candidate: a sub-heading a few lines above the
             # real heading does not borrow the table that follows the real one
             nexts = cands[1:] + [len(lines)]
-            follows = [i for i, stop in zip(cands, nexts)
-                       if any(m and m in norm(lines[j].text) for j in range(i + 1, min(i + 15, stop)) for m in marks)]
+            follows = [
+                i
+                for i, stop in zip(cands, nexts)
+                if any(
+                    m and m in norm(lines[j].text)
+                    for j in range(i + 1, min(i + 15, stop))
+                    for m in marks
+                )
+            ]
             idx = follows[0] if follows else cands[-1]
         elif cands:
             idx = cands[0]
         if idx is None and s.fallback:
-            idx = next((i for i in range(start, len(lines))
-                        if all(norm(p) in norm(lines[i].text) for p in s.fallback)), None)
+            idx = next(
+                (
+                    i
+                    for i in range(start, len(lines))
+                    if all(norm(p) in norm(lines[i].text) for p in s.fallback)
+                ),
+                None,
+            )
         if idx is not None:
             found[s.part] = idx
             start = idx + 1
@@ -155,13 +186,19 @@ def find_sections(lines: list[Line], spec: DocSpec) -> dict[int, int]:
 # --- agency and year --------------------------------------------------------------------------
 
 # page furniture glued to a title line: "Page8-", "第 3 页", "- 2 -", "3/12"
-_FURNITURE = re.compile(r"^(?:page\s*\d+\s*[-—–]?|第\s*\d+\s*页(?:\s*[/共]\s*\d+\s*页)?|[-—–]\s*\d+\s*[-—–]|\d+\s*/\s*\d+)\s*",
-                        re.IGNORECASE)
-_FURNITURE_END = re.compile(r"\s*(?:page\s*\d+\s*[-—–]?|第\s*\d+\s*页(?:\s*[/共]\s*\d+\s*页)?|[-—–]\s*\d+\s*[-—–])$",
-                            re.IGNORECASE)
+_FURNITURE = re.compile(
+    r"^(?:page\s*\d+\s*[-—–]?|第\s*\d+\s*页(?:\s*[/共]\s*\d+\s*页)?|[-—–]\s*\d+\s*[-—–]|\d+\s*/\s*\d+)\s*",
+    re.IGNORECASE,
+)
+_FURNITURE_END = re.compile(
+    r"\s*(?:page\s*\d+\s*[-—–]?|第\s*\d+\s*页(?:\s*[/共]\s*\d+\s*页)?|[-—–]\s*\d+\s*[-—–])$",
+    re.IGNORECASE,
+)
 _DATE = re.compile(r"(20\d\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 # how the name of a government body ends
-_BODY_END = re.compile(r"(?:局|委|委员会|办|办公室|政府|厅|院|中心|所|处|站|队|部|署|会|馆|社|街道|镇|乡|管委会|管理委员会)$")
+_BODY_END = re.compile(
+    r"(?:局|委|委员会|办|办公室|政府|厅|院|中心|所|处|站|队|部|署|会|馆|社|街道|镇|乡|管委会|管理委员会)$"
+)
 
 
 def _title_rx(spec: DocSpec) -> re.Pattern:
@@ -191,7 +228,9 @@ def read_meta(lines: list[Line], stop: int, spec: DocSpec) -> tuple[str | None, 
         break
     text = "".join("".join(ln.tokens) for ln in lines[:stop] if not ln.grid)
     if year is None and spec.period_words:
-        m = re.search(rf"(?:{'|'.join(map(re.escape, spec.period_words))})[^0-9]{{0,6}}(20\d\d)\s*年", text)
+        m = re.search(
+            rf"(?:{'|'.join(map(re.escape, spec.period_words))})[^0-9]{{0,6}}(20\d\d)\s*年", text
+        )
         year = m.group(1) if m else None
     if not agency:
         agency = _signature(lines) or _prose_agency(text, spec)
@@ -207,27 +246,34 @@ def _signature(lines: list[Line]) -> str | None:
         m = _DATE.search(s)
         if not m:
             continue
-        before = s[:m.start()].strip()
+        before = s[: m.start()].strip()
         cands = [before] if before else []
         if k > 0:
             cands.append(unicodedata.normalize("NFKC", "".join(tail[k - 1].tokens)).strip())
         for c in cands:
-            if 2 < len(c) <= 30 and not re.search(r"[，。；：,;!?！？\d]", c) and _BODY_END.search(c):
+            if (
+                2 < len(c) <= 30
+                and not re.search(r"[，。；：,;!?！？\d]", c)
+                and _BODY_END.search(c)
+            ):
                 return c
         return None
     return None
 
 
 def _prose_agency(text: str, spec: DocSpec) -> str | None:
-    """"现向社会公布2022年聊城市商务局政府信息公开工作年度报告" and the like."""
+    """ "现向社会公布2022年聊城市商务局政府信息公开工作年度报告" and the like."""
     words = [re.escape(w) for w in spec.title_words]
     if not words:
         return None
     tail = ".{0,4}?".join(words)
     if spec.prose_title_words:
         tail += "|" + ".{0,2}".join(re.escape(w) for w in spec.prose_title_words)
-    m = re.search(rf"(?:公布|发布|编制)(?:20\d\d年度?)?(?P<a>[^，。；、：:\s\d《》“”]{{2,30}}?)(?:20\d\d年度?)?"
-                  rf"(?:{tail})", text)
+    m = re.search(
+        rf"(?:公布|发布|编制)(?:20\d\d年度?)?(?P<a>[^，。；、：:\s\d《》“”]{{2,30}}?)(?:20\d\d年度?)?"
+        rf"(?:{tail})",
+        text,
+    )
     if m and _BODY_END.search(m.group("a")):
         return m.group("a")
     return None

@@ -1,5 +1,6 @@
 """Text for the person importing a report: the cells left unfilled and why, and the totals
 whose printed figure stands although some of their parts could not be read."""
+
 from __future__ import annotations
 
 from xltools.findings import Report
@@ -19,7 +20,9 @@ def render_import(result) -> str:
         for u in result.unread:
             by_why.setdefault(u.why, []).append(u)
         for why, cells in by_why.items():
-            where = "、".join(f"{u.sheet}!{u.cell}" for u in cells[:8]) + (MSG.screen_more.format(n=len(cells)) if len(cells) > 8 else "")
+            where = "、".join(f"{u.sheet}!{u.cell}" for u in cells[:8]) + (
+                MSG.screen_more.format(n=len(cells)) if len(cells) > 8 else ""
+            )
             out.append(f"  {where}：{why}")
     out += incomplete_totals(result.report)
     return "\n".join(out)
@@ -38,6 +41,14 @@ def incomplete_totals(report: Report) -> list[str]:
             continue
         missing = [form.field(k) for k in f.sum_of if report.values.get(k) is None]
         if missing:
-            out.append(MSG.incomplete_total.format(where=f.where, row=f.row_caption, col=f.col_caption, value=v,
-                                                   n=len(missing), first=missing[0].where))
+            out.append(
+                MSG.incomplete_total.format(
+                    where=f.where,
+                    row=f.row_caption,
+                    col=f.col_caption,
+                    value=v,
+                    n=len(missing),
+                    first=missing[0].where,
+                )
+            )
     return out

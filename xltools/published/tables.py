@@ -9,6 +9,7 @@ What cannot be placed that way stays unread, with the reason kept for every one 
 
 Raw values are the text as published ("0", "/", "", "2件"); cleaning and the rules come later.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,11 +17,11 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from xltools.findings import Finding
+from xltools.messages import Section
 from xltools.published.docspec import DocSpec, doc_spec, label_core, norm
 from xltools.published.document import Line
 from xltools.reader.base import RawCell
 from xltools.spec import Field
-from xltools.messages import Section
 from xltools.values import PLACEHOLDERS, make_finding
 
 MSG = Section("published")
@@ -50,11 +51,12 @@ def is_value(token: str, grid: bool) -> bool:
 
 # --- the document as one stream of label text and value runs --------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class Run:
     values: tuple[str, ...]
-    line: int          # index into the document's lines (the first line of the run)
-    pos: int           # offset in the stream's label text where the run stands
+    line: int  # index into the document's lines (the first line of the run)
+    pos: int  # offset in the stream's label text where the run stands
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,8 @@ class Span:
     start: int
     end: int
     lines: frozenset[int]
-    how: str = "exact"         # exact | alias | near
-    printed: str = ""          # the label as the document prints it (alias, near)
+    how: str = "exact"  # exact | alias | near
+    printed: str = ""  # the label as the document prints it (alias, near)
 
 
 @dataclass
@@ -73,7 +75,7 @@ class Stream:
     line_of: list[int] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
     text_lines: set[int] = field(default_factory=set)
-    _lone: bool = False        # the last run came from a line holding one value and nothing else
+    _lone: bool = False  # the last run came from a line holding one value and nothing else
 
     @classmethod
     def build(cls, lines: list[Line], start: int, end: int) -> "Stream":
@@ -98,13 +100,19 @@ class Stream:
     def _grid_row(self, li: int, ln: Line, parts: list[str]) -> None:
         # the values are the cells after the last label cell; blank cells there are values
         last = max((i for i, t in enumerate(ln.tokens) if t and not is_value(t, True)), default=-1)
-        for t in ln.tokens[:last + 1]:
+        for t in ln.tokens[: last + 1]:
             if t and not is_value(t, True):
                 self._add_text(li, norm(t), parts)
-        values = ln.tokens[last + 1:]
-        if values and not any(values) and self.runs and self.runs[-1].line == li - 1 \
-                and len(self.runs[-1].values) == len(values) and self.lines[li - 1].grid:
-            values = ()     # a wrapped label's second line, split off as a row of its own (PDF)
+        values = ln.tokens[last + 1 :]
+        if (
+            values
+            and not any(values)
+            and self.runs
+            and self.runs[-1].line == li - 1
+            and len(self.runs[-1].values) == len(values)
+            and self.lines[li - 1].grid
+        ):
+            values = ()  # a wrapped label's second line, split off as a row of its own (PDF)
         if values and (last >= 0 or any(values)):
             self.runs.append(Run(tuple(values), li, len(self.line_of)))
         self._lone = False
@@ -131,7 +139,7 @@ class Stream:
                 continue
             n = norm(tok)
             if len(n) <= 1:
-                continue     # a character of a vertical label, or punctuation: no text
+                continue  # a character of a vertical label, or punctuation: no text
             if run:
                 self.runs.append(Run(tuple(run), li, pos))
                 run = []
@@ -140,7 +148,7 @@ class Stream:
             self.runs.append(Run(tuple(run), li, pos))
 
     def span(self, i: int, n: int, how: str = "exact", printed: str = "") -> Span:
-        return Span(i, i + n, frozenset(self.line_of[i:i + n]), how, printed)
+        return Span(i, i + n, frozenset(self.line_of[i : i + n]), how, printed)
 
     def printed(self, start: int, end: int) -> str:
         """The label text of the document lines that hold stream[start:end], numbers left out."""
@@ -169,6 +177,7 @@ def _unglue(tokens: tuple[str, ...]) -> list[str]:
 
 # --- finding the row labels ---------------------------------------------------------------------
 
+
 def _distance(a: str, b: str, limit: int) -> int:
     """Levenshtein distance, or limit + 1 once it is certainly above limit."""
     if abs(len(a) - len(b)) > limit:
@@ -190,13 +199,20 @@ def _near_limit(core: str) -> int:
     return 0 if len(core) < 4 else max(1, len(core) // 4)
 
 
-def find_labels(st: Stream, captions: list[str], spec: DocSpec, start: int = 0,
-                sheet: str | None = None) -> list[Span | None]:
+def find_labels(
+    st: Stream, captions: list[str], spec: DocSpec, start: int = 0, sheet: str | None = None
+) -> list[Span | None]:
     """Where each official row label stands, in order: exactly (a vertical group label's
     characters may stand inside it), through an alias from the form's TOML, or as an
     unambiguous near match between the labels found exactly."""
     cores = [label_core(c) for c in captions]
-    group = frozenset("".join(norm(c.text) for c in spec.form.sheet(sheet).captions if c.style == "group")) if sheet else frozenset()
+    group = (
+        frozenset(
+            "".join(norm(c.text) for c in spec.form.sheet(sheet).captions if c.style == "group")
+        )
+        if sheet
+        else frozenset()
+    )
     spans: list[Span | None] = []
     pos = start
     for caption, core in zip(captions, cores):
@@ -215,7 +231,7 @@ def find_labels(st: Stream, captions: list[str], spec: DocSpec, start: int = 0,
         if spans[i] is not None:
             continue
         lo = max((s.end for s in spans[:i] if s), default=start)
-        hi = min((s.start for s in spans[i + 1:] if s), default=len(st.text))
+        hi = min((s.start for s in spans[i + 1 :] if s), default=len(st.text))
         spans[i] = _near(st, core, lo, hi, cores, i)
     return spans
 
@@ -236,7 +252,9 @@ def _exact(st: Stream, core: str, pos: int) -> Span | None:
     return None
 
 
-def _interleaved(st: Stream, core: str, pos: int, group: frozenset[str], most: int = 10) -> Span | None:
+def _interleaved(
+    st: Stream, core: str, pos: int, group: frozenset[str], most: int = 10
+) -> Span | None:
     """A label with characters of a vertical group label standing inside it (PDF text puts a
     group label, one character a line, between the halves of a wrapped row label): the label's
     characters in order, with at most `most` of the group's characters between them."""
@@ -265,10 +283,10 @@ def _near(st: Stream, core: str, lo: int, hi: int, cores: list[str], me: int) ->
     if limit == 0 or hi <= lo:
         return None
     seg = st.text[lo:hi]
-    best: list[tuple[int, int, int]] = []          # (distance, start, length)
+    best: list[tuple[int, int, int]] = []  # (distance, start, length)
     for n in range(max(2, len(core) - limit), len(core) + limit + 1):
         for s in range(0, len(seg) - n + 1):
-            d = _distance(core, seg[s:s + n], limit)
+            d = _distance(core, seg[s : s + n], limit)
             if d <= limit:
                 best.append((d, s, n))
     if not best:
@@ -279,7 +297,7 @@ def _near(st: Stream, core: str, lo: int, hi: int, cores: list[str], me: int) ->
     first = min(top, key=lambda b: b[1])
     if any(b[1] >= first[1] + first[2] or b[1] + b[2] <= first[1] for b in top):
         return None
-    window = seg[first[1]:first[1] + first[2]]
+    window = seg[first[1] : first[1] + first[2]]
     if any(j != me and _distance(c, window, dmin) <= dmin for j, c in enumerate(cores)):
         return None
     i = lo + first[1]
@@ -287,6 +305,7 @@ def _near(st: Stream, core: str, lo: int, hi: int, cores: list[str], me: int) ->
 
 
 # --- placing runs on rows ---------------------------------------------------------------------
+
 
 def assign(st: Stream, spans: list[Span | None], lens: list[int]) -> dict[int, Run]:
     """Give each found label the run of numbers that belongs to it."""
@@ -302,7 +321,7 @@ def assign(st: Stream, spans: list[Span | None], lens: list[int]) -> dict[int, R
 
     def bounds(i: int) -> tuple[int, int]:
         prv = max((s.end for s in spans[:i] if s), default=-1)
-        nxt = min((s.start for s in spans[i + 1:] if s), default=len(st.text) + 1)
+        nxt = min((s.start for s in spans[i + 1 :] if s), default=len(st.text) + 1)
         return prv, nxt
 
     # a run inside a label broken over lines
@@ -358,9 +377,14 @@ def _unique(cands: dict[int, list[Run]]) -> dict[int, Run]:
             left = [r for r in rs if id(r) not in taken]
             if len(left) == 1:
                 r = left[0]
-                rivals = [j for j, other in cands.items()
-                          if j != i and j not in out and any(x is r for x in other)
-                          and len([x for x in other if id(x) not in taken]) == 1]
+                rivals = [
+                    j
+                    for j, other in cands.items()
+                    if j != i
+                    and j not in out
+                    and any(x is r for x in other)
+                    and len([x for x in other if id(x) not in taken]) == 1
+                ]
                 if not rivals:
                     out[i] = r
                     taken.add(id(r))
@@ -370,6 +394,7 @@ def _unique(cands: dict[int, list[Run]]) -> dict[int, Run]:
 
 # --- reading tables into cells --------------------------------------------------------------------
 
+
 @dataclass
 class Reading:
     spec: DocSpec
@@ -377,14 +402,16 @@ class Reading:
     cells: dict[str, RawCell] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     skipped_sheets: set[str] = field(default_factory=set)
-    unread: dict[str, str] = field(default_factory=dict)      # key -> why it was not filled
+    unread: dict[str, str] = field(default_factory=dict)  # key -> why it was not filled
 
     @property
     def form(self):
         return self.spec.form
 
     def mismatch(self, detail: str, sheet: str | None = None, f: Field | None = None) -> None:
-        self.findings.append(make_finding(self.form, "form-mismatch", f, sheet=sheet, detail=detail))
+        self.findings.append(
+            make_finding(self.form, "form-mismatch", f, sheet=sheet, detail=detail)
+        )
 
     def variant(self, detail: str, f: Field) -> None:
         self.findings.append(make_finding(self.form, "label-variant", f, detail=detail))
@@ -409,9 +436,16 @@ def _quote(ln: Line, limit: int = 30) -> str:
     return s if len(s) <= limit else s[:limit] + "…"
 
 
-def read_rows(rd: Reading, st: Stream, rows: list[tuple[str, list[Field]]], name: str, header_end: int,
-              drop_col: int | None = None, spec: DocSpec | None = None,
-              target: dict[str, Field] | None = None) -> None:
+def read_rows(
+    rd: Reading,
+    st: Stream,
+    rows: list[tuple[str, list[Field]]],
+    name: str,
+    header_end: int,
+    drop_col: int | None = None,
+    spec: DocSpec | None = None,
+    target: dict[str, Field] | None = None,
+) -> None:
     """Read a table whose rows carry official labels (tables 2 and 3) into rd. `target` maps
     this table's keys to the reading form's fields when the table follows another form."""
     spec = spec or rd.spec
@@ -433,21 +467,31 @@ def read_rows(rd: Reading, st: Stream, rows: list[tuple[str, list[Field]]], name
             near = [r for r in st.runs if sp and r.line in sp.lines and id(r) not in taken]
             if sp and not near:
                 # numbers standing between this label and the next one (PDF text), too few
-                nxt = min((s.start for s in spans[i + 1:] if s), default=len(st.text) + 1)
-                near = [r for r in st.runs if id(r) not in taken and r.line not in st.text_lines
-                        and sp.start <= r.pos <= nxt and len(r.values) > 1]
+                nxt = min((s.start for s in spans[i + 1 :] if s), default=len(st.text) + 1)
+                near = [
+                    r
+                    for r in st.runs
+                    if id(r) not in taken
+                    and r.line not in st.text_lines
+                    and sp.start <= r.pos <= nxt
+                    and len(r.values) > 1
+                ]
                 near = near[:1] if len(near) == 1 else []
             if near:
                 values = "、".join(v or MSG.blank for v in near[0].values)
                 between = near[0].line not in sp.lines
-                why += (MSG.row_has_between if between else MSG.row_has).format(k=len(near[0].values), values=values)
+                why += (MSG.row_has_between if between else MSG.row_has).format(
+                    k=len(near[0].values), values=values
+                )
                 taken.add(id(near[0]))
             msg = MSG.row_unread.format(name=name, caption=caption, why=why)
             rd.mismatch(msg, out[0].sheet if out else None, out[0] if out else None)
             rd.leave(out, msg)
             continue
         if sp.how != "exact" and out:
-            rd.variant(MSG.label_variant.format(name=name, printed=sp.printed, caption=caption), out[0])
+            rd.variant(
+                MSG.label_variant.format(name=name, printed=sp.printed, caption=caption), out[0]
+            )
         values = list(run.values)
         if drop_col is not None:
             del values[drop_col]
@@ -463,10 +507,20 @@ def read_rows(rd: Reading, st: Stream, rows: list[tuple[str, list[Field]]], name
     label_lines = set().union(*(s.lines for s in spans if s))
     sheet = rows[0][1][0].sheet
     for r in st.runs:
-        if id(r) in taken or r.pos < first or r.line in label_lines or not any(v.strip() for v in r.values):
+        if (
+            id(r) in taken
+            or r.pos < first
+            or r.line in label_lines
+            or not any(v.strip() for v in r.values)
+        ):
             continue
         ln = rd.lines[r.line]
-        rd.mismatch(MSG.inserted_row.format(name=name, where=ln.where, line=_quote(ln), values="、".join(r.values)), sheet)
+        rd.mismatch(
+            MSG.inserted_row.format(
+                name=name, where=ln.where, line=_quote(ln), values="、".join(r.values)
+            ),
+            sheet,
+        )
 
 
 def read_table2(rd: Reading, st: Stream, sheet: str) -> None:
@@ -494,11 +548,18 @@ def read_table3(rd: Reading, st: Stream, sheet: str, spec: DocSpec | None = None
     if most == width + 1:
         drop = _subtotal_column(st, header_end, spec, sheet)
         if drop is None:
-            msg = MSG.extra_column_unknown.format(sheet=sheet, most=most, words="".join(f"“{w}”" for w in spec.subtotal_words))
+            msg = MSG.extra_column_unknown.format(
+                sheet=sheet, most=most, words="".join(f"“{w}”" for w in spec.subtotal_words)
+            )
             rd.mismatch(msg, sheet)
             rd.skip_table(sheet, msg)
             return
-        rd.mismatch(MSG.extra_column_dropped.format(sheet=sheet, n=drop + 1, group=_org_header(spec, sheet)), sheet)
+        rd.mismatch(
+            MSG.extra_column_dropped.format(
+                sheet=sheet, n=drop + 1, group=_org_header(spec, sheet)
+            ),
+            sheet,
+        )
     elif most != width and counts:
         rd.mismatch(MSG.width_differs.format(sheet=sheet, most=most, width=width), sheet)
     read_rows(rd, st, rows, sheet, header_end, drop, spec, target)
@@ -525,7 +586,9 @@ def _row_map(rd: Reading, earlier: DocSpec, sheet: str) -> dict[str, Field]:
         if k not in got:
             missing.setdefault(f.row_caption, []).append(f)
     for caption, fs in missing.items():
-        rd.leave(fs, MSG.earlier_form_row.format(sheet=sheet, caption=caption, form=earlier.form.id))
+        rd.leave(
+            fs, MSG.earlier_form_row.format(sheet=sheet, caption=caption, form=earlier.form.id)
+        )
     return out
 
 
@@ -541,13 +604,21 @@ def _subtotal_column(st: Stream, header_end: int, spec: DocSpec, sheet: str) -> 
         n = norm(c.text)
         if c.style == "header" and c.text not in cols and any(norm(x) in n for x in leaves):
             head = head.replace(n, "#" * len(n))
-    m = re.search("|".join(map(re.escape, spec.subtotal_words)), head) if spec.subtotal_words else None
+    m = (
+        re.search("|".join(map(re.escape, spec.subtotal_words)), head)
+        if spec.subtotal_words
+        else None
+    )
     if m:
         found = [head.find(norm(x)) for x in leaves]
         if all(p >= 0 for p in found):
             return 1 + sum(1 for p in found if p < m.start())
     width = len(cols)
-    nums = [[_int(v) for v in r.values] for r in st.runs if r.pos >= header_end and len(r.values) == width + 1]
+    nums = [
+        [_int(v) for v in r.values]
+        for r in st.runs
+        if r.pos >= header_end and len(r.values) == width + 1
+    ]
     nums = [n for n in nums if None not in n]
 
     def consistent(k: int) -> bool:
@@ -564,8 +635,14 @@ def _org_header(spec: DocSpec, sheet: str) -> str:
     """The header over the organisation columns (the caption spanning them)."""
     cols = [f.col_caption for f in spec.rows(sheet)[0][1]]
     leaves = cols[1:-1]
-    return next((c.text for c in spec.form.sheet(sheet).captions
-                 if c.style == "header" and c.text not in cols and any(x in c.text for x in leaves)), "")
+    return next(
+        (
+            c.text
+            for c in spec.form.sheet(sheet).captions
+            if c.style == "header" and c.text not in cols and any(x in c.text for x in leaves)
+        ),
+        "",
+    )
 
 
 def _int(v: str) -> int | None:
@@ -581,14 +658,18 @@ def read_table4(rd: Reading, st: Stream, sheet: str) -> None:
     runs = [r for r in st.runs if len(r.values) == n]
     if len(runs) != 1:
         lengths = sorted({len(r.values) for r in st.runs if len(r.values) > 1})
-        why = (MSG.one_row_many.format(k=len(runs), n=n) if runs else
-               MSG.one_row_none.format(n=n) + (MSG.one_row_lengths.format(lengths="、".join(map(str, lengths))) if lengths else ""))
+        why = (
+            MSG.one_row_many.format(k=len(runs), n=n)
+            if runs
+            else MSG.one_row_none.format(n=n)
+            + (MSG.one_row_lengths.format(lengths="、".join(map(str, lengths))) if lengths else "")
+        )
         msg = MSG.one_row_unread.format(sheet=sheet, why=why)
         rd.mismatch(msg, sheet)
         rd.skip_table(sheet, msg)
         return
     values = list(runs[0].values)
-    head = st.text[:runs[0].pos]
+    head = st.text[: runs[0].pos]
     groups: dict[str, list[int]] = {}
     for i, f in enumerate(fields):
         groups.setdefault(f.row_caption, []).append(i)
@@ -598,11 +679,15 @@ def read_table4(rd: Reading, st: Stream, sheet: str) -> None:
         official = [g for g in groups if g in named]
         printed = sorted(official, key=lambda g: named[g])
         if printed != official:
-            rd.mismatch(MSG.group_order.format(sheet=sheet, first=printed[0].split("·")[-1],
-                                               second=official[0].split("·")[-1]), sheet)
-            slots = [groups[g] for g in official]               # where each official group sits
+            rd.mismatch(
+                MSG.group_order.format(
+                    sheet=sheet, first=printed[0].split("·")[-1], second=official[0].split("·")[-1]
+                ),
+                sheet,
+            )
+            slots = [groups[g] for g in official]  # where each official group sits
             reordered = list(values)
-            for g, slot in zip(printed, slots):                  # the printed group in that slot
+            for g, slot in zip(printed, slots):  # the printed group in that slot
                 for dst, src in zip(groups[g], slot):
                     reordered[dst] = values[src]
             values = reordered
@@ -613,6 +698,7 @@ def read_table4(rd: Reading, st: Stream, sheet: str) -> None:
 def identify(st: Stream, sheet: str) -> str | None:
     """The form a table follows, by the words the forms' TOML lists for it (newest first)."""
     from xltools.published.docspec import all_specs
+
     for spec in all_specs():
         words = spec.identify.get(sheet, ())
         if words and any(norm(w) in st.text for w in words):

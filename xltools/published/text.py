@@ -7,6 +7,7 @@ figure, only in a clause that speaks of one thing, and only against table cells 
 plain numbers. Anything else
 is left alone: a missed statement costs nothing, a wrong warning costs a person's time.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,10 +17,10 @@ from functools import lru_cache
 from typing import Callable
 
 from xltools.findings import Finding
-from xltools.reader.base import RawCell
-from xltools.published.document import Line
-from xltools.spec import Form
 from xltools.messages import Section
+from xltools.published.document import Line
+from xltools.reader.base import RawCell
+from xltools.spec import Form
 from xltools.values import make_finding
 
 MSG = Section("published")
@@ -27,13 +28,15 @@ MSG = Section("published")
 GRAMMAR = Section("grammar")
 
 # fullwidth digits and point (U+FF10..FF19, U+FF0E) read as ASCII
-_FULLWIDTH_DIGITS = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, chr(0xFF0E): "."})
+_FULLWIDTH_DIGITS = str.maketrans(
+    {**{chr(0xFF10 + i): str(i) for i in range(10)}, chr(0xFF0E): "."}
+)
 _DIGITS: dict[str, int] = GRAMMAR.digits
 _UNITS: dict[str, int] = GRAMMAR.units
 _CN = "".join(_DIGITS) + "".join(_UNITS)
 N = rf"(\d+|[{_CN}]+)"
 AMOUNT = r"(\d+(?:\.\d+)?)"
-_CLAUSE = r"[^，。；,;：:（）()]"     # stays inside one clause
+_CLAUSE = r"[^，。；,;：:（）()]"  # stays inside one clause
 
 
 def cn_number(s: str) -> int | None:
@@ -54,9 +57,9 @@ def cn_number(s: str) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    metric: str          # what the text states, a key of the metrics
+    metric: str  # what the text states, a key of the metrics
     value: float | int
-    phrase: str          # the words that state it
+    phrase: str  # the words that state it
     sentence: str
     where: str
 
@@ -64,9 +67,10 @@ class Claim:
 @dataclass(frozen=True)
 class Vocabulary:
     """The text-vs-table vocabulary of one form, built from its TOML ([published.text])."""
-    metrics: dict[str, tuple[str, list[str]]]     # metric -> (what the table calls it, keys summed)
+
+    metrics: dict[str, tuple[str, list[str]]]  # metric -> (what the table calls it, keys summed)
     patterns: list[tuple[re.Pattern, Callable[[re.Match], str], tuple[str, ...]]]
-    results: list[tuple[re.Pattern, str]]          # case results in table 4, by column id
+    results: list[tuple[re.Pattern, str]]  # case results in table 4, by column id
     all_upheld: re.Pattern | None
     review: str
     litigation: str
@@ -80,15 +84,22 @@ def _t3_keys(form: Form, rows: list[str], col: str) -> list[str]:
     """Table 3 keys of the column `col` for row ids (a trailing * takes every row so named)."""
     out = []
     prefix = "t3_"
-    ids = [f.key[len(prefix):-len(col) - 1] for f in form.fields if f.key.startswith(prefix) and f.key.endswith("_" + col)]
+    ids = [
+        f.key[len(prefix) : -len(col) - 1]
+        for f in form.fields
+        if f.key.startswith(prefix) and f.key.endswith("_" + col)
+    ]
     for r in rows:
-        out += [f"t3_{i}_{col}" for i in ids if (i.startswith(r[:-1]) if r.endswith("*") else i == r)]
+        out += [
+            f"t3_{i}_{col}" for i in ids if (i.startswith(r[:-1]) if r.endswith("*") else i == r)
+        ]
     return out
 
 
 @lru_cache(maxsize=None)
 def vocabulary(form_id: str) -> Vocabulary:
     from xltools.published.docspec import doc_spec
+
     spec = doc_spec(form_id)
     form, t = spec.form, spec.text
     rows3 = spec.rows(spec.section(3).table)
@@ -102,14 +113,19 @@ def vocabulary(form_id: str) -> Vocabulary:
             return MSG.cells_one.format(sheet=t3sheet, row=row_of[keys[0]], col=col)
         if phrase:
             return MSG.cells_group.format(sheet=t3sheet, phrase=phrase, col=col)
-        return MSG.cells_rows.format(sheet=t3sheet, rows=MSG.cells_join.join(f"“{row_of[k]}”" for k in keys), col=col)
+        return MSG.cells_rows.format(
+            sheet=t3sheet, rows=MSG.cells_join.join(f"“{row_of[k]}”" for k in keys), col=col
+        )
 
     new, carried_in = _t3_keys(form, ["new"], total_col), _t3_keys(form, ["carried_in"], total_col)
     m: dict[str, tuple[str, list[str]]] = {
         "new": (t3label(new), new),
         "received": (t3label(new + carried_in), new + carried_in),
         "carried_in": (t3label(carried_in), carried_in),
-        "carried_out": (t3label(_t3_keys(form, ["carried_out"], total_col)), _t3_keys(form, ["carried_out"], total_col)),
+        "carried_out": (
+            t3label(_t3_keys(form, ["carried_out"], total_col)),
+            _t3_keys(form, ["carried_out"], total_col),
+        ),
     }
     result_ids: dict[str, str] = {}
     for r in t.get("results", ()):
@@ -133,76 +149,163 @@ def vocabulary(form_id: str) -> Vocabulary:
     t4sheet = spec.section(4).table
 
     def col(fs, c):
-        return next((f for f in fs if f.key.endswith("_" + c) or (c == "total" and f.is_total)), None)
+        return next(
+            (f for f in fs if f.key.endswith("_" + c) or (c == "total" and f.is_total)), None
+        )
 
     if rev:
-        m["review"] = (MSG.cells_one.format(sheet=t4sheet, row=review, col=col(rev, "total").col_caption),
-                       [col(rev, "total").key])
+        m["review"] = (
+            MSG.cells_one.format(sheet=t4sheet, row=review, col=col(rev, "total").col_caption),
+            [col(rev, "total").key],
+        )
     if lit:
-        m["litigation"] = (MSG.cells_groups.format(sheet=t4sheet, row=litigation, col=col(lit[0], "total").col_caption),
-                           [col(fs, "total").key for fs in lit])
+        m["litigation"] = (
+            MSG.cells_groups.format(
+                sheet=t4sheet, row=litigation, col=col(lit[0], "total").col_caption
+            ),
+            [col(fs, "total").key for fs in lit],
+        )
     results: list[tuple[re.Pattern, str]] = []
     for cr in t.get("case_results", ()):
         c = cr["col"]
         if rev and col(rev, c):
-            m[f"review_{c}"] = (MSG.cells_cell.format(sheet=t4sheet, row=review, col=col(rev, c).col_caption),
-                                [col(rev, c).key])
+            m[f"review_{c}"] = (
+                MSG.cells_cell.format(sheet=t4sheet, row=review, col=col(rev, c).col_caption),
+                [col(rev, c).key],
+            )
         if lit and all(col(fs, c) for fs in lit):
-            m[f"litigation_{c}"] = (MSG.cells_groups_cell.format(sheet=t4sheet, row=litigation, col=col(lit[0], c).col_caption),
-                                    [col(fs, c).key for fs in lit])
+            m[f"litigation_{c}"] = (
+                MSG.cells_groups_cell.format(
+                    sheet=t4sheet, row=litigation, col=col(lit[0], c).col_caption
+                ),
+                [col(fs, c).key for fs in lit],
+            )
         ph = _alt(cr["phrases"])
-        results.append((re.compile(rf"(?:结果)?(?:被)?(?:{ph})(?:原)?(?:行政行为|决定)?{N}件|{N}件(?:{ph})"), c))
-    upheld = next((cr["phrases"] for cr in t.get("case_results", ()) if cr["col"] == "upheld"), None)
-    all_upheld = re.compile(rf"(?:均|全部|都)(?:已)?(?:获|被|予以|得到)?(?:{_alt(upheld)})") if upheld else None
+        results.append(
+            (
+                re.compile(
+                    rf"(?:结果)?(?:被)?(?:{ph})(?:原)?(?:行政行为|决定)?{N}件|{N}件(?:{ph})"
+                ),
+                c,
+            )
+        )
+    upheld = next(
+        (cr["phrases"] for cr in t.get("case_results", ()) if cr["col"] == "upheld"), None
+    )
+    all_upheld = (
+        re.compile(rf"(?:均|全部|都)(?:已)?(?:获|被|予以|得到)?(?:{_alt(upheld)})")
+        if upheld
+        else None
+    )
     normative = t.get("normative", {})
     if normative:
         m["normative"] = (_t2label(form, normative["issued"]), [normative["issued"]])
-        m["normative_published"] = (_t2label(form, normative["published"]), [normative["published"]])
+        m["normative_published"] = (
+            _t2label(form, normative["published"]),
+            [normative["published"]],
+        )
     fees = t.get("fees", {})
     if fees.get("key"):
         m["fees"] = (_t2label(form, fees["key"]), [fees["key"]])
 
     apply = _alt(t.get("apply", ())) or "(?!)"
-    not_apply = tuple(GRAMMAR.not_apply)             # a sentence with these is about something else
+    not_apply = tuple(GRAMMAR.not_apply)  # a sentence with these is about something else
     lit_groups = tuple(t.get("litigation_groups", ()))
     res_alt = _alt(result_ids)
     pats: list[tuple[re.Pattern, Callable[[re.Match], str], tuple[str, ...]]] = [
-        (re.compile(rf"(?:收到|受理|接收|接到|新收){_CLAUSE}{{0,20}}?(?:{apply}){_CLAUSE}{{0,6}}?{N}件(?P<inc>[（(]含)?"),
-         lambda x: "received" if x.group("inc") else "new", not_apply),
-        (re.compile(rf"(?:收到|受理|接收|接到|新收){N}件{_CLAUSE}{{0,10}}?(?:{apply})"), lambda x: "new", not_apply),
-        (re.compile(rf"(?:未|没有)(?:收到|受理|接到){_CLAUSE}{{0,12}}?(?:{apply})(?P<zero>)"), lambda x: "new", not_apply),
-        (re.compile(rf"上一?年度?结转{_CLAUSE}{{0,12}}?{N}件"), lambda x: "carried_in", tuple(GRAMMAR.not_carried)),
-        (re.compile(rf"结转(?:至|到)?下一?年度?{_CLAUSE}{{0,10}}?{N}件"), lambda x: "carried_out",
-         tuple(GRAMMAR.not_carried)),
+        (
+            re.compile(
+                rf"(?:收到|受理|接收|接到|新收){_CLAUSE}{{0,20}}?(?:{apply}){_CLAUSE}{{0,6}}?{N}件(?P<inc>[（(]含)?"
+            ),
+            lambda x: "received" if x.group("inc") else "new",
+            not_apply,
+        ),
+        (
+            re.compile(rf"(?:收到|受理|接收|接到|新收){N}件{_CLAUSE}{{0,10}}?(?:{apply})"),
+            lambda x: "new",
+            not_apply,
+        ),
+        (
+            re.compile(rf"(?:未|没有)(?:收到|受理|接到){_CLAUSE}{{0,12}}?(?:{apply})(?P<zero>)"),
+            lambda x: "new",
+            not_apply,
+        ),
+        (
+            re.compile(rf"上一?年度?结转{_CLAUSE}{{0,12}}?{N}件"),
+            lambda x: "carried_in",
+            tuple(GRAMMAR.not_carried),
+        ),
+        (
+            re.compile(rf"结转(?:至|到)?下一?年度?{_CLAUSE}{{0,10}}?{N}件"),
+            lambda x: "carried_out",
+            tuple(GRAMMAR.not_carried),
+        ),
     ]
     if res_alt:
         # one result, or several named together ("A及B 12件"): their sum
-        pats.append((re.compile(rf"(?P<res>(?:{res_alt})(?:(?:及|和|与|、|以及)(?:{res_alt}))*)"
-                                rf"(?:的|申请|信息)?(?:共|合计|共计)?{N}件"),
-                     lambda x: "+".join(result_ids[p] for p in re.findall(res_alt, x.group("res"))),
-                     tuple(GRAMMAR.not_result)))
+        pats.append(
+            (
+                re.compile(
+                    rf"(?P<res>(?:{res_alt})(?:(?:及|和|与|、|以及)(?:{res_alt}))*)"
+                    rf"(?:的|申请|信息)?(?:共|合计|共计)?{N}件"
+                ),
+                lambda x: "+".join(result_ids[p] for p in re.findall(res_alt, x.group("res"))),
+                tuple(GRAMMAR.not_result),
+            )
+        )
     if handled:
-        pats.append((re.compile(rf"(?:共|全年|累计|合计|共计)(?:{_alt(handled['phrases'])})了?"
-                                rf"(?:(?:{apply})|申请)?{N}件"), lambda x: "handled",
-                     tuple(GRAMMAR.not_handled)))
+        pats.append(
+            (
+                re.compile(
+                    rf"(?:共|全年|累计|合计|共计)(?:{_alt(handled['phrases'])})了?"
+                    rf"(?:(?:{apply})|申请)?{N}件"
+                ),
+                lambda x: "handled",
+                tuple(GRAMMAR.not_handled),
+            )
+        )
     if review:
         pats += [
             (re.compile(rf"{review}(?:申请|案件)?{N}件"), lambda x: "review", lit_groups),
-            (re.compile(rf"(?:未|没有)(?:发生|收到|出现|产生|发生过){_CLAUSE}{{0,14}}?{review}(?P<zero>)"),
-             lambda x: "review", ()),
+            (
+                re.compile(
+                    rf"(?:未|没有)(?:发生|收到|出现|产生|发生过){_CLAUSE}{{0,14}}?{review}(?P<zero>)"
+                ),
+                lambda x: "review",
+                (),
+            ),
         ]
     if litigation:
         pats += [
             (re.compile(rf"{litigation}(?:案件)?{N}件"), lambda x: "litigation", ()),
-            (re.compile(rf"(?:未|没有)(?:发生|收到|出现|产生|发生过){_CLAUSE}{{0,20}}?{litigation}(?P<zero>)"),
-             lambda x: "litigation", ()),
+            (
+                re.compile(
+                    rf"(?:未|没有)(?:发生|收到|出现|产生|发生过){_CLAUSE}{{0,20}}?{litigation}(?P<zero>)"
+                ),
+                lambda x: "litigation",
+                (),
+            ),
         ]
     if normative:
-        pats.append((re.compile(rf"(制发|印发|出台|制定|主动公开)了?(?:{_alt(normative['words'])}){N}件"),
-                     lambda x: "normative_published" if x.group(1) == GRAMMAR.published_verb else "normative", ()))
+        pats.append(
+            (
+                re.compile(
+                    rf"(制发|印发|出台|制定|主动公开)了?(?:{_alt(normative['words'])}){N}件"
+                ),
+                lambda x: (
+                    "normative_published" if x.group(1) == GRAMMAR.published_verb else "normative"
+                ),
+                (),
+            )
+        )
     if fees.get("words"):
-        pats.append((re.compile(rf"(?:{_alt(fees['words'])})(?:金额)?(?:为|共|合计|共计)?{AMOUNT}万元"),
-                     lambda x: "fees", ()))
+        pats.append(
+            (
+                re.compile(rf"(?:{_alt(fees['words'])})(?:金额)?(?:为|共|合计|共计)?{AMOUNT}万元"),
+                lambda x: "fees",
+                (),
+            )
+        )
     return Vocabulary(m, pats, results, all_upheld, review, litigation)
 
 
@@ -239,7 +342,7 @@ _CLAUSE_ENDS = "，,；;。"
 def _clause(sentence: str, m: re.Match) -> str:
     lo = max(sentence.rfind(c, 0, m.start()) for c in _CLAUSE_ENDS) + 1
     his = [i for i in (sentence.find(c, m.end()) for c in _CLAUSE_ENDS) if i >= 0]
-    return sentence[lo:min(his) if his else len(sentence)]
+    return sentence[lo : min(his) if his else len(sentence)]
 
 
 def claims(lines: list[Line], voc: Vocabulary) -> list[Claim]:
@@ -255,7 +358,9 @@ def claims(lines: list[Line], voc: Vocabulary) -> list[Claim]:
                         continue
                     value = 0
                 else:
-                    raw = next(g for g in reversed(m.groups()) if g and (g[0].isdigit() or g[0] in _CN))
+                    raw = next(
+                        g for g in reversed(m.groups()) if g and (g[0].isdigit() or g[0] in _CN)
+                    )
                     value = float(raw) if "." in raw else cn_number(raw)
                 if value is None:
                     continue
@@ -322,18 +427,33 @@ def text_vs_table(spec, cells: dict[str, RawCell], lines: list[Line]) -> list[Fi
                 continue
             seen.add((c.metric, 0))
             f = form.field(up_keys[0])
-            others = "、".join(x.col_caption for x in form.fields
-                              if x.row_caption == f.row_caption and x.key != f.key and not x.is_total)
-            detail = MSG.text_all_upheld.format(phrase=c.phrase, where=c.where, sentence=_cut(c.sentence), label=label,
-                                                total=_fmt(total), col=f.col_caption, upheld=_fmt(upheld), others=others,
-                                                sheet=f.sheet)
-            found.append(make_finding(form, "text-vs-table", f, expected=total, actual=upheld, detail=detail))
+            others = "、".join(
+                x.col_caption
+                for x in form.fields
+                if x.row_caption == f.row_caption and x.key != f.key and not x.is_total
+            )
+            detail = MSG.text_all_upheld.format(
+                phrase=c.phrase,
+                where=c.where,
+                sentence=_cut(c.sentence),
+                label=label,
+                total=_fmt(total),
+                col=f.col_caption,
+                upheld=_fmt(upheld),
+                others=others,
+                sheet=f.sheet,
+            )
+            found.append(
+                make_finding(form, "text-vs-table", f, expected=total, actual=upheld, detail=detail)
+            )
             continue
         if "+" in c.metric and c.metric not in metrics:
             parts = [metrics[p] for p in c.metric.split("+") if p in metrics]
             if len(parts) == len(c.metric.split("+")):
-                metrics[c.metric] = (MSG.cells_sum.format(labels=MSG.cells_join.join(lbl for lbl, _ in parts)),
-                                     [k for _, ks in parts for k in ks])
+                metrics[c.metric] = (
+                    MSG.cells_sum.format(labels=MSG.cells_join.join(lbl for lbl, _ in parts)),
+                    [k for _, ks in parts for k in ks],
+                )
         if c.metric not in metrics or (c.metric, c.value) in seen:
             continue
         label, keys = metrics[c.metric]
@@ -343,8 +463,18 @@ def text_vs_table(spec, cells: dict[str, RawCell], lines: list[Line]) -> list[Fi
         seen.add((c.metric, c.value))
         f = form.field(keys[0]) if len(keys) == 1 else None
         sheet = form.field(keys[0]).sheet
-        detail = MSG.text_differs.format(phrase=c.phrase, value=_fmt(c.value), where=c.where, sentence=_cut(c.sentence),
-                                         label=label, table=_fmt(table), diff=_fmt(round(table - c.value, 6)))
-        found.append(make_finding(form, "text-vs-table", f, sheet=sheet, expected=c.value, actual=table,
-                                  detail=detail))
+        detail = MSG.text_differs.format(
+            phrase=c.phrase,
+            value=_fmt(c.value),
+            where=c.where,
+            sentence=_cut(c.sentence),
+            label=label,
+            table=_fmt(table),
+            diff=_fmt(round(table - c.value, 6)),
+        )
+        found.append(
+            make_finding(
+                form, "text-vs-table", f, sheet=sheet, expected=c.value, actual=table, detail=detail
+            )
+        )
     return found

@@ -1,4 +1,5 @@
 """Any input -> RawForm (xltools.reader.base). Cleaning and checking it: xltools.evaluate."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,10 @@ def read_raw(path: str | Path) -> RawForm:
     path = Path(path)
     if path.suffix.lower() in DOCUMENT_SUFFIXES:
         from xltools.published import read_published
+
         return read_published(path)
     from xltools.reader.workbook import read_workbook
+
     return read_workbook(path)
 
 

@@ -1,4 +1,5 @@
 """The reader's intermediate shape: raw cell contents located by key, before cleaning."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,21 +10,27 @@ from xltools.findings import Finding
 
 @dataclass(frozen=True, slots=True)
 class RawCell:
-    raw: Any                 # as found: str, int, float, bool, datetime, None
-    sheet: str | None        # sheet name (documents: the template sheet the key belongs to)
-    cell: str | None         # A1 address (documents: the template cell of the key)
-    uncached_formula: bool = False   # a formula cell with no cached result: compute it
+    raw: Any  # as found: str, int, float, bool, datetime, None
+    sheet: str | None  # sheet name (documents: the template sheet the key belongs to)
+    cell: str | None  # A1 address (documents: the template cell of the key)
+    uncached_formula: bool = False  # a formula cell with no cached result: compute it
 
 
 @dataclass(slots=True)
 class RawForm:
-    form: str                          # form id whose layout the input follows: "2021" / "2019"
-    source: str                        # the input path as given
+    form: str  # form id whose layout the input follows: "2021" / "2019"
+    source: str  # the input path as given
     cells: dict[str, RawCell] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)   # reader findings (form-mismatch, text-vs-table …)
-    kind: str = "workbook"             # "workbook" | "document"
-    skipped_sheets: set[str] = field(default_factory=set)   # sheets not read (missing / layout altered)
-    typed_totals: bool = False         # totals are figures as typed or printed, not formulas (documents, imports)
+    findings: list[Finding] = field(
+        default_factory=list
+    )  # reader findings (form-mismatch, text-vs-table …)
+    kind: str = "workbook"  # "workbook" | "document"
+    skipped_sheets: set[str] = field(
+        default_factory=set
+    )  # sheets not read (missing / layout altered)
+    typed_totals: bool = (
+        False  # totals are figures as typed or printed, not formulas (documents, imports)
+    )
     # Whether a total is the template's formula or a figure typed over it matters only for a
     # total with an unusable part, so it is asked then: keys known to be typed, and a probe
     # the reader may leave (key -> True formula, False typed, None not known)

@@ -4,6 +4,7 @@ Content decides, not the extension: an HTML page named .xls, a CSV named .xlsx o
 named .et are recognised. ZIP containers are pre-scanned (entry count, declared sizes,
 compression ratio, overlapping entries, sharedStrings counts) because no reader limits them.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,11 +25,11 @@ class Limits:
     max_file_bytes: int = 20 * MB
     max_entries: int = 2000
     max_uncompressed: int = 200 * MB
-    max_ratio: int = 200               # for entries over 1 MB uncompressed
+    max_ratio: int = 200  # for entries over 1 MB uncompressed
     max_shared_strings: int = 1_000_000
-    max_cells: int = 5_000_000         # cells written in all worksheets together (a summary
-                                       # workbook of 10,000 agencies has about 2.3 million)
-    max_area: int = 5_000_000          # rows x columns a reader must allocate for one sheet
+    max_cells: int = 5_000_000  # cells written in all worksheets together (a summary
+    # workbook of 10,000 agencies has about 2.3 million)
+    max_area: int = 5_000_000  # rows x columns a reader must allocate for one sheet
 
 
 DEFAULT_LIMITS = Limits()
@@ -52,11 +53,21 @@ def sniff(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     if size == 0:
         raise UnreadableError(READ.empty + RESAVE)
     if size > limits.max_file_bytes:
-        raise UnreadableError(READ.text("too_large", size=f"{size / MB:.1f}", limit=limits.max_file_bytes // MB))
+        raise UnreadableError(
+            READ.text("too_large", size=f"{size / MB:.1f}", limit=limits.max_file_bytes // MB)
+        )
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         try:
             return _zip_kind(path, limits)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as e:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+        ) as e:
             # a part that does not inflate to what its headers say (CRC, size, method)
             raise UnreadableError(READ.text("bad_part", error=_part_trouble(e)) + RESAVE) from None
     if head.startswith(CFB_MAGIC):
@@ -78,7 +89,9 @@ def _part_trouble(e: BaseException) -> str:
         return READ.part_inflate
     if isinstance(e, NotImplementedError):
         return READ.part_method
-    if isinstance(e, RuntimeError) and ("encrypt" in str(e).lower() or "password" in str(e).lower()):
+    if isinstance(e, RuntimeError) and (
+        "encrypt" in str(e).lower() or "password" in str(e).lower()
+    ):
         return READ.part_encrypted
     if isinstance(e, EOFError):
         return READ.part_truncated
@@ -118,13 +131,25 @@ def screen_zip(zf: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> list[zip
     total = 0
     for info in infos:
         total += info.file_size
-        if info.file_size > MB and info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
-            raise UnreadableError(READ.text("zip_bomb_entry", name=info.filename[:60], size=f"{info.file_size / MB:.0f}",
-                                            ratio=limits.max_ratio))
+        if (
+            info.file_size > MB
+            and info.compress_size
+            and info.file_size / info.compress_size > limits.max_ratio
+        ):
+            raise UnreadableError(
+                READ.text(
+                    "zip_bomb_entry",
+                    name=info.filename[:60],
+                    size=f"{info.file_size / MB:.0f}",
+                    ratio=limits.max_ratio,
+                )
+            )
         if info.flag_bits & 0x1:
             raise UnreadableError(READ.encrypted_zip)
     if total > limits.max_uncompressed:
-        raise UnreadableError(READ.text("zip_bomb", size=f"{total / MB:.0f}", limit=limits.max_uncompressed // MB))
+        raise UnreadableError(
+            READ.text("zip_bomb", size=f"{total / MB:.0f}", limit=limits.max_uncompressed // MB)
+        )
     _check_overlap(infos)
     return infos
 
@@ -140,7 +165,9 @@ def _name_bytes(info: zipfile.ZipInfo) -> int:
 
 def _check_overlap(infos: list[zipfile.ZipInfo]) -> None:
     """Entries whose data overlap (the 'quoted-overlap' zip bomb, CVE-2024-0450)."""
-    spans = sorted((i.header_offset, i.header_offset + 30 + _name_bytes(i) + i.compress_size) for i in infos)
+    spans = sorted(
+        (i.header_offset, i.header_offset + 30 + _name_bytes(i) + i.compress_size) for i in infos
+    )
     for (_, end), (start, _) in zip(spans, spans[1:]):
         if start < end:
             raise UnreadableError(READ.zip_overlap)
@@ -148,7 +175,7 @@ def _check_overlap(infos: list[zipfile.ZipInfo]) -> None:
 
 _SST_TAG = re.compile(rb"<(?:[\w.-]+:)?sst\b[^>]*>")
 _COUNT = re.compile(rb"""\b(?:uniqueCount|count)\s*=\s*["']([^"']*)["']""")
-_SST_HEAD = 64 * 1024     # real writers put <sst> in the first few hundred bytes
+_SST_HEAD = 64 * 1024  # real writers put <sst> in the first few hundred bytes
 
 
 def _check_shared_strings(zf: zipfile.ZipFile, names: set[str], limits: Limits) -> None:
@@ -162,14 +189,16 @@ def _check_shared_strings(zf: zipfile.ZipFile, names: set[str], limits: Limits) 
         tag = _SST_TAG.search(head)
         if tag is None:
             if len(head) < _SST_HEAD and b"<" not in head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]:
-                continue    # not XML at all: the reader reports it as damaged
+                continue  # not XML at all: the reader reports it as damaged
             raise UnreadableError(READ.sst_no_head + RESAVE)
         for m in _COUNT.finditer(tag.group(0)):
             value = m.group(1).strip()
             n = int(value) if value.isdigit() and len(value) < 19 else None
             # each string costs at least a few bytes of XML: a count beyond that is a lie
             if n is None or n > limits.max_shared_strings or n > info.file_size // 4 + 16:
-                raise UnreadableError(READ.text("sst_count", n=value[:20].decode("ascii", "replace")))
+                raise UnreadableError(
+                    READ.text("sst_count", n=value[:20].decode("ascii", "replace"))
+                )
 
 
 # One cell far out (XFD1048576) makes calamine allocate rows x columns of the used range and
@@ -184,7 +213,9 @@ _TAG = re.compile(rb"<(?:[\w.-]+:)?(c|row)\b([^>]*)>")
 
 
 def _check_sheets(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits) -> None:
-    sheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
+    sheets = [
+        i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
+    ]
     # a cell takes at least 4 bytes of XML: count them only when the sheets could hold too many
     count_cells = sum(i.file_size for i in sheets) > 4 * limits.max_cells
     cells = 0
@@ -196,10 +227,20 @@ def _check_sheets(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Lim
             continue
         rows, cols = _extent(data)
         if rows * cols > limits.max_area:
-            raise UnreadableError(READ.text("far_cells", sheet=_sheet_name(zf, info.filename), rows=rows, cols=cols,
-                                            area=f"{rows * cols:,}", limit=f"{limits.max_area:,}"))
+            raise UnreadableError(
+                READ.text(
+                    "far_cells",
+                    sheet=_sheet_name(zf, info.filename),
+                    rows=rows,
+                    cols=cols,
+                    area=f"{rows * cols:,}",
+                    limit=f"{limits.max_area:,}",
+                )
+            )
     if cells > limits.max_cells:
-        raise UnreadableError(READ.text("too_many_cells", n=f"{cells:,}", limit=f"{limits.max_cells:,}"))
+        raise UnreadableError(
+            READ.text("too_many_cells", n=f"{cells:,}", limit=f"{limits.max_cells:,}")
+        )
 
 
 def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int | None = None) -> bytes:
@@ -213,7 +254,7 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int | None = None
             return zf.read(info)
         with zf.open(info) as member:
             return member.read(limit)
-    fh = zf.fp     # the file ZipFile opened; its own readers seek before every read
+    fh = zf.fp  # the file ZipFile opened; its own readers seek before every read
     fh.seek(info.header_offset)
     header = fh.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
@@ -222,7 +263,7 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int | None = None
     fh.seek(info.header_offset + 30 + name_len + extra_len)
     raw = fh.read(info.compress_size)
     want = info.file_size if limit is None else min(limit, info.file_size)
-    if info.compress_type == zipfile.ZIP_STORED or want == 0:    # max_length 0 would mean no limit
+    if info.compress_type == zipfile.ZIP_STORED or want == 0:  # max_length 0 would mean no limit
         data = raw[:want]
     else:
         data = zlib.decompressobj(-15).decompress(raw, want)
@@ -266,6 +307,7 @@ def _sheet_name(zf: zipfile.ZipFile, target: str) -> str:
         for tag in re.findall(r"<sheet\b[^>]*>", book):
             if f'r:id="{rid}"' in tag:
                 import html
+
                 return html.unescape(re.search(r'name="([^"]*)"', tag).group(1))[:40]
     except (KeyError, StopIteration, AttributeError, zipfile.BadZipFile, OSError):
         pass
@@ -281,7 +323,10 @@ def _col_number(letters: bytes) -> int:
 
 def _cfb_kind(path: Path) -> str:
     data = path.read_bytes()
-    if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
+    if (
+        "EncryptedPackage".encode("utf-16-le") in data
+        or "EncryptionInfo".encode("utf-16-le") in data
+    ):
         raise UnreadableError(READ.encrypted)
     if "WordDocument".encode("utf-16-le") in data:
         raise UnreadableError(READ.doc)
@@ -296,7 +341,10 @@ def _not_a_spreadsheet(head: bytes) -> str:
     text = head.lstrip(b"\xef\xbb\xbf\xff\xfe\xfe\xff \t\r\n").lower()
     if text.startswith(b"%pdf"):
         return READ.pdf
-    if text.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta", b"<head")) or b"<html" in text[:512]:
+    if (
+        text.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta", b"<head"))
+        or b"<html" in text[:512]
+    ):
         return READ.html + RESAVE
     if text.startswith(b"{\\rtf"):
         return READ.rtf + RESAVE

@@ -10,6 +10,7 @@ sheet XML is probed directly.
 Calamine is native code that can abort the process on hostile input: batch reading runs it
 in worker processes (xltools.batch) after xltools.reader.sniff has pre-scanned the file.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,9 @@ _SUFFIXES = {"xlsx": {".xlsx", ".xlsm", ".xltx", ".xltm"}, "xls": {".xls"}, "ods
 SCAN_ROWS, SCAN_COLS = 200, 60
 
 
-def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS, *, screen: bool = True) -> RawForm:
+def read_workbook(
+    path: str | Path, limits: Limits = DEFAULT_LIMITS, *, screen: bool = True
+) -> RawForm:
     """screen=False skips the pre-scan, for an .xlsx xltools itself has just written (the
     summary workbook read back): the scan guards against hostile input and costs a pass over
     every sheet, which for a summary of thousands of agencies is most of the read."""
@@ -64,7 +67,9 @@ def read_workbook(path: str | Path, limits: Limits = DEFAULT_LIMITS, *, screen: 
             except BaseException as e:
                 if isinstance(e, (KeyboardInterrupt, SystemExit)):
                     raise
-                raise UnreadableError(READ.text("sheet_unreadable", name=name, error=_short(e))) from None
+                raise UnreadableError(
+                    READ.text("sheet_unreadable", name=name, error=_short(e))
+                ) from None
         return grids[name]
 
     raw = raw_from_grids(names, grid, str(path))
@@ -109,15 +114,20 @@ def raw_from_grids(names: list[str], grid: Callable[[str], Grid], source: str) -
 _pos = lru_cache(maxsize=4096)(parse_a1)
 
 
-_plans: dict[int, tuple[Sheet, tuple, tuple]] = {}     # id(sheet) -> (sheet, fields, captions)
+_plans: dict[int, tuple[Sheet, tuple, tuple]] = {}  # id(sheet) -> (sheet, fields, captions)
 
 
 def _plan(sheet: Sheet) -> tuple[Sheet, tuple, tuple]:
     plan = _plans.get(id(sheet))
     if plan is None or plan[0] is not sheet:
-        fields = tuple((f.key, _pos(f.cell)[0] - 1, _pos(f.cell)[1] - 1, f.cell) for f in sheet.fields)
-        captions = tuple((cap, _pos(cap.cell)[0] - 1, _pos(cap.cell)[1] - 1) for cap in sheet.captions
-                         if cap.style != "hint")
+        fields = tuple(
+            (f.key, _pos(f.cell)[0] - 1, _pos(f.cell)[1] - 1, f.cell) for f in sheet.fields
+        )
+        captions = tuple(
+            (cap, _pos(cap.cell)[0] - 1, _pos(cap.cell)[1] - 1)
+            for cap in sheet.captions
+            if cap.style != "hint"
+        )
         plan = _plans[id(sheet)] = (sheet, fields, captions)
     return plan
 
@@ -144,6 +154,7 @@ def _open_error(e: BaseException, kind: str) -> str:
 
 
 # --- which form, which sheet is which --------------------------------------------------------
+
 
 def _cell(g: Grid, ref: str) -> Any:
     r, c = _pos(ref)
@@ -178,23 +189,44 @@ def _identify(names: list[str], grid) -> tuple[str, dict[str, str], list[Finding
         if s.name in sheet_map:
             continue
         want = normalise(_title(s).text)
-        found = next((n for n in unclaimed if normalise(str(_cell(grid(n), _title(s).cell))) == want), None)
+        found = next(
+            (n for n in unclaimed if normalise(str(_cell(grid(n), _title(s).cell))) == want), None
+        )
         if found:
             sheet_map[s.name] = found
             unclaimed.remove(found)
-            findings.append(make_finding(base, "form-mismatch", None, sheet=found, cell=_title(s).cell,
-                                         detail=DETAIL.sheet_renamed.format(name=s.name, found=found)))
+            findings.append(
+                make_finding(
+                    base,
+                    "form-mismatch",
+                    None,
+                    sheet=found,
+                    cell=_title(s).cell,
+                    detail=DETAIL.sheet_renamed.format(name=s.name, found=found),
+                )
+            )
     if not sheet_map:
         detail = DETAIL.not_a_form.format(names="、".join(names[:8]))
-        findings.append(make_finding(base, "form-mismatch", None, sheet=names[0] if names else None, detail=detail))
+        findings.append(
+            make_finding(
+                base, "form-mismatch", None, sheet=names[0] if names else None, detail=detail
+            )
+        )
         return base.id, {}, findings
     if form_id is None:
         form_id = _form_from_layout(sheet_map, grid)
     form = load_form(form_id)
     for s in form.sheets:
         if s.name not in sheet_map:
-            findings.append(make_finding(form, "form-mismatch", None, sheet=s.name,
-                                         detail=DETAIL.sheet_missing.format(name=s.name, title=_title(s).text)))
+            findings.append(
+                make_finding(
+                    form,
+                    "form-mismatch",
+                    None,
+                    sheet=s.name,
+                    detail=DETAIL.sheet_missing.format(name=s.name, title=_title(s).text),
+                )
+            )
     return form_id, sheet_map, findings
 
 
@@ -209,8 +241,11 @@ def _form_from_layout(sheet_map: dict[str, str], grid) -> str:
             if s.name not in sheet_map:
                 continue
             g = grid(sheet_map[s.name])
-            if all(normalise(str(_cell(g, c.cell))) == normalise(c.text) for c in s.captions
-                   if c.style in ("label", "header")):
+            if all(
+                normalise(str(_cell(g, c.cell))) == normalise(c.text)
+                for c in s.captions
+                if c.style in ("label", "header")
+            ):
                 score += 1
         if score > best_score:
             best, best_score = fid, score
@@ -218,6 +253,7 @@ def _form_from_layout(sheet_map: dict[str, str], grid) -> str:
 
 
 # --- layout verification -----------------------------------------------------------------------
+
 
 def _verify(form: Form, sheet: Sheet, g: Grid, actual_name: str) -> Finding | None:
     wrong: list[Caption] = []
@@ -231,7 +267,7 @@ def _verify(form: Form, sheet: Sheet, g: Grid, actual_name: str) -> Finding | No
             wrong.append(cap)
     if not wrong:
         return None
-    wrong.sort(key=lambda cap: parse_a1(cap.cell))     # the first thing that moved comes first
+    wrong.sort(key=lambda cap: parse_a1(cap.cell))  # the first thing that moved comes first
     notes = []
     index = _text_index(g)
     for cap in wrong[:3]:
@@ -242,17 +278,31 @@ def _verify(form: Form, sheet: Sheet, g: Grid, actual_name: str) -> Finding | No
             r1, c1 = now
             how = []
             if r1 != r0:
-                how.append((DETAIL.layout_down if r1 > r0 else DETAIL.layout_up).format(n=abs(r1 - r0)))
+                how.append(
+                    (DETAIL.layout_down if r1 > r0 else DETAIL.layout_up).format(n=abs(r1 - r0))
+                )
             if c1 != c0:
-                how.append((DETAIL.layout_right if c1 > c0 else DETAIL.layout_left).format(n=abs(c1 - c0)))
-            notes.append(DETAIL.layout_moved.format(caption=_clip(cap.text), cell=cap.cell, now=a1(r1, c1), how="、".join(how)))
+                how.append(
+                    (DETAIL.layout_right if c1 > c0 else DETAIL.layout_left).format(n=abs(c1 - c0))
+                )
+            notes.append(
+                DETAIL.layout_moved.format(
+                    caption=_clip(cap.text), cell=cap.cell, now=a1(r1, c1), how="、".join(how)
+                )
+            )
         elif found in ("", None):
             notes.append(DETAIL.layout_emptied.format(cell=cap.cell, caption=_clip(cap.text)))
         else:
-            notes.append(DETAIL.layout_changed.format(cell=cap.cell, caption=_clip(cap.text), found=_clip(str(found))))
+            notes.append(
+                DETAIL.layout_changed.format(
+                    cell=cap.cell, caption=_clip(cap.text), found=_clip(str(found))
+                )
+            )
     more = DETAIL.layout_more.format(n=len(wrong)) if len(wrong) > 3 else ""
     detail = DETAIL.layout.format(sheet=actual_name, notes="；".join(notes), more=more)
-    return make_finding(form, "form-mismatch", None, sheet=actual_name, cell=wrong[0].cell, detail=detail)
+    return make_finding(
+        form, "form-mismatch", None, sheet=actual_name, cell=wrong[0].cell, detail=detail
+    )
 
 
 def _clip(s: str, n: int = 24) -> str:
@@ -338,6 +388,7 @@ def _has_formula(xml: bytes, ref: str) -> bool:
 
 def _sheet_targets(zf: zipfile.ZipFile) -> dict[str, str]:
     import html
+
     wb = zf.read("xl/workbook.xml")
     rels = zf.read("xl/_rels/workbook.xml.rels")
     rel_map = {rid: tgt for rid, tgt in _REL.findall(rels)}

@@ -10,12 +10,20 @@ Kinds by family: tables (sum, balance, at_least), cells (zero_for_levels, uscc, 
 declared (cell_value, layout, document_text: reported by cleaning, readers, documents),
 crossyear (carry_over, in_force, plausibility: checked by a season against last year).
 """
+
 from __future__ import annotations
 
 from xltools.findings import Finding
 from xltools.rules import cells, crossyear, declared, tables  # noqa: F401  (registers the kinds)
-from xltools.rules.base import (KINDS, STAGE_RULES, Derived, ExcelCheck, Relation, Rule,  # noqa: F401
-                                Values)
+from xltools.rules.base import (
+    KINDS,
+    STAGE_RULES,
+    Derived,
+    ExcelCheck,
+    Relation,
+    Rule,  # noqa: F401
+    Values,
+)
 from xltools.rules.cells import USCC_CHARS, USCC_WEIGHTS, uscc_problem  # noqa: F401
 from xltools.spec import Form
 
@@ -53,9 +61,13 @@ def run_rules(form: Form, values: Values) -> list[Finding]:
     # a derived finding (the total column's balance, the corner total's second relation)
     # only when nothing more specific on its sheet was reported
     specific = {f.sheet for f in found if not isinstance(f, Derived)}
-    return [Finding(f.rule, f.severity, f.message, f.sheet, f.cell, f.key, f.expected, f.actual)
-            if isinstance(f, Derived) else f
-            for f in found if not (isinstance(f, Derived) and f.sheet in specific)]
+    return [
+        Finding(f.rule, f.severity, f.message, f.sheet, f.cell, f.key, f.expected, f.actual)
+        if isinstance(f, Derived)
+        else f
+        for f in found
+        if not (isinstance(f, Derived) and f.sheet in specific)
+    ]
 
 
 def excel_checks(form: Form) -> list[ExcelCheck]:

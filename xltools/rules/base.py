@@ -9,6 +9,7 @@ rules — the relation it states as data (`relations`).
 A value of None (blank or unusable, and already reported) makes a rule skip: a rule is
 evaluated on the cells it uses, and one wrong cell is reported once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,11 +22,13 @@ Values = dict[str, Any]
 EPS = 1e-6
 
 # where a rule's findings come from
-STAGE_RULES = "rules"            # checked on the cleaned values (xltools.rules.run_rules)
-STAGE_CLEANING = "cleaning"      # reported while cleaning each cell (xltools.values)
-STAGE_READING = "reading"        # reported by the readers (layout, sheets, form and year)
-STAGE_DOCUMENT = "document"      # reported by the published-report reader (text against tables)
-STAGE_CROSS_YEAR = "cross-year"  # checked by a season against last year's figures (xltools.rules.crossyear)
+STAGE_RULES = "rules"  # checked on the cleaned values (xltools.rules.run_rules)
+STAGE_CLEANING = "cleaning"  # reported while cleaning each cell (xltools.values)
+STAGE_READING = "reading"  # reported by the readers (layout, sheets, form and year)
+STAGE_DOCUMENT = "document"  # reported by the published-report reader (text against tables)
+STAGE_CROSS_YEAR = (
+    "cross-year"  # checked by a season against last year's figures (xltools.rules.crossyear)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,7 @@ class Relation:
     `at` is the key a failure is reported at. Totals are `total - parts == 0`, the table-3
     balance `new + carried_in - results - carried_out == 0`, the in-force warning
     `in_force - issued + repealed >= 0`. Stable API for other modules (xltools.locate)."""
+
     rule: str
     at: str
     terms: tuple[tuple[str, int], ...]
@@ -64,17 +68,19 @@ class Relation:
 @dataclass(frozen=True, slots=True)
 class ExcelCheck:
     """One row of the live 校验 sheet."""
+
     rule: str
     description: str
     location: str
-    condition: str            # TRUE when the rule holds
-    difference: str           # 0 when the rule holds
-    mark: tuple[str, str] | None = None     # (sheet, range) to colour when it fails
-    difference_local: str = ""              # the difference with references local to `mark`'s sheet
+    condition: str  # TRUE when the rule holds
+    difference: str  # 0 when the rule holds
+    mark: tuple[str, str] | None = None  # (sheet, range) to colour when it fails
+    difference_local: str = ""  # the difference with references local to `mark`'s sheet
 
 
 class Derived(Finding):
     """A finding implied by others: reported only when nothing more specific on the same sheet was."""
+
     __slots__ = ()
 
 
@@ -87,7 +93,7 @@ class Rule:
 
     kind: ClassVar[str] = ""
     stage: ClassVar[str] = STAGE_RULES
-    expressible: ClassVar[bool] = False     # has a formula in the live 校验 sheet
+    expressible: ClassVar[bool] = False  # has a formula in the live 校验 sheet
 
     def __init__(self, form: Form, rule_id: str, params: dict[str, Any], derived: bool = False):
         self.form = form
@@ -128,10 +134,12 @@ def kind(name: str):
         cls.kind = name
         KINDS[name] = cls
         return cls
+
     return register
 
 
 # --- helpers shared by the kinds -----------------------------------------------------------
+
 
 def total(values: Values, keys: Iterable[str]) -> float | int | None:
     s = 0

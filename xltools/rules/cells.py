@@ -1,4 +1,5 @@
 """Rules on single cells' cleaned values: metadata checks, level-dependent counts."""
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -39,7 +40,9 @@ class ZeroForLevels(Rule):
         for k in p["keys"]:
             v = values.get(k)
             if v:
-                yield make_finding(self.form, self.id, self.form.field(k), expected=0, actual=v, label=level)
+                yield make_finding(
+                    self.form, self.id, self.form.field(k), expected=0, actual=v, label=level
+                )
 
     def keys(self) -> tuple[str, ...]:
         return (self.params["level_key"], *self.params["keys"])
@@ -55,7 +58,9 @@ class Uscc(Rule):
         if code:
             problem = uscc_problem(str(code))
             if problem:
-                yield make_finding(self.form, self.id, self.form.field(key), raw=code, detail=problem)
+                yield make_finding(
+                    self.form, self.id, self.form.field(key), raw=code, detail=problem
+                )
 
     def keys(self) -> tuple[str, ...]:
         return (self.params["key"],)

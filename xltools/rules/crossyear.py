@@ -8,6 +8,7 @@ calls `check_last(values, last, thresholds)` instead. `last` is the agency's rec
 year: `last.figure(key)` gives (value, where, note) in this form's keys, whatever form last year
 was on, and `last.file` names where the figures came from.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterator, Protocol
@@ -30,13 +31,25 @@ def _num(v: Any) -> float | int | None:
 class CrossYearRule(Rule):
     stage = STAGE_CROSS_YEAR
 
-    def check_last(self, values: Values, last: LastYearRecord, thresholds: dict[str, float]) -> Iterator[Finding]:
+    def check_last(
+        self, values: Values, last: LastYearRecord, thresholds: dict[str, float]
+    ) -> Iterator[Finding]:
         """The findings against last year's record; never raises for bad data."""
         return iter(())
 
-    def _finding(self, key: str, now, expected, record: LastYearRecord, where: str | None, **fill) -> Finding:
-        return make_finding(self.form, self.id, self.form.field(key), expected=expected, actual=now,
-                            last_where=where or "", last_file=record.file, **fill)
+    def _finding(
+        self, key: str, now, expected, record: LastYearRecord, where: str | None, **fill
+    ) -> Finding:
+        return make_finding(
+            self.form,
+            self.id,
+            self.form.field(key),
+            expected=expected,
+            actual=now,
+            last_where=where or "",
+            last_file=record.file,
+            **fill,
+        )
 
 
 @kind("carry_over")
@@ -44,7 +57,9 @@ class CarryOver(CrossYearRule):
     """x-carry-over: every column of table 3, 上年结转 = last year's 结转下年度
     (params: columns, this, last — key patterns with {col})."""
 
-    def check_last(self, values: Values, last: LastYearRecord, thresholds: dict[str, float]) -> Iterator[Finding]:
+    def check_last(
+        self, values: Values, last: LastYearRecord, thresholds: dict[str, float]
+    ) -> Iterator[Finding]:
         p = self.params
         for col in p["columns"]:
             this_key, last_key = p["this"].format(col=col), p["last"].format(col=col)
@@ -63,24 +78,39 @@ class InForce(CrossYearRule):
     """x-in-force: 现行有效 = last year's 现行有效 + 本年制发 − 本年废止
     (params: rows, in_force, issued, repealed — key patterns with {row})."""
 
-    def check_last(self, values: Values, last: LastYearRecord, thresholds: dict[str, float]) -> Iterator[Finding]:
+    def check_last(
+        self, values: Values, last: LastYearRecord, thresholds: dict[str, float]
+    ) -> Iterator[Finding]:
         p = self.params
         for row in p["rows"]:
             key = p["in_force"].format(row=row)
             now = _num(values.get(key))
-            issued, repealed = _num(values.get(p["issued"].format(row=row))), _num(values.get(p["repealed"].format(row=row)))
+            issued, repealed = (
+                _num(values.get(p["issued"].format(row=row))),
+                _num(values.get(p["repealed"].format(row=row))),
+            )
             before, where, note = last.figure(key)
             before = _num(before)
             if None in (now, issued, repealed, before):
                 continue
             expected = before + issued - repealed
             if now != expected:
-                yield self._finding(key, now, expected, last, (where or "") + note, last=before,
-                                    issued=issued, repealed=repealed)
+                yield self._finding(
+                    key,
+                    now,
+                    expected,
+                    last,
+                    (where or "") + note,
+                    last=before,
+                    issued=issued,
+                    repealed=repealed,
+                )
 
     def keys(self) -> tuple[str, ...]:
         p = self.params
-        return tuple(p[k].format(row=r) for r in p["rows"] for k in ("in_force", "issued", "repealed"))
+        return tuple(
+            p[k].format(row=r) for r in p["rows"] for k in ("in_force", "issued", "repealed")
+        )
 
 
 @kind("plausibility")
@@ -88,7 +118,9 @@ class Plausibility(CrossYearRule):
     """x-plausibility: a key total that changes by more than `factor` and by at least
     `min_change` against last year (params: keys; thresholds from the season's settings)."""
 
-    def check_last(self, values: Values, last: LastYearRecord, thresholds: dict[str, float]) -> Iterator[Finding]:
+    def check_last(
+        self, values: Values, last: LastYearRecord, thresholds: dict[str, float]
+    ) -> Iterator[Finding]:
         factor, min_change = thresholds["factor"], thresholds["min_change"]
         for key in self.keys():
             now = _num(values.get(key))
@@ -99,9 +131,16 @@ class Plausibility(CrossYearRule):
             low, high = min(now, before), max(now, before)
             if low * factor >= high:
                 continue
-            ratio = (SEASON.text("ratio_times", ratio=f"{now / before:.1f}") if before and now >= before else
-                     SEASON.text("ratio_percent", ratio=f"{now / before:.0%}") if before else SEASON.ratio_zero)
-            yield self._finding(key, now, before, last, where, last=before, ratio=ratio, factor=factor)
+            ratio = (
+                SEASON.text("ratio_times", ratio=f"{now / before:.1f}")
+                if before and now >= before
+                else SEASON.text("ratio_percent", ratio=f"{now / before:.0%}")
+                if before
+                else SEASON.ratio_zero
+            )
+            yield self._finding(
+                key, now, before, last, where, last=before, ratio=ratio, factor=factor
+            )
 
     def keys(self) -> tuple[str, ...]:
         return tuple(k for k in self.params["keys"] if k in self.form.by_key)

@@ -6,6 +6,7 @@ They are rule objects like the others — id, severity, description from the cat
 by `xltools schema` — whose `check` on cleaned values has nothing to add; `stage` says which
 step reports them. None has a formula in the live 校验 sheet (the sheet's own data validation
 guards the values)."""
+
 from __future__ import annotations
 
 from xltools.rules.base import STAGE_CLEANING, STAGE_DOCUMENT, STAGE_READING, Rule, kind
@@ -15,6 +16,7 @@ from xltools.rules.base import STAGE_CLEANING, STAGE_DOCUMENT, STAGE_READING, Ru
 class CellValue(Rule):
     """value-blank, value-not-number, value-not-integer, value-negative, value-coerced,
     meta-missing: reported by xltools.values while cleaning each cell."""
+
     stage = STAGE_CLEANING
 
 
@@ -22,6 +24,7 @@ class CellValue(Rule):
 class Layout(Rule):
     """form-mismatch: the readers report a form that does not match the year, renamed, missing
     or altered sheets (xltools.reader.workbook, xltools.evaluate)."""
+
     stage = STAGE_READING
 
 
@@ -29,4 +32,5 @@ class Layout(Rule):
 class DocumentText(Rule):
     """text-vs-table: figures in a published report's text against its tables (reported by the
     published-report reader)."""
+
     stage = STAGE_DOCUMENT

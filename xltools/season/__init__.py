@@ -60,13 +60,26 @@ several processes may open one season at once. Explanations, sign-offs and mail 
 written to 说明与审核.json on every change; `rebuild(folder)` recreates the database from the
 kept files and that file.
 """
-__all__ = ["Season", "Origin", "Version", "Diff", "AgencyState", "BOARD_LABELS", "APPROVED",
-           "CHANGED_AFTER_APPROVAL", "EXPLAINED", "file_sha256", "finding_id"]
+
+__all__ = [
+    "Season",
+    "Origin",
+    "Version",
+    "Diff",
+    "AgencyState",
+    "BOARD_LABELS",
+    "APPROVED",
+    "CHANGED_AFTER_APPROVAL",
+    "EXPLAINED",
+    "file_sha256",
+    "finding_id",
+]
 
 
 def __getattr__(name: str):
     # imported on first use: the CLI registers the season commands without paying for the store
     if name in __all__:
         from xltools.season import store
+
         return getattr(store, name)
     raise AttributeError(f"module 'xltools.season' has no attribute {name!r}")

@@ -1,6 +1,7 @@
 """CLI commands of the season (init, status, history, accept, approve) and the season branches
 of consolidate, mail and check. Registered on the main group by xltools.cli; they only parse,
 call the library, render and pick the exit code."""
+
 from __future__ import annotations
 
 import sys
@@ -15,7 +16,8 @@ from xltools.vocabulary import ERROR, severity_label
 
 
 def _cli():
-    from xltools import clikit      # the CLI's building blocks (not xltools.cli: no import cycle)
+    from xltools import clikit  # the CLI's building blocks (not xltools.cli: no import cycle)
+
     return clikit
 
 
@@ -26,6 +28,7 @@ def _fail(message: str):
 def open_season(season_dir: Path | None, required: bool = True):
     """--season DIR, else the season folder containing the current directory."""
     from xltools.season import Season
+
     folder = season_dir or Season.find()
     if folder is None:
         if required:
@@ -37,8 +40,12 @@ def open_season(season_dir: Path | None, required: bool = True):
         _fail(str(e))
 
 
-SEASON_OPTION = click.option("--season", "season_dir", type=click.Path(file_okay=False, path_type=Path),
-                             help="年报工作文件夹（xltools init 创建）；在该文件夹内运行时可省略")
+SEASON_OPTION = click.option(
+    "--season",
+    "season_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="年报工作文件夹（xltools init 创建）；在该文件夹内运行时可省略",
+)
 
 
 def _wait(msg: str) -> None:
@@ -47,14 +54,24 @@ def _wait(msg: str) -> None:
 
 # --- init -------------------------------------------------------------------------------------
 
+
 @click.command("init")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--year", type=click.IntRange(2019, 2100), help="本届的报告年度（新建时必填）")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="报送名单（.xlsx 或 .csv），复制到文件夹中")
-@click.option("--previous", type=click.Path(exists=True, path_type=Path),
-              help="上年数据：上年 xltools 生成的汇总表.xlsx（或其输出文件夹）、上年的年报工作文件夹、或上年各单位报表所在的文件夹")
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="报送名单（.xlsx 或 .csv），复制到文件夹中",
+)
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, path_type=Path),
+    help="上年数据：上年 xltools 生成的汇总表.xlsx（或其输出文件夹）、上年的年报工作文件夹、或上年各单位报表所在的文件夹",
+)
 @click.option("--office", help="汇总单位名称，写在汇总表封面，如“聊城市人民政府办公室”")
-@click.option("--rebuild", is_flag=True, help="数据库丢失或损坏时，从保存的报表和“说明与审核.json”重建数据库")
+@click.option(
+    "--rebuild", is_flag=True, help="数据库丢失或损坏时，从保存的报表和“说明与审核.json”重建数据库"
+)
 def init_command(folder: Path, year, roster, previous, office, rebuild) -> None:
     """创建本届年报工作文件夹：设置文件 season.toml、数据库 season.db、收件/ 文件夹。
 
@@ -71,6 +88,7 @@ def init_command(folder: Path, year, roster, previous, office, rebuild) -> None:
     """
     from xltools.season import Season
     from xltools.season.rebuild import rebuild as do_rebuild
+
     try:
         if rebuild:
             report = do_rebuild(folder, progress=_wait)
@@ -84,13 +102,21 @@ def init_command(folder: Path, year, roster, previous, office, rebuild) -> None:
     (folder / NAMES.season_inbox).mkdir(exist_ok=True)
     n = len(season.roster or [])
     season.close()
-    click.echo(SEASON.text("created", year=year, folder=folder, inbox=NAMES.season_inbox,
-                           roster=SEASON.text("created_roster", n=n) if n else "",
-                           previous=SEASON.text("created_previous", previous=previous) if previous else ""),
-               err=True)
+    click.echo(
+        SEASON.text(
+            "created",
+            year=year,
+            folder=folder,
+            inbox=NAMES.season_inbox,
+            roster=SEASON.text("created_roster", n=n) if n else "",
+            previous=SEASON.text("created_previous", previous=previous) if previous else "",
+        ),
+        err=True,
+    )
 
 
 # --- status -----------------------------------------------------------------------------------
+
 
 @click.command("status")
 @SEASON_OPTION
@@ -109,28 +135,54 @@ def status_command(season_dir, as_json) -> None:
     with season:
         board = season.board()
         if as_json:
-            _cli()._echo_json({"schema_version": 1, "year": season.year, "folder": str(season.folder),
-                               "agencies": [b.to_dict() for b in board]})
+            _cli()._echo_json(
+                {
+                    "schema_version": 1,
+                    "year": season.year,
+                    "folder": str(season.folder),
+                    "agencies": [b.to_dict() for b in board],
+                }
+            )
         else:
             rows = [tuple(SEASON.status_heads)]
             for b in board:
-                label = b.label + (SEASON.status_not_in_roster if season.roster and not b.in_roster else "")
-                rows.append((b.agency, label, str(b.versions), (b.last_change or "—")[:16].replace("T", " "),
-                             str(b.errors), str(b.warnings), str(b.explained), SEASON.yes if b.approved else ""))
+                label = b.label + (
+                    SEASON.status_not_in_roster if season.roster and not b.in_roster else ""
+                )
+                rows.append(
+                    (
+                        b.agency,
+                        label,
+                        str(b.versions),
+                        (b.last_change or "—")[:16].replace("T", " "),
+                        str(b.errors),
+                        str(b.warnings),
+                        str(b.explained),
+                        SEASON.yes if b.approved else "",
+                    )
+                )
             click.echo(_table(rows))
             from collections import Counter
+
             c = Counter(b.label for b in board)
-            click.echo(SEASON.join.join(SEASON.text("status_count", label=k, n=v) for k, v in c.items())
-                       + SEASON.text("status_total", n=len(board)), err=True)
+            click.echo(
+                SEASON.join.join(SEASON.text("status_count", label=k, n=v) for k, v in c.items())
+                + SEASON.text("status_total", n=len(board)),
+                err=True,
+            )
     sys.exit(1 if any(b.errors for b in board) else 0)
 
 
 def _table(rows) -> str:
     widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c + " " * (w - display_width(c)) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join(
+        "  ".join(c + " " * (w - display_width(c)) for c, w in zip(r, widths)).rstrip()
+        for r in rows
+    )
 
 
 # --- history ----------------------------------------------------------------------------------
+
 
 @click.command("history")
 @click.argument("agency")
@@ -155,35 +207,75 @@ def history_command(agency, season_dir, as_json) -> None:
             _fail(str(e))
         name = versions[0].agency if versions else agency
         if as_json:
-            _cli()._echo_json({"schema_version": 1, "agency": name, "versions": [v.to_dict() for v in versions],
-                               "mails": mails})
+            _cli()._echo_json(
+                {
+                    "schema_version": 1,
+                    "agency": name,
+                    "versions": [v.to_dict() for v in versions],
+                    "mails": mails,
+                }
+            )
             return
         if not versions:
             click.echo(SEASON.text("history_none", agency=agency))
         for v in versions:
             from xltools.vocabulary import BOARD_LABELS, EXPLAINED
-            label = BOARD_LABELS.get(v.status, v.status) + (SEASON.history_approved if v.approved else "")
-            click.echo(SEASON.text("history_version", seq=v.seq, received=v.received.replace("T", " ")[:19],
-                                   label=label, errors=v.errors, warnings=v.warnings))
+
+            label = BOARD_LABELS.get(v.status, v.status) + (
+                SEASON.history_approved if v.approved else ""
+            )
+            click.echo(
+                SEASON.text(
+                    "history_version",
+                    seq=v.seq,
+                    received=v.received.replace("T", " ")[:19],
+                    label=label,
+                    errors=v.errors,
+                    warnings=v.warnings,
+                )
+            )
             click.echo(SEASON.text("history_file", name=v.original_name, origin=v.origin.text))
             if v.diff:
                 click.echo(SEASON.text("history_diff", text=v.diff.text))
                 for c in v.diff.changed[:20]:
-                    click.echo(SEASON.text("history_change", sheet=c["sheet"], cell=c["cell"], old=c["old"], new=c["new"]))
+                    click.echo(
+                        SEASON.text(
+                            "history_change",
+                            sheet=c["sheet"],
+                            cell=c["cell"],
+                            old=c["old"],
+                            new=c["new"],
+                        )
+                    )
                 if len(v.diff.changed) > 20:
                     click.echo(SEASON.text("history_more", n=len(v.diff.changed) - 20))
             for f in v.findings:
                 note = v.is_accepted(f)
-                label = (severity_label(ERROR) if f.severity == ERROR
-                         else BOARD_LABELS[EXPLAINED] if note else severity_label(f.severity))
-                click.echo(SEASON.text("history_finding", label=label, rule=f.rule, where=f.where)
-                           + (SEASON.text("history_note", note=note) if note else ""))
+                label = (
+                    severity_label(ERROR)
+                    if f.severity == ERROR
+                    else BOARD_LABELS[EXPLAINED]
+                    if note
+                    else severity_label(f.severity)
+                )
+                click.echo(
+                    SEASON.text("history_finding", label=label, rule=f.rule, where=f.where)
+                    + (SEASON.text("history_note", note=note) if note else "")
+                )
         for m in mails:
-            click.echo(SEASON.text("history_mail", sent=m["sent"].replace("T", " ")[:19], kind=m["kind"],
-                                   subject=m["subject"] or "", recipients=SEASON.list_join.join(m["recipients"])))
+            click.echo(
+                SEASON.text(
+                    "history_mail",
+                    sent=m["sent"].replace("T", " ")[:19],
+                    kind=m["kind"],
+                    subject=m["subject"] or "",
+                    recipients=SEASON.list_join.join(m["recipients"]),
+                )
+            )
 
 
 # --- accept / approve -------------------------------------------------------------------------
+
 
 @click.command("accept")
 @click.argument("agency")
@@ -205,8 +297,12 @@ def accept_command(agency, rule, cell, note, season_dir) -> None:
             hits = season.accept(agency, rule, note, cell)
         except XltoolsError as e:
             _fail(str(e))
-        click.echo(SEASON.text("accepted", n=len(hits),
-                               items=SEASON.join.join(f"{f.rule} {f.where}" for f in hits)), err=True)
+        click.echo(
+            SEASON.text(
+                "accepted", n=len(hits), items=SEASON.join.join(f"{f.rule} {f.where}" for f in hits)
+            ),
+            err=True,
+        )
 
 
 @click.command("approve")
@@ -226,7 +322,9 @@ def approve_command(agency, note, season_dir) -> None:
             v = season.approve(agency, note)
         except XltoolsError as e:
             _fail(str(e))
-        click.echo(SEASON.text("approved", agency=v.agency, seq=v.seq, name=v.original_name), err=True)
+        click.echo(
+            SEASON.text("approved", agency=v.agency, seq=v.seq, name=v.original_name), err=True
+        )
 
 
 COMMANDS = [init_command, status_command, history_command, accept_command, approve_command]
@@ -234,16 +332,28 @@ COMMANDS = [init_command, status_command, history_command, accept_command, appro
 
 # --- consolidate / mail / check in a season -----------------------------------------------------
 
+
 def consolidate_in_season(season, paths, outdir, include_invalid, agency, jobs, timeout) -> None:
     from xltools.batch import Limits
     from xltools.consolidate import summary_text
     from xltools.season.run import consolidate_season
+
     cli = _cli()
     bar, tick = cli._progress(0)
     try:
         with season:
-            result = consolidate_season(season, list(paths) or None, outdir, include_invalid, jobs, True, agency,
-                                        Limits(timeout=timeout), tick, on_wait=_wait)
+            result = consolidate_season(
+                season,
+                list(paths) or None,
+                outdir,
+                include_invalid,
+                jobs,
+                True,
+                agency,
+                Limits(timeout=timeout),
+                tick,
+                on_wait=_wait,
+            )
     except XltoolsError as e:
         _fail(str(e))
     except OSError as e:
@@ -251,16 +361,36 @@ def consolidate_in_season(season, paths, outdir, include_invalid, agency, jobs, 
     for p, why in result.skipped:
         click.echo(SEASON.text("skipped", path=p, why=why), err=True)
     for v in result.added:
-        click.echo(SEASON.text("added", agency=v.agency, seq=v.seq, name=v.original_name)
-                   + (SEASON.text("added_diff", text=v.diff.text) if v.diff else ""), err=True)
+        click.echo(
+            SEASON.text("added", agency=v.agency, seq=v.seq, name=v.original_name)
+            + (SEASON.text("added_diff", text=v.diff.text) if v.diff else ""),
+            err=True,
+        )
     d = result.season_counts()
     click.echo(summary_text(result), err=True)
-    click.echo(SEASON.text("season_counts", received=d["received"], expected=d["expected"] or d["received"],
-                           others=SEASON.text("board_not_in_roster", n=d["not_in_roster"]) if d["not_in_roster"] else "",
-                           versions=d["versions"], added=len(d["added"]), approved=d["approved"],
-                           changed=d["changed_after_approval"]), err=True)
-    click.echo(CLI.text("consolidated", summary=result.outdir / NAMES.summary_workbook,
-                            results=result.outdir / "results.json"), err=True)
+    click.echo(
+        SEASON.text(
+            "season_counts",
+            received=d["received"],
+            expected=d["expected"] or d["received"],
+            others=SEASON.text("board_not_in_roster", n=d["not_in_roster"])
+            if d["not_in_roster"]
+            else "",
+            versions=d["versions"],
+            added=len(d["added"]),
+            approved=d["approved"],
+            changed=d["changed_after_approval"],
+        ),
+        err=True,
+    )
+    click.echo(
+        CLI.text(
+            "consolidated",
+            summary=result.outdir / NAMES.summary_workbook,
+            results=result.outdir / "results.json",
+        ),
+        err=True,
+    )
     sys.exit(1 if any(e.status in ("errors", "unreadable") for e in result.entries) else 0)
 
 
@@ -271,10 +401,13 @@ def mail_in_season(season, outdir, roster, send, only, summary_to, resend, confi
     from xltools.mail.send import OUTCOME_LABELS, SKIPPED, Delivery, SendResult
     from xltools.season.mail import plan, record
     from xltools.season.run import OUTPUT_DIR
+
     outdir = Path(outdir) if outdir else season.folder / OUTPUT_DIR
     with season:
         try:
-            planned = plan(season, outdir, roster=roster, only=only, config=config, summary_to=summary_to)
+            planned = plan(
+                season, outdir, roster=roster, only=only, config=config, summary_to=summary_to
+            )
             todo = [p for p in planned if resend or not p.already]
             done = [p for p in planned if p.already and not resend]
             write_outbox(outdir, [p.message for p in todo], config)
@@ -287,13 +420,22 @@ def mail_in_season(season, outdir, roster, send, only, summary_to, resend, confi
             by_msg = {id(p.message): p for p in todo}
 
             def progress(d):
-                click.echo(CLI.text("mail_progress", outcome=OUTCOME_LABELS[d.outcome], label=d.message.label,
-                                           agency=d.message.agency or CLI.summary_recipient), err=True)
+                click.echo(
+                    CLI.text(
+                        "mail_progress",
+                        outcome=OUTCOME_LABELS[d.outcome],
+                        label=d.message.label,
+                        agency=d.message.agency or CLI.summary_recipient,
+                    ),
+                    err=True,
+                )
                 if d.outcome == "sent":
                     record(season, by_msg[id(d.message)], d.message_id, config.deadline or None)
 
-            result = send_messages(outdir, [p.message for p in todo], config, resend=resend, progress=progress)
-            for d in result.deliveries:      # sent before, by the send log: in the database too
+            result = send_messages(
+                outdir, [p.message for p in todo], config, resend=resend, progress=progress
+            )
+            for d in result.deliveries:  # sent before, by the send log: in the database too
                 if d.outcome == SKIPPED:
                     record(season, by_msg[id(d.message)], None, config.deadline or None)
         except XltoolsError as e:
@@ -309,6 +451,7 @@ def add_previous(reports, previous: Path) -> list:
     from xltools.season.lastyear import cross_year_findings, load_last_year, note_for
     from xltools.season.settings import DEFAULT_FACTOR, DEFAULT_MIN_CHANGE
     from xltools.season.store import Season
+
     loaded = {}
     gained = []
     for r in reports:

@@ -1,5 +1,6 @@
 """The season database: SQLite (stdlib) in WAL mode, foreign keys on, a busy timeout, and a
 schema version (PRAGMA user_version) brought up to date by ordered migrations."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -9,7 +10,7 @@ from xltools import XltoolsError
 from xltools.messages import SEASON
 
 DB_NAME = "season.db"
-BUSY_TIMEOUT = 30.0          # seconds another command may hold the write lock before we give up
+BUSY_TIMEOUT = 30.0  # seconds another command may hold the write lock before we give up
 
 MIGRATIONS: list[str] = [
     # 1: agencies, versions (every received file), explanations, sign-offs, mail, path cache
@@ -130,7 +131,9 @@ def busy_message(e: Exception, path: Path) -> str:
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > SCHEMA_VERSION:
-        raise XltoolsError(SEASON.text("db_newer", path=path, found=current, supported=SCHEMA_VERSION))
+        raise XltoolsError(
+            SEASON.text("db_newer", path=path, found=current, supported=SCHEMA_VERSION)
+        )
     for n in range(current, SCHEMA_VERSION):
         conn.execute("BEGIN IMMEDIATE")
         try:

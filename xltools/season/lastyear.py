@@ -13,6 +13,7 @@ The rules (x-carry-over, x-in-force, x-plausibility) are the form's rule objects
 cross-year stage (xltools.rules.crossyear, declared in the form definition); this module hands
 them each agency's record of last year.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -38,16 +39,20 @@ _SKIPPED_STATUS = {status_label(s) for s in (SUPERSEDED, WRONG_YEAR, UNREADABLE)
 
 @lru_cache(maxsize=None)
 def crossyear() -> dict:
-    return tomllib.loads(resources.files("xltools.forms").joinpath("crossyear.toml").read_text(encoding="utf-8"))
+    return tomllib.loads(
+        resources.files("xltools.forms").joinpath("crossyear.toml").read_text(encoding="utf-8")
+    )
 
 
 def messages() -> dict:
     """The rules' texts: the catalogue's [rules.x-*] entries (messages.toml)."""
     from xltools.messages import RULES
+
     return RULES.entries()
 
 
 # ------------------------------------------------------------------------------ last year's data
+
 
 @dataclass(slots=True)
 class LastRecord:
@@ -55,16 +60,22 @@ class LastRecord:
     uscc: str | None
     form: str | None
     values: dict[str, Any]
-    file: str                           # where the figures came from (shown in messages)
-    cells: dict[str, str] = field(default_factory=dict)     # key → "sheet!A1" in `file`
+    file: str  # where the figures came from (shown in messages)
+    cells: dict[str, str] = field(default_factory=dict)  # key → "sheet!A1" in `file`
 
     def figure(self, key: str) -> tuple[Any, str | None, str]:
         """(value, where, caption note) of a form-2021 key, mapping a 2019-form record."""
         if self.form == "2019" and key not in self.values:
             alias = crossyear()["from_2019"].get(key)
             if alias:
-                caption = load_form("2019").field(alias).col_caption     # the caption lives in the form
-                return self.values.get(alias), self.cells.get(alias), SEASON.text("last_2019_caption", caption=caption)
+                caption = (
+                    load_form("2019").field(alias).col_caption
+                )  # the caption lives in the form
+                return (
+                    self.values.get(alias),
+                    self.cells.get(alias),
+                    SEASON.text("last_2019_caption", caption=caption),
+                )
         return self.values.get(key), self.cells.get(key), ""
 
 
@@ -72,7 +83,7 @@ class LastRecord:
 class LastYear:
     year: int
     source: Path
-    kind: str                           # season | summary | workbooks
+    kind: str  # season | summary | workbooks
     records: list[LastRecord]
     by_code: dict[str, LastRecord] = field(default_factory=dict)
     by_name: dict[str, LastRecord] = field(default_factory=dict)
@@ -90,7 +101,9 @@ class LastYear:
         return self.by_name.get(normalise_name(agency or "")) if agency else None
 
 
-def load_last_year(source: str | Path, year: int, open_season: Callable[[Path], Any] | None = None) -> LastYear:
+def load_last_year(
+    source: str | Path, year: int, open_season: Callable[[Path], Any] | None = None
+) -> LastYear:
     """Last year's figures (report year `year`) from a season folder, a summary workbook (or the
     folder holding it) or a folder of workbooks. A Chinese XltoolsError if none fits.
 
@@ -112,10 +125,13 @@ def load_last_year(source: str | Path, year: int, open_season: Callable[[Path], 
 
 def _from_summary(path: Path, year: int) -> LastYear:
     from openpyxl import load_workbook
+
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as e:
-        raise XltoolsError(SEASON.text("last_unreadable", path=path, error=type(e).__name__)) from None
+        raise XltoolsError(
+            SEASON.text("last_unreadable", path=path, error=type(e).__name__)
+        ) from None
     try:
         if SUMMARY_SHEET not in wb.sheetnames:
             raise XltoolsError(SEASON.text("last_no_sheet", path=path, sheet=SUMMARY_SHEET))
@@ -129,7 +145,10 @@ def _from_summary(path: Path, year: int) -> LastYear:
         form_ids = set()
         records = []
         for r, row in enumerate(rows, start=3):
-            get = lambda k: row[col[k]] if k in col and col[k] < len(row) else None
+
+            def get(k, row=row):
+                return row[col[k]] if k in col and col[k] < len(row) else None
+
             name = get("agency")
             if not name or str(get("status") or "") in _SKIPPED_STATUS:
                 continue
@@ -138,9 +157,17 @@ def _from_summary(path: Path, year: int) -> LastYear:
                 continue
             form = str(get("form") or "") or None
             form_ids.add(form)
-            values = {k: row[i] for k, i in col.items() if i < len(row) and k not in ("agency", "status", "included", "form")}
+            values = {
+                k: row[i]
+                for k, i in col.items()
+                if i < len(row) and k not in ("agency", "status", "included", "form")
+            }
             cells = {k: f"{SUMMARY_SHEET}!{col_letter(i + 1)}{r}" for k, i in col.items()}
-            records.append(LastRecord(str(name), str(get("meta_uscc") or "") or None, form, values, path.name, cells))
+            records.append(
+                LastRecord(
+                    str(name), str(get("meta_uscc") or "") or None, form, values, path.name, cells
+                )
+            )
     finally:
         wb.close()
     if not records:
@@ -150,6 +177,7 @@ def _from_summary(path: Path, year: int) -> LastYear:
 
 def _from_workbooks(folder: Path, year: int) -> LastYear:
     from xltools.batch import check_paths, collect_inputs
+
     files = collect_inputs([folder]).files
     if not files:
         raise XltoolsError(SEASON.text("last_no_files", folder=folder))
@@ -163,27 +191,42 @@ def _from_workbooks(folder: Path, year: int) -> LastYear:
             best[k] = (rank, report)
     if not best:
         raise XltoolsError(SEASON.text("last_no_reports", folder=folder, year=year))
-    return LastYear(year, folder, "workbooks", [_record(r, Path(r.file).name) for _, r in best.values()])
+    return LastYear(
+        year, folder, "workbooks", [_record(r, Path(r.file).name) for _, r in best.values()]
+    )
 
 
 def _record(report: Report, file: str) -> LastRecord:
     form = load_form(report.form)
     uscc = report.values.get("meta_uscc")
-    return LastRecord(report.agency, uscc if isinstance(uscc, str) else None, report.form, dict(report.values), file,
-                      {f.key: f.where for f in form.fields})
+    return LastRecord(
+        report.agency,
+        uscc if isinstance(uscc, str) else None,
+        report.form,
+        dict(report.values),
+        file,
+        {f.key: f.where for f in form.fields},
+    )
 
 
 def _from_season(folder: Path, year: int, open_season: Callable[[Path], Any]) -> LastYear:
     with open_season(folder) as s:
         if s.year != year:
-            raise XltoolsError(SEASON.text("last_wrong_year", folder=folder, found=s.year, year=year))
+            raise XltoolsError(
+                SEASON.text("last_wrong_year", folder=folder, found=s.year, year=year)
+            )
         records = []
         for state in s.board():
             v = state.current
             if v is None or not v.values or v.status in ("unreadable", "wrong_year"):
                 continue
             rep = v.report()
-            rec = _record(rep, SEASON.text("last_version_file", folder=folder.name, name=v.original_name, seq=v.seq))
+            rec = _record(
+                rep,
+                SEASON.text(
+                    "last_version_file", folder=folder.name, name=v.original_name, seq=v.seq
+                ),
+            )
             rec.agency = state.agency
             records.append(rec)
     return LastYear(year, folder, "season", records)
@@ -191,13 +234,20 @@ def _from_season(folder: Path, year: int, open_season: Callable[[Path], Any]) ->
 
 # ------------------------------------------------------------------------------ the rules
 
+
 def rules(form) -> list[CrossYearRule]:
     """The cross-year rules the form declares (xltools.rules.crossyear), in the form's order."""
     return [r for r in rules_for(form) if isinstance(r, CrossYearRule)]
 
 
-def cross_year_findings(report: Report, last_year: LastYear, agency: str | None, uscc: str | None,
-                        factor: float, min_change: float) -> list[Finding]:
+def cross_year_findings(
+    report: Report,
+    last_year: LastYear,
+    agency: str | None,
+    uscc: str | None,
+    factor: float,
+    min_change: float,
+) -> list[Finding]:
     """The cross-year findings of one report. No last-year record: no finding (see note_for)."""
     if not report.values or not report.form:
         return []
@@ -214,5 +264,7 @@ def cross_year_findings(report: Report, last_year: LastYear, agency: str | None,
 def note_for(last_year: LastYear, agency: str | None, uscc: str | None) -> str | None:
     """The one informational note for an agency with no record last year (not an error)."""
     if last_year.find(agency, uscc) is None:
-        return messages()["x-no-last-year"]["message"].format(year=last_year.year, source=last_year.source.name)
+        return messages()["x-no-last-year"]["message"].format(
+            year=last_year.year, source=last_year.source.name
+        )
     return None

@@ -6,6 +6,7 @@ Once per version: 需修改 (revise, unreadable, wrong_year); 已通过 only for
 are left out of the messages. The outdir's old send log (sendlog.jsonl) is taken into the
 database the first time.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,19 +17,26 @@ from pathlib import Path
 from typing import Sequence
 
 from xltools.findings import ERROR
-from xltools.vocabulary import severity_label
 from xltools.messages import MAIL, SEASON
-from xltools.season.store import Season, finding_id
+from xltools.season.store import Season
+from xltools.vocabulary import severity_label
 
-KIND_KEY = {"revise": "revise", "unreadable": "revise", "wrong_year": "revise", "remind": "remind",
-            "accepted": "accepted", "accepted_warnings": "accepted", "summary": "summary"}
+KIND_KEY = {
+    "revise": "revise",
+    "unreadable": "revise",
+    "wrong_year": "revise",
+    "remind": "remind",
+    "accepted": "accepted",
+    "accepted_warnings": "accepted",
+    "summary": "summary",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class SeasonMessage:
-    message: object                 # PlannedMessage
+    message: object  # PlannedMessage
     version_id: int | None
-    already: bool                   # recorded as sent in the season database
+    already: bool  # recorded as sent in the season database
 
 
 def _version_ids(season: Season, outdir: Path) -> dict[str, tuple[int | None, dict]]:
@@ -37,24 +45,41 @@ def _version_ids(season: Season, outdir: Path) -> dict[str, tuple[int | None, di
     for e in doc.get("entries") or []:
         vid = None
         if e.get("sha256") and e.get("version"):
-            row = season.conn.execute("SELECT id FROM versions WHERE sha256 = ? AND seq = ?",
-                                      (e["sha256"], e["version"])).fetchone()
+            row = season.conn.execute(
+                "SELECT id FROM versions WHERE sha256 = ? AND seq = ?", (e["sha256"], e["version"])
+            ).fetchone()
             vid = row["id"] if row else None
         out[e.get("agency") or ""] = (vid, e)
     return out
 
 
-def plan(season: Season, outdir: str | Path, roster=None, only: str | None = None, config=None,
-         summary_to: Sequence[str] = ()) -> list[SeasonMessage]:
-    from xltools.mail.compose import (_ONLY_KINDS, ONLY_CHOICES, STATUS_KIND, _date_text, _plan_entry, _plan_summary,
-                                      load_templates)
+def plan(
+    season: Season,
+    outdir: str | Path,
+    roster=None,
+    only: str | None = None,
+    config=None,
+    summary_to: Sequence[str] = (),
+) -> list[SeasonMessage]:
+    from xltools import XltoolsError
+    from xltools.mail.compose import (
+        _ONLY_KINDS,
+        ONLY_CHOICES,
+        STATUS_KIND,
+        _date_text,
+        _plan_entry,
+        _plan_summary,
+        load_templates,
+    )
     from xltools.mail.config import MailConfig
     from xltools.results import load_results
     from xltools.roster import RosterIndex, load_roster
-    from xltools import XltoolsError
+
     outdir = Path(outdir)
     if only not in _ONLY_KINDS:
-        raise XltoolsError(MAIL.text("bad_only", only=only, choices=SEASON.list_join.join(ONLY_CHOICES)))
+        raise XltoolsError(
+            MAIL.text("bad_only", only=only, choices=SEASON.list_join.join(ONLY_CHOICES))
+        )
     config = config or MailConfig()
     run = load_results(outdir)
     if isinstance(roster, (str, Path)):
@@ -66,8 +91,13 @@ def plan(season: Season, outdir: str | Path, roster=None, only: str | None = Non
     summary_to = check_addresses(summary_to, "--summary-to")
     templates = load_templates(config.templates)
     kinds = _ONLY_KINDS[only] | ({"accepted", "accepted_warnings"} if only is None else set())
-    common = {"year": str(run.year or ""), "office": config.office, "deadline": config.deadline,
-              "signature": config.signature_text, "date": _date_text(run.created)}
+    common = {
+        "year": str(run.year or ""),
+        "office": config.office,
+        "deadline": config.deadline,
+        "signature": config.signature_text,
+        "date": _date_text(run.created),
+    }
     import_sendlog(season, outdir)
     ids = _version_ids(season, outdir)
     out = []
@@ -78,27 +108,34 @@ def plan(season: Season, outdir: str | Path, roster=None, only: str | None = Non
         vid, raw = ids.get(entry.agency, (None, {}))
         v = season.version(vid) if vid else None
         if KIND_KEY[kind] == "accepted" and not (v and v.approved):
-            continue                          # 已通过 goes out once the version is signed off
-        if v is not None and v.accepted:      # explained warnings no longer trigger mail
-            entry = dataclasses.replace(entry, findings=tuple(f for f in entry.findings if not v.is_accepted(f)))
+            continue  # 已通过 goes out once the version is signed off
+        if v is not None and v.accepted:  # explained warnings no longer trigger mail
+            entry = dataclasses.replace(
+                entry, findings=tuple(f for f in entry.findings if not v.is_accepted(f))
+            )
         m = _plan_entry(run, entry, kind, roster, cc, templates[kind], common)
         if KIND_KEY[kind] == "revise" and v is not None and v.diff:
             m = _with_progress(m, v)
         key = KIND_KEY[kind]
         if key == "remind":
             agency_id = _agency_id(season, entry.name)
-            already = agency_id is not None and season.mail_sent("remind", agency_id, deadline=config.deadline or None)
+            already = agency_id is not None and season.mail_sent(
+                "remind", agency_id, deadline=config.deadline or None
+            )
         else:
             already = vid is not None and season.mail_sent(key, version_id=vid)
         out.append(SeasonMessage(m, vid, already))
     if summary_to:
-        out.append(SeasonMessage(_plan_summary(run, summary_to, templates["summary"], common), None, False))
+        out.append(
+            SeasonMessage(_plan_summary(run, summary_to, templates["summary"], common), None, False)
+        )
     return out
 
 
 def _hygiene():
     """The mail package's text hygiene (clean_body, check_addresses), wherever it lives."""
     import importlib
+
     for name in ("xltools.mail.message", "xltools.mail.compose"):
         try:
             module = importlib.import_module(name)
@@ -124,18 +161,34 @@ def progress_text(v) -> str | None:
         return None
     parts = []
     if before:
-        parts.append(SEASON.text("mail_fixed", seq=d.previous_seq, before=before, fixed=len(d.fixed))
-                     + (SEASON.text("mail_remaining", n=len(d.remaining),
-                                    items=SEASON.join.join(_short(f) for f in d.remaining[:10]))
-                        if d.remaining else SEASON.mail_all_fixed))
+        parts.append(
+            SEASON.text("mail_fixed", seq=d.previous_seq, before=before, fixed=len(d.fixed))
+            + (
+                SEASON.text(
+                    "mail_remaining",
+                    n=len(d.remaining),
+                    items=SEASON.join.join(_short(f) for f in d.remaining[:10]),
+                )
+                if d.remaining
+                else SEASON.mail_all_fixed
+            )
+        )
     if d.new:
-        parts.append(SEASON.text("mail_new", n=len(d.new), items=SEASON.join.join(_short(f) for f in d.new[:10])))
+        parts.append(
+            SEASON.text(
+                "mail_new", n=len(d.new), items=SEASON.join.join(_short(f) for f in d.new[:10])
+            )
+        )
     return SEASON.text("mail_progress", parts=SEASON.sentence_join.join(parts))
 
 
 def _short(f: dict) -> str:
     """「表三!H29（错误）」: the cell and how serious, in words (rule ids are for machines)."""
-    where = f"{f.get('sheet')}!{f.get('cell')}" if f.get("sheet") and f.get("cell") else (f.get("sheet") or "")
+    where = (
+        f"{f.get('sheet')}!{f.get('cell')}"
+        if f.get("sheet") and f.get("cell")
+        else (f.get("sheet") or "")
+    )
     label = severity_label(f.get("severity") or ERROR)
     return SEASON.text("mail_item", where=where, label=label) if where else label
 
@@ -145,7 +198,7 @@ def _with_progress(m, v):
     if not text:
         return m
     text = _hygiene().clean_body(text)
-    marker = SEASON.mail_findings_marker      # the line of the revise template before the list
+    marker = SEASON.mail_findings_marker  # the line of the revise template before the list
     if marker in m.text:
         body = m.text.replace(marker, f"{text}\n\n{marker}", 1)
     else:
@@ -153,17 +206,27 @@ def _with_progress(m, v):
         body = f"{head}\n\n{text}\n\n{rest}"
     h = m.html
     para = f"<p>{html.escape(text)}</p>"
-    h = h.replace(marker, f"{para}\n{marker}", 1) if marker in h else h.replace("</p>", "</p>\n" + para, 1)
+    h = (
+        h.replace(marker, f"{para}\n{marker}", 1)
+        if marker in h
+        else h.replace("</p>", "</p>\n" + para, 1)
+    )
     return dataclasses.replace(m, text=body, html=h)
 
 
 def record(season: Season, sm: SeasonMessage, message_id: str | None, deadline: str | None) -> None:
     m = sm.message
     key = KIND_KEY.get(m.kind, m.kind)
-    season.record_mail(key, list(m.to), agency=_agency_id(season, m.agency) if m.agency else None,
-                       version_id=sm.version_id if key != "remind" else None,
-                       deadline=deadline if key == "remind" else None, subject=m.subject, digest=m.digest,
-                       message_id=message_id)
+    season.record_mail(
+        key,
+        list(m.to),
+        agency=_agency_id(season, m.agency) if m.agency else None,
+        version_id=sm.version_id if key != "remind" else None,
+        deadline=deadline if key == "remind" else None,
+        subject=m.subject,
+        digest=m.digest,
+        message_id=message_id,
+    )
 
 
 def import_sendlog(season: Season, outdir: Path) -> int:
@@ -184,19 +247,33 @@ def import_sendlog(season: Season, outdir: Path) -> int:
             agency = _agency_id(season, rec["agency"]) if rec.get("agency") else None
         except (ValueError, KeyError, TypeError):
             continue
-        if rec.get("message_id") and season.conn.execute("SELECT 1 FROM mails WHERE message_id = ?",
-                                                         (rec["message_id"],)).fetchone():
-            continue                          # sent by a season run: recorded already
+        if (
+            rec.get("message_id")
+            and season.conn.execute(
+                "SELECT 1 FROM mails WHERE message_id = ?", (rec["message_id"],)
+            ).fetchone()
+        ):
+            continue  # sent by a season run: recorded already
         vid = None
         if agency is not None and kind != "remind":
-            r = season.conn.execute("SELECT id FROM versions WHERE agency_id = ? AND received <= ? ORDER BY seq DESC LIMIT 1",
-                                    (agency, rec.get("time") or "9999")).fetchone()
+            r = season.conn.execute(
+                "SELECT id FROM versions WHERE agency_id = ? AND received <= ? ORDER BY seq DESC LIMIT 1",
+                (agency, rec.get("time") or "9999"),
+            ).fetchone()
             vid = r["id"] if r else None
         if kind != "summary" and kind != "remind" and vid is None:
             continue
-        n += season.record_mail(kind, rec.get("to") or [], agency=agency, version_id=vid, deadline=None,
-                                subject=rec.get("subject"), digest=rec.get("digest"),
-                                message_id=rec.get("message_id"), sent=rec.get("time"))
+        n += season.record_mail(
+            kind,
+            rec.get("to") or [],
+            agency=agency,
+            version_id=vid,
+            deadline=None,
+            subject=rec.get("subject"),
+            digest=rec.get("digest"),
+            message_id=rec.get("message_id"),
+            sent=rec.get("time"),
+        )
     with season.transaction() as c:
         c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (marker, str(size)))
     return n

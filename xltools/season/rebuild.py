@@ -6,6 +6,7 @@ files missing from the journal (a run killed between copying and journaling) are
 Explanations, sign-offs and sent mail come back from 说明与审核.json, matched by the
 version's SHA-256; anything not in that file is what a rebuild loses.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,14 +18,17 @@ from typing import Callable
 from xltools import XltoolsError
 from xltools.messages import NAMES, SEASON
 from xltools.season import db as dbmod
-from xltools.season.store import FILES_DIR, JOURNAL_NAME, RECORDS_NAME, Origin, Season, now
 from xltools.season.settings import read_settings
+from xltools.season.store import FILES_DIR, JOURNAL_NAME, RECORDS_NAME, Origin, Season, now
 
 
-def rebuild(folder: str | Path, progress: Callable[[str], None] | None = None, jobs: int | None = None) -> str:
+def rebuild(
+    folder: str | Path, progress: Callable[[str], None] | None = None, jobs: int | None = None
+) -> str:
     from xltools.batch import check_paths
+
     folder = Path(folder)
-    read_settings(folder)        # a clear message if this is no season folder
+    read_settings(folder)  # a clear message if this is no season folder
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     moved = None
     db = folder / dbmod.DB_NAME
@@ -34,7 +38,12 @@ def rebuild(folder: str | Path, progress: Callable[[str], None] | None = None, j
     for suffix in ("-wal", "-shm"):
         side = db.with_name(db.name + suffix)
         if side.exists():
-            os.replace(side, moved.with_name(moved.name + suffix) if moved else side.with_name(side.name + f".{stamp}"))
+            os.replace(
+                side,
+                moved.with_name(moved.name + suffix)
+                if moved
+                else side.with_name(side.name + f".{stamp}"),
+            )
     receipts = _receipts(folder)
     with Season.open(folder) as season:
         season.sync_roster()
@@ -42,21 +51,34 @@ def rebuild(folder: str | Path, progress: Callable[[str], None] | None = None, j
         reports = check_paths(stored, jobs, digest=True) if stored else []
         added = 0
         for r, path, report in zip(receipts, stored, reports):
-            origin = Origin(**{k: r.get("origin", {}).get(k) for k in ("kind", "path", "sender", "message_id",
-                                                                      "imap_folder", "imap_uid")})
+            origin = Origin(
+                **{
+                    k: r.get("origin", {}).get(k)
+                    for k in ("kind", "path", "sender", "message_id", "imap_folder", "imap_uid")
+                }
+            )
             origin = Origin("path", path=None) if origin.kind not in ("path", "mail") else origin
             old = season.known(r["sha256"])
             if old is not None and not season._is_new_receipt(old, origin):
                 continue
-            season.add_checked(path, report, origin, r.get("received"), r.get("original_name"), sha=r["sha256"],
-                               original_mtime=r.get("original_mtime"), journal=False)
+            season.add_checked(
+                path,
+                report,
+                origin,
+                r.get("received"),
+                r.get("original_name"),
+                sha=r["sha256"],
+                original_mtime=r.get("original_mtime"),
+                journal=False,
+            )
             added += 1
         restored = _restore(season, folder)
         season.export_records()
         if progress:
             progress(SEASON.text("rebuilt_progress", receipts=len(receipts), n=added))
-    return (SEASON.text("rebuilt", n=added, accepts=restored[0], approvals=restored[1], mails=restored[2])
-            + (SEASON.text("rebuilt_moved", name=moved.name) if moved else ""))
+    return SEASON.text(
+        "rebuilt", n=added, accepts=restored[0], approvals=restored[1], mails=restored[2]
+    ) + (SEASON.text("rebuilt_moved", name=moved.name) if moved else "")
 
 
 def _receipts(folder: Path) -> list[dict]:
@@ -68,16 +90,27 @@ def _receipts(folder: Path) -> list[dict]:
                 r = json.loads(line)
                 sha = r["sha256"]
             except (ValueError, KeyError, TypeError):
-                continue          # a line cut short by a crash
+                continue  # a line cut short by a crash
             if (folder / r.get("stored", "")).is_file():
                 out.append(r)
                 seen.add(sha)
     for p in sorted((folder / FILES_DIR).glob("*/*")):
         sha = p.name.split(".")[0]
         if p.is_file() and not p.name.startswith(".~") and len(sha) == 64 and sha not in seen:
-            t = dt.datetime.fromtimestamp(p.stat().st_mtime).astimezone().isoformat(timespec="seconds")
-            out.append({"sha256": sha, "stored": str(p.relative_to(folder)), "original_name": p.name,
-                        "received": t, "origin": {"kind": "path"}})
+            t = (
+                dt.datetime.fromtimestamp(p.stat().st_mtime)
+                .astimezone()
+                .isoformat(timespec="seconds")
+            )
+            out.append(
+                {
+                    "sha256": sha,
+                    "stored": str(p.relative_to(folder)),
+                    "original_name": p.name,
+                    "received": t,
+                    "origin": {"kind": "path"},
+                }
+            )
             seen.add(sha)
     return out
 
@@ -92,8 +125,10 @@ def _restore(season: Season, folder: Path) -> tuple[int, int, int]:
         raise XltoolsError(SEASON.text("records_unreadable", path=path, error=e)) from None
 
     def version_id(rec):
-        row = season.conn.execute("SELECT id, agency_id FROM versions WHERE sha256 = ? ORDER BY seq DESC LIMIT 1",
-                                  (rec.get("version_sha256"),)).fetchone()
+        row = season.conn.execute(
+            "SELECT id, agency_id FROM versions WHERE sha256 = ? ORDER BY seq DESC LIMIT 1",
+            (rec.get("version_sha256"),),
+        ).fetchone()
         return (row["id"], row["agency_id"]) if row else (None, None)
 
     a = b = m = 0
@@ -101,16 +136,29 @@ def _restore(season: Season, folder: Path) -> tuple[int, int, int]:
         for rec in doc.get("accepts") or []:
             vid, aid = version_id(rec)
             if vid:
-                c.execute("INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key, value_json, note, created)"
-                          " VALUES (?,?,?,?,?,?,?,?,?)", (aid, vid, rec["rule"], rec.get("sheet"), rec.get("cell"),
-                                                          rec.get("key"), json.dumps(rec.get("value")), rec["note"],
-                                                          rec.get("time") or now()))
+                c.execute(
+                    "INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key, value_json, note, created)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        aid,
+                        vid,
+                        rec["rule"],
+                        rec.get("sheet"),
+                        rec.get("cell"),
+                        rec.get("key"),
+                        json.dumps(rec.get("value")),
+                        rec["note"],
+                        rec.get("time") or now(),
+                    ),
+                )
                 a += 1
         for rec in doc.get("approvals") or []:
             vid, aid = version_id(rec)
             if vid:
-                c.execute("INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created) VALUES (?,?,?,?)",
-                          (aid, vid, rec.get("note"), rec.get("time") or now()))
+                c.execute(
+                    "INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created) VALUES (?,?,?,?)",
+                    (aid, vid, rec.get("note"), rec.get("time") or now()),
+                )
                 b += 1
     for rec in doc.get("mails") or []:
         vid, aid = version_id(rec) if rec.get("version_sha256") else (None, None)
@@ -119,7 +167,14 @@ def _restore(season: Season, folder: Path) -> tuple[int, int, int]:
                 aid = season.agency_id(rec["agency"])
             except XltoolsError:
                 aid = None
-        m += season.record_mail(rec["kind"], rec.get("recipients") or [], agency=aid, version_id=vid,
-                                deadline=rec.get("deadline"), subject=rec.get("subject"),
-                                message_id=rec.get("message_id"), sent=rec.get("sent"))
+        m += season.record_mail(
+            rec["kind"],
+            rec.get("recipients") or [],
+            agency=aid,
+            version_id=vid,
+            deadline=rec.get("deadline"),
+            subject=rec.get("subject"),
+            message_id=rec.get("message_id"),
+            sent=rec.get("sent"),
+        )
     return a, b, m

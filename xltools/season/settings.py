@@ -3,6 +3,7 @@
 A small TOML file a person may read and edit. Paths in it are relative to the season folder
 when they lie inside it, so the folder can be moved or copied as a whole.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -10,23 +11,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from xltools import XltoolsError
-from xltools.messages import SEASON
 from xltools.fsutil import atomic_write_text
+from xltools.messages import SEASON
 
 SETTINGS_NAME = "season.toml"
 
-DEFAULT_FACTOR = 5.0        # plausibility: a key total changes by more than this factor …
-DEFAULT_MIN_CHANGE = 20.0   # … and by at least this much
+DEFAULT_FACTOR = 5.0  # plausibility: a key total changes by more than this factor …
+DEFAULT_MIN_CHANGE = 20.0  # … and by at least this much
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     year: int
-    roster: str | None = None          # path (relative to the season folder when inside it)
-    previous: str | None = None        # last year's figures: summary workbook, season folder or folder of workbooks
+    roster: str | None = None  # path (relative to the season folder when inside it)
+    previous: str | None = (
+        None  # last year's figures: summary workbook, season folder or folder of workbooks
+    )
     factor: float = DEFAULT_FACTOR
     min_change: float = DEFAULT_MIN_CHANGE
-    office: str | None = None          # 汇总单位, e.g. “聊城市人民政府办公室”
+    office: str | None = None  # 汇总单位, e.g. “聊城市人民政府办公室”
     extra: dict = field(default_factory=dict)
 
     def resolve(self, folder: Path, value: str | None) -> Path | None:
@@ -44,17 +47,21 @@ def _toml_str(s: str) -> str:
 
 
 def write_settings(folder: Path, s: Settings) -> Path:
-    lines = [SEASON.settings_comment,
-             f"year = {s.year}"]
+    lines = [SEASON.settings_comment, f"year = {s.year}"]
     if s.roster:
         lines.append(f"roster = {_toml_str(s.roster)}")
     if s.previous:
         lines.append(f"previous = {_toml_str(s.previous)}")
     if s.office:
         lines.append(f"office = {_toml_str(s.office)}")
-    lines += ["", "[thresholds]",
-              SEASON.settings_thresholds_comment,
-              f"factor = {s.factor:g}", f"min_change = {s.min_change:g}", ""]
+    lines += [
+        "",
+        "[thresholds]",
+        SEASON.settings_thresholds_comment,
+        f"factor = {s.factor:g}",
+        f"min_change = {s.min_change:g}",
+        "",
+    ]
     return atomic_write_text(folder / SETTINGS_NAME, "\n".join(lines))
 
 
@@ -63,7 +70,9 @@ def read_settings(folder: Path) -> Settings:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise XltoolsError(SEASON.text("not_a_season", folder=folder, settings=SETTINGS_NAME)) from None
+        raise XltoolsError(
+            SEASON.text("not_a_season", folder=folder, settings=SETTINGS_NAME)
+        ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise XltoolsError(SEASON.text("settings_unreadable", path=path, error=e)) from None
     year = data.get("year")
@@ -77,8 +86,21 @@ def read_settings(folder: Path) -> Settings:
         raise XltoolsError(SEASON.text("settings_not_numbers", path=path)) from None
     if factor <= 1 or min_change < 0:
         raise XltoolsError(SEASON.text("settings_bad_thresholds", path=path))
+
     def text(k):
         v = data.get(k)
         return str(v) if v not in (None, "") else None
-    return Settings(year, text("roster"), text("previous"), factor, min_change, text("office"),
-                    {k: v for k, v in data.items() if k not in ("year", "roster", "previous", "office", "thresholds")})
+
+    return Settings(
+        year,
+        text("roster"),
+        text("previous"),
+        factor,
+        min_change,
+        text("office"),
+        {
+            k: v
+            for k, v in data.items()
+            if k not in ("year", "roster", "previous", "office", "thresholds")
+        },
+    )

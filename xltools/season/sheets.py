@@ -1,13 +1,14 @@
 """Season sheets of the summary workbook: 本届情况 (the board), 修改明细 (cells changed since
 each agency's previous version) and 与上年比较 (key totals this year and last year)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from xltools.messages import NAMES, SEASON
-from xltools.vocabulary import BOARD_COLORS, BOARD_LABELS, NOT_IN_ROSTER
 from xltools.summary import _header, _print, _streamed_sheet, _text
 from xltools.textsafe import wrapped_lines
+from xltools.vocabulary import BOARD_COLORS, BOARD_LABELS, NOT_IN_ROSTER
 
 if TYPE_CHECKING:
     from xltools.season.run import SeasonConsolidation
@@ -30,17 +31,41 @@ def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
     wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
     d = result.season_counts()
     others = SEASON.text("board_not_in_roster", n=d["not_in_roster"]) if d["not_in_roster"] else ""
-    _text(ws, 0, 0, SEASON.text("board_title", year=result.year, expected=d["expected"], received=d["received"],
-                                others=others, versions=d["versions"], approved=d["approved"],
-                                changed=d["changed_after_approval"], explained=d["explained"], added=len(d["added"])),
-          fmt.get(bold=True, font_size=11))
+    _text(
+        ws,
+        0,
+        0,
+        SEASON.text(
+            "board_title",
+            year=result.year,
+            expected=d["expected"],
+            received=d["received"],
+            others=others,
+            versions=d["versions"],
+            approved=d["approved"],
+            changed=d["changed_after_approval"],
+            explained=d["explained"],
+            added=len(d["added"]),
+        ),
+        fmt.get(bold=True, font_size=11),
+    )
     _header(ws, fmt, 1, SEASON.board_heads, [30, 12, 8, 8, 20, 40, 8, 8, 8, 8, 50])
     colored = {s: fmt.get(bg_color=c, border=1, font_size=10) for s, c in BOARD_COLORS.items()}
     for i, e in enumerate(entries, start=2):
         v = e.version
-        row = [e.name, None, e.versions, v.seq if v else None, v.received if v else None,
-               v.origin.text if v else None, e.errors if v else None, len(v.open_warnings) if v else None,
-               len(v.accepted) if v else None, (v.approved if v else None), e.compared]
+        row = [
+            e.name,
+            None,
+            e.versions,
+            v.seq if v else None,
+            v.received if v else None,
+            v.origin.text if v else None,
+            e.errors if v else None,
+            len(v.open_warnings) if v else None,
+            len(v.accepted) if v else None,
+            (v.approved if v else None),
+            e.compared,
+        ]
         for col, val in enumerate(row):
             _text(ws, i, col, val, wrap if col == 10 else plain)
         ws.write_string(i, 1, BOARD_LABELS.get(e.board, e.board), colored.get(e.board, plain))
@@ -57,8 +82,19 @@ def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
             continue
         for c in v.diff.changed:
             f = form.by_key.get(c["key"])
-            for col, val in enumerate([e.name, v.seq, v.diff.previous_seq, c["sheet"], c["cell"],
-                                       f.row_caption if f else c["key"], f.col_caption if f else None, c["old"], c["new"]]):
+            for col, val in enumerate(
+                [
+                    e.name,
+                    v.seq,
+                    v.diff.previous_seq,
+                    c["sheet"],
+                    c["cell"],
+                    f.row_caption if f else c["key"],
+                    f.col_caption if f else None,
+                    c["old"],
+                    c["new"],
+                ]
+            ):
                 _text(ws, row, col, val, plain)
             row += 1
     if row == 1:
@@ -71,23 +107,36 @@ def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
 def compare_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
     """Each agency's key totals this year and last year, the change and the change in %."""
     from xltools.season.lastyear import crossyear
+
     last = result.last_year
-    keys = [(k, caption) for k, caption in crossyear()["compare"]["keys"] if k in result.form.by_key]
+    keys = [
+        (k, caption) for k, caption in crossyear()["compare"]["keys"] if k in result.form.by_key
+    ]
     ws = _streamed_sheet(wb, NAMES.sheet_last_year)
     plain = fmt.get(font_size=10)
     pct = fmt.get(font_size=10, num_format="0.0%")
     bold = fmt.get(bold=True, font_size=10)
-    _text(ws, 0, 0, SEASON.text("compare_title", year=result.year, last_year=last.year, source=last.source),
-          fmt.get(bold=True, font_size=11))
+    _text(
+        ws,
+        0,
+        0,
+        SEASON.text("compare_title", year=result.year, last_year=last.year, source=last.source),
+        fmt.get(bold=True, font_size=11),
+    )
     heads = [SEASON.compare_agency_head]
     for _, caption in keys:
-        heads += [SEASON.text(part, caption=caption) for part in
-                  ("compare_now", "compare_last", "compare_change", "compare_change_percent")]
+        heads += [
+            SEASON.text(part, caption=caption)
+            for part in ("compare_now", "compare_last", "compare_change", "compare_change_percent")
+        ]
     widths = [COMPARE_NAME_WIDTH] + [COMPARE_WIDTH] * (len(heads) - 1)
     _header(ws, fmt, 1, heads, widths)
     ws.set_row(1, _header_height(heads, widths))
-    rows = [(e.name, e.report.values, last.find(e.name, e.report.values.get("meta_uscc")))
-            for e in result.entries if e.report and e.report.values and e.status != NOT_IN_ROSTER]
+    rows = [
+        (e.name, e.report.values, last.find(e.name, e.report.values.get("meta_uscc")))
+        for e in result.entries
+        if e.report and e.report.values and e.status != NOT_IN_ROSTER
+    ]
     totals_now, totals_last = dict(result.totals), {}
     for _, _, rec in rows:
         for k, _ in keys:
@@ -97,8 +146,13 @@ def compare_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
     r = 2
     for name, values, rec in rows + [(SEASON.compare_total, totals_now, None)]:
         total_row = rec is None and values is totals_now
-        _text(ws, r, 0, name if rec or total_row else SEASON.text("compare_no_record", name=name),
-              bold if total_row else plain)
+        _text(
+            ws,
+            r,
+            0,
+            name if rec or total_row else SEASON.text("compare_no_record", name=name),
+            bold if total_row else plain,
+        )
         for j, (k, _) in enumerate(keys):
             now = values.get(k)
             before = totals_last.get(k) if total_row else (rec.figure(k)[0] if rec else None)

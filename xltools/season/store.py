@@ -9,6 +9,7 @@ Folder layout (everything a season needs travels with the folder):
     received.jsonl       append-only journal of receipts (for `xltools init --rebuild`)
     说明与审核.json       explanations, sign-offs and sent mail, rewritten on every change
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,13 +26,26 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from xltools import XltoolsError
-from xltools.findings import (ERROR, ERRORS, LOCATE, MISSING, OK, UNREADABLE, WARNING, WARNINGS, WRONG_YEAR, Finding,
-                              Report, count)
+from xltools.findings import (
+    ERROR,
+    ERRORS,
+    LOCATE,
+    MISSING,
+    OK,
+    UNREADABLE,
+    WARNING,
+    WARNINGS,
+    WRONG_YEAR,
+    Finding,
+    Report,
+    count,
+)
 from xltools.fsutil import atomic_write_text
 from xltools.messages import NAMES, SEASON
 from xltools.roster import RosterEntry, load_roster, normalise_name, normalise_uscc
 from xltools.season import db as dbmod
 from xltools.season.settings import SETTINGS_NAME, Settings, read_settings, write_settings
+
 # statuses of an agency on the board, beyond a single file's statuses: defined in vocabulary
 from xltools.vocabulary import APPROVED, BOARD_LABELS, CHANGED_AFTER_APPROVAL, EXPLAINED  # noqa: F401
 
@@ -42,17 +56,18 @@ RECORDS_NAME = NAMES.season_records
 LOCK_NAME = ".season.lock"
 
 
-
 def now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 # ------------------------------------------------------------------------------ data shapes
 
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a received file came from: a path, or an e-mail (sender, Message-ID, IMAP place)."""
-    kind: str = "path"                  # 'path' | 'mail'
+
+    kind: str = "path"  # 'path' | 'mail'
     path: str | None = None
     sender: str | None = None
     message_id: str | None = None
@@ -64,36 +79,60 @@ class Origin:
         return cls("path", path=str(path))
 
     @classmethod
-    def from_mail(cls, sender: str, message_id: str, folder: str | None = None,
-                  uid: int | None = None, path: str | None = None) -> "Origin":
-        return cls("mail", path=path, sender=sender, message_id=message_id, imap_folder=folder, imap_uid=uid)
+    def from_mail(
+        cls,
+        sender: str,
+        message_id: str,
+        folder: str | None = None,
+        uid: int | None = None,
+        path: str | None = None,
+    ) -> "Origin":
+        return cls(
+            "mail",
+            path=path,
+            sender=sender,
+            message_id=message_id,
+            imap_folder=folder,
+            imap_uid=uid,
+        )
 
     @property
     def text(self) -> str:
         if self.kind == "mail":
-            where = SEASON.text("origin_imap", folder=self.imap_folder, uid=self.imap_uid) if self.imap_folder else ""
+            where = (
+                SEASON.text("origin_imap", folder=self.imap_folder, uid=self.imap_uid)
+                if self.imap_folder
+                else ""
+            )
             return SEASON.text("origin_mail", sender=self.sender or "?", where=where)
         return SEASON.text("origin_path", path=self.path)
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("kind", "path", "sender", "message_id", "imap_folder", "imap_uid")}
+        return {
+            k: getattr(self, k)
+            for k in ("kind", "path", "sender", "message_id", "imap_folder", "imap_uid")
+        }
 
 
 @dataclass(slots=True)
 class Diff:
     """A version against the agency's previous one."""
+
     previous_seq: int
-    changed: list[dict]                 # {key, sheet, cell, old, new}
-    fixed: list[dict]                   # findings of the previous version gone now
-    remaining: list[dict]               # findings in both
-    new: list[dict]                     # findings only now
+    changed: list[dict]  # {key, sheet, cell, old, new}
+    fixed: list[dict]  # findings of the previous version gone now
+    remaining: list[dict]  # findings in both
+    new: list[dict]  # findings only now
 
     @property
     def text(self) -> str:
         """For 报送情况: 「改了 3 格；上次 5 处问题已改 4 处」."""
         before = len(self.fixed) + len(self.remaining)
-        parts = [SEASON.text("diff_changed", seq=self.previous_seq, n=len(self.changed)) if self.changed
-                 else SEASON.text("diff_unchanged", seq=self.previous_seq)]
+        parts = [
+            SEASON.text("diff_changed", seq=self.previous_seq, n=len(self.changed))
+            if self.changed
+            else SEASON.text("diff_unchanged", seq=self.previous_seq)
+        ]
         if before:
             parts.append(SEASON.text("diff_fixed", before=before, fixed=len(self.fixed)))
         if self.new:
@@ -101,8 +140,13 @@ class Diff:
         return SEASON.join.join(parts)
 
     def to_dict(self) -> dict:
-        return {"previous_seq": self.previous_seq, "changed": self.changed, "fixed": self.fixed,
-                "remaining": self.remaining, "new": self.new}
+        return {
+            "previous_seq": self.previous_seq,
+            "changed": self.changed,
+            "fixed": self.fixed,
+            "remaining": self.remaining,
+            "new": self.new,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Diff":
@@ -116,12 +160,12 @@ class Version:
     agency_id: int
     seq: int
     sha256: str
-    stored: Path                        # absolute path of the kept, read-only copy
+    stored: Path  # absolute path of the kept, read-only copy
     original_name: str
     original_mtime: str | None
     received: str
     origin: Origin
-    status: str                         # ok | warnings | errors | unreadable | wrong_year
+    status: str  # ok | warnings | errors | unreadable | wrong_year
     form: str | None
     year: int | None
     workbook_agency: str | None
@@ -131,8 +175,8 @@ class Version:
     diff: Diff | None
     annotated: Path | None = None
     approved: bool = False
-    accepted: dict[tuple, str] = field(default_factory=dict)   # finding identity → note
-    created: bool = True                # False when add_file found this content already kept
+    accepted: dict[tuple, str] = field(default_factory=dict)  # finding identity → note
+    created: bool = True  # False when add_file found this content already kept
 
     @property
     def errors(self) -> int:
@@ -151,18 +195,35 @@ class Version:
 
     def report(self) -> Report:
         """The version as a check Report (values, findings), for consolidation."""
-        r = Report(file=str(self.stored), form=self.form, agency=self.workbook_agency, year=self.year,
-                   findings=list(self.findings), unreadable=self.status == UNREADABLE, values=dict(self.values))
+        r = Report(
+            file=str(self.stored),
+            form=self.form,
+            agency=self.workbook_agency,
+            year=self.year,
+            findings=list(self.findings),
+            unreadable=self.status == UNREADABLE,
+            values=dict(self.values),
+        )
         return r
 
     def to_dict(self) -> dict:
         return {
-            "seq": self.seq, "agency": self.agency, "sha256": self.sha256, "stored": str(self.stored),
-            "original_name": self.original_name, "original_mtime": self.original_mtime,
-            "received": self.received, "origin": self.origin.to_dict(), "status": self.status,
+            "seq": self.seq,
+            "agency": self.agency,
+            "sha256": self.sha256,
+            "stored": str(self.stored),
+            "original_name": self.original_name,
+            "original_mtime": self.original_mtime,
+            "received": self.received,
+            "origin": self.origin.to_dict(),
+            "status": self.status,
             "status_label": BOARD_LABELS.get(self.status, self.status),
-            "errors": self.errors, "warnings": self.warnings, "approved": self.approved,
-            "form": self.form, "year": self.year, "submitted": self.submitted,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "approved": self.approved,
+            "form": self.form,
+            "year": self.year,
+            "submitted": self.submitted,
             "findings": [{**f.to_dict(), "accepted": self.is_accepted(f)} for f in self.findings],
             "diff": self.diff.to_dict() if self.diff else None,
             "diff_text": self.diff.text if self.diff else None,
@@ -172,17 +233,18 @@ class Version:
 @dataclass(slots=True)
 class AgencyState:
     """One row of the board."""
+
     agency: str
     agency_id: int
     in_roster: bool
-    status: str                         # BOARD_LABELS key
+    status: str  # BOARD_LABELS key
     versions: int
     current: Version | None
     last_change: str | None
     errors: int
-    warnings: int                       # open (not accepted) warnings
-    explained: int                      # accepted warnings
-    approved: bool                      # the current version is signed off
+    warnings: int  # open (not accepted) warnings
+    explained: int  # accepted warnings
+    approved: bool  # the current version is signed off
     email: str | None = None
 
     @property
@@ -190,12 +252,20 @@ class AgencyState:
         return BOARD_LABELS.get(self.status, self.status)
 
     def to_dict(self) -> dict:
-        return {"agency": self.agency, "in_roster": self.in_roster, "status": self.status,
-                "status_label": self.label, "versions": self.versions,
-                "current_seq": self.current.seq if self.current else None,
-                "last_change": self.last_change, "errors": self.errors, "warnings": self.warnings,
-                "explained": self.explained, "approved": self.approved,
-                "diff_text": self.current.diff.text if self.current and self.current.diff else None}
+        return {
+            "agency": self.agency,
+            "in_roster": self.in_roster,
+            "status": self.status,
+            "status_label": self.label,
+            "versions": self.versions,
+            "current_seq": self.current.seq if self.current else None,
+            "last_change": self.last_change,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "explained": self.explained,
+            "approved": self.approved,
+            "diff_text": self.current.diff.text if self.current and self.current.diff else None,
+        }
 
 
 def finding_id(f: Finding | dict) -> tuple:
@@ -222,6 +292,7 @@ def _same(a: Any, b: Any) -> bool:
 
 # ------------------------------------------------------------------------------ the season
 
+
 class Season:
     """An open season folder. Use `Season.create` / `Season.open`; close (or `with`) when done."""
 
@@ -235,9 +306,16 @@ class Season:
     # ---- opening
 
     @classmethod
-    def create(cls, folder: str | Path, year: int, roster: str | Path | None = None,
-               previous: str | Path | None = None, office: str | None = None,
-               factor: float | None = None, min_change: float | None = None) -> "Season":
+    def create(
+        cls,
+        folder: str | Path,
+        year: int,
+        roster: str | Path | None = None,
+        previous: str | Path | None = None,
+        office: str | None = None,
+        factor: float | None = None,
+        min_change: float | None = None,
+    ) -> "Season":
         """Make a new season folder (or refuse if one is there). The roster is copied in."""
         folder = Path(folder)
         if (folder / SETTINGS_NAME).exists():
@@ -247,7 +325,7 @@ class Season:
         roster_rel = None
         if roster is not None:
             roster = Path(roster)
-            entries = load_roster(roster)            # refuse a bad roster before creating anything
+            entries = load_roster(roster)  # refuse a bad roster before creating anything
             if not entries:
                 raise XltoolsError(SEASON.text("roster_empty", roster=roster))
         if previous is not None and not Path(previous).exists():
@@ -266,8 +344,15 @@ class Season:
             except ValueError:
                 prev_text = str(p)
         from xltools.season.settings import DEFAULT_FACTOR, DEFAULT_MIN_CHANGE
-        settings = Settings(year, roster_rel, prev_text, factor or DEFAULT_FACTOR,
-                            DEFAULT_MIN_CHANGE if min_change is None else min_change, office)
+
+        settings = Settings(
+            year,
+            roster_rel,
+            prev_text,
+            factor or DEFAULT_FACTOR,
+            DEFAULT_MIN_CHANGE if min_change is None else min_change,
+            office,
+        )
         write_settings(folder, settings)
         season = cls.open(folder)
         season.sync_roster()
@@ -305,7 +390,9 @@ class Season:
     # ---- locking and transactions
 
     @contextlib.contextmanager
-    def exclusive(self, on_wait: Callable[[str], None] | None = None, timeout: float | None = None) -> Iterator[None]:
+    def exclusive(
+        self, on_wait: Callable[[str], None] | None = None, timeout: float | None = None
+    ) -> Iterator[None]:
         """Hold the season for a long write (a consolidation). A second command waits,
         telling the user why through `on_wait`, up to `timeout` seconds (None: no limit)."""
         path = self.folder / LOCK_NAME
@@ -313,7 +400,7 @@ class Season:
         try:
             try:
                 import fcntl
-            except ImportError:             # Windows: SQLite's own locking still protects the data
+            except ImportError:  # Windows: SQLite's own locking still protects the data
                 yield
                 return
             try:
@@ -322,6 +409,7 @@ class Season:
                 if on_wait:
                     on_wait(SEASON.busy_waiting)
                 import time
+
                 deadline = None if timeout is None else time.monotonic() + timeout
                 while True:
                     try:
@@ -329,7 +417,9 @@ class Season:
                         break
                     except BlockingIOError:
                         if deadline is not None and time.monotonic() > deadline:
-                            raise XltoolsError(SEASON.text("busy_timeout", seconds=f"{timeout:.0f}")) from None
+                            raise XltoolsError(
+                                SEASON.text("busy_timeout", seconds=f"{timeout:.0f}")
+                            ) from None
                         time.sleep(0.2)
             yield
         finally:
@@ -366,7 +456,9 @@ class Season:
             for r in self.roster:
                 self._agency_row(c, r.name, r.uscc, r, create=True)
 
-    def _agency_row(self, c, name: str, uscc: str | None, roster: RosterEntry | None, create: bool) -> int | None:
+    def _agency_row(
+        self, c, name: str, uscc: str | None, roster: RosterEntry | None, create: bool
+    ) -> int | None:
         norm = normalise_name(name)
         code = normalise_uscc(uscc) or None
         row = None
@@ -376,38 +468,62 @@ class Season:
             row = c.execute("SELECT id FROM agencies WHERE norm = ?", (norm,)).fetchone()
         if row is not None:
             if roster is not None:
-                c.execute("UPDATE agencies SET in_roster = 1, email = COALESCE(?, email), grp = COALESCE(?, grp),"
-                          " uscc = COALESCE(uscc, ?) WHERE id = ?", (roster.email, roster.group, code, row["id"]))
+                c.execute(
+                    "UPDATE agencies SET in_roster = 1, email = COALESCE(?, email), grp = COALESCE(?, grp),"
+                    " uscc = COALESCE(uscc, ?) WHERE id = ?",
+                    (roster.email, roster.group, code, row["id"]),
+                )
             elif code:
-                c.execute("UPDATE agencies SET uscc = COALESCE(uscc, ?) WHERE id = ?", (code, row["id"]))
+                c.execute(
+                    "UPDATE agencies SET uscc = COALESCE(uscc, ?) WHERE id = ?", (code, row["id"])
+                )
             return row["id"]
         if not create:
             return None
-        cur = c.execute("INSERT INTO agencies (name, norm, uscc, email, grp, in_roster) VALUES (?, ?, ?, ?, ?, ?)",
-                        (name, norm, code, roster.email if roster else None, roster.group if roster else None,
-                         1 if roster else 0))
+        cur = c.execute(
+            "INSERT INTO agencies (name, norm, uscc, email, grp, in_roster) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                norm,
+                code,
+                roster.email if roster else None,
+                roster.group if roster else None,
+                1 if roster else 0,
+            ),
+        )
         return cur.lastrowid
 
     def agency_id(self, name: str) -> int:
         """The agency by (roster or workbook) name or 统一社会信用代码; a Chinese error if unknown."""
-        row = self.conn.execute("SELECT id FROM agencies WHERE norm = ? OR uscc = ?",
-                                (normalise_name(name), normalise_uscc(name))).fetchone()
+        row = self.conn.execute(
+            "SELECT id FROM agencies WHERE norm = ? OR uscc = ?",
+            (normalise_name(name), normalise_uscc(name)),
+        ).fetchone()
         if row is None:
-            hits = self.conn.execute("SELECT name FROM agencies WHERE norm LIKE ? ORDER BY name LIMIT 5",
-                                     (f"%{normalise_name(name)}%",)).fetchall()
+            hits = self.conn.execute(
+                "SELECT name FROM agencies WHERE norm LIKE ? ORDER BY name LIMIT 5",
+                (f"%{normalise_name(name)}%",),
+            ).fetchall()
             if len(hits) == 1:
                 return self.agency_id(hits[0]["name"])
-            hint = (SEASON.text("similar_agencies", names=SEASON.list_join.join(h["name"] for h in hits)) if hits
-                    else SEASON.see_status)
+            hint = (
+                SEASON.text(
+                    "similar_agencies", names=SEASON.list_join.join(h["name"] for h in hits)
+                )
+                if hits
+                else SEASON.see_status
+            )
             raise XltoolsError(SEASON.text("unknown_agency", name=name, hint=hint))
         return row["id"]
 
-    def _identify(self, report: Report, original_name: str,
-                  agency: str | None = None) -> tuple[str, str | None, RosterEntry | None]:
+    def _identify(
+        self, report: Report, original_name: str, agency: str | None = None
+    ) -> tuple[str, str | None, RosterEntry | None]:
         """(agency name, 统一社会信用代码, roster entry) of a received report. `agency` is who
         filed it when the channel says so (an agency's own upload link): it wins over what the
         file names."""
         from xltools.roster import RosterIndex
+
         uscc = report.values.get("meta_uscc") if report.values else None
         uscc = uscc if isinstance(uscc, str) else None
         index = RosterIndex(self.roster) if self.roster else None
@@ -423,24 +539,43 @@ class Season:
     # ---- receiving files
 
     def is_kept(self, sha256: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM versions WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM versions WHERE sha256 = ? LIMIT 1", (sha256,)
+            ).fetchone()
+            is not None
+        )
 
     def known(self, sha256: str) -> Version | None:
-        row = self.conn.execute("SELECT * FROM versions WHERE sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)).fetchone()
+        row = self.conn.execute(
+            "SELECT * FROM versions WHERE sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)
+        ).fetchone()
         return self._version(row) if row else None
 
     def has_message(self, message_id: str) -> bool:
         """True when a file from this e-mail (Message-ID) is already kept (for mail intake)."""
-        return self.conn.execute("SELECT 1 FROM versions WHERE message_id = ? LIMIT 1", (message_id,)).fetchone() is not None
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM versions WHERE message_id = ? LIMIT 1", (message_id,)
+            ).fetchone()
+            is not None
+        )
 
-    def add_file(self, path: str | Path, origin: Origin | None = None, received: str | None = None,
-                 original_name: str | None = None, jobs: int = 1) -> Version:
+    def add_file(
+        self,
+        path: str | Path,
+        origin: Origin | None = None,
+        received: str | None = None,
+        original_name: str | None = None,
+        jobs: int = 1,
+    ) -> Version:
         """Receive one file: check it (in an isolated worker unless jobs=0), keep a read-only
         copy, record it as the agency's next version with its findings and its diff against
         the previous version. Content already kept for that agency returns the existing
         version (`created` False) — unless it arrives by a new e-mail and differs from the
         current version (an agency going back to an earlier file)."""
         from xltools.batch import check_paths
+
         path = Path(path)
         sha = file_sha256(path)
         old = self.known(sha)
@@ -448,18 +583,34 @@ class Season:
             old.created = False
             return old
         report = check_paths([path], jobs, digest=True)[0]
-        return self.add_checked(path, report, origin or Origin.from_path(path), received, original_name, sha=sha)
+        return self.add_checked(
+            path, report, origin or Origin.from_path(path), received, original_name, sha=sha
+        )
 
     def _is_new_receipt(self, old: Version, origin: Origin | None) -> bool:
-        if origin is None or origin.kind != "mail" or not origin.message_id or self.has_message(origin.message_id):
+        if (
+            origin is None
+            or origin.kind != "mail"
+            or not origin.message_id
+            or self.has_message(origin.message_id)
+        ):
             return False
         cur = self.current(old.agency_id)
         return cur is None or cur.sha256 != old.sha256
 
-    def add_checked(self, path: Path, report: Report, origin: Origin, received: str | None = None,
-                    original_name: str | None = None, sha: str | None = None,
-                    annotated: Path | None = None, original_mtime: str | None = None,
-                    journal: bool = True, agency: str | None = None) -> Version:
+    def add_checked(
+        self,
+        path: Path,
+        report: Report,
+        origin: Origin,
+        received: str | None = None,
+        original_name: str | None = None,
+        sha: str | None = None,
+        annotated: Path | None = None,
+        original_mtime: str | None = None,
+        journal: bool = True,
+        agency: str | None = None,
+    ) -> Version:
         """Record a file already read and checked (`report` from xltools.batch). `agency`:
         who filed it, when the channel knows (an agency's upload link), else the file says."""
         path = Path(path)
@@ -470,14 +621,24 @@ class Season:
             if mtime is None:
                 with contextlib.suppress(OSError):
                     mtime = path.stat().st_mtime
-            original_mtime = dt.datetime.fromtimestamp(mtime).astimezone().isoformat(timespec="seconds") if mtime else None
+            original_mtime = (
+                dt.datetime.fromtimestamp(mtime).astimezone().isoformat(timespec="seconds")
+                if mtime
+                else None
+            )
         received = received or now()
         stored = self._keep(path, sha)
         name, uscc, roster_hit = self._identify(report, original_name, agency)
-        if agency is None and roster_hit is None and self.roster and origin.sender and not (
-                isinstance(report.agency, str) and report.agency.strip()):
+        if (
+            agency is None
+            and roster_hit is None
+            and self.roster
+            and origin.sender
+            and not (isinstance(report.agency, str) and report.agency.strip())
+        ):
             # a file that names no agency (a Word report): the roster agency of the sender's address
             from xltools.roster import RosterIndex
+
             by_sender = RosterIndex(self.roster).by_sender(origin.sender)
             if by_sender is not None:
                 name, roster_hit = by_sender.name, by_sender
@@ -487,8 +648,14 @@ class Season:
         status = _status(report, findings, self.year)
         submitted = report.values.get("meta_date") if report.values else None
         values = {k: _jsonable(v) for k, v in (report.values or {}).items()}
-        receipt = {"sha256": sha, "stored": str(stored.relative_to(self.folder)), "original_name": original_name,
-                   "original_mtime": original_mtime, "received": received, "origin": origin.to_dict()}
+        receipt = {
+            "sha256": sha,
+            "stored": str(stored.relative_to(self.folder)),
+            "original_name": original_name,
+            "original_mtime": original_mtime,
+            "received": received,
+            "origin": origin.to_dict(),
+        }
         if journal:
             self._journal(receipt)
         ann_rel = None
@@ -499,7 +666,9 @@ class Season:
             ann_rel = str(target.relative_to(self.folder))
         with self.transaction() as c:
             agency_id = self._agency_row(c, name, uscc, roster_hit, create=True)
-            prev = c.execute("SELECT * FROM versions WHERE agency_id = ? ORDER BY seq DESC LIMIT 1", (agency_id,)).fetchone()
+            prev = c.execute(
+                "SELECT * FROM versions WHERE agency_id = ? ORDER BY seq DESC LIMIT 1", (agency_id,)
+            ).fetchone()
             seq = (prev["seq"] + 1) if prev else 1
             diff = _diff(self._version(prev), values, findings, report.form) if prev else None
             cur = c.execute(
@@ -507,21 +676,49 @@ class Season:
                 " origin, origin_path, sender, message_id, imap_folder, imap_uid, status, errors, warnings, form,"
                 " year, workbook_agency, submitted, values_json, findings_json, previous_id, diff_json, annotated)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (agency_id, seq, sha, receipt["stored"], original_name, original_mtime, received,
-                 origin.kind, origin.path, origin.sender, origin.message_id, origin.imap_folder, origin.imap_uid,
-                 status, count(findings, ERROR), count(findings, WARNING),
-                 report.form, report.year, report.agency if isinstance(report.agency, str) else None,
-                 _jsonable(submitted) if submitted is not None else None,
-                 _pack_values(values, report.form),
-                 json.dumps([f.to_dict() for f in findings], ensure_ascii=False, separators=(",", ":"), default=str),
-                 prev["id"] if prev else None, json.dumps(diff.to_dict(), ensure_ascii=False, default=str) if diff else None,
-                 ann_rel))
+                (
+                    agency_id,
+                    seq,
+                    sha,
+                    receipt["stored"],
+                    original_name,
+                    original_mtime,
+                    received,
+                    origin.kind,
+                    origin.path,
+                    origin.sender,
+                    origin.message_id,
+                    origin.imap_folder,
+                    origin.imap_uid,
+                    status,
+                    count(findings, ERROR),
+                    count(findings, WARNING),
+                    report.form,
+                    report.year,
+                    report.agency if isinstance(report.agency, str) else None,
+                    _jsonable(submitted) if submitted is not None else None,
+                    _pack_values(values, report.form),
+                    json.dumps(
+                        [f.to_dict() for f in findings],
+                        ensure_ascii=False,
+                        separators=(",", ":"),
+                        default=str,
+                    ),
+                    prev["id"] if prev else None,
+                    json.dumps(diff.to_dict(), ensure_ascii=False, default=str) if diff else None,
+                    ann_rel,
+                ),
+            )
             vid = cur.lastrowid
         return self.version(vid)
 
     def _keep(self, path: Path, sha: str) -> Path:
         """Copy into files/ab/<sha>.<ext>, read-only; written to a temporary name and renamed."""
-        suffix = path.suffix.lower() if path.suffix.lower().lstrip(".").isalnum() and len(path.suffix) <= 6 else ""
+        suffix = (
+            path.suffix.lower()
+            if path.suffix.lower().lstrip(".").isalnum() and len(path.suffix) <= 6
+            else ""
+        )
         target = self.folder / FILES_DIR / sha[:2] / (sha + suffix)
         if target.is_file() and file_sha256(target) == sha:
             return target
@@ -556,17 +753,27 @@ class Season:
         if not self.settings.previous or not report.values:
             return []
         from xltools.season.lastyear import cross_year_findings, load_last_year
+
         if self._lastyear is None:
-            self._lastyear = load_last_year(self.settings.resolve(self.folder, self.settings.previous), self.year - 1,
-                                            Season.open)
-        return cross_year_findings(report, self._lastyear, agency, uscc, self.settings.factor, self.settings.min_change)
+            self._lastyear = load_last_year(
+                self.settings.resolve(self.folder, self.settings.previous),
+                self.year - 1,
+                Season.open,
+            )
+        return cross_year_findings(
+            report, self._lastyear, agency, uscc, self.settings.factor, self.settings.min_change
+        )
 
     @property
     def last_year(self):
         if self._lastyear is None and self.settings.previous:
             from xltools.season.lastyear import load_last_year
-            self._lastyear = load_last_year(self.settings.resolve(self.folder, self.settings.previous), self.year - 1,
-                                            Season.open)
+
+            self._lastyear = load_last_year(
+                self.settings.resolve(self.folder, self.settings.previous),
+                self.year - 1,
+                Season.open,
+            )
         return self._lastyear
 
     # ---- reading
@@ -574,46 +781,87 @@ class Season:
     def _version(self, row: sqlite3.Row | None) -> Version | None:
         if row is None:
             return None
-        name = self.conn.execute("SELECT name FROM agencies WHERE id = ?", (row["agency_id"],)).fetchone()["name"]
-        origin = Origin(row["origin"], row["origin_path"], row["sender"], row["message_id"], row["imap_folder"], row["imap_uid"])
+        name = self.conn.execute(
+            "SELECT name FROM agencies WHERE id = ?", (row["agency_id"],)
+        ).fetchone()["name"]
+        origin = Origin(
+            row["origin"],
+            row["origin_path"],
+            row["sender"],
+            row["message_id"],
+            row["imap_folder"],
+            row["imap_uid"],
+        )
         findings = [Finding.from_dict(d) for d in json.loads(row["findings_json"])]
-        approved = self.conn.execute("SELECT 1 FROM approvals WHERE version_id = ?", (row["id"],)).fetchone() is not None
-        v = Version(row["id"], name, row["agency_id"], row["seq"], row["sha256"], self.folder / row["stored"],
-                    row["original_name"], row["original_mtime"], row["received"], origin, row["status"], row["form"],
-                    row["year"], row["workbook_agency"], row["submitted"], _unpack_values(row["values_json"], row["form"]), findings,
-                    Diff.from_dict(json.loads(row["diff_json"])) if row["diff_json"] else None,
-                    self.folder / row["annotated"] if row["annotated"] else None, approved)
+        approved = (
+            self.conn.execute(
+                "SELECT 1 FROM approvals WHERE version_id = ?", (row["id"],)
+            ).fetchone()
+            is not None
+        )
+        v = Version(
+            row["id"],
+            name,
+            row["agency_id"],
+            row["seq"],
+            row["sha256"],
+            self.folder / row["stored"],
+            row["original_name"],
+            row["original_mtime"],
+            row["received"],
+            origin,
+            row["status"],
+            row["form"],
+            row["year"],
+            row["workbook_agency"],
+            row["submitted"],
+            _unpack_values(row["values_json"], row["form"]),
+            findings,
+            Diff.from_dict(json.loads(row["diff_json"])) if row["diff_json"] else None,
+            self.folder / row["annotated"] if row["annotated"] else None,
+            approved,
+        )
         v.accepted = self._accepted_for(v)
         return v
 
     def _accepted_for(self, v: Version) -> dict[tuple, str]:
         """Explanations that still hold: same rule and cell, and the cell's value unchanged."""
         out = {}
-        rows = self.conn.execute("SELECT * FROM accepts WHERE agency_id = ? ORDER BY id", (v.agency_id,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT * FROM accepts WHERE agency_id = ? ORDER BY id", (v.agency_id,)
+        ).fetchall()
         if not rows:
             return out
         for f in v.findings:
             if f.severity != WARNING:
                 continue
             for a in rows:
-                if a["rule"] == f.rule and (a["cell"] is None or (a["cell"] == f.cell and a["sheet"] == f.sheet)):
+                if a["rule"] == f.rule and (
+                    a["cell"] is None or (a["cell"] == f.cell and a["sheet"] == f.sheet)
+                ):
                     if a["key"] and not _same(json.loads(a["value_json"]), v.values.get(a["key"])):
                         continue
                     out[finding_id(f)] = a["note"]
         return out
 
     def version(self, version_id: int) -> Version:
-        return self._version(self.conn.execute("SELECT * FROM versions WHERE id = ?", (version_id,)).fetchone())
+        return self._version(
+            self.conn.execute("SELECT * FROM versions WHERE id = ?", (version_id,)).fetchone()
+        )
 
     def current(self, agency: int | str) -> Version | None:
         aid = agency if isinstance(agency, int) else self.agency_id(agency)
-        row = self.conn.execute("SELECT * FROM versions WHERE agency_id = ? ORDER BY seq DESC LIMIT 1", (aid,)).fetchone()
+        row = self.conn.execute(
+            "SELECT * FROM versions WHERE agency_id = ? ORDER BY seq DESC LIMIT 1", (aid,)
+        ).fetchone()
         return self._version(row)
 
     def history(self, agency: int | str) -> list[Version]:
         """Every version of the agency, oldest first."""
         aid = agency if isinstance(agency, int) else self.agency_id(agency)
-        rows = self.conn.execute("SELECT * FROM versions WHERE agency_id = ? ORDER BY seq", (aid,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT * FROM versions WHERE agency_id = ? ORDER BY seq", (aid,)
+        ).fetchall()
         return [self._version(r) for r in rows]
 
     def board(self) -> list[AgencyState]:
@@ -622,8 +870,12 @@ class Season:
         order = {normalise_name(r.name): i for i, r in enumerate(self.roster or [])}
         for a in self.conn.execute("SELECT * FROM agencies").fetchall():
             cur = self.current(a["id"])
-            n = self.conn.execute("SELECT COUNT(*) FROM versions WHERE agency_id = ?", (a["id"],)).fetchone()[0]
-            ever = self.conn.execute("SELECT 1 FROM approvals WHERE agency_id = ? LIMIT 1", (a["id"],)).fetchone()
+            n = self.conn.execute(
+                "SELECT COUNT(*) FROM versions WHERE agency_id = ?", (a["id"],)
+            ).fetchone()[0]
+            ever = self.conn.execute(
+                "SELECT 1 FROM approvals WHERE agency_id = ? LIMIT 1", (a["id"],)
+            ).fetchone()
             if cur is None:
                 status = MISSING
             elif cur.approved:
@@ -635,12 +887,29 @@ class Season:
             else:
                 status = cur.status
             explained = len(cur.accepted) if cur else 0
-            out.append(AgencyState(a["name"], a["id"], bool(a["in_roster"]), status, n, cur,
-                                   cur.received if cur else None, cur.errors if cur else 0,
-                                   len(cur.open_warnings) if cur else 0, explained,
-                                   bool(cur and cur.approved), a["email"]))
-        out.sort(key=lambda s: (0, order[normalise_name(s.agency)]) if normalise_name(s.agency) in order
-                 else (1, s.agency))
+            out.append(
+                AgencyState(
+                    a["name"],
+                    a["id"],
+                    bool(a["in_roster"]),
+                    status,
+                    n,
+                    cur,
+                    cur.received if cur else None,
+                    cur.errors if cur else 0,
+                    len(cur.open_warnings) if cur else 0,
+                    explained,
+                    bool(cur and cur.approved),
+                    a["email"],
+                )
+            )
+        out.sort(
+            key=lambda s: (
+                (0, order[normalise_name(s.agency)])
+                if normalise_name(s.agency) in order
+                else (1, s.agency)
+            )
+        )
         return out
 
     # ---- explanations and sign-off
@@ -655,23 +924,50 @@ class Season:
         if cur is None:
             raise XltoolsError(SEASON.text("accept_nothing_received", agency=agency))
         cell_u = cell.upper().split("!")[-1] if cell else None
-        hits = [f for f in cur.findings if f.rule == rule and (cell_u is None or (f.cell or "").upper() == cell_u)]
+        hits = [
+            f
+            for f in cur.findings
+            if f.rule == rule and (cell_u is None or (f.cell or "").upper() == cell_u)
+        ]
         if not hits:
-            rules = sorted({SEASON.text("rule_at", rule=f.rule, where=f.where) for f in cur.findings
-                            if f.severity == WARNING})
+            rules = sorted(
+                {
+                    SEASON.text("rule_at", rule=f.rule, where=f.where)
+                    for f in cur.findings
+                    if f.severity == WARNING
+                }
+            )
             at = SEASON.text("accept_at_cell", cell=cell) if cell else SEASON.accept_any_cell
-            raise XltoolsError(SEASON.text("accept_no_such", agency=cur.agency, seq=cur.seq, rule=rule, at=at)
-                               + (SEASON.text("accept_choices", rules=SEASON.list_join.join(rules)) if rules
-                                  else SEASON.accept_no_warnings))
+            raise XltoolsError(
+                SEASON.text("accept_no_such", agency=cur.agency, seq=cur.seq, rule=rule, at=at)
+                + (
+                    SEASON.text("accept_choices", rules=SEASON.list_join.join(rules))
+                    if rules
+                    else SEASON.accept_no_warnings
+                )
+            )
         errors = [f for f in hits if f.severity == ERROR]
         if errors:
             raise XltoolsError(SEASON.text("accept_error", rule=rule, message=errors[0].message))
         with self.transaction() as c:
             for f in hits:
-                c.execute("INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key, value_json, note, created)"
-                          " VALUES (?,?,?,?,?,?,?,?,?)",
-                          (cur.agency_id, cur.id, f.rule, f.sheet, f.cell, f.key,
-                           json.dumps(_jsonable(cur.values.get(f.key)) if f.key else None, default=str), note, now()))
+                c.execute(
+                    "INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key, value_json, note, created)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        cur.agency_id,
+                        cur.id,
+                        f.rule,
+                        f.sheet,
+                        f.cell,
+                        f.key,
+                        json.dumps(
+                            _jsonable(cur.values.get(f.key)) if f.key else None, default=str
+                        ),
+                        note,
+                        now(),
+                    ),
+                )
         self.export_records()
         return hits
 
@@ -681,37 +977,81 @@ class Season:
         if cur is None:
             raise XltoolsError(SEASON.text("approve_nothing_received", agency=agency))
         if cur.status in (ERRORS, UNREADABLE, WRONG_YEAR):
-            raise XltoolsError(SEASON.text("approve_errors", agency=cur.agency, seq=cur.seq, n=cur.errors,
-                                           label=BOARD_LABELS.get(cur.status)))
+            raise XltoolsError(
+                SEASON.text(
+                    "approve_errors",
+                    agency=cur.agency,
+                    seq=cur.seq,
+                    n=cur.errors,
+                    label=BOARD_LABELS.get(cur.status),
+                )
+            )
         with self.transaction() as c:
-            c.execute("INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created) VALUES (?,?,?,?)",
-                      (cur.agency_id, cur.id, note, now()))
+            c.execute(
+                "INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created) VALUES (?,?,?,?)",
+                (cur.agency_id, cur.id, note, now()),
+            )
         self.export_records()
         return self.version(cur.id)
 
     # ---- mail
 
-    def mail_sent(self, kind: str, agency: str | int | None = None, version_id: int | None = None,
-                  deadline: str | None = None) -> bool:
+    def mail_sent(
+        self,
+        kind: str,
+        agency: str | int | None = None,
+        version_id: int | None = None,
+        deadline: str | None = None,
+    ) -> bool:
         """Was this mail sent already? revise/accepted…: once per version; remind: once per deadline."""
         if kind == "remind":
             aid = agency if isinstance(agency, int) or agency is None else self.agency_id(agency)
-            return self.conn.execute("SELECT 1 FROM mails WHERE kind = 'remind' AND agency_id IS ? AND deadline IS ?",
-                                     (aid, deadline)).fetchone() is not None
+            return (
+                self.conn.execute(
+                    "SELECT 1 FROM mails WHERE kind = 'remind' AND agency_id IS ? AND deadline IS ?",
+                    (aid, deadline),
+                ).fetchone()
+                is not None
+            )
         if version_id is None:
             return False
-        return self.conn.execute("SELECT 1 FROM mails WHERE kind = ? AND version_id = ?", (kind, version_id)).fetchone() is not None
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM mails WHERE kind = ? AND version_id = ?", (kind, version_id)
+            ).fetchone()
+            is not None
+        )
 
-    def record_mail(self, kind: str, recipients: Sequence[str], agency: str | int | None = None,
-                    version_id: int | None = None, deadline: str | None = None, subject: str | None = None,
-                    digest: str | None = None, message_id: str | None = None, sent: str | None = None) -> bool:
+    def record_mail(
+        self,
+        kind: str,
+        recipients: Sequence[str],
+        agency: str | int | None = None,
+        version_id: int | None = None,
+        deadline: str | None = None,
+        subject: str | None = None,
+        digest: str | None = None,
+        message_id: str | None = None,
+        sent: str | None = None,
+    ) -> bool:
         """Record a sent mail; False if the same mail was recorded before (no duplicate rows)."""
         aid = agency if isinstance(agency, int) or agency is None else self.agency_id(agency)
         with self.transaction() as c:
-            cur = c.execute("INSERT OR IGNORE INTO mails (agency_id, version_id, kind, deadline, recipients, subject,"
-                            " digest, message_id, sent) VALUES (?,?,?,?,?,?,?,?,?)",
-                            (aid, version_id, kind, deadline if kind == "remind" else deadline,
-                             json.dumps(list(recipients), ensure_ascii=False), subject, digest, message_id, sent or now()))
+            cur = c.execute(
+                "INSERT OR IGNORE INTO mails (agency_id, version_id, kind, deadline, recipients, subject,"
+                " digest, message_id, sent) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    aid,
+                    version_id,
+                    kind,
+                    deadline if kind == "remind" else deadline,
+                    json.dumps(list(recipients), ensure_ascii=False),
+                    subject,
+                    digest,
+                    message_id,
+                    sent or now(),
+                ),
+            )
             added = cur.rowcount == 1
         if added:
             self.export_records()
@@ -724,31 +1064,74 @@ class Season:
             sql += " WHERE m.agency_id = ?"
             args = (agency if isinstance(agency, int) else self.agency_id(agency),)
         rows = self.conn.execute(sql + " ORDER BY m.id", args).fetchall()
-        return [{"agency": r["agency"], "kind": r["kind"], "version_id": r["version_id"], "deadline": r["deadline"],
-                 "recipients": json.loads(r["recipients"]), "subject": r["subject"], "message_id": r["message_id"],
-                 "sent": r["sent"]} for r in rows]
+        return [
+            {
+                "agency": r["agency"],
+                "kind": r["kind"],
+                "version_id": r["version_id"],
+                "deadline": r["deadline"],
+                "recipients": json.loads(r["recipients"]),
+                "subject": r["subject"],
+                "message_id": r["message_id"],
+                "sent": r["sent"],
+            }
+            for r in rows
+        ]
 
     # ---- the plain-file copy of what cannot be rebuilt from the kept files
 
     def export_records(self) -> Path:
         def sha(vid):
-            r = self.conn.execute("SELECT sha256, seq FROM versions WHERE id = ?", (vid,)).fetchone()
+            r = self.conn.execute(
+                "SELECT sha256, seq FROM versions WHERE id = ?", (vid,)
+            ).fetchone()
             return (r["sha256"], r["seq"]) if r else (None, None)
+
         accepts, approvals, mails = [], [], []
-        for r in self.conn.execute("SELECT x.*, a.name FROM accepts x JOIN agencies a ON a.id = x.agency_id ORDER BY x.id"):
+        for r in self.conn.execute(
+            "SELECT x.*, a.name FROM accepts x JOIN agencies a ON a.id = x.agency_id ORDER BY x.id"
+        ):
             s, seq = sha(r["version_id"])
-            accepts.append({"agency": r["name"], "version_sha256": s, "version": seq, "rule": r["rule"], "sheet": r["sheet"],
-                            "cell": r["cell"], "key": r["key"], "value": json.loads(r["value_json"]) if r["value_json"] else None,
-                            "note": r["note"], "time": r["created"]})
-        for r in self.conn.execute("SELECT x.*, a.name FROM approvals x JOIN agencies a ON a.id = x.agency_id ORDER BY x.id"):
+            accepts.append(
+                {
+                    "agency": r["name"],
+                    "version_sha256": s,
+                    "version": seq,
+                    "rule": r["rule"],
+                    "sheet": r["sheet"],
+                    "cell": r["cell"],
+                    "key": r["key"],
+                    "value": json.loads(r["value_json"]) if r["value_json"] else None,
+                    "note": r["note"],
+                    "time": r["created"],
+                }
+            )
+        for r in self.conn.execute(
+            "SELECT x.*, a.name FROM approvals x JOIN agencies a ON a.id = x.agency_id ORDER BY x.id"
+        ):
             s, seq = sha(r["version_id"])
-            approvals.append({"agency": r["name"], "version_sha256": s, "version": seq, "note": r["note"], "time": r["created"]})
+            approvals.append(
+                {
+                    "agency": r["name"],
+                    "version_sha256": s,
+                    "version": seq,
+                    "note": r["note"],
+                    "time": r["created"],
+                }
+            )
         for m in self.mails():
             s, seq = sha(m.pop("version_id")) if m.get("version_id") else (None, None)
             mails.append({**m, "version_sha256": s, "version": seq})
-        doc = {NAMES.records_about_key: SEASON.records_about,
-               "year": self.year, "accepts": accepts, "approvals": approvals, "mails": mails}
-        return atomic_write_text(self.folder / RECORDS_NAME, json.dumps(doc, ensure_ascii=False, indent=1))
+        doc = {
+            NAMES.records_about_key: SEASON.records_about,
+            "year": self.year,
+            "accepts": accepts,
+            "approvals": approvals,
+            "mails": mails,
+        }
+        return atomic_write_text(
+            self.folder / RECORDS_NAME, json.dumps(doc, ensure_ascii=False, indent=1)
+        )
 
 
 def _pack_values(values: dict, form_id: str | None) -> str:
@@ -756,9 +1139,15 @@ def _pack_values(values: dict, form_id: str | None) -> str:
     thousands of versions stay a few megabytes); an object when there is no form."""
     if form_id:
         from xltools.spec import load_form
+
         keys = load_form(form_id).keys
         if set(values) <= set(keys):
-            return json.dumps([values.get(k) for k in keys], ensure_ascii=False, separators=(",", ":"), default=str)
+            return json.dumps(
+                [values.get(k) for k in keys],
+                ensure_ascii=False,
+                separators=(",", ":"),
+                default=str,
+            )
     return json.dumps(values, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
@@ -766,6 +1155,7 @@ def _unpack_values(text: str, form_id: str | None) -> dict:
     data = json.loads(text)
     if isinstance(data, list):
         from xltools.spec import load_form
+
         return dict(zip(load_form(form_id).keys, data))
     return data
 
@@ -789,6 +1179,7 @@ def _status(report: Report, findings: list[Finding], year: int) -> str:
 
 def _diff(prev: Version, values: dict, findings: list[Finding], form_id: str | None) -> Diff:
     from xltools.spec import load_form
+
     form = load_form(form_id) if form_id else None
     changed = []
     keys = list(form.keys) if form else sorted(set(prev.values) | set(values))
@@ -796,11 +1187,24 @@ def _diff(prev: Version, values: dict, findings: list[Finding], form_id: str | N
         old, new = prev.values.get(k), values.get(k)
         if not _same(old, new):
             fld = form.by_key.get(k) if form else None
-            changed.append({"key": k, "sheet": fld.sheet if fld else None, "cell": fld.cell if fld else None,
-                            "old": _jsonable(old), "new": _jsonable(new)})
+            changed.append(
+                {
+                    "key": k,
+                    "sheet": fld.sheet if fld else None,
+                    "cell": fld.cell if fld else None,
+                    "old": _jsonable(old),
+                    "new": _jsonable(new),
+                }
+            )
     # the problems to fix; a locate finding only explains some of them (which cell to change)
-    before = {finding_id(f): f for f in prev.findings if f.severity in (ERROR, WARNING) and f.rule != LOCATE}
-    after = {finding_id(f): f for f in findings if f.severity in (ERROR, WARNING) and f.rule != LOCATE}
+    before = {
+        finding_id(f): f
+        for f in prev.findings
+        if f.severity in (ERROR, WARNING) and f.rule != LOCATE
+    }
+    after = {
+        finding_id(f): f for f in findings if f.severity in (ERROR, WARNING) and f.rule != LOCATE
+    }
     fixed = [f.to_dict() for i, f in before.items() if i not in after]
     remaining = [f.to_dict() for i, f in after.items() if i in before]
     new = [f.to_dict() for i, f in after.items() if i not in before]

@@ -5,6 +5,7 @@ season's database: a password hash, the key that signs session cookies, and one 
 per agency. The password is stored as a salted scrypt hash; a token is 32 random bytes in
 URL-safe base64, revocable (a new one replaces it) and compared in constant time.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,17 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltools import XltoolsError
-from xltools.messages import WEB
 from xltools.fsutil import atomic_write_text
+from xltools.messages import WEB
 
 ACCESS_DIR = "web"
 ACCESS_NAME = "access.json"
-SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 8
 
 
-def hash_password(password: str, salt: bytes | None = None, n: int = SCRYPT["n"], r: int = SCRYPT["r"],
-                  p: int = SCRYPT["p"]) -> dict:
+def hash_password(
+    password: str,
+    salt: bytes | None = None,
+    n: int = SCRYPT["n"],
+    r: int = SCRYPT["r"],
+    p: int = SCRYPT["p"],
+) -> dict:
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
     return {"algorithm": "scrypt", "n": n, "r": r, "p": p, "salt": salt.hex(), "hash": digest.hex()}
@@ -38,7 +44,13 @@ def verify_password(password: str, stored: dict | None) -> bool:
     if not stored or stored.get("algorithm") != "scrypt":
         return False
     try:
-        again = hash_password(password, bytes.fromhex(stored["salt"]), int(stored["n"]), int(stored["r"]), int(stored["p"]))
+        again = hash_password(
+            password,
+            bytes.fromhex(stored["salt"]),
+            int(stored["n"]),
+            int(stored["r"]),
+            int(stored["p"]),
+        )
     except (KeyError, ValueError, TypeError):
         return False
     return hmac.compare_digest(again["hash"], str(stored.get("hash", "")))
@@ -187,6 +199,7 @@ class _Tries:
 class Throttle:
     """Login attempts: after FREE failed attempts from one address, each further attempt must
     wait, twice as long each time (up to MAX_WAIT). A success clears the address."""
+
     FREE = 5
     FIRST_WAIT = 30.0
     MAX_WAIT = 900.0
@@ -204,7 +217,7 @@ class Throttle:
     def failed(self, who: str) -> float:
         """Record a failure; returns the seconds the address must now wait (0 while free)."""
         with self._lock:
-            if len(self._tries) > 10000:       # bounded memory under a spray of addresses
+            if len(self._tries) > 10000:  # bounded memory under a spray of addresses
                 self._tries.clear()
             t = self._tries.setdefault(who, _Tries())
             t.failures += 1

@@ -2,6 +2,7 @@
 (behind its link). Pages are rendered on the server from Jinja templates, which escape every
 text; the only script is the package's static file, allowed by the Content-Security-Policy.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -13,16 +14,26 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from flask import (Flask, abort, flash, g, redirect, render_template, request, send_file, session,
-                   url_for)
+from flask import (
+    Flask,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from xltools import XltoolsError
 from xltools.batch import Limits, iter_checked
 from xltools.messages import NAMES, WEB
-from xltools.vocabulary import STATUS_LABELS
 from xltools.spec import load_form
 from xltools.textsafe import safe_filename
+from xltools.vocabulary import STATUS_LABELS
 from xltools.web.access import Access, Throttle
 from xltools.web.formview import build_view, display
 from xltools.web.intake import DEFAULT_MAX_UPLOAD, MB, Intake, UploadRefused
@@ -30,21 +41,32 @@ from xltools.web.state import BOARD_LABELS, SeasonState, accepted_map, origin_la
 
 log = logging.getLogger("xltools.web")
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SESSION_HOURS = 8
 IDLE_MINUTES = 60
-BATCH_MAX = 500 * 1024 * 1024    # a coordinator's batch upload, all files together
-RESULT_WAIT = 1.5          # seconds an upload request waits for its check before showing "正在校验"
-STATUS_ORDER = ["errors", "unreadable", "wrong_year", "changed_after_approval", "missing", "warnings",
-                "explained", "ok", "approved"]
+BATCH_MAX = 500 * 1024 * 1024  # a coordinator's batch upload, all files together
+RESULT_WAIT = 1.5  # seconds an upload request waits for its check before showing "正在校验"
+STATUS_ORDER = [
+    "errors",
+    "unreadable",
+    "wrong_year",
+    "changed_after_approval",
+    "missing",
+    "warnings",
+    "explained",
+    "ok",
+    "approved",
+]
 
 
 @dataclass
 class Options:
     max_upload: int = DEFAULT_MAX_UPLOAD
-    public_url: str | None = None      # the address agencies reach the page by (for links in mails)
+    public_url: str | None = None  # the address agencies reach the page by (for links in mails)
     jobs: int | None = None
     timeout: float = 30.0
     secure_cookies: bool = False
@@ -61,11 +83,23 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
 
     def record(up, report):
         annotated = report.annotated
-        return state.record(up.agency, up.path, report, up.original_name, up.received,
-                            Path(annotated) if annotated else None, up.by)
+        return state.record(
+            up.agency,
+            up.path,
+            report,
+            up.original_name,
+            up.received,
+            Path(annotated) if annotated else None,
+            up.by,
+        )
 
-    intake = Intake(web_dir, record, limits=Limits(timeout=options.timeout), jobs=options.jobs,
-                    max_bytes=options.max_upload)
+    intake = Intake(
+        web_dir,
+        record,
+        limits=Limits(timeout=options.timeout),
+        jobs=options.jobs,
+        max_bytes=options.max_upload,
+    )
 
     app = Flask(__name__)
     app.config.update(
@@ -82,10 +116,20 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         TRAP_HTTP_EXCEPTIONS=False,
         JSON_AS_ASCII=False,
     )
-    app.extensions["xltools"] = {"state": state, "access": access, "throttle": throttle, "intake": intake,
-                                 "options": options}
-    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, BOARD_LABELS=BOARD_LABELS, year=state.year,
-                                 office=state.office or "", display=display)
+    app.extensions["xltools"] = {
+        "state": state,
+        "access": access,
+        "throttle": throttle,
+        "intake": intake,
+        "options": options,
+    }
+    app.jinja_env.globals.update(
+        STATUS_LABELS=STATUS_LABELS,
+        BOARD_LABELS=BOARD_LABELS,
+        year=state.year,
+        office=state.office or "",
+        display=display,
+    )
     app.jinja_env.filters["origin"] = origin_label
 
     def field_caption(form_id: str | None, key: str) -> str:
@@ -125,7 +169,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         resp.headers["Content-Security-Policy"] = CSP
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["X-Frame-Options"] = "DENY"
-        resp.headers["Referrer-Policy"] = "no-referrer"          # the agency's link must not leak
+        resp.headers["Referrer-Policy"] = "no-referrer"  # the agency's link must not leak
         resp.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if not request.path.startswith("/static/"):
             resp.headers["Cache-Control"] = "no-store"
@@ -138,13 +182,16 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         code = e.code or 500
-        message = (WEB.text("http_413", mb=options.max_upload // MB) if code == 413
-                   else WEB.http_errors.get(str(code), WEB.http_other))
+        message = (
+            WEB.text("http_413", mb=options.max_upload // MB)
+            if code == 413
+            else WEB.http_errors.get(str(code), WEB.http_other)
+        )
         return _page("error.html", code, title=f"{e.code} {e.name}", message=message)
 
     @app.errorhandler(Exception)
     def crash(e: Exception):
-        log.exception("internal error")                       # to the server's log, never the browser
+        log.exception("internal error")  # to the server's log, never the browser
         return _page("error.html", 500, title=WEB.crash_title, message=WEB.crash)
 
     # ------------------------------------------------------------------ coordinator login
@@ -154,7 +201,10 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         if not s.get("coordinator") or s.get("epoch") != access.session_epoch:
             return False
         now = time.time()
-        if now - s.get("login_at", 0) > SESSION_HOURS * 3600 or now - s.get("seen", 0) > IDLE_MINUTES * 60:
+        if (
+            now - s.get("login_at", 0) > SESSION_HOURS * 3600
+            or now - s.get("seen", 0) > IDLE_MINUTES * 60
+        ):
             return False
         s["seen"] = now
         return True
@@ -166,8 +216,11 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         def wrapped(*a, **kw):
             if not logged_in():
                 session.pop("coordinator", None)
-                return redirect(url_for("login", next=request.path if request.method == "GET" else None))
+                return redirect(
+                    url_for("login", next=request.path if request.method == "GET" else None)
+                )
             return view(*a, **kw)
+
         return wrapped
 
     def client() -> str:
@@ -184,19 +237,30 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         who = client()
         wait = throttle.wait_left(who)
         if wait > 0:
-            return _page("login.html", 429, error=WEB.text("login_throttled", seconds=int(wait) + 1),
-                         next=_safe_next(request.form.get("next")))
+            return _page(
+                "login.html",
+                429,
+                error=WEB.text("login_throttled", seconds=int(wait) + 1),
+                next=_safe_next(request.form.get("next")),
+            )
         if access.check_password(request.form.get("password", "")):
             throttle.succeeded(who)
             csrf = session.get("csrf")
             session.clear()
             session.permanent = True
-            session.update(coordinator=True, epoch=access.session_epoch, login_at=time.time(), seen=time.time(),
-                           csrf=secrets.token_urlsafe(32) if not csrf else secrets.token_urlsafe(32))
+            session.update(
+                coordinator=True,
+                epoch=access.session_epoch,
+                login_at=time.time(),
+                seen=time.time(),
+                csrf=secrets.token_urlsafe(32) if not csrf else secrets.token_urlsafe(32),
+            )
             return redirect(_safe_next(request.form.get("next")) or url_for("board"))
         wait = throttle.failed(who)
         msg = WEB.wrong_password + (WEB.text("login_wait", seconds=int(wait)) if wait else "")
-        return _page("login.html", 429 if wait else 401, error=msg, next=_safe_next(request.form.get("next")))
+        return _page(
+            "login.html", 429 if wait else 401, error=msg, next=_safe_next(request.form.get("next"))
+        )
 
     @app.post("/logout")
     def logout():
@@ -215,25 +279,43 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         sort = request.args.get("sort") or "roster"
         shown = [r for r in rows if (not status or r.status == status) and (not q or q in r.agency)]
         if sort == "status":
-            shown.sort(key=lambda r: STATUS_ORDER.index(r.status) if r.status in STATUS_ORDER else 99)
+            shown.sort(
+                key=lambda r: STATUS_ORDER.index(r.status) if r.status in STATUS_ORDER else 99
+            )
         elif sort == "last":
             shown.sort(key=lambda r: r.last_change or "", reverse=True)
         elif sort == "name":
             shown.sort(key=lambda r: r.agency)
         elif sort == "errors":
             shown.sort(key=lambda r: (-r.errors, -r.warnings))
-        return _page("board.html", rows=shown, counts=counts, status=status, q=q, sort=sort, total=len(rows),
-                     statuses=[(s, BOARD_LABELS.get(s, s)) for s in STATUS_ORDER])
+        return _page(
+            "board.html",
+            rows=shown,
+            counts=counts,
+            status=status,
+            q=q,
+            sort=sort,
+            total=len(rows),
+            statuses=[(s, BOARD_LABELS.get(s, s)) for s in STATUS_ORDER],
+        )
 
     def _counts(rows):
         from collections import Counter
+
         c = Counter(r.status for r in rows)
         expected = sum(1 for r in rows if r.in_roster) or len(rows)
         received = sum(1 for r in rows if r.versions)
         passed = c["ok"] + c["warnings"] + c["explained"] + c["approved"]
         to_fix = c["errors"] + c["unreadable"] + c["wrong_year"]
-        return {"expected": expected, "received": received, "passed": passed, "to_fix": to_fix,
-                "missing": c["missing"], "approved": c["approved"], "by_status": c}
+        return {
+            "expected": expected,
+            "received": received,
+            "passed": passed,
+            "to_fix": to_fix,
+            "missing": c["missing"],
+            "approved": c["approved"],
+            "by_status": c,
+        }
 
     @app.get("/links")
     @coordinator
@@ -275,15 +357,26 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
             view = _view(current, previous)
             prev = previous
         token = access.token_for(agency)
-        return _page("agency.html", agency=agency, versions=versions, current=current, view=view, previous=prev,
-                     link=_agency_url(token), latest=versions[-1] if versions else None)
+        return _page(
+            "agency.html",
+            agency=agency,
+            versions=versions,
+            current=current,
+            view=view,
+            previous=prev,
+            link=_agency_url(token),
+            latest=versions[-1] if versions else None,
+        )
 
     def _view(v, previous=None):
         form = load_form(v.form or _form_id())
-        return build_view(form, v.values, v.findings, previous.values if previous else None, accepted_map(v))
+        return build_view(
+            form, v.values, v.findings, previous.values if previous else None, accepted_map(v)
+        )
 
     def _form_id() -> str:
         from xltools.spec import form_for_year
+
         return form_for_year(state.year)
 
     def _act_on(name: str, act):
@@ -298,16 +391,23 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     @app.post("/agency/<path:name>/approve")
     @coordinator
     def approve(name):
-        return _act_on(name, lambda agency: WEB.text("approved", agency=agency, seq=state.approve(agency).seq))
+        return _act_on(
+            name, lambda agency: WEB.text("approved", agency=agency, seq=state.approve(agency).seq)
+        )
 
     @app.post("/agency/<path:name>/accept")
     @coordinator
     def accept(name):
         def act(agency: str) -> str:
             rule, _, cell = (request.form.get("rule_cell") or "").partition("|")
-            hits = state.accept(agency, rule or request.form.get("rule", ""),
-                                cell or request.form.get("cell") or None, request.form.get("note", ""))
+            hits = state.accept(
+                agency,
+                rule or request.form.get("rule", ""),
+                cell or request.form.get("cell") or None,
+                request.form.get("note", ""),
+            )
             return WEB.text("accepted", n=len(hits), rule=hits[0].rule)
+
         return _act_on(name, act)
 
     @app.get("/agency/<path:name>/v/<int:seq>/<kind>")
@@ -318,7 +418,9 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         return _version_file(v, kind)
 
     def _version_file(v, kind: str):
-        base = safe_filename(NAMES.text("web_version", agency=v.agency, year=state.year, seq=v.seq), 80)
+        base = safe_filename(
+            NAMES.text("web_version", agency=v.agency, year=state.year, seq=v.seq), 80
+        )
         if kind == "original":
             suffix = v.stored.suffix or ".xlsx"
             return _download(v.stored.read_bytes(), base + suffix)
@@ -334,14 +436,21 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
 
     def _annotate_again(path: Path) -> bytes | None:
         import tempfile
+
         with tempfile.TemporaryDirectory(prefix="xltools-web-") as tmp:
-            report = next(iter_checked([path], 1, Limits(timeout=options.timeout), annotate_dir=Path(tmp)))
+            report = next(
+                iter_checked([path], 1, Limits(timeout=options.timeout), annotate_dir=Path(tmp))
+            )
             ann = report.annotated
             return Path(ann).read_bytes() if ann and Path(ann).is_file() else None
 
     def _download(data: bytes, name: str):
-        resp = send_file(io.BytesIO(data), mimetype=XLSX if name.endswith(".xlsx") else "application/octet-stream",
-                         as_attachment=True, download_name=name)
+        resp = send_file(
+            io.BytesIO(data),
+            mimetype=XLSX if name.endswith(".xlsx") else "application/octet-stream",
+            as_attachment=True,
+            download_name=name,
+        )
         return resp
 
     @app.get("/agency/<path:name>/return")
@@ -365,15 +474,23 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         try:
             result = state.consolidate()
             c = result.counts()
-            flash(WEB.text("consolidated", n=len(result.included),
-                           counts=WEB.comma.join(WEB.text("count", label=STATUS_LABELS.get(k, k), n=n)
-                                                 for k, n in c.items())), "ok")
+            flash(
+                WEB.text(
+                    "consolidated",
+                    n=len(result.included),
+                    counts=WEB.comma.join(
+                        WEB.text("count", label=STATUS_LABELS.get(k, k), n=n) for k, n in c.items()
+                    ),
+                ),
+                "ok",
+            )
         except XltoolsError as e:
             flash(str(e), "error")
         return redirect(url_for("consolidation"))
 
     def _results():
         import json
+
         path = state.outdir / "results.json"
         if not path.is_file():
             return None
@@ -386,26 +503,38 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     @coordinator
     def download(kind):
         if kind == "summary":
-            path, name = state.outdir / NAMES.summary_workbook, NAMES.text("summary_download", year=state.year)
+            path, name = (
+                state.outdir / NAMES.summary_workbook,
+                NAMES.text("summary_download", year=state.year),
+            )
         elif kind == "results":
             path, name = state.outdir / "results.json", "results.json"
         else:
             abort(404)
         if not path.is_file():
             abort(404)
-        resp = send_file(io.BytesIO(path.read_bytes()), as_attachment=True, download_name=name,
-                         mimetype=XLSX if kind == "summary" else "application/json")
+        resp = send_file(
+            io.BytesIO(path.read_bytes()),
+            as_attachment=True,
+            download_name=name,
+            mimetype=XLSX if kind == "summary" else "application/json",
+        )
         return resp
 
     def _plan_mail(only=None, agency=None, consolidate=False):
         from xltools.mail import load_config, plan_messages
+
         try:
             if consolidate or not state.has_consolidation():
                 state.consolidate()
             s = state.season()
-            roster = s.settings.resolve(state.folder, s.settings.roster) if s.settings.roster else None
-            config = load_config(state.folder / "mail.toml" if (state.folder / "mail.toml").is_file() else None,
-                                 office=state.office or None)
+            roster = (
+                s.settings.resolve(state.folder, s.settings.roster) if s.settings.roster else None
+            )
+            config = load_config(
+                state.folder / "mail.toml" if (state.folder / "mail.toml").is_file() else None,
+                office=state.office or None,
+            )
             messages = plan_messages(state.outdir, roster=roster, only=only, config=config)
         except XltoolsError as e:
             return [], str(e)
@@ -416,9 +545,11 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
 
     def _with_link(m, token):
         from dataclasses import replace
+
         if not token or m.kind not in ("revise", "remind", "unreadable", "wrong_year"):
             return m
         from html import escape
+
         url = _agency_url(token)
         text = m.text + WEB.text("mail_link_text", url=url)
         body = m.html + WEB.text("mail_link_html", url=escape(url))
@@ -437,22 +568,37 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     @coordinator
     def mail_send():
         from xltools.mail import load_config, send_messages
+
         only = request.form.get("only") or None
         agency = request.form.get("agency") or None
-        messages, problem = _plan_mail(only=only if only in ("errors", "missing", "all") else None, agency=agency)
+        messages, problem = _plan_mail(
+            only=only if only in ("errors", "missing", "all") else None, agency=agency
+        )
         if problem:
             flash(problem, "error")
             return redirect(url_for("mail"))
         try:
-            config = load_config(state.folder / "mail.toml" if (state.folder / "mail.toml").is_file() else None,
-                                 office=state.office or None)
+            config = load_config(
+                state.folder / "mail.toml" if (state.folder / "mail.toml").is_file() else None,
+                office=state.office or None,
+            )
             from xltools.mail.send import OUTCOME_LABELS
+
             result = send_messages(state.outdir, [m for m in messages if m.sendable], config)
-            others = WEB.join.join(WEB.text("mail_outcome", agency=d.message.agency, detail=d.detail or "",
-                                            outcome=OUTCOME_LABELS.get(d.outcome, d.outcome))
-                                   for d in result.deliveries if d.outcome != "sent")
-            flash(WEB.text("mail_sent", n=result.count("sent")) + (others[:800] if others else ""),
-                  "ok" if result.ok else "error")
+            others = WEB.join.join(
+                WEB.text(
+                    "mail_outcome",
+                    agency=d.message.agency,
+                    detail=d.detail or "",
+                    outcome=OUTCOME_LABELS.get(d.outcome, d.outcome),
+                )
+                for d in result.deliveries
+                if d.outcome != "sent"
+            )
+            flash(
+                WEB.text("mail_sent", n=result.count("sent")) + (others[:800] if others else ""),
+                "ok" if result.ok else "error",
+            )
         except XltoolsError as e:
             flash(str(e), "error")
         return redirect(url_for("mail"))
@@ -474,8 +620,16 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         for up in taken:
             intake.wait(up, max(0.0, deadline - time.monotonic()))
         done = sum(1 for up in taken if up.done.is_set() and not up.error)
-        flash(WEB.text("batch_received", n=len(taken), done=done, pending=WEB.batch_pending if done < len(taken) else "")
-              + ("".join(f" {r}" for r in refused)), "ok" if not refused else "error")
+        flash(
+            WEB.text(
+                "batch_received",
+                n=len(taken),
+                done=done,
+                pending=WEB.batch_pending if done < len(taken) else "",
+            )
+            + ("".join(f" {r}" for r in refused)),
+            "ok" if not refused else "error",
+        )
         return redirect(url_for("board"))
 
     # ------------------------------------------------------------------ an agency, through its link
@@ -490,7 +644,13 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     def agency_home(token):
         agency = agency_of(token)
         versions = state.history(agency) if _has_versions(agency) else []
-        return _page("agency_home.html", agency=agency, token=token, versions=versions, max_mb=options.max_upload // MB)
+        return _page(
+            "agency_home.html",
+            agency=agency,
+            token=token,
+            versions=versions,
+            max_mb=options.max_upload // MB,
+        )
 
     def _has_versions(agency: str) -> bool:
         try:
@@ -502,11 +662,16 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
     def agency_template(token):
         agency = agency_of(token)
         import tempfile
+
         from xltools.template import build_template
+
         with tempfile.TemporaryDirectory(prefix="xltools-web-") as tmp:
             path = build_template(Path(tmp) / "template.xlsx", None, state.year, agency)
             data = path.read_bytes()
-        return _download(data, safe_filename(NAMES.text("web_template", agency=agency, year=state.year), 80) + ".xlsx")
+        return _download(
+            data,
+            safe_filename(NAMES.text("web_template", agency=agency, year=state.year), 80) + ".xlsx",
+        )
 
     @app.post("/a/<token>/upload")
     def agency_upload(token):
@@ -530,9 +695,15 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         target = url_for("agency_upload_result", token=token, uid=up.id)
         if wants_json:
             v = up.result if up.done.is_set() else None
-            return {"ok": up.error is None, "upload": up.id, "done": up.done.is_set(),
-                    "version": getattr(v, "seq", None), "status": getattr(v, "status", None),
-                    "message": up.error, "url": target}, 200 if up.error is None else 500
+            return {
+                "ok": up.error is None,
+                "upload": up.id,
+                "done": up.done.is_set(),
+                "version": getattr(v, "seq", None),
+                "status": getattr(v, "status", None),
+                "message": up.error,
+                "url": target,
+            }, 200 if up.error is None else 500
         return redirect(target, 303)
 
     @app.get("/a/<token>/u/<uid>")
@@ -556,8 +727,16 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         versions = state.history(agency)
         v = next((x for x in versions if x.seq == seq), None) or abort(404)
         previous = next((x for x in versions if x.seq == seq - 1), None)
-        return _page("agency_version.html", agency=agency, token=token, v=v, view=_view(v, previous),
-                     previous=previous, fresh=bool(request.args.get("new")), versions=versions)
+        return _page(
+            "agency_version.html",
+            agency=agency,
+            token=token,
+            v=v,
+            view=_view(v, previous),
+            previous=previous,
+            fresh=bool(request.args.get("new")),
+            versions=versions,
+        )
 
     @app.get("/a/<token>/v/<int:seq>/annotated")
     def agency_annotated(token, seq):

@@ -6,6 +6,7 @@ mark as the annotated copy (`annotate.plan_marks`: one mark per cell, errors ove
 a number that points at its message beside the table. Nothing here produces HTML: the Jinja
 templates render this model and escape every text in it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,34 +15,37 @@ from typing import Any
 
 from xltools.annotate import plan_marks
 from xltools.findings import Finding, count
-from xltools.vocabulary import ERROR, WARNING, SEVERITY_FILLS as FILLS, SEVERITY_LABELS
 from xltools.spec import Form, Sheet, col_letter, parse_a1
+from xltools.vocabulary import ERROR, SEVERITY_LABELS, WARNING
+from xltools.vocabulary import SEVERITY_FILLS as FILLS
 
-EXCEL_WIDTH_PX = 7.0          # one Excel width unit is about 7 px at 96 dpi
+EXCEL_WIDTH_PX = 7.0  # one Excel width unit is about 7 px at 96 dpi
 DEFAULT_WIDTH = 8.43
 
 
 @dataclass(slots=True)
 class Cell:
     text: str = ""
-    kind: str = "empty"          # title/hint/section/header/corner/label/group/vertical/text/input/total/empty
+    kind: str = (
+        "empty"  # title/hint/section/header/corner/label/group/vertical/text/input/total/empty
+    )
     rowspan: int = 1
     colspan: int = 1
-    ref: str = ""                # A1 of the top-left cell
+    ref: str = ""  # A1 of the top-left cell
     key: str | None = None
-    mark: str | None = None      # "error" / "warning"
-    numbers: list[int] = field(default_factory=list)   # message numbers on this cell
-    changed: tuple[Any, Any] | None = None             # (old, new) when compared with another version
-    note: str = ""               # the tooltip: the messages of the cell, as the annotated copy's note
+    mark: str | None = None  # "error" / "warning"
+    numbers: list[int] = field(default_factory=list)  # message numbers on this cell
+    changed: tuple[Any, Any] | None = None  # (old, new) when compared with another version
+    note: str = ""  # the tooltip: the messages of the cell, as the annotated copy's note
 
 
 @dataclass(slots=True)
 class Message:
     number: int
     severity: str
-    label: str                   # 错误 / 警告
+    label: str  # 错误 / 警告
     rule: str
-    where: str                   # 表三!D5 or ""
+    where: str  # 表三!D5 or ""
     sheet: str | None
     anchor: str | None
     text: str
@@ -52,7 +56,7 @@ class Message:
 class SheetView:
     name: str
     anchor: str
-    widths: list[int]            # px per column
+    widths: list[int]  # px per column
     rows: list[list[Cell]]
     errors: int = 0
     warnings: int = 0
@@ -61,8 +65,8 @@ class SheetView:
 @dataclass(slots=True)
 class FormView:
     sheets: list[SheetView]
-    messages: list[Message]      # every finding, numbered; those without a cell come first
-    general: list[Message]       # findings with no cell (unreadable file, layout)
+    messages: list[Message]  # every finding, numbered; those without a cell come first
+    general: list[Message]  # findings with no cell (unreadable file, layout)
     colors: dict[str, str]
 
 
@@ -85,9 +89,13 @@ def _span(rng: str) -> tuple[int, int, int, int]:
     return r1, c1, r2, c2
 
 
-def build_view(form: Form, values: dict[str, Any] | None, findings: list[Finding] | None = None,
-               previous: dict[str, Any] | None = None, accepted: dict[tuple[str, str | None], str] | None = None,
-               ) -> FormView:
+def build_view(
+    form: Form,
+    values: dict[str, Any] | None,
+    findings: list[Finding] | None = None,
+    previous: dict[str, Any] | None = None,
+    accepted: dict[tuple[str, str | None], str] | None = None,
+) -> FormView:
     """`values`: key -> value as read; `findings` to mark; `previous`: the values of the version
     to compare with (changed cells are outlined); `accepted`: (rule, cell) -> note of explained
     warnings."""
@@ -111,18 +119,33 @@ def build_view(form: Form, values: dict[str, Any] | None, findings: list[Finding
 
     for n, f in enumerate(sorted(findings, key=sort_key), start=1):
         sheet_anchor = _anchor(form, f.sheet) if f.sheet in order else None
-        m = Message(n, f.severity, SEVERITY_LABELS.get(f.severity, f.severity), f.rule,
-                    f.where, f.sheet, f"{sheet_anchor}-{f.cell}" if sheet_anchor and f.cell else None, f.message,
-                    accepted.get((f.rule, f.cell)) if f.severity != ERROR else None)
+        m = Message(
+            n,
+            f.severity,
+            SEVERITY_LABELS.get(f.severity, f.severity),
+            f.rule,
+            f.where,
+            f.sheet,
+            f"{sheet_anchor}-{f.cell}" if sheet_anchor and f.cell else None,
+            f.message,
+            accepted.get((f.rule, f.cell)) if f.severity != ERROR else None,
+        )
         messages.append(m)
         if f.sheet and f.cell:
             by_cell.setdefault((f.sheet, f.cell), []).append(n)
         else:
             general.append(m)
     marks = {(m.sheet, m.cell): m for m in plan_marks(findings)}
-    actuals = {(f.sheet, f.cell): f.actual for f in findings if f.sheet and f.cell and f.actual is not None}
-    sheets = [_sheet_view(form, s, values, marks, by_cell, previous, messages, actuals) for s in form.sheets]
-    return FormView(sheets, messages, general, {"error": "#" + FILLS[ERROR], "warning": "#" + FILLS["warning"]})
+    actuals = {
+        (f.sheet, f.cell): f.actual for f in findings if f.sheet and f.cell and f.actual is not None
+    }
+    sheets = [
+        _sheet_view(form, s, values, marks, by_cell, previous, messages, actuals)
+        for s in form.sheets
+    ]
+    return FormView(
+        sheets, messages, general, {"error": "#" + FILLS[ERROR], "warning": "#" + FILLS["warning"]}
+    )
 
 
 def _anchor(form: Form, sheet: str | None) -> str:
@@ -132,8 +155,16 @@ def _anchor(form: Form, sheet: str | None) -> str:
     return "s"
 
 
-def _sheet_view(form: Form, sheet: Sheet, values: dict[str, Any], marks, by_cell, previous,
-                messages: list[Message], actuals: dict[tuple[str, str], Any]) -> SheetView:
+def _sheet_view(
+    form: Form,
+    sheet: Sheet,
+    values: dict[str, Any],
+    marks,
+    by_cell,
+    previous,
+    messages: list[Message],
+    actuals: dict[tuple[str, str], Any],
+) -> SheetView:
     items: dict[tuple[int, int], Cell] = {}
     covered: set[tuple[int, int]] = set()
     max_r = max_c = 1
@@ -150,7 +181,7 @@ def _sheet_view(form: Form, sheet: Sheet, values: dict[str, Any], marks, by_cell
         max_r, max_c = max(max_r, r2), max(max_c, c2)
 
     for cap in sheet.captions:
-        kind = "vertical" if cap.vertical else cap.style     # the form says which labels stand
+        kind = "vertical" if cap.vertical else cap.style  # the form says which labels stand
         place(cap.range, Cell(cap.text, kind))
     if sheet.name == form.cover["sheet"]:
         place(form.cover["title_cell"], Cell(form.full_title, "text"))
@@ -176,13 +207,18 @@ def _sheet_view(form: Form, sheet: Sheet, values: dict[str, Any], marks, by_cell
                 continue
             row.append(items.get((r, c)) or Cell(ref=f"{col_letter(c)}{r}"))
         rows.append(row)
-    widths = [round(sheet.widths.get(col_letter(c), DEFAULT_WIDTH) * EXCEL_WIDTH_PX + 5) for c in range(1, max_c + 1)]
+    widths = [
+        round(sheet.widths.get(col_letter(c), DEFAULT_WIDTH) * EXCEL_WIDTH_PX + 5)
+        for c in range(1, max_c + 1)
+    ]
     errors = count((m for m in messages if m.sheet == sheet.name), ERROR)
     warnings = count((m for m in messages if m.sheet == sheet.name), WARNING)
     return SheetView(sheet.name, _anchor(form, sheet.name), widths, rows, errors, warnings)
 
 
-def changed_cells(form: Form, old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+def changed_cells(
+    form: Form, old: dict[str, Any], new: dict[str, Any]
+) -> list[tuple[str, str, str, str, str]]:
     """(where, row caption, column caption, old, new) for every key whose value differs."""
     out = []
     for f in form.fields:

@@ -12,6 +12,7 @@ starting one per upload. The request that uploaded waits a bounded time for its 
 The uploaded name is kept only as text: the stored file is named by a random id and a
 suffix taken from a fixed list.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,8 @@ from typing import Callable
 from xltools.batch import Limits, iter_checked
 from xltools.findings import Report
 from xltools.fsutil import atomic_write_bytes, atomic_write_text
-from xltools.reader import WORKBOOK_SUFFIXES
 from xltools.messages import WEB
+from xltools.reader import WORKBOOK_SUFFIXES
 from xltools.textsafe import one_line
 
 SPOOL_DIR = "spool"
@@ -44,18 +45,24 @@ class UploadRefused(ValueError):
 @dataclass(slots=True)
 class Upload:
     id: str
-    agency: str | None              # from the agency link; None for a coordinator's batch upload
-    original_name: str              # as text only
+    agency: str | None  # from the agency link; None for a coordinator's batch upload
+    original_name: str  # as text only
     received: str
-    path: Path                      # the spooled copy
-    by: str                         # "agency" | "coordinator"
+    path: Path  # the spooled copy
+    by: str  # "agency" | "coordinator"
     done: threading.Event = field(default_factory=threading.Event)
-    result: object = None           # what `record` returned (the season's version)
+    result: object = None  # what `record` returned (the season's version)
     error: str | None = None
 
     def meta(self) -> dict:
-        return {"id": self.id, "agency": self.agency, "original_name": self.original_name,
-                "received": self.received, "suffix": self.path.suffix, "by": self.by}
+        return {
+            "id": self.id,
+            "agency": self.agency,
+            "original_name": self.original_name,
+            "received": self.received,
+            "suffix": self.path.suffix,
+            "by": self.by,
+        }
 
 
 def clean_name(name: str | None) -> str:
@@ -68,14 +75,22 @@ def suffix_of(name: str) -> str:
     dot = name.rfind(".")
     suffix = name[dot:].lower() if dot > 0 else ""
     if suffix not in WORKBOOK_SUFFIXES:
-        raise UploadRefused(WEB.text("not_a_workbook", name=name, suffixes=WEB.list_join.join(ACCEPTED_SUFFIXES)))
+        raise UploadRefused(
+            WEB.text("not_a_workbook", name=name, suffixes=WEB.list_join.join(ACCEPTED_SUFFIXES))
+        )
     return suffix
 
 
 class Intake:
-    def __init__(self, folder: Path, record: Callable[[Upload, Report], object], *,
-                 limits: Limits = Limits(timeout=30.0), jobs: int | None = None,
-                 max_bytes: int = DEFAULT_MAX_UPLOAD):
+    def __init__(
+        self,
+        folder: Path,
+        record: Callable[[Upload, Report], object],
+        *,
+        limits: Limits = Limits(timeout=30.0),
+        jobs: int | None = None,
+        max_bytes: int = DEFAULT_MAX_UPLOAD,
+    ):
         self.folder = Path(folder) / SPOOL_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
         self.record = record
@@ -87,7 +102,7 @@ class Intake:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.checked = 0
-        self.outstanding = 0            # taken, not yet finished
+        self.outstanding = 0  # taken, not yet finished
 
     # --- taking an upload ---
 
@@ -97,9 +112,20 @@ class Intake:
         if not data:
             raise UploadRefused(WEB.text("empty_file", name=name))
         if len(data) > self.max_bytes:
-            raise UploadRefused(WEB.text("too_large", name=name, size=f"{len(data) / MB:.1f}", limit=self.max_bytes // MB))
+            raise UploadRefused(
+                WEB.text(
+                    "too_large", name=name, size=f"{len(data) / MB:.1f}", limit=self.max_bytes // MB
+                )
+            )
         uid = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(6)
-        up = Upload(uid, agency, name, time.strftime("%Y-%m-%dT%H:%M:%S"), self.folder / f"{uid}{suffix}", by)
+        up = Upload(
+            uid,
+            agency,
+            name,
+            time.strftime("%Y-%m-%dT%H:%M:%S"),
+            self.folder / f"{uid}{suffix}",
+            by,
+        )
         atomic_write_bytes(up.path, data)
         atomic_write_text(self.folder / f"{uid}.json", json.dumps(up.meta(), ensure_ascii=False))
         with self._lock:
@@ -149,8 +175,14 @@ class Intake:
                 if not path.exists():
                     meta_path.unlink(missing_ok=True)
                     continue
-                up = Upload(meta_path.stem, meta.get("agency"), clean_name(meta.get("original_name")),
-                            str(meta.get("received") or ""), path, meta.get("by") or "agency")
+                up = Upload(
+                    meta_path.stem,
+                    meta.get("agency"),
+                    clean_name(meta.get("original_name")),
+                    str(meta.get("received") or ""),
+                    path,
+                    meta.get("by") or "agency",
+                )
             except (OSError, ValueError, KeyError, TypeError):
                 continue
             with self._lock:
@@ -186,7 +218,9 @@ class Intake:
 
     def _check(self, batch: list[Upload]) -> None:
         try:
-            reports = iter_checked([u.path for u in batch], min(self.jobs, len(batch)), self.limits, digest=True)
+            reports = iter_checked(
+                [u.path for u in batch], min(self.jobs, len(batch)), self.limits, digest=True
+            )
             for up, report in zip(batch, reports):
                 self._finish(up, report)
         except Exception as e:  # the pool itself failed: the spooled files stay for recover()

@@ -1,4 +1,5 @@
 """Run the page with waitress (pure Python, Windows and Linux)."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -33,17 +34,22 @@ def preload() -> None:
     threaded server never needs the import lock another thread might hold."""
     import openpyxl  # noqa: F401
     import python_calamine  # noqa: F401
+
     import xltools.annotate  # noqa: F401
     import xltools.evaluate  # noqa: F401
     import xltools.reader.workbook  # noqa: F401
     import xltools.rules  # noqa: F401
     from xltools.spec import load_form
+
     for f in ("2021", "2019"):
         load_form(f)
 
 
-def serve(season: Path, host: str, port: int, options: Options, echo: Callable[[str], None]) -> None:
+def serve(
+    season: Path, host: str, port: int, options: Options, echo: Callable[[str], None]
+) -> None:
     from waitress import serve as waitress_serve
+
     preload()
     app = create_app(season, options)
     warning = exposure_warning(host)
@@ -52,5 +58,12 @@ def serve(season: Path, host: str, port: int, options: Options, echo: Callable[[
     shown = f"[{host}]" if ":" in host else host
     echo(WEB.text("started", host=shown, port=port))
     logging.getLogger("waitress").setLevel(logging.ERROR)
-    waitress_serve(app, host=host, port=port, threads=THREADS, ident="",
-                   max_request_body_size=500 * 1024 * 1024, clear_untrusted_proxy_headers=True)
+    waitress_serve(
+        app,
+        host=host,
+        port=port,
+        threads=THREADS,
+        ident="",
+        max_request_body_size=500 * 1024 * 1024,
+        clear_untrusted_proxy_headers=True,
+    )

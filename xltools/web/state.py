@@ -5,6 +5,7 @@ open their own (WAL lets them read while one writes). Uploads arrive with the ag
 its link: the version is recorded for that agency, whatever name the workbook carries (a
 workbook naming another agency is flagged, not filed under the other agency).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ class BoardRow:
     versions: int
     last_change: str | None
     errors: int
-    warnings: int          # open (not explained)
+    warnings: int  # open (not explained)
     explained: int
     approved: bool
     diff_text: str | None
@@ -72,7 +73,7 @@ class SeasonState:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self._local = threading.local()
-        first = self.season()            # fails early with the season's Chinese message
+        first = self.season()  # fails early with the season's Chinese message
         first.sync_roster()
         self.year = first.year
         self.office = first.settings.office
@@ -99,21 +100,55 @@ class SeasonState:
         for r in rows:
             if r["has_accepts"] and r["vid"] is not None:
                 cur = s.current(r["id"])
-                status = _board_status(cur.approved, bool(r["ever"]), cur.status, bool(cur.open_warnings))
-                row = BoardRow(r["name"], bool(r["in_roster"]), status, r["n"], r["received"], cur.errors,
-                               len(cur.open_warnings), len(cur.accepted), cur.approved,
-                               cur.diff.text if cur.diff else None, r["seq"])
+                status = _board_status(
+                    cur.approved, bool(r["ever"]), cur.status, bool(cur.open_warnings)
+                )
+                row = BoardRow(
+                    r["name"],
+                    bool(r["in_roster"]),
+                    status,
+                    r["n"],
+                    r["received"],
+                    cur.errors,
+                    len(cur.open_warnings),
+                    len(cur.accepted),
+                    cur.approved,
+                    cur.diff.text if cur.diff else None,
+                    r["seq"],
+                )
             elif r["vid"] is None:
-                row = BoardRow(r["name"], bool(r["in_roster"]), MISSING, 0, None, 0, 0, 0, False, None, None)
+                row = BoardRow(
+                    r["name"], bool(r["in_roster"]), MISSING, 0, None, 0, 0, 0, False, None, None
+                )
             else:
                 approved = bool(r["approved"])
                 status = _board_status(approved, bool(r["ever"]), r["status"], r["warnings"] > 0)
-                diff = season_store.Diff.from_dict(json.loads(r["diff_json"])).text if r["diff_json"] else None
-                row = BoardRow(r["name"], bool(r["in_roster"]), status, r["n"], r["received"], r["errors"],
-                               r["warnings"], 0, approved, diff, r["seq"])
+                diff = (
+                    season_store.Diff.from_dict(json.loads(r["diff_json"])).text
+                    if r["diff_json"]
+                    else None
+                )
+                row = BoardRow(
+                    r["name"],
+                    bool(r["in_roster"]),
+                    status,
+                    r["n"],
+                    r["received"],
+                    r["errors"],
+                    r["warnings"],
+                    0,
+                    approved,
+                    diff,
+                    r["seq"],
+                )
             out.append(row)
-        out.sort(key=lambda b: (0, order[normalise_name(b.agency)]) if normalise_name(b.agency) in order
-                 else (1, b.agency))
+        out.sort(
+            key=lambda b: (
+                (0, order[normalise_name(b.agency)])
+                if normalise_name(b.agency) in order
+                else (1, b.agency)
+            )
+        )
         return out
 
     def agency_names(self) -> list[str]:
@@ -122,7 +157,11 @@ class SeasonState:
     def resolve(self, name: str) -> str | None:
         """The board's spelling of an agency, or None (never a fuzzy match: links are exact)."""
         norm = normalise_name(name)
-        row = self.season().conn.execute("SELECT name FROM agencies WHERE norm = ?", (norm,)).fetchone()
+        row = (
+            self.season()
+            .conn.execute("SELECT name FROM agencies WHERE norm = ?", (norm,))
+            .fetchone()
+        )
         return row["name"] if row else None
 
     def history(self, agency: str) -> list[Version]:
@@ -144,20 +183,57 @@ class SeasonState:
 
     # --- receiving ---
 
-    def record(self, agency: str | None, path: Path, report: Report, original_name: str, received: str,
-               annotated: Path | None, by: str) -> Version:
+    def record(
+        self,
+        agency: str | None,
+        path: Path,
+        report: Report,
+        original_name: str,
+        received: str,
+        annotated: Path | None,
+        by: str,
+    ) -> Version:
         s = self.season()
         with self._write_lock:
             if agency is not None:
-                if report.agency and isinstance(report.agency, str) and normalise_name(report.agency) != normalise_name(agency):
+                if (
+                    report.agency
+                    and isinstance(report.agency, str)
+                    and normalise_name(report.agency) != normalise_name(agency)
+                ):
                     cover = load_form(report.form).field("meta_agency")
-                    report.findings.append(Finding(
-                        "agency-mismatch", "warning",
-                        WEB.text("agency_mismatch", found=report.agency, agency=agency, sheet=cover.sheet),
-                        cover.sheet, cover.cell, cover.key, agency, report.agency))
-            origin = Origin(WEB_ORIGIN, path=WEB.text("origin_upload", by=WEB.by_agency if by == "agency" else WEB.by_office))
-            return s.add_checked(path, report, origin, received=received, original_name=original_name,
-                                 annotated=annotated, agency=agency)
+                    report.findings.append(
+                        Finding(
+                            "agency-mismatch",
+                            "warning",
+                            WEB.text(
+                                "agency_mismatch",
+                                found=report.agency,
+                                agency=agency,
+                                sheet=cover.sheet,
+                            ),
+                            cover.sheet,
+                            cover.cell,
+                            cover.key,
+                            agency,
+                            report.agency,
+                        )
+                    )
+            origin = Origin(
+                WEB_ORIGIN,
+                path=WEB.text(
+                    "origin_upload", by=WEB.by_agency if by == "agency" else WEB.by_office
+                ),
+            )
+            return s.add_checked(
+                path,
+                report,
+                origin,
+                received=received,
+                original_name=original_name,
+                annotated=annotated,
+                agency=agency,
+            )
 
     # --- consolidation and mail ---
 
@@ -169,13 +245,16 @@ class SeasonState:
         """The current version of every agency, consolidated into web/汇总 (summary workbook,
         results.json, annotated copies), as `xltools consolidate` would on those files."""
         from xltools.consolidate import consolidate
+
         s = self.season()
         files = [a.current.stored for a in s.board() if a.current is not None]
         if not files:
             raise XltoolsError(WEB.nothing_to_consolidate)
         roster = s.settings.resolve(self.folder, s.settings.roster) if s.settings.roster else None
         with s.exclusive(timeout=120):
-            return consolidate(files, self.outdir, roster, year=self.year, force=True, agency=self.office)
+            return consolidate(
+                files, self.outdir, roster, year=self.year, force=True, agency=self.office
+            )
 
     def has_consolidation(self) -> bool:
         return (self.outdir / "results.json").is_file()
