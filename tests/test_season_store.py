@@ -155,12 +155,14 @@ def test_newer_database_refused_and_damaged_database_named(tmp_path):
 
 def test_existing_send_log_is_taken_into_the_season_once(season, tmp_path):
     from xltools.season.mail import plan
-    from xltools.season.run import consolidate_season
+    from xltools.season.workflow import Actor, consolidate
 
     inbox = tmp_path / "收件"
     inbox.mkdir()
     make_workbook(inbox / "a.xlsx", t3_new_person=41)
-    result = consolidate_season(season, [inbox], tmp_path / "汇总", jobs=0)
+    result = consolidate(
+        season, actor=Actor("测试", "cli"), paths=[inbox], outdir=tmp_path / "汇总", jobs=0
+    )
     assert [v.seq for v in result.added] == [1]
     later = "2999-01-01T00:00:00+08:00"
     (tmp_path / "汇总" / "sendlog.jsonl").write_text(

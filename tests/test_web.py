@@ -14,6 +14,7 @@ from webharness import PASSWORD, Browserless, Server, make_season, token, wait_d
 
 from xltools.cli import main
 from xltools.season import Season
+from xltools.season.workflow import Actor, replace_link
 from xltools.web.access import Access, Throttle, hash_password, verify_password
 from xltools.web.app import CSP, Options
 from xltools.web.server import exposure_warning
@@ -119,7 +120,7 @@ def test_board_needs_login_and_five_wrong_passwords_are_slowed_down(tmp_path):
         status, _, body = c.login(PASSWORD)  # even the right password must wait now
         assert status == 429 and "秒后再试" in body.decode()
         assert c.get("/")[0] == 302
-        throttle = server.app.extensions["xltools"]["throttle"]
+        throttle = server.app.extensions["xltools"].throttle
         throttle.succeeded("127.0.0.1")  # as if the wait had passed
         status, headers, _ = c.login(PASSWORD)
         assert status == 302 and headers["Location"] == "/"
@@ -202,8 +203,9 @@ def test_no_directory_listing_no_debug_no_traceback(site):
 
 def test_an_internal_error_shows_a_chinese_page_without_a_trace(site, monkeypatch):
     server, _, _ = site
-    state = server.app.extensions["xltools"]["state"]
-    monkeypatch.setattr(state, "board", lambda: 1 / 0)
+    from xltools.season import workflow
+
+    monkeypatch.setattr(workflow, "board", lambda *a, **kw: 1 / 0)
     c = Browserless(server.base)
     c.login()
     status, _, body = c.get("/")
@@ -252,23 +254,39 @@ def test_another_agencys_link_gets_nothing_of_this_agency(site):
     tok_a = token(folder, A)
     assert c.get(f"/a/{tok_a[:-1]}/")[0] == 404
     assert c.get(f"/a/{tok_a}x/")[0] == 404
-    Access(folder).revoke(A)
+    with Season.open(folder) as s:
+        replace_link(s, A, actor=Actor("测试", "cli"))
     status, _, body = c.get(f"/a/{tok_a}/")
     assert status == 404 and A not in body.decode()
     assert c.get(f"/a/{token(folder, A)}/")[0] == 200
 
 
-def test_a_workbook_naming_another_agency_stays_with_the_link(site):
+def test_a_link_refuses_another_agencys_workbook_and_files_an_unknown_name_with_a_warning(site):
     server, folder, root = site
     c = Browserless(server.base)
     wb = make_workbook(root / "wrong-name.xlsx", meta_agency=A)
-    before_a = len(versions(folder, A))
-    assert upload(c, token(folder, B), wb)[0] == 303
+    before_a, before_b = len(versions(folder, A)), len(versions(folder, B))
+    status, headers, _ = upload(c, token(folder, B), wb)
+    assert status == 303
     wait_done(server)
-    assert len(versions(folder, A)) == before_a
+    page = c.follow(headers["Location"])[2].decode()
+    assert f"封面的机关名称是“{A}”" in page and f"不能通过{B}的专用链接报送" in page
+    assert (len(versions(folder, A)), len(versions(folder, B))) == (before_a, before_b)
+    with Season.open(folder) as s:
+        refused = s.refusals()
+    assert [(r["agency"], r["cover"], r["other"], r["original_name"]) for r in refused] == [
+        (B, A, A, "wrong-name.xlsx")
+    ]
+    c.login()
+    board = c.get("/")[2].decode()
+    assert "被拒收的链接上传" in board and "wrong-name.xlsx" in board
+    # a name the season does not know (a short or old name): filed under the link, with a warning
+    short = make_workbook(root / "short-name.xlsx", meta_agency="乙局（旧称）")
+    assert upload(c, token(folder, B), short)[0] == 303
+    wait_done(server)
     v = versions(folder, B)[-1]
     msg = next(f for f in v.findings if f.rule == "agency-mismatch")
-    assert f"“{A}”" in msg.message and f"“{B}”" in msg.message and msg.cell == "B3"
+    assert "“乙局（旧称）”" in msg.message and f"“{B}”" in msg.message and msg.cell == "B3"
 
 
 def test_xss_in_agency_names_file_names_and_cells_is_text(site):
@@ -317,13 +335,13 @@ def test_xss_in_agency_names_file_names_and_cells_is_text(site):
 def test_uploaded_names_never_become_paths(site):
     server, folder, root = site
     c = Browserless(server.base)
-    wb = make_workbook(root / "trav.xlsx", meta_agency=B)
-    for name in [
+    for i, name in enumerate([
         "../../../../tmp/xltools-pwned.xlsx",
         "..\\..\\season.db.xlsx",
         "/etc/passwd.xlsx",
         "a/../../x.xlsx",
-    ]:
+    ]):
+        wb = make_workbook(root / f"trav{i}.xlsx", meta_agency=B, t2_normative_issued=i)
         assert upload(c, token(folder, B), wb, name=name)[0] == 303
     wait_done(server)
     assert not Path("/tmp/xltools-pwned.xlsx").exists()
@@ -477,61 +495,45 @@ def test_a_stopped_server_finishes_spooled_uploads_on_restart(tmp_path):
 
 
 def test_the_fast_board_agrees_with_the_seasons_board(tmp_path):
-    """Every board status: missing, errors, warnings, explained, approved, changed after approval."""
-    from xltools.web.state import SeasonState
+    """Every board status: missing, errors, warnings, explained, approved, changed after
+    approval — the board read without building versions (the page's) equals the full one."""
+    from xltools.pipeline import check_file
+    from xltools.season.workflow import Actor, Incoming, accept, approve, take_in
 
     names = ["甲局", "乙局", "丙局", "丁局", "戊局", "己局"]
     folder = make_season(tmp_path / "s", names)
-    state = SeasonState(folder)
-    from xltools.pipeline import check_file
+    me = Actor("测试", "web")
+    season = Season.open(folder)
 
     def add(agency, **values):
         p = make_workbook(
             tmp_path / f"{agency}{len(list(tmp_path.iterdir()))}.xlsx", meta_agency=agency, **values
         )
-        return state.record(agency, p, check_file(p), p.name, "2026-01-20T09:00:00", None, "agency")
+        assert check_file(p).agency == agency
+        return take_in(season, [Incoming(p, link_agency=agency)], actor=me, jobs=0).added[0]
 
     warn = dict(t2_regulation_issued=5, t2_regulation_repealed=0, t2_regulation_in_force=1)
     add("乙局", t3_new_person=999)
     add("丙局", **warn)
     add("丁局", **warn)
-    w = next(f for f in state.history("丁局")[-1].findings if f.severity == "warning")
-    state.accept("丁局", w.rule, w.cell, "已核实")
+    w = next(f for f in season.history("丁局")[-1].findings if f.severity == "warning")
+    accept(season, "丁局", w.rule, "已核实", actor=me, cell=w.cell)
     add("戊局")
-    state.approve("戊局")
+    approve(season, "戊局", actor=me)
     add("己局")
-    state.approve("己局")
+    approve(season, "己局", actor=me)
     add("己局", t2_normative_issued=7)
     add("乙局", t3_new_person=998)
-    with Season.open(folder) as s:
-        full = [
-            (
-                a.agency,
-                a.status,
-                a.versions,
-                a.last_change,
-                a.errors,
-                a.warnings,
-                a.explained,
-                a.approved,
-                a.current.diff.text if a.current and a.current.diff else None,
-            )
-            for a in s.board()
+
+    def rows(board):
+        return [
+            (a.agency, a.status, a.versions, a.last_change, a.errors, a.warnings, a.explained,
+             a.approved, a.diff_text, a.seq)
+            for a in board
         ]
-    fast = [
-        (
-            b.agency,
-            b.status,
-            b.versions,
-            b.last_change,
-            b.errors,
-            b.warnings,
-            b.explained,
-            b.approved,
-            b.diff_text,
-        )
-        for b in state.board()
-    ]
+
+    full, fast = rows(season.board(full=True)), rows(season.board(full=False))
+    season.close()
     assert fast == full
     assert [x[1] for x in fast] == [
         "missing",

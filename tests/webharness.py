@@ -12,6 +12,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 from xltools.season import Season
+from xltools.season.workflow import Actor, configure
 from xltools.web.access import Access
 from xltools.web.app import Options, create_app
 
@@ -34,7 +35,8 @@ def make_season(folder: Path, agencies: list[str], year: int = YEAR) -> Path:
 
 
 def token(folder: Path, agency: str) -> str:
-    return Access(folder).token_for(agency)
+    with Season.open(folder) as s:
+        return s.link_token(agency)
 
 
 class Server:
@@ -56,6 +58,9 @@ class Server:
             max_request_body_size=500 * 1024 * 1024,
         )
         self.base = f"http://127.0.0.1:{self.server.effective_port}"
+        if not (options and options.public_url):  # as `xltools serve` does: links name this server
+            with Season.open(folder) as s:
+                configure(s, actor=Actor("测试", "cli"), public_url=self.base)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -67,7 +72,7 @@ class Server:
 
     @property
     def intake(self):
-        return self.app.extensions["xltools"]["intake"]
+        return self.app.extensions["xltools"].intake
 
     def stop(self) -> None:
         self.server.close()
@@ -106,6 +111,15 @@ class Browserless:
 
     def get(self, path: str):
         return self.request("GET", path)
+
+    def follow(self, path: str, hops: int = 5):
+        """GET, following redirects on this site (a flashed message shows on the last page)."""
+        for _ in range(hops):
+            status, headers, body = self.get(path)
+            if status not in (301, 302, 303) or not headers.get("Location"):
+                break
+            path = headers["Location"].removeprefix(self.base)
+        return status, headers, body
 
     def csrf(self, path: str) -> str:
         status, _, body = self.get(path)

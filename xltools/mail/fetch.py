@@ -23,7 +23,7 @@ import socket
 import ssl
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -36,9 +36,11 @@ from xltools.mail.imap import (
     close,
     connect,
     describe_failure,
+    load_imap_config,
 )
 from xltools.mail.incoming import DEFAULT_MAX_BYTES, MB, Found, Incoming, parse_message
 from xltools.messages import FETCH, NAMES
+from xltools.roster import RosterIndex, load_roster
 
 SCHEMA_VERSION = 1
 LEDGER = NAMES.fetch_ledger
@@ -572,8 +574,6 @@ def _fetch_parts(mailbox, uid: int, what: str) -> bytes | None:
 
 def sender_matcher(roster: Sequence | None) -> Callable[[str | None], str | None]:
     """The roster agency whose 电子邮箱 lists this sender's address (None when none or several)."""
-    from xltools.roster import RosterIndex
-
     index = RosterIndex(roster or ())
 
     def match(sender: str | None) -> str | None:
@@ -681,8 +681,7 @@ def render(result: FetchResult) -> str:
 
 def run_fetch(
     *,
-    outdir: str | Path | None = None,
-    season: str | Path | None = None,
+    outdir: str | Path,
     since: str | None = None,
     folder: str | None = None,
     max_mb: float = DEFAULT_MAX_BYTES / MB,
@@ -693,106 +692,20 @@ def run_fetch(
     progress: Progress | None = None,
     env=None,
 ) -> FetchResult:
-    """Settings, password, target and roster resolved, then `fetch`. Raises XltoolsError."""
-    from dataclasses import replace
-
-    from xltools.mail.imap import load_imap_config
-    from xltools.roster import load_roster
-
-    settings, base, roster_entries = {}, None, None
-    if season is not None:
-        target, settings, base, roster_entries = season_target(season)
-    else:
-        target = FolderTarget(outdir)
-    config = load_imap_config(env, settings, folder=folder, base=base)
+    """Fetch into a plain folder: settings, password and roster resolved, then `fetch`.
+    (Into a season: xltools.season.workflow.fetch.) Raises XltoolsError."""
+    config = load_imap_config(env, {}, folder=folder, base=None)
     if not config.password and config.user and config.host and ask_password:
         config = replace(config, password=ask_password(config.user) or None)
-    try:
-        if roster is not None:
-            roster_entries = load_roster(roster)
-        return fetch(
-            config,
-            target,
-            since=parse_since(since),
-            max_bytes=int(max_mb * MB),
-            mark_seen=mark_seen,
-            move_to=move_to,
-            match_sender=sender_matcher(roster_entries) if roster_entries else None,
-            progress=progress,
-        )
-    finally:
-        if hasattr(target, "close"):
-            target.close()
-
-
-def season_target(folder: str | Path):
-    """(target, [imap] settings, settings folder, roster) for a season folder."""
-    from xltools.season import Season
-
-    season = Season.open(folder)
-    return (
-        SeasonTarget(season),
-        dict(season.settings.extra.get("imap") or {}),
-        season.folder,
-        season.roster,
+    target = FolderTarget(outdir)
+    entries = load_roster(roster) if roster is not None else None
+    return fetch(
+        config,
+        target,
+        since=parse_since(since),
+        max_bytes=int(max_mb * MB),
+        mark_seen=mark_seen,
+        move_to=move_to,
+        match_sender=sender_matcher(entries) if entries else None,
+        progress=progress,
     )
-
-
-class SeasonTarget:
-    """Each file becomes a version of its agency in the season (checked, kept read-only, with
-    its origin: sender, Message-ID, IMAP folder and UID); the ledger is in the season folder."""
-
-    def __init__(self, season):
-        self.season = season
-        self.ledger = Ledger(Path(season.folder) / LEDGER)
-        self.description = FETCH.season_target.format(folder=season.folder)
-
-    def store(self, found: Found, incoming: Incoming, record: MessageRecord) -> FileRecord:
-        import tempfile
-
-        from xltools.season import Origin
-
-        origin = Origin.from_mail(
-            sender=incoming.sender or "",
-            message_id=incoming.message_id or "",
-            folder=record.folder,
-            uid=record.uid,
-        )
-        with tempfile.TemporaryDirectory(prefix="xltools-fetch-") as tmp:
-            path = Path(tmp) / safe_name(found.name)
-            path.write_bytes(found.data)
-            version = self.season.add_file(
-                path, origin, received=record.received or record.fetched, original_name=found.name
-            )
-        where = FETCH.version.format(agency=version.agency, seq=version.seq)
-        if self.season.roster:
-            from xltools.roster import RosterIndex
-
-            warning = RosterIndex(self.season.roster).sender_mismatch(
-                incoming.sender, version.agency
-            )
-            if warning and warning not in record.note:
-                record.note = "；".join(x for x in (record.note, warning) if x)
-        if not version.created:
-            return FileRecord(
-                found.name,
-                FILE_DUPLICATE,
-                where,
-                found.sha256,
-                found.size,
-                detail=FETCH.same_as_version.format(version=where),
-                inside=found.inside,
-                version=str(version.id),
-            )
-        return FileRecord(
-            found.name,
-            FILE_SAVED,
-            where,
-            found.sha256,
-            found.size,
-            inside=found.inside,
-            version=str(version.id),
-        )
-
-    def close(self) -> None:
-        self.season.close()

@@ -11,18 +11,22 @@ wording, headings and places to write from xltools/publish/wording.toml (or an o
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltools import XltoolsError
 from xltools.findings import Report
 from xltools.publish.build import PublishRefused, build_document, tables_of
+from xltools.publish.docx_writer import write_docx
+from xltools.publish.html_writer import write_html
 from xltools.publish.model import Document
+from xltools.publish.pdf import docx_to_pdf
 from xltools.publish.wording import load_wording, message
 
 __all__ = [
     "publish",
-    "publish_season",
+    "publish_report",
     "SeasonItem",
     "read_checked",
     "build_document",
@@ -78,26 +82,37 @@ def publish(
     notes: list[str] = []
     if before is not None:
         before = _previous_usable(report, before, words, notes)
-    doc = build_document(report, words, previous=before, agency=agency, force=force)
-    result = Published(doc, report, notes=notes)
+    result = publish_report(
+        report, docx, html, pdf, previous=before, agency=agency, force=force, words=words
+    )
+    result.notes[:0] = notes
+    return result
+
+
+def publish_report(
+    report: Report,
+    docx: str | Path | None = None,
+    html: str | Path | None = None,
+    pdf: str | Path | None = None,
+    *,
+    previous: Report | None = None,
+    agency: str | None = None,
+    force: bool = False,
+    words: dict | None = None,
+) -> Published:
+    """Write the report of an already checked `report` (a workbook read by `read_checked`, a
+    season's version) to the given outputs, each to a temporary name, then renamed."""
+    words = words or load_wording(None)
+    doc = build_document(report, words, previous=previous, agency=agency, force=force)
+    result = Published(doc, report)
     style = words["style"]
     docx_path = Path(docx) if docx else None
     if docx_path:
-        from xltools.publish.docx_writer import write_docx
-
         result.written.append(write_docx(doc, docx_path, style))
     if html:
-        from xltools.publish.html_writer import write_html
-
         result.written.append(write_html(doc, Path(html), style))
     if pdf:
-        from xltools.publish.pdf import docx_to_pdf
-
         if docx_path is None:
-            import tempfile
-
-            from xltools.publish.docx_writer import write_docx
-
             with tempfile.TemporaryDirectory(prefix="xltools-publish-") as tmp:
                 src = write_docx(doc, Path(tmp) / "report.docx", style)
                 result.written.append(docx_to_pdf(src, Path(pdf), words["messages"]))
@@ -134,51 +149,3 @@ class SeasonItem:
     agency: str
     published: Published | None = None
     problem: str | None = None  # why this agency's report was not written (Chinese)
-
-
-def publish_season(
-    folder: str | Path, outdir: str | Path, *, html: bool = True, wording: str | Path | None = None
-) -> list[SeasonItem]:
-    """The report of every approved agency of a season (`xltools season`): its signed-off
-    version, to OUTDIR/<机关名称>.docx (and .html), with the change against last year where
-    the season holds last year's figures. An agency whose report cannot be written is
-    listed with the reason; the others are written all the same."""
-    from xltools.publish.docx_writer import write_docx
-    from xltools.publish.html_writer import write_html
-    from xltools.season import Season
-    from xltools.textsafe import safe_filename
-
-    words = load_wording(wording)
-    style = words["style"]
-    outdir = Path(outdir)
-    items: list[SeasonItem] = []
-    used: set[str] = set()
-    with Season.open(folder) as season:
-        last = season.last_year  # last year's figures, when the season names them
-        for state in season.board():
-            if not state.approved or state.current is None:
-                continue
-            item = SeasonItem(state.agency)
-            items.append(item)
-            report = state.current.report()
-            before = None
-            record = last.find(state.agency, report.values.get("meta_uscc")) if last else None
-            if record is not None:
-                before = Report(
-                    file=record.file, form=record.form or report.form, values=dict(record.values)
-                )
-            try:
-                doc = build_document(report, words, previous=before, agency=state.agency)
-            except PublishRefused as e:
-                item.problem = "；".join([e.headline, *e.problems])
-                continue
-            name = safe_filename(state.agency)
-            while name in used:  # two names that sanitise alike
-                name += "_"
-            used.add(name)
-            result = Published(doc, report)
-            result.written.append(write_docx(doc, outdir / f"{name}.docx", style))
-            if html:
-                result.written.append(write_html(doc, outdir / f"{name}.html", style))
-            item.published = result
-    return items

@@ -99,6 +99,43 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
     """,
+    # 2: one workflow for every door: agency links, who did what, refused link uploads,
+    # explanations an agency writes and the coordinator decides on
+    """
+    CREATE TABLE links (
+        agency_id INTEGER PRIMARY KEY REFERENCES agencies(id),
+        token TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        sent TEXT                             -- when the link itself was last mailed
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        actor TEXT NOT NULL,                  -- an account's name, the system user, …
+        door TEXT NOT NULL,                   -- cli | web | agency | mail
+        action TEXT NOT NULL,                 -- take_in, approve, accept, reject, …
+        agency_id INTEGER REFERENCES agencies(id),
+        version_id INTEGER REFERENCES versions(id),
+        detail TEXT                           -- JSON
+    );
+    CREATE INDEX audit_agency ON audit(agency_id);
+    CREATE TABLE refusals (                   -- a link upload naming another agency
+        id INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        agency_id INTEGER NOT NULL REFERENCES agencies(id),
+        cover TEXT,
+        other_id INTEGER REFERENCES agencies(id),
+        original_name TEXT,
+        sha256 TEXT
+    );
+    ALTER TABLE accepts ADD COLUMN state TEXT NOT NULL DEFAULT 'accepted';
+    ALTER TABLE accepts ADD COLUMN actor TEXT;
+    ALTER TABLE accepts ADD COLUMN decided TEXT;
+    ALTER TABLE accepts ADD COLUMN decided_by TEXT;
+    ALTER TABLE accepts ADD COLUMN reply TEXT;
+    ALTER TABLE approvals ADD COLUMN actor TEXT;
+    ALTER TABLE mails ADD COLUMN actor TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -29,6 +29,7 @@ from xltools.messages import NAMES, SEASON
 from xltools.roster import normalise_name, normalise_uscc
 from xltools.rules import rules_for
 from xltools.rules.crossyear import CrossYearRule
+from xltools.season.settings import DEFAULT_FACTOR, DEFAULT_MIN_CHANGE
 from xltools.spec import col_letter, load_form
 from xltools.vocabulary import SUPERSEDED, UNREADABLE, WRONG_YEAR, status_label
 
@@ -268,3 +269,25 @@ def note_for(last_year: LastYear, agency: str | None, uscc: str | None) -> str |
             year=last_year.year, source=last_year.source.name
         )
     return None
+
+
+def add_last_year(reports: list[Report], previous: Path, opener: Callable) -> tuple[list, list]:
+    """`check --previous`: the cross-year findings added to each report (in place). Returns
+    the reports that gained some, and (file, note) pairs about how last year was matched."""
+    loaded: dict[int, LastYear] = {}
+    gained, notes = [], []
+    for r in reports:
+        if r.unreadable or not r.values or not isinstance(r.year, int):
+            continue
+        if r.year not in loaded:
+            loaded[r.year] = load_last_year(previous, r.year - 1, opener)
+        last = loaded[r.year]
+        uscc = r.values.get("meta_uscc") if isinstance(r.values.get("meta_uscc"), str) else None
+        note = note_for(last, r.agency, uscc)
+        if note:
+            notes.append((r.file, note))
+        found = cross_year_findings(r, last, r.agency, uscc, DEFAULT_FACTOR, DEFAULT_MIN_CHANGE)
+        if found:
+            r.findings.extend(found)
+            gained.append(r)
+    return gained, notes

@@ -16,8 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from xltools import XltoolsError
 from xltools.findings import ERROR
+from xltools.mail.compose import (
+    _ONLY_KINDS,
+    ONLY_CHOICES,
+    STATUS_KIND,
+    _date_text,
+    _plan_entry,
+    _plan_summary,
+    load_templates,
+)
+from xltools.mail.config import MailConfig
+from xltools.mail.message import check_addresses, clean_body
 from xltools.messages import MAIL, SEASON
+from xltools.results import RESULTS_NAME, load_results
+from xltools.roster import RosterIndex, load_roster
 from xltools.season.store import Season
 from xltools.vocabulary import severity_label
 
@@ -39,17 +53,15 @@ class SeasonMessage:
     already: bool  # recorded as sent in the season database
 
 
-def _version_ids(season: Season, outdir: Path) -> dict[str, tuple[int | None, dict]]:
-    doc = json.loads((outdir / "results.json").read_text(encoding="utf-8"))
+def _version_ids(season: Season, outdir: Path) -> dict[str, int | None]:
+    """agency → the id of the version results.json names for it."""
+    doc = json.loads((outdir / RESULTS_NAME).read_text(encoding="utf-8"))
     out = {}
     for e in doc.get("entries") or []:
         vid = None
         if e.get("sha256") and e.get("version"):
-            row = season.conn.execute(
-                "SELECT id FROM versions WHERE sha256 = ? AND seq = ?", (e["sha256"], e["version"])
-            ).fetchone()
-            vid = row["id"] if row else None
-        out[e.get("agency") or ""] = (vid, e)
+            vid = season.version_for(e["sha256"], e["version"])
+        out[e.get("agency") or ""] = vid
     return out
 
 
@@ -61,20 +73,6 @@ def plan(
     config=None,
     summary_to: Sequence[str] = (),
 ) -> list[SeasonMessage]:
-    from xltools import XltoolsError
-    from xltools.mail.compose import (
-        _ONLY_KINDS,
-        ONLY_CHOICES,
-        STATUS_KIND,
-        _date_text,
-        _plan_entry,
-        _plan_summary,
-        load_templates,
-    )
-    from xltools.mail.config import MailConfig
-    from xltools.results import load_results
-    from xltools.roster import RosterIndex, load_roster
-
     outdir = Path(outdir)
     if only not in _ONLY_KINDS:
         raise XltoolsError(
@@ -86,7 +84,6 @@ def plan(
         roster = load_roster(roster)
     roster = roster or season.roster
     roster = RosterIndex(roster) if roster else None
-    check_addresses = _hygiene().check_addresses
     cc = check_addresses(config.cc, "--cc")
     summary_to = check_addresses(summary_to, "--summary-to")
     templates = load_templates(config.templates)
@@ -105,7 +102,7 @@ def plan(
         kind = STATUS_KIND.get(entry.status)
         if kind not in kinds:
             continue
-        vid, raw = ids.get(entry.agency, (None, {}))
+        vid = ids.get(entry.agency)
         v = season.version(vid) if vid else None
         if KIND_KEY[kind] == "accepted" and not (v and v.approved):
             continue  # 已通过 goes out once the version is signed off
@@ -132,24 +129,10 @@ def plan(
     return out
 
 
-def _hygiene():
-    """The mail package's text hygiene (clean_body, check_addresses), wherever it lives."""
-    import importlib
-
-    for name in ("xltools.mail.message", "xltools.mail.compose"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(module, "clean_body") and hasattr(module, "check_addresses"):
-            return module
-    raise ImportError("xltools.mail has no clean_body / check_addresses")
-
-
 def _agency_id(season: Season, name: str) -> int | None:
     try:
         return season.agency_id(name)
-    except Exception:
+    except XltoolsError:
         return None
 
 
@@ -197,7 +180,7 @@ def _with_progress(m, v):
     text = progress_text(v)
     if not text:
         return m
-    text = _hygiene().clean_body(text)
+    text = clean_body(text)
     marker = SEASON.mail_findings_marker  # the line of the revise template before the list
     if marker in m.text:
         body = m.text.replace(marker, f"{text}\n\n{marker}", 1)
@@ -214,7 +197,13 @@ def _with_progress(m, v):
     return dataclasses.replace(m, text=body, html=h)
 
 
-def record(season: Season, sm: SeasonMessage, message_id: str | None, deadline: str | None) -> None:
+def record(
+    season: Season,
+    sm: SeasonMessage,
+    message_id: str | None,
+    deadline: str | None,
+    actor: str | None = None,
+) -> None:
     m = sm.message
     key = KIND_KEY.get(m.kind, m.kind)
     season.record_mail(
@@ -226,6 +215,7 @@ def record(season: Season, sm: SeasonMessage, message_id: str | None, deadline: 
         subject=m.subject,
         digest=m.digest,
         message_id=message_id,
+        actor=actor,
     )
 
 
@@ -236,8 +226,8 @@ def import_sendlog(season: Season, outdir: Path) -> int:
         return 0
     marker = f"sendlog:{path.resolve()}"
     size = path.stat().st_size
-    row = season.conn.execute("SELECT value FROM meta WHERE key = ?", (marker,)).fetchone()
-    if row and int(row["value"]) >= size:
+    seen = season.meta(marker)
+    if seen and int(seen) >= size:
         return 0
     n = 0
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -247,20 +237,11 @@ def import_sendlog(season: Season, outdir: Path) -> int:
             agency = _agency_id(season, rec["agency"]) if rec.get("agency") else None
         except (ValueError, KeyError, TypeError):
             continue
-        if (
-            rec.get("message_id")
-            and season.conn.execute(
-                "SELECT 1 FROM mails WHERE message_id = ?", (rec["message_id"],)
-            ).fetchone()
-        ):
+        if rec.get("message_id") and season.has_message_record(rec["message_id"]):
             continue  # sent by a season run: recorded already
         vid = None
         if agency is not None and kind != "remind":
-            r = season.conn.execute(
-                "SELECT id FROM versions WHERE agency_id = ? AND received <= ? ORDER BY seq DESC LIMIT 1",
-                (agency, rec.get("time") or "9999"),
-            ).fetchone()
-            vid = r["id"] if r else None
+            vid = season.version_received_by(agency, rec.get("time") or "9999")
         if kind != "summary" and kind != "remind" and vid is None:
             continue
         n += season.record_mail(
@@ -274,6 +255,5 @@ def import_sendlog(season: Season, outdir: Path) -> int:
             message_id=rec.get("message_id"),
             sent=rec.get("time"),
         )
-    with season.transaction() as c:
-        c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (marker, str(size)))
+    season.set_meta(marker, str(size))
     return n

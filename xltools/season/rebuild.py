@@ -19,7 +19,7 @@ from xltools import XltoolsError
 from xltools.messages import NAMES, SEASON
 from xltools.season import db as dbmod
 from xltools.season.settings import read_settings
-from xltools.season.store import FILES_DIR, JOURNAL_NAME, RECORDS_NAME, Origin, Season, now
+from xltools.season.store import AUDIT_NAME, FILES_DIR, JOURNAL_NAME, RECORDS_NAME, Origin, Season
 
 
 def rebuild(
@@ -58,8 +58,7 @@ def rebuild(
                 }
             )
             origin = Origin("path", path=None) if origin.kind not in ("path", "mail") else origin
-            old = season.known(r["sha256"])
-            if old is not None and not season._is_new_receipt(old, origin):
+            if season.known(r["sha256"]) is not None:  # the same content is never a new version
                 continue
             season.add_checked(
                 path,
@@ -73,12 +72,26 @@ def rebuild(
             )
             added += 1
         restored = _restore(season, folder)
+        season.restore_actions(_journal_lines(folder / AUDIT_NAME))
         season.export_records()
         if progress:
             progress(SEASON.text("rebuilt_progress", receipts=len(receipts), n=added))
     return SEASON.text(
         "rebuilt", n=added, accepts=restored[0], approvals=restored[1], mails=restored[2]
     ) + (SEASON.text("rebuilt_moved", name=moved.name) if moved else "")
+
+
+def _journal_lines(path: Path) -> list[dict]:
+    out = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash
+            if isinstance(rec, dict):
+                out.append(rec)
+    return out
 
 
 def _receipts(folder: Path) -> list[dict]:
@@ -124,44 +137,21 @@ def _restore(season: Season, folder: Path) -> tuple[int, int, int]:
     except (OSError, ValueError) as e:
         raise XltoolsError(SEASON.text("records_unreadable", path=path, error=e)) from None
 
-    def version_id(rec):
-        row = season.conn.execute(
-            "SELECT id, agency_id FROM versions WHERE sha256 = ? ORDER BY seq DESC LIMIT 1",
-            (rec.get("version_sha256"),),
-        ).fetchone()
-        return (row["id"], row["agency_id"]) if row else (None, None)
-
-    a = b = m = 0
-    with season.transaction() as c:
-        for rec in doc.get("accepts") or []:
-            vid, aid = version_id(rec)
-            if vid:
-                c.execute(
-                    "INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key, value_json, note, created)"
-                    " VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        aid,
-                        vid,
-                        rec["rule"],
-                        rec.get("sheet"),
-                        rec.get("cell"),
-                        rec.get("key"),
-                        json.dumps(rec.get("value")),
-                        rec["note"],
-                        rec.get("time") or now(),
-                    ),
-                )
-                a += 1
-        for rec in doc.get("approvals") or []:
-            vid, aid = version_id(rec)
-            if vid:
-                c.execute(
-                    "INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created) VALUES (?,?,?,?)",
-                    (aid, vid, rec.get("note"), rec.get("time") or now()),
-                )
-                b += 1
+    a, b = season.restore_records(doc.get("accepts") or [], doc.get("approvals") or [])
+    season.import_links(
+        {
+            r["agency"]: r["token"]
+            for r in doc.get("links") or []
+            if r.get("agency") and r.get("token")
+        }
+    )
+    m = 0
     for rec in doc.get("mails") or []:
-        vid, aid = version_id(rec) if rec.get("version_sha256") else (None, None)
+        vid, aid = (
+            season.version_by_sha(rec.get("version_sha256"))
+            if rec.get("version_sha256")
+            else (None, None)
+        )
         if aid is None and rec.get("agency"):
             try:
                 aid = season.agency_id(rec["agency"])
@@ -176,5 +166,6 @@ def _restore(season: Season, folder: Path) -> tuple[int, int, int]:
             subject=rec.get("subject"),
             message_id=rec.get("message_id"),
             sent=rec.get("sent"),
+            actor=rec.get("actor"),
         )
     return a, b, m

@@ -15,6 +15,7 @@ from xltools.fsutil import atomic_write_text
 from xltools.messages import SEASON
 
 SETTINGS_NAME = "season.toml"
+_TOP_KEYS = ("year", "roster", "previous", "office", "public_url", "deadline", "thresholds")
 
 DEFAULT_FACTOR = 5.0  # plausibility: a key total changes by more than this factor …
 DEFAULT_MIN_CHANGE = 20.0  # … and by at least this much
@@ -30,7 +31,9 @@ class Settings:
     factor: float = DEFAULT_FACTOR
     min_change: float = DEFAULT_MIN_CHANGE
     office: str | None = None  # 汇总单位, e.g. “聊城市人民政府办公室”
-    extra: dict = field(default_factory=dict)
+    public_url: str | None = None  # the address agencies reach the web page by (their links)
+    deadline: str | None = None  # 报送期限, ISO date (2026-02-10)
+    extra: dict = field(default_factory=dict)  # other tables ([imap], …), kept as they are
 
     def resolve(self, folder: Path, value: str | None) -> Path | None:
         if not value:
@@ -48,12 +51,10 @@ def _toml_str(s: str) -> str:
 
 def write_settings(folder: Path, s: Settings) -> Path:
     lines = [SEASON.settings_comment, f"year = {s.year}"]
-    if s.roster:
-        lines.append(f"roster = {_toml_str(s.roster)}")
-    if s.previous:
-        lines.append(f"previous = {_toml_str(s.previous)}")
-    if s.office:
-        lines.append(f"office = {_toml_str(s.office)}")
+    for key in ("roster", "previous", "office", "public_url", "deadline"):
+        value = getattr(s, key)
+        if value:
+            lines.append(f"{key} = {_toml_str(value)}")
     lines += [
         "",
         "[thresholds]",
@@ -62,7 +63,22 @@ def write_settings(folder: Path, s: Settings) -> Path:
         f"min_change = {s.min_change:g}",
         "",
     ]
+    for table, values in s.extra.items():
+        if isinstance(values, dict):
+            lines.append(f"[{table}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if _toml_value(v)]
+            lines.append("")
     return atomic_write_text(folder / SETTINGS_NAME, "\n".join(lines))
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return _toml_str(v)
+    return ""
 
 
 def read_settings(folder: Path) -> Settings:
@@ -98,9 +114,7 @@ def read_settings(folder: Path) -> Settings:
         factor,
         min_change,
         text("office"),
-        {
-            k: v
-            for k, v in data.items()
-            if k not in ("year", "roster", "previous", "office", "thresholds")
-        },
+        text("public_url"),
+        text("deadline"),
+        {k: v for k, v in data.items() if k not in _TOP_KEYS},
     )

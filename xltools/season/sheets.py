@@ -3,15 +3,11 @@ each agency's previous version) and 与上年比较 (key totals this year and la
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from xltools.messages import NAMES, SEASON
+from xltools.season.entries import SeasonConsolidation
 from xltools.summary import _header, _print, _streamed_sheet, _text
 from xltools.textsafe import wrapped_lines
 from xltools.vocabulary import BOARD_COLORS, BOARD_LABELS, NOT_IN_ROSTER
-
-if TYPE_CHECKING:
-    from xltools.season.run import SeasonConsolidation
 
 # column widths of 与上年比较 (characters) and the header font's line height (points)
 COMPARE_NAME_WIDTH, COMPARE_WIDTH = 24, 8
@@ -24,7 +20,7 @@ def _header_height(heads: list[str], widths: list[float]) -> float:
     return max(wrapped_lines(h, w) for h, w in zip(heads, widths)) * _LINE_HEIGHT + 4
 
 
-def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
+def changes_sheet(wb, fmt, result: SeasonConsolidation) -> None:
     entries = [e for e in result.entries if getattr(e, "board", None)]
     ws = _streamed_sheet(wb, NAMES.sheet_board)
     plain = fmt.get(font_size=10)
@@ -59,7 +55,7 @@ def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
             e.versions,
             v.seq if v else None,
             v.received if v else None,
-            v.origin.text if v else None,
+            v.original_name if v else None,
             e.errors if v else None,
             len(v.open_warnings) if v else None,
             len(v.accepted) if v else None,
@@ -104,7 +100,7 @@ def changes_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
     _print(ws)
 
 
-def compare_sheet(wb, fmt, result: "SeasonConsolidation") -> None:
+def compare_sheet(wb, fmt, result: SeasonConsolidation) -> None:
     """Each agency's key totals this year and last year, the change and the change in %."""
     from xltools.season.lastyear import crossyear
 

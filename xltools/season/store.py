@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import stat
@@ -53,6 +55,7 @@ FILES_DIR = "files"
 ANNOTATED_DIR = "annotated"
 JOURNAL_NAME = "received.jsonl"
 RECORDS_NAME = NAMES.season_records
+AUDIT_NAME = NAMES.season_audit
 LOCK_NAME = ".season.lock"
 
 
@@ -105,6 +108,8 @@ class Origin:
                 else ""
             )
             return SEASON.text("origin_mail", sender=self.sender or "?", where=where)
+        if self.kind in ("web", "link"):
+            return SEASON.origin_upload[self.kind]
         return SEASON.text("origin_path", path=self.path)
 
     def to_dict(self) -> dict:
@@ -232,7 +237,8 @@ class Version:
 
 @dataclass(slots=True)
 class AgencyState:
-    """One row of the board."""
+    """One row of the board. `current` is None when nothing was received, and also when the
+    board was read without building versions (`Season.board(full=False)`)."""
 
     agency: str
     agency_id: int
@@ -246,6 +252,12 @@ class AgencyState:
     explained: int  # accepted warnings
     approved: bool  # the current version is signed off
     email: str | None = None
+    group: str | None = None  # the roster's 上级/分组
+    seq: int | None = None  # the current version's number
+    diff_text: str | None = None  # the current version against the one before
+    file_status: str | None = None  # the current version's own status (ok, errors, …)
+    original_name: str | None = None  # the current version's file, as it was named
+    pending: int = 0  # explanations written by the agency, awaiting the coordinator
 
     @property
     def label(self) -> str:
@@ -258,14 +270,32 @@ class AgencyState:
             "status": self.status,
             "status_label": self.label,
             "versions": self.versions,
-            "current_seq": self.current.seq if self.current else None,
+            "current_seq": self.seq,
             "last_change": self.last_change,
             "errors": self.errors,
             "warnings": self.warnings,
             "explained": self.explained,
             "approved": self.approved,
-            "diff_text": self.current.diff.text if self.current and self.current.diff else None,
+            "diff_text": self.diff_text,
         }
+
+
+# the board in one query: every agency, its current (highest-numbered) version and counts
+_BOARD_SQL = """
+SELECT a.id, a.name, a.in_roster, a.email, a.grp,
+       v.id AS vid, v.seq, v.status, v.errors, v.warnings, v.received, v.diff_json,
+       v.original_name,
+       (SELECT COUNT(*) FROM versions x WHERE x.agency_id = a.id) AS n,
+       (SELECT 1 FROM approvals p WHERE p.version_id = v.id) AS approved,
+       (SELECT 1 FROM approvals p WHERE p.agency_id = a.id LIMIT 1) AS ever,
+       (SELECT 1 FROM accepts c WHERE c.agency_id = a.id AND c.state = 'accepted' LIMIT 1)
+           AS has_accepts,
+       (SELECT COUNT(*) FROM accepts c WHERE c.agency_id = a.id AND c.state = 'pending')
+           AS pending
+FROM agencies a
+LEFT JOIN versions v ON v.agency_id = a.id
+     AND v.seq = (SELECT MAX(y.seq) FROM versions y WHERE y.agency_id = a.id)
+"""
 
 
 def finding_id(f: Finding | dict) -> tuple:
@@ -387,6 +417,12 @@ class Season:
     def year(self) -> int:
         return self.settings.year
 
+    def update_settings(self, **changes) -> Settings:
+        """Change settings (season.toml, rewritten whole); e.g. public_url, deadline, office."""
+        self.settings = self.settings.with_(**changes)
+        write_settings(self.folder, self.settings)
+        return self.settings
+
     # ---- locking and transactions
 
     @contextlib.contextmanager
@@ -455,6 +491,7 @@ class Season:
         with self.transaction() as c:
             for r in self.roster:
                 self._agency_row(c, r.name, r.uscc, r, create=True)
+        self.link_tokens()  # every roster agency has its link from the start
 
     def _agency_row(
         self, c, name: str, uscc: str | None, roster: RosterEntry | None, create: bool
@@ -571,32 +608,21 @@ class Season:
     ) -> Version:
         """Receive one file: check it (in an isolated worker unless jobs=0), keep a read-only
         copy, record it as the agency's next version with its findings and its diff against
-        the previous version. Content already kept for that agency returns the existing
-        version (`created` False) — unless it arrives by a new e-mail and differs from the
-        current version (an agency going back to an earlier file)."""
+        the previous version. Content already kept returns the version that holds it
+        (`created` False): the same file is never a new version. (The season's doors take
+        files in through `xltools.season.workflow.take_in`, which adds the rules of links.)"""
         from xltools.batch import check_paths
 
         path = Path(path)
         sha = file_sha256(path)
         old = self.known(sha)
-        if old is not None and not self._is_new_receipt(old, origin):
+        if old is not None:
             old.created = False
             return old
         report = check_paths([path], jobs, digest=True)[0]
         return self.add_checked(
             path, report, origin or Origin.from_path(path), received, original_name, sha=sha
         )
-
-    def _is_new_receipt(self, old: Version, origin: Origin | None) -> bool:
-        if (
-            origin is None
-            or origin.kind != "mail"
-            or not origin.message_id
-            or self.has_message(origin.message_id)
-        ):
-            return False
-        cur = self.current(old.agency_id)
-        return cur is None or cur.sha256 != old.sha256
 
     def add_checked(
         self,
@@ -710,6 +736,7 @@ class Season:
                 ),
             )
             vid = cur.lastrowid
+            _bump(c)
         return self.version(vid)
 
     def _keep(self, path: Path, sha: str) -> Path:
@@ -825,10 +852,12 @@ class Season:
         return v
 
     def _accepted_for(self, v: Version) -> dict[tuple, str]:
-        """Explanations that still hold: same rule and cell, and the cell's value unchanged."""
+        """Explanations that still hold: accepted (not pending, rejected or withdrawn), same
+        rule and cell, and the cell's value unchanged."""
         out = {}
         rows = self.conn.execute(
-            "SELECT * FROM accepts WHERE agency_id = ? ORDER BY id", (v.agency_id,)
+            "SELECT * FROM accepts WHERE agency_id = ? AND state = 'accepted' ORDER BY id",
+            (v.agency_id,),
         ).fetchall()
         if not rows:
             return out
@@ -864,59 +893,82 @@ class Season:
         ).fetchall()
         return [self._version(r) for r in rows]
 
-    def board(self) -> list[AgencyState]:
-        """Every agency with its current status, roster agencies first, in roster order."""
-        out = []
+    def board(self, full: bool = True) -> list[AgencyState]:
+        """Every agency with its current status, roster agencies first, in roster order.
+
+        One query for all agencies: the board of a season of thousands must come within a
+        second. `full` also builds each current version (values, findings); without it, only
+        agencies with explanations are built (whether an explanation still holds depends on
+        the cell's value)."""
         order = {normalise_name(r.name): i for i, r in enumerate(self.roster or [])}
-        for a in self.conn.execute("SELECT * FROM agencies").fetchall():
-            cur = self.current(a["id"])
-            n = self.conn.execute(
-                "SELECT COUNT(*) FROM versions WHERE agency_id = ?", (a["id"],)
-            ).fetchone()[0]
-            ever = self.conn.execute(
-                "SELECT 1 FROM approvals WHERE agency_id = ? LIMIT 1", (a["id"],)
-            ).fetchone()
-            if cur is None:
-                status = MISSING
-            elif cur.approved:
-                status = APPROVED
-            elif ever:
-                status = CHANGED_AFTER_APPROVAL
-            elif cur.status == WARNINGS and not cur.open_warnings:
-                status = EXPLAINED
+        out = []
+        for r in self.conn.execute(_BOARD_SQL).fetchall():
+            cur = None
+            if r["vid"] is not None and (full or r["has_accepts"]):
+                cur = self._version(
+                    self.conn.execute("SELECT * FROM versions WHERE id = ?", (r["vid"],)).fetchone()
+                )
+            if r["vid"] is None:
+                status, errors, warnings, explained, approved = MISSING, 0, 0, 0, False
             else:
-                status = cur.status
-            explained = len(cur.accepted) if cur else 0
+                approved = bool(r["approved"])
+                errors = r["errors"]
+                warnings = len(cur.open_warnings) if cur else r["warnings"]
+                explained = len(cur.accepted) if cur else 0
+                if approved:
+                    status = APPROVED
+                elif r["ever"]:
+                    status = CHANGED_AFTER_APPROVAL
+                elif r["status"] == WARNINGS and not warnings:
+                    status = EXPLAINED
+                else:
+                    status = r["status"]
+            diff = Diff.from_dict(json.loads(r["diff_json"])).text if r["diff_json"] else None
             out.append(
                 AgencyState(
-                    a["name"],
-                    a["id"],
-                    bool(a["in_roster"]),
+                    r["name"],
+                    r["id"],
+                    bool(r["in_roster"]),
                     status,
-                    n,
+                    r["n"],
                     cur,
-                    cur.received if cur else None,
-                    cur.errors if cur else 0,
-                    len(cur.open_warnings) if cur else 0,
+                    r["received"],
+                    errors,
+                    warnings,
                     explained,
-                    bool(cur and cur.approved),
-                    a["email"],
+                    approved,
+                    r["email"],
+                    r["grp"],
+                    r["seq"],
+                    diff,
+                    r["status"],
+                    r["original_name"],
+                    r["pending"],
                 )
             )
         out.sort(
-            key=lambda s: (
-                (0, order[normalise_name(s.agency)])
-                if normalise_name(s.agency) in order
-                else (1, s.agency)
+            key=lambda b: (
+                (0, order[normalise_name(b.agency)])
+                if normalise_name(b.agency) in order
+                else (1, b.agency)
             )
         )
         return out
 
     # ---- explanations and sign-off
 
-    def accept(self, agency: str, rule: str, note: str, cell: str | None = None) -> list[Finding]:
-        """Accept the current version's warnings of `rule` (at `cell` if given) with a note.
-        Errors cannot be accepted. Returns the findings accepted."""
+    def accept(
+        self,
+        agency: str,
+        rule: str,
+        note: str,
+        cell: str | None = None,
+        actor: str | None = None,
+        pending: bool = False,
+    ) -> list[Finding]:
+        """Explain the current version's warnings of `rule` (at `cell` if given) with a note:
+        accepted at once (the coordinator), or `pending` until the coordinator decides (an
+        agency explaining its own warning). Errors cannot be explained. Returns the findings."""
         note = (note or "").strip()
         if not note:
             raise XltoolsError(SEASON.accept_no_note)
@@ -949,11 +1001,19 @@ class Season:
         errors = [f for f in hits if f.severity == ERROR]
         if errors:
             raise XltoolsError(SEASON.text("accept_error", rule=rule, message=errors[0].message))
+        state = "pending" if pending else "accepted"
         with self.transaction() as c:
-            for f in hits:
+            if pending:  # a new explanation of the same warning replaces one still waiting
                 c.execute(
-                    "INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key, value_json, note, created)"
-                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    "UPDATE accepts SET state = 'withdrawn', decided = ? WHERE agency_id = ?"
+                    " AND state = 'pending' AND rule = ? AND cell IS ?",
+                    (now(), cur.agency_id, rule, hits[0].cell if cell else None),
+                )
+            for f in hits:
+                value = _jsonable(cur.values.get(f.key)) if f.key else None
+                c.execute(
+                    "INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key,"
+                    " value_json, note, created, state, actor) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         cur.agency_id,
                         cur.id,
@@ -961,17 +1021,77 @@ class Season:
                         f.sheet,
                         f.cell,
                         f.key,
-                        json.dumps(
-                            _jsonable(cur.values.get(f.key)) if f.key else None, default=str
-                        ),
+                        json.dumps(value, default=str),
                         note,
                         now(),
+                        state,
+                        actor,
                     ),
                 )
+            _bump(c)
         self.export_records()
         return hits
 
-    def approve(self, agency: str, note: str | None = None) -> Version:
+    def explanations(self, agency: str | int | None = None, state: str | None = None) -> list[dict]:
+        """Explanations with who wrote and who decided them, oldest first."""
+        sql = (
+            "SELECT x.*, a.name AS agency, v.seq FROM accepts x JOIN agencies a ON a.id ="
+            " x.agency_id LEFT JOIN versions v ON v.id = x.version_id WHERE 1 = 1"
+        )
+        args: list = []
+        if agency is not None:
+            sql += " AND x.agency_id = ?"
+            args.append(agency if isinstance(agency, int) else self.agency_id(agency))
+        if state is not None:
+            sql += " AND x.state = ?"
+            args.append(state)
+        rows = self.conn.execute(sql + " ORDER BY x.id", args).fetchall()
+        return [
+            {
+                k: r[k]
+                for k in (
+                    "id",
+                    "agency",
+                    "seq",
+                    "rule",
+                    "sheet",
+                    "cell",
+                    "key",
+                    "note",
+                    "created",
+                    "state",
+                    "actor",
+                    "decided",
+                    "decided_by",
+                    "reply",
+                )
+            }
+            for r in rows
+        ]
+
+    def decide(
+        self, explanation_id: int, accept: bool, actor: str | None = None, reply: str | None = None
+    ) -> dict:
+        """The coordinator's decision on an explanation (pending → accepted or rejected), or
+        the withdrawal of an accepted one (accepted → withdrawn, when `accept` is False)."""
+        row = self.conn.execute("SELECT * FROM accepts WHERE id = ?", (explanation_id,)).fetchone()
+        if (
+            row is None
+            or row["state"] not in ("pending", "accepted")
+            or (accept and row["state"] == "accepted")
+        ):
+            raise XltoolsError(SEASON.explanation_not_open)
+        state = "accepted" if accept else ("rejected" if row["state"] == "pending" else "withdrawn")
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE accepts SET state = ?, decided = ?, decided_by = ?, reply = ? WHERE id = ?",
+                (state, now(), actor, (reply or "").strip() or None, explanation_id),
+            )
+            _bump(c)
+        self.export_records()
+        return next(e for e in self.explanations(row["agency_id"]) if e["id"] == explanation_id)
+
+    def approve(self, agency: str, note: str | None = None, actor: str | None = None) -> Version:
         """Sign off the agency's current version (已审核). Refused while it has errors."""
         cur = self.current(agency)
         if cur is None:
@@ -988,9 +1108,11 @@ class Season:
             )
         with self.transaction() as c:
             c.execute(
-                "INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created) VALUES (?,?,?,?)",
-                (cur.agency_id, cur.id, note, now()),
+                "INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created, actor)"
+                " VALUES (?,?,?,?,?)",
+                (cur.agency_id, cur.id, note, now(), actor),
             )
+            _bump(c)
         self.export_records()
         return self.version(cur.id)
 
@@ -1033,26 +1155,30 @@ class Season:
         digest: str | None = None,
         message_id: str | None = None,
         sent: str | None = None,
+        actor: str | None = None,
     ) -> bool:
         """Record a sent mail; False if the same mail was recorded before (no duplicate rows)."""
         aid = agency if isinstance(agency, int) or agency is None else self.agency_id(agency)
         with self.transaction() as c:
             cur = c.execute(
-                "INSERT OR IGNORE INTO mails (agency_id, version_id, kind, deadline, recipients, subject,"
-                " digest, message_id, sent) VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO mails (agency_id, version_id, kind, deadline, recipients,"
+                " subject, digest, message_id, sent, actor) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     aid,
                     version_id,
                     kind,
-                    deadline if kind == "remind" else deadline,
+                    deadline,
                     json.dumps(list(recipients), ensure_ascii=False),
                     subject,
                     digest,
                     message_id,
                     sent or now(),
+                    actor,
                 ),
             )
             added = cur.rowcount == 1
+            if added and kind == "link" and aid is not None:
+                c.execute("UPDATE links SET sent = ? WHERE agency_id = ?", (sent or now(), aid))
         if added:
             self.export_records()
         return added
@@ -1074,9 +1200,342 @@ class Season:
                 "subject": r["subject"],
                 "message_id": r["message_id"],
                 "sent": r["sent"],
+                "actor": r["actor"],
             }
             for r in rows
         ]
+
+    def version_for(self, sha256: str, seq: int) -> int | None:
+        """The id of the version with this content and number (as results.json names it)."""
+        row = self.conn.execute(
+            "SELECT id FROM versions WHERE sha256 = ? AND seq = ?", (sha256, seq)
+        ).fetchone()
+        return row["id"] if row else None
+
+    def version_by_sha(self, sha256: str | None) -> tuple[int | None, int | None]:
+        """(version id, agency id) of the latest version with this content, or (None, None)."""
+        row = self.conn.execute(
+            "SELECT id, agency_id FROM versions WHERE sha256 = ? ORDER BY seq DESC LIMIT 1",
+            (sha256,),
+        ).fetchone()
+        return (row["id"], row["agency_id"]) if row else (None, None)
+
+    def restore_records(
+        self, accepts: Sequence[dict], approvals: Sequence[dict]
+    ) -> tuple[int, int]:
+        """Explanations and sign-offs from 说明与审核.json (a rebuild), matched to versions by
+        content. Returns how many of each were restored."""
+        a = b = 0
+        with self.transaction() as c:
+            for rec in accepts:
+                vid, aid = self.version_by_sha(rec.get("version_sha256"))
+                if vid:
+                    c.execute(
+                        "INSERT INTO accepts (agency_id, version_id, rule, sheet, cell, key,"
+                        " value_json, note, created, state, actor, decided, decided_by, reply)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            aid,
+                            vid,
+                            rec["rule"],
+                            rec.get("sheet"),
+                            rec.get("cell"),
+                            rec.get("key"),
+                            json.dumps(rec.get("value")),
+                            rec["note"],
+                            rec.get("time") or now(),
+                            rec.get("state") or "accepted",
+                            rec.get("actor"),
+                            rec.get("decided"),
+                            rec.get("decided_by"),
+                            rec.get("reply"),
+                        ),
+                    )
+                    a += 1
+            for rec in approvals:
+                vid, aid = self.version_by_sha(rec.get("version_sha256"))
+                if vid:
+                    c.execute(
+                        "INSERT OR IGNORE INTO approvals (agency_id, version_id, note, created,"
+                        " actor) VALUES (?,?,?,?,?)",
+                        (aid, vid, rec.get("note"), rec.get("time") or now(), rec.get("actor")),
+                    )
+                    b += 1
+            _bump(c)
+        return a, b
+
+    def version_received_by(self, agency_id: int, time: str) -> int | None:
+        """The agency's latest version received at or before `time`."""
+        row = self.conn.execute(
+            "SELECT id FROM versions WHERE agency_id = ? AND received <= ?"
+            " ORDER BY seq DESC LIMIT 1",
+            (agency_id, time),
+        ).fetchone()
+        return row["id"] if row else None
+
+    def has_message_record(self, message_id: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM mails WHERE message_id = ?", (message_id,)).fetchone()
+            is not None
+        )
+
+    # ---- small settings kept in the database
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    @property
+    def revision(self) -> int:
+        """Goes up with every change a consolidation depends on (a version, an explanation,
+        a sign-off): a consolidation written at an older revision is out of date."""
+        return int(self.meta("revision") or 0)
+
+    # ---- the hashes of input files, remembered by (path, size, mtime)
+
+    def remembered_sha(self, path: str, size: int, mtime_ns: int) -> str | None:
+        row = self.conn.execute(
+            "SELECT size, mtime_ns, sha256 FROM seen_paths WHERE path = ?", (path,)
+        ).fetchone()
+        if row and row["size"] == size and row["mtime_ns"] == mtime_ns:
+            return row["sha256"]
+        return None
+
+    def remember_shas(self, rows: Sequence[tuple[str, int, int, str]]) -> None:
+        if rows:
+            with self.transaction() as c:
+                c.executemany(
+                    "INSERT OR REPLACE INTO seen_paths (path, size, mtime_ns, sha256)"
+                    " VALUES (?,?,?,?)",
+                    rows,
+                )
+
+    def set_annotated(self, version_id: int, path: Path) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE versions SET annotated = ? WHERE id = ?",
+                (str(path.relative_to(self.folder)), version_id),
+            )
+
+    # ---- agency links: one secret token per agency
+
+    def link_tokens(self) -> dict[int, str]:
+        """agency id → token, every agency having one (created for those still without)."""
+        missing = self.conn.execute(
+            "SELECT id FROM agencies WHERE id NOT IN (SELECT agency_id FROM links)"
+        ).fetchall()
+        if missing:
+            with self.transaction() as c:
+                for r in missing:
+                    c.execute(
+                        "INSERT OR IGNORE INTO links (agency_id, token, created) VALUES (?,?,?)",
+                        (r["id"], new_token(), now()),
+                    )
+        rows = self.conn.execute("SELECT agency_id, token FROM links").fetchall()
+        return {r["agency_id"]: r["token"] for r in rows}
+
+    def link_token(self, agency: str | int) -> str:
+        aid = agency if isinstance(agency, int) else self.agency_id(agency)
+        row = self.conn.execute("SELECT token FROM links WHERE agency_id = ?", (aid,)).fetchone()
+        return row["token"] if row else self.link_tokens()[aid]
+
+    def links(self) -> list[dict]:
+        """Every agency's link: agency, token, created, sent (when last mailed)."""
+        self.link_tokens()
+        rows = self.conn.execute(
+            "SELECT a.id, a.name, a.email, a.in_roster, l.token, l.created, l.sent FROM links l"
+            " JOIN agencies a ON a.id = l.agency_id"
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def import_links(self, links: dict[str, str]) -> int:
+        """Tokens kept elsewhere before (an older season's web/access.json): agency name →
+        token, for the agencies this season knows. Returns how many were taken."""
+        n = 0
+        with self.transaction() as c:
+            for name, token in links.items():
+                aid = self._agency_by_norm(name) if name else None
+                if aid is None or not token:
+                    continue
+                c.execute(
+                    "INSERT OR REPLACE INTO links (agency_id, token, created) VALUES (?,?,?)",
+                    (aid, token, now()),
+                )
+                n += 1
+        return n
+
+    def replace_link(self, agency: str | int) -> str:
+        """A new token for the agency: the old link stops working at once."""
+        aid = agency if isinstance(agency, int) else self.agency_id(agency)
+        token = new_token()
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO links (agency_id, token, created, sent) VALUES (?,?,?,NULL)",
+                (aid, token, now()),
+            )
+        self.export_records()
+        return token
+
+    def agency_for_token(self, token: str) -> str | None:
+        """The agency whose link this is, or None (a forged or replaced link)."""
+        if not token or len(token) > 100:
+            return None
+        row = self.conn.execute(
+            "SELECT a.name, l.token FROM links l JOIN agencies a ON a.id = l.agency_id"
+            " WHERE l.token = ?",
+            (token,),
+        ).fetchone()
+        # the lookup finds the row; the comparison that decides is constant-time
+        if row is None or not hmac.compare_digest(row["token"].encode(), token.encode()):
+            return None
+        return row["name"]
+
+    # ---- who did what
+
+    def record_action(
+        self,
+        actor: str,
+        door: str,
+        action: str,
+        agency: str | int | None = None,
+        version_id: int | None = None,
+        detail: dict | None = None,
+    ) -> None:
+        aid = agency if isinstance(agency, int) or agency is None else self.agency_id(agency)
+        rec = {
+            "time": now(),
+            "actor": actor,
+            "door": door,
+            "action": action,
+            "agency": self._agency_name(aid) if aid is not None else None,
+            "version_sha256": None,
+            "version": None,
+            "detail": detail or None,
+        }
+        if version_id is not None:
+            row = self.conn.execute(
+                "SELECT sha256, seq FROM versions WHERE id = ?", (version_id,)
+            ).fetchone()
+            if row:
+                rec["version_sha256"], rec["version"] = row["sha256"], row["seq"]
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO audit (time, actor, door, action, agency_id, version_id, detail)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (
+                    rec["time"],
+                    actor,
+                    door,
+                    action,
+                    aid,
+                    version_id,
+                    json.dumps(detail, ensure_ascii=False, default=str) if detail else None,
+                ),
+            )
+        _append_line(self.folder / AUDIT_NAME, rec)
+
+    def actions(self, agency: str | int | None = None, limit: int | None = None) -> list[dict]:
+        """Who did what, newest first."""
+        sql = (
+            "SELECT x.*, a.name AS agency, v.seq FROM audit x LEFT JOIN agencies a ON a.id ="
+            " x.agency_id LEFT JOIN versions v ON v.id = x.version_id"
+        )
+        args: list = []
+        if agency is not None:
+            sql += " WHERE x.agency_id = ?"
+            args.append(agency if isinstance(agency, int) else self.agency_id(agency))
+        sql += " ORDER BY x.id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [
+            {
+                "time": r["time"],
+                "actor": r["actor"],
+                "door": r["door"],
+                "action": r["action"],
+                "agency": r["agency"],
+                "seq": r["seq"],
+                "detail": json.loads(r["detail"]) if r["detail"] else {},
+            }
+            for r in self.conn.execute(sql, args).fetchall()
+        ]
+
+    def restore_actions(self, records: Sequence[dict]) -> int:
+        """Put journal records back (rebuild): their agency and version found again by name
+        and content."""
+        rows = []
+        for rec in records:
+            aid = self._agency_by_norm(rec.get("agency")) if rec.get("agency") else None
+            vid = None
+            if rec.get("version_sha256") and rec.get("version"):
+                vid = self.version_for(rec["version_sha256"], rec["version"])
+            rows.append(
+                (
+                    rec.get("time") or now(),
+                    rec.get("actor") or "",
+                    rec.get("door") or "",
+                    rec.get("action") or "",
+                    aid,
+                    vid,
+                    json.dumps(rec["detail"], ensure_ascii=False) if rec.get("detail") else None,
+                )
+            )
+        with self.transaction() as c:
+            c.executemany(
+                "INSERT INTO audit (time, actor, door, action, agency_id, version_id, detail)"
+                " VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
+        return len(rows)
+
+    # ---- link uploads refused (a workbook of another agency)
+
+    def record_refusal(
+        self,
+        agency: str | int,
+        cover: str | None,
+        other: str | int | None,
+        original_name: str,
+        sha256: str | None,
+    ) -> None:
+        aid = agency if isinstance(agency, int) else self.agency_id(agency)
+        oid = other if isinstance(other, int) or other is None else self.agency_id(other)
+        with self.transaction() as c:
+            c.execute(
+                "INSERT INTO refusals (time, agency_id, cover, other_id, original_name, sha256)"
+                " VALUES (?,?,?,?,?,?)",
+                (now(), aid, cover, oid, original_name, sha256),
+            )
+
+    def refusals(self) -> list[dict]:
+        rows = self.conn.execute(
+            "SELECT r.*, a.name AS agency, o.name AS other FROM refusals r JOIN agencies a ON"
+            " a.id = r.agency_id LEFT JOIN agencies o ON o.id = r.other_id ORDER BY r.id DESC"
+        ).fetchall()
+        return [
+            {k: r[k] for k in ("time", "agency", "cover", "other", "original_name", "sha256")}
+            for r in rows
+        ]
+
+    def _agency_name(self, aid: int) -> str | None:
+        row = self.conn.execute("SELECT name FROM agencies WHERE id = ?", (aid,)).fetchone()
+        return row["name"] if row else None
+
+    def _agency_by_norm(self, name: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT id FROM agencies WHERE norm = ?", (normalise_name(name),)
+        ).fetchone()
+        return row["id"] if row else None
+
+    def resolve(self, name: str) -> str | None:
+        """The season's spelling of an agency named exactly (after normalising), or None:
+        never a fuzzy match (a page address or a link must name one agency)."""
+        aid = self._agency_by_norm(name)
+        return self._agency_name(aid) if aid is not None else None
 
     # ---- the plain-file copy of what cannot be rebuilt from the kept files
 
@@ -1104,10 +1563,16 @@ class Season:
                     "value": json.loads(r["value_json"]) if r["value_json"] else None,
                     "note": r["note"],
                     "time": r["created"],
+                    "state": r["state"],
+                    "actor": r["actor"],
+                    "decided": r["decided"],
+                    "decided_by": r["decided_by"],
+                    "reply": r["reply"],
                 }
             )
         for r in self.conn.execute(
-            "SELECT x.*, a.name FROM approvals x JOIN agencies a ON a.id = x.agency_id ORDER BY x.id"
+            "SELECT x.*, a.name FROM approvals x JOIN agencies a ON a.id = x.agency_id"
+            " ORDER BY x.id"
         ):
             s, seq = sha(r["version_id"])
             approvals.append(
@@ -1117,21 +1582,50 @@ class Season:
                     "version": seq,
                     "note": r["note"],
                     "time": r["created"],
+                    "actor": r["actor"],
                 }
             )
         for m in self.mails():
             s, seq = sha(m.pop("version_id")) if m.get("version_id") else (None, None)
             mails.append({**m, "version_sha256": s, "version": seq})
+        links = [
+            {"agency": r["name"], "token": r["token"], "created": r["created"], "sent": r["sent"]}
+            for r in self.conn.execute(
+                "SELECT a.name, l.* FROM links l JOIN agencies a ON a.id = l.agency_id"
+                " ORDER BY l.agency_id"
+            )
+        ]
         doc = {
             NAMES.records_about_key: SEASON.records_about,
             "year": self.year,
             "accepts": accepts,
             "approvals": approvals,
             "mails": mails,
+            "links": links,
         }
         return atomic_write_text(
             self.folder / RECORDS_NAME, json.dumps(doc, ensure_ascii=False, indent=1)
         )
+
+
+def _bump(c: sqlite3.Connection) -> None:
+    """One more change a consolidation depends on (inside the change's own transaction)."""
+    c.execute(
+        "INSERT INTO meta (key, value) VALUES ('revision', '1') ON CONFLICT(key) DO UPDATE"
+        " SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def new_token() -> str:
+    """An agency link's secret: 32 random bytes, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def _append_line(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _pack_values(values: dict, form_id: str | None) -> str:

@@ -1,9 +1,9 @@
-"""Who may use the page: the coordinator's password, agency links, and the login throttle.
+"""Who may use the page: the coordinator's password and the login throttle.
 
 Kept in the season folder (`web/access.json`, readable by its owner only), apart from the
-season's database: a password hash, the key that signs session cookies, and one link token
-per agency. The password is stored as a salted scrypt hash; a token is 32 random bytes in
-URL-safe base64, revocable (a new one replaces it) and compared in constant time.
+season's database: a password hash and the key that signs session cookies. The password is
+stored as a salted scrypt hash. (The agencies' links live in the season's database: the
+workflow mails them and replaces them, whichever door asks.)
 """
 
 from __future__ import annotations
@@ -67,10 +67,6 @@ def password_problem(password: str) -> str | None:
     return None
 
 
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
 class Access:
     """The access file of one season folder; every change is written at once (temporary name,
     then rename), under a lock shared by the server's threads."""
@@ -91,7 +87,6 @@ class Access:
             raise XltoolsError(WEB.text("access_unreadable", path=self.path, error=e)) from None
         if not isinstance(data, dict):
             data = {}
-        data.setdefault("links", {})
         if not data.get("secret_key"):
             data["secret_key"] = secrets.token_hex(32)
             self._write(data)
@@ -147,47 +142,17 @@ class Access:
     def check_password(self, password: str) -> bool:
         return verify_password(password, self.data.get("password"))
 
-    # --- agency links ---
-
-    def token_for(self, agency: str) -> str:
-        """The agency's link token, created on first use."""
+    def move_links_into(self, season) -> int:
+        """Links of a season served before links lived in the season's database: each
+        agency keeps its token (a link already mailed keeps working); the file forgets them."""
+        links = self.data.get("links") or {}
+        if not links:
+            return 0
+        n = season.import_links({agency: link.get("token") for agency, link in links.items()})
         with self._lock:
-            link = self.data["links"].get(agency)
-            if not link:
-                link = self.data["links"][agency] = {"token": new_token(), "created": _now()}
-                self._write(self.data)
-            return link["token"]
-
-    def tokens(self, agencies: list[str]) -> dict[str, str]:
-        """Tokens for many agencies at once (one write for all the new ones)."""
-        with self._lock:
-            links = self.data["links"]
-            missing = [a for a in agencies if a not in links]
-            for a in missing:
-                links[a] = {"token": new_token(), "created": _now()}
-            if missing:
-                self._write(self.data)
-            return {a: links[a]["token"] for a in agencies}
-
-    def revoke(self, agency: str) -> str:
-        """Replace the agency's token: the old link stops working at once."""
-        with self._lock:
-            self.data["links"][agency] = {"token": new_token(), "created": _now()}
+            self.data.pop("links", None)
             self._write(self.data)
-            return self.data["links"][agency]["token"]
-
-    def agency_for(self, token: str) -> str | None:
-        if not token or len(token) > 100:
-            return None
-        found = None
-        for agency, link in self.data["links"].items():
-            if hmac.compare_digest(link["token"].encode(), token.encode()):
-                found = agency
-        return found
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S")
+        return n
 
 
 @dataclass

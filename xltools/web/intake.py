@@ -1,13 +1,15 @@
-"""Uploads: spooled to disk before anything reads them, checked by the batch path's isolated
-workers, then handed to the season as a new version.
+"""Uploads: spooled to disk before anything reads them, then taken into the season by the
+season workflow (`xltools.season.workflow.take_in`), as every other door does.
 
 An upload is first written (temporary name, then rename) into the season's `web/spool/` with a
-small JSON record beside it (agency, original name, time): from then on it is accounted for,
-even if the server is stopped, and a restarted server finishes it (`recover`). One dispatcher
-thread takes every upload waiting at that moment and reads them together through
-`xltools.batch.iter_checked` (worker processes with a memory limit and a timeout, a crash or
+small JSON record beside it (agency, original name, time, batch): from then on it is accounted
+for, even if the server is stopped, and a restarted server finishes it (`recover`). One
+dispatcher thread takes every upload waiting at that moment and hands them to `take_in`
+together (reading in isolated worker processes with a memory limit and a timeout, a crash or
 hang costing only that file), so a rush of uploads shares the worker processes instead of
-starting one per upload. The request that uploaded waits a bounded time for its result.
+starting one per upload; the files of one batch upload are always taken in together, so
+their versions follow 填报日期 as on the command line. The request that uploaded waits a
+bounded time for its result.
 
 The uploaded name is kept only as text: the stored file is named by a random id and a
 suffix taken from a fixed list.
@@ -23,16 +25,18 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from xltools.batch import Limits, iter_checked
-from xltools.findings import Report
+from xltools.batch import Limits
 from xltools.fsutil import atomic_write_bytes, atomic_write_text
 from xltools.messages import WEB
 from xltools.reader import WORKBOOK_SUFFIXES
+from xltools.season import Origin, Season
+from xltools.season.store import now
+from xltools.season.workflow import AGENCY, Actor, Incoming, Outcome, take_in
+from xltools.season.workflow import WEB as WEB_DOOR
 from xltools.textsafe import one_line
 
-SPOOL_DIR = "spool"
+SPOOL_DIR = "web/spool"
 MB = 1024 * 1024
 DEFAULT_MAX_UPLOAD = 20 * MB
 ACCEPTED_SUFFIXES = tuple(sorted(WORKBOOK_SUFFIXES))
@@ -49,9 +53,10 @@ class Upload:
     original_name: str  # as text only
     received: str
     path: Path  # the spooled copy
-    by: str  # "agency" | "coordinator"
+    by: str  # who uploaded: the agency (through its link) or the coordinator's account
+    batch: str | None = None  # files uploaded together are taken in together
     done: threading.Event = field(default_factory=threading.Event)
-    result: object = None  # what `record` returned (the season's version)
+    result: Outcome | None = None  # what the season made of it
     error: str | None = None
 
     def meta(self) -> dict:
@@ -62,7 +67,16 @@ class Upload:
             "received": self.received,
             "suffix": self.path.suffix,
             "by": self.by,
+            "batch": self.batch,
         }
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.agency, AGENCY) if self.agency is not None else Actor(self.by, WEB_DOOR)
+
+    def incoming(self) -> Incoming:
+        origin = Origin("link" if self.agency is not None else "web")
+        return Incoming(self.path, self.original_name, origin, self.received, self.agency)
 
 
 def clean_name(name: str | None) -> str:
@@ -82,31 +96,56 @@ def suffix_of(name: str) -> str:
 
 
 class Intake:
+    """The spool and the dispatcher thread of one season folder."""
+
     def __init__(
         self,
-        folder: Path,
-        record: Callable[[Upload, Report], object],
+        season_dir: Path,
         *,
         limits: Limits = Limits(timeout=30.0),
         jobs: int | None = None,
         max_bytes: int = DEFAULT_MAX_UPLOAD,
     ):
-        self.folder = Path(folder) / SPOOL_DIR
+        self.season_dir = Path(season_dir)
+        self.folder = self.season_dir / SPOOL_DIR
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.record = record
         self.limits = limits
         self.jobs = jobs or os.cpu_count() or 1
         self.max_bytes = max_bytes
-        self._queue: "queue.Queue[Upload]" = queue.Queue()
+        self._queue: "queue.Queue[list[Upload] | None]" = queue.Queue()
         self._uploads: dict[str, Upload] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.checked = 0
         self.outstanding = 0  # taken, not yet finished
 
-    # --- taking an upload ---
+    # --- taking uploads ---
 
     def submit(self, data: bytes, original_name: str | None, agency: str | None, by: str) -> Upload:
+        """One upload (an agency's, through its link)."""
+        up = self._spool(data, original_name, agency, by, None)
+        self._enqueue([up])
+        return up
+
+    def submit_batch(
+        self, files: list[tuple[bytes, str | None]], by: str
+    ) -> tuple[list[Upload], list[str]]:
+        """A coordinator's batch: the files taken, and the Chinese reasons the others were
+        refused. The files taken are taken into the season together."""
+        batch = secrets.token_hex(6)
+        taken, refused = [], []
+        for data, name in files:
+            try:
+                taken.append(self._spool(data, name, None, by, batch))
+            except UploadRefused as e:
+                refused.append(str(e))
+        if taken:
+            self._enqueue(taken)
+        return taken, refused
+
+    def _spool(
+        self, data: bytes, original_name: str | None, agency: str | None, by: str, batch
+    ) -> Upload:
         name = clean_name(original_name)
         suffix = suffix_of(name)
         if not data:
@@ -118,21 +157,17 @@ class Intake:
                 )
             )
         uid = time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(6)
-        up = Upload(
-            uid,
-            agency,
-            name,
-            time.strftime("%Y-%m-%dT%H:%M:%S"),
-            self.folder / f"{uid}{suffix}",
-            by,
-        )
+        up = Upload(uid, agency, name, now(), self.folder / f"{uid}{suffix}", by, batch)
         atomic_write_bytes(up.path, data)
         atomic_write_text(self.folder / f"{uid}.json", json.dumps(up.meta(), ensure_ascii=False))
-        with self._lock:
-            self._uploads[uid] = up
-            self.outstanding += 1
-        self._queue.put(up)
         return up
+
+    def _enqueue(self, job: list[Upload]) -> None:
+        with self._lock:
+            for up in job:
+                self._uploads[up.id] = up
+            self.outstanding += len(job)
+        self._queue.put(job)
 
     def worth_waiting(self) -> bool:
         """Whether an upload request should wait for its result: yes while few uploads are
@@ -160,13 +195,13 @@ class Intake:
 
     def stop(self) -> None:
         if self._thread is not None:
-            self._queue.put(None)  # type: ignore[arg-type]
+            self._queue.put(None)
             self._thread.join(self.limits.timeout + 5)
             self._thread = None
 
     def recover(self) -> int:
-        """Queue the uploads a stopped server had spooled but not recorded."""
-        n = 0
+        """Queue the uploads a stopped server had spooled but not taken in (a batch together)."""
+        jobs: dict[str, list[Upload]] = {}
         for meta_path in sorted(self.folder.glob("*.json")):
             try:
                 meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -179,18 +214,17 @@ class Intake:
                     meta_path.stem,
                     meta.get("agency"),
                     clean_name(meta.get("original_name")),
-                    str(meta.get("received") or ""),
+                    str(meta.get("received") or "") or None,
                     path,
-                    meta.get("by") or "agency",
+                    str(meta.get("by") or WEB.coordinator_actor),
+                    meta.get("batch"),
                 )
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-            with self._lock:
-                self._uploads[up.id] = up
-                self.outstanding += 1
-            self._queue.put(up)
-            n += 1
-        return n
+            jobs.setdefault(up.batch or up.id, []).append(up)
+        for job in jobs.values():
+            self._enqueue(job)
+        return sum(len(j) for j in jobs.values())
 
     def _run(self) -> None:
         # checking yields to answering: this thread and the reading workers it starts (they
@@ -204,29 +238,39 @@ class Intake:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
+            waiting = [first]
             while True:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None:
-                    self._queue.put(None)  # type: ignore[arg-type]
+                    self._queue.put(None)
                     break
-                batch.append(nxt)
-            self._check(batch)
+                waiting.append(nxt)
+            self._take([up for job in waiting for up in job])
 
-    def _check(self, batch: list[Upload]) -> None:
+    def _take(self, uploads: list[Upload]) -> None:
+        """Everything waiting, taken into the season: one call per person who uploaded."""
+        by_actor: dict[Actor, list[Upload]] = {}
+        for up in uploads:
+            by_actor.setdefault(up.actor, []).append(up)
         try:
-            reports = iter_checked(
-                [u.path for u in batch], min(self.jobs, len(batch)), self.limits, digest=True
-            )
-            for up, report in zip(batch, reports):
-                self._finish(up, report)
-        except Exception as e:  # the pool itself failed: the spooled files stay for recover()
-            for up in batch:
+            with Season.open(self.season_dir) as season:
+                for actor, ups in by_actor.items():
+                    taken = take_in(
+                        season,
+                        [u.incoming() for u in ups],
+                        actor=actor,
+                        jobs=min(self.jobs, len(ups)),
+                        limits=self.limits,
+                    )
+                    for up, outcome in zip(ups, taken.outcomes):
+                        self._finish(up, outcome)
+        except Exception as e:  # the season or the pool failed: the spooled files stay
+            for up in uploads:
                 if not up.done.is_set():
-                    up.error = WEB.text("check_failed", error=type(e).__name__)
+                    up.error = WEB.text("record_failed", error=type(e).__name__)
                     self._done(up)
 
     def _done(self, up: Upload) -> None:
@@ -234,13 +278,8 @@ class Intake:
             self.outstanding -= 1
         up.done.set()
 
-    def _finish(self, up: Upload, report: Report) -> None:
-        try:
-            up.result = self.record(up, report)
-        except Exception as e:
-            up.error = WEB.text("record_failed", error=f"{type(e).__name__}: {str(e)[:200]}")
-            self._done(up)
-            return
+    def _finish(self, up: Upload, outcome: Outcome) -> None:
+        up.result = outcome
         self.checked += 1
         (self.folder / f"{up.id}.json").unlink(missing_ok=True)
         up.path.unlink(missing_ok=True)

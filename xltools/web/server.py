@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 from pathlib import Path
 from typing import Callable
 
 from xltools.messages import WEB
+from xltools.season import Season
 from xltools.web.app import Options, create_app
 
 THREADS = 16
@@ -27,6 +29,12 @@ def exposure_warning(host: str) -> str | None:
         return None
     where = WEB.all_interfaces if host in ("0.0.0.0", "::") else WEB.text("address", host=host)
     return WEB.text("exposed", where=where)
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host
 
 
 def preload() -> None:
@@ -51,6 +59,11 @@ def serve(
     from waitress import serve as waitress_serve
 
     preload()
+    if not options.public_url:
+        # the address in the agencies' links and mails, whichever door sends them: given,
+        # else kept from before, else this server's own
+        with Season.open(season) as s:
+            options.public_url = s.settings.public_url or f"http://{_url_host(host)}:{port}"
     app = create_app(season, options)
     warning = exposure_warning(host)
     if warning:

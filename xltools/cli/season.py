@@ -1,28 +1,29 @@
-"""CLI commands of the season (init, status, history, accept, approve) and the season branches
-of consolidate, mail and check. Registered on the main group by xltools.cli; they only parse,
-call the library, render and pick the exit code."""
+"""The season's commands (init, add, status, history, accept, approve, link) and the season
+branches of consolidate, mail, fetch and publish. Each one parses its options, calls one
+operation of xltools.season.workflow, renders the result and picks the exit code.
+
+The library is imported inside each command, when it runs: the season's store, mail and
+consolidation code pull in openpyxl, pandas and the readers, and `xltools --help` (or any
+other command) should not pay for them.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
 
 from xltools import XltoolsError
+from xltools.cli.kit import Failure, _echo_json, _io_message, _progress, jobs_option, timeout_option
 from xltools.messages import CLI, NAMES, SEASON
 from xltools.textsafe import display_width
-from xltools.vocabulary import ERROR, severity_label
-
-
-def _cli():
-    from xltools import clikit  # the CLI's building blocks (not xltools.cli: no import cycle)
-
-    return clikit
+from xltools.vocabulary import BOARD_LABELS, ERROR, EXPLAINED, severity_label
 
 
 def _fail(message: str):
-    raise _cli().Failure(message)
+    raise Failure(message)
 
 
 def open_season(season_dir: Path | None, required: bool = True):
@@ -38,6 +39,13 @@ def open_season(season_dir: Path | None, required: bool = True):
         return Season.open(folder)
     except XltoolsError as e:
         _fail(str(e))
+
+
+def me():
+    """The person at the console, as the season's records name them."""
+    from xltools.season.workflow import Actor
+
+    return Actor.at_console()
 
 
 SEASON_OPTION = click.option(
@@ -66,7 +74,7 @@ def _wait(msg: str) -> None:
 @click.option(
     "--previous",
     type=click.Path(exists=True, path_type=Path),
-    help="上年数据：上年 xltools 生成的汇总表.xlsx（或其输出文件夹）、上年的年报工作文件夹、或上年各单位报表所在的文件夹",
+    help="上年数据：上年的汇总表.xlsx（或其输出文件夹）、上年的年报工作文件夹或各单位报表所在文件夹",
 )
 @click.option("--office", help="汇总单位名称，写在汇总表封面，如“聊城市人民政府办公室”")
 @click.option(
@@ -115,6 +123,55 @@ def init_command(folder: Path, year, roster, previous, office, rebuild) -> None:
     )
 
 
+# --- add --------------------------------------------------------------------------------------
+
+
+@click.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@SEASON_OPTION
+@jobs_option
+@timeout_option
+def add_command(paths, season_dir, jobs, timeout) -> None:
+    """把收到的报表记入本届（不汇总）：每个内容不同的文件成为其单位的新版本，
+    同一文件再次收到不会重复记入。PATHS 可以是文件或文件夹。
+
+    退出码：0 记入的报表都没有错误；1 有报表有错误或无法读取；2 用法或读写错误。
+
+    \b
+    示例：
+      xltools add 某某局.xlsx --season 2025年报
+      xltools add 邮件附件/ --season 2025年报
+    """
+    from xltools.batch import Limits
+    from xltools.season.workflow import take_in_paths
+
+    season = open_season(season_dir)
+    bar, tick = _progress(0)
+    try:
+        with season:
+            taken = take_in_paths(
+                season,
+                list(paths),
+                actor=me(),
+                jobs=jobs,
+                limits=Limits(timeout=timeout),
+                progress=tick,
+            )
+    except XltoolsError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(_io_message(e))
+    for p, why in taken.skipped:
+        click.echo(SEASON.text("skipped", path=p, why=why), err=True)
+    for o in taken.outcomes:
+        click.echo(o.message, err=True)
+    click.echo(
+        SEASON.text("add_counts", added=len(taken.added), duplicate=len(taken.of("duplicate"))),
+        err=True,
+    )
+    sys.exit(1 if any(v.status in ("errors", "unreadable") for v in taken.added) else 0)
+
+
 # --- status -----------------------------------------------------------------------------------
 
 
@@ -131,21 +188,25 @@ def status_command(season_dir, as_json) -> None:
       xltools status --season 2025年报
       xltools status --json > 状态.json
     """
+    from xltools.season.workflow import board as read_board
+
     season = open_season(season_dir)
     with season:
-        board = season.board()
+        board = read_board(season)
+        states = board.states
         if as_json:
-            _cli()._echo_json(
+            _echo_json(
                 {
                     "schema_version": 1,
                     "year": season.year,
                     "folder": str(season.folder),
-                    "agencies": [b.to_dict() for b in board],
+                    "counts": board.counts,
+                    "agencies": [b.to_dict() for b in states],
                 }
             )
         else:
             rows = [tuple(SEASON.status_heads)]
-            for b in board:
+            for b in states:
                 label = b.label + (
                     SEASON.status_not_in_roster if season.roster and not b.in_roster else ""
                 )
@@ -162,15 +223,21 @@ def status_command(season_dir, as_json) -> None:
                     )
                 )
             click.echo(_table(rows))
-            from collections import Counter
-
-            c = Counter(b.label for b in board)
+            c = Counter(b.label for b in board.roster_rows)
+            d = board.counts
             click.echo(
-                SEASON.join.join(SEASON.text("status_count", label=k, n=v) for k, v in c.items())
-                + SEASON.text("status_total", n=len(board)),
+                SEASON.text(
+                    "status_received",
+                    received=d["received"],
+                    expected=d["expected"],
+                    others=SEASON.text("board_not_in_roster", n=d["not_in_roster"])
+                    if d["not_in_roster"]
+                    else "",
+                )
+                + SEASON.join.join(SEASON.text("status_count", label=k, n=v) for k, v in c.items()),
                 err=True,
             )
-    sys.exit(1 if any(b.errors for b in board) else 0)
+    sys.exit(1 if any(b.errors for b in states) else 0)
 
 
 def _table(rows) -> str:
@@ -189,7 +256,8 @@ def _table(rows) -> str:
 @SEASON_OPTION
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（一个文档）")
 def history_command(agency, season_dir, as_json) -> None:
-    """某单位本届的全部版本：收到时间、来源、状态、与上一版相比的变化，以及说明、审核和邮件。
+    """某单位本届的全部版本：收到时间、来源、状态、与上一版相比的变化，以及说明、审核、
+    邮件和谁在何时做了什么。
 
     AGENCY 为单位名称（名单或报表中的写法）或统一社会信用代码。
 
@@ -198,83 +266,94 @@ def history_command(agency, season_dir, as_json) -> None:
       xltools history 聊城市生态环境局
       xltools history 聊城市生态环境局 --json > 历史.json
     """
+    from xltools.season.workflow import history
+
     season = open_season(season_dir)
     with season:
         try:
-            versions = season.history(agency)
-            mails = season.mails(agency)
+            h = history(season, agency)
         except XltoolsError as e:
             _fail(str(e))
-        name = versions[0].agency if versions else agency
         if as_json:
-            _cli()._echo_json(
+            _echo_json(
                 {
                     "schema_version": 1,
-                    "agency": name,
-                    "versions": [v.to_dict() for v in versions],
-                    "mails": mails,
+                    "agency": h.agency,
+                    "versions": [v.to_dict() for v in h.versions],
+                    "mails": h.mails,
+                    "explanations": h.explanations,
+                    "actions": h.actions,
                 }
             )
             return
-        if not versions:
+        if not h.versions:
             click.echo(SEASON.text("history_none", agency=agency))
-        for v in versions:
-            from xltools.vocabulary import BOARD_LABELS, EXPLAINED
-
-            label = BOARD_LABELS.get(v.status, v.status) + (
-                SEASON.history_approved if v.approved else ""
-            )
-            click.echo(
-                SEASON.text(
-                    "history_version",
-                    seq=v.seq,
-                    received=v.received.replace("T", " ")[:19],
-                    label=label,
-                    errors=v.errors,
-                    warnings=v.warnings,
-                )
-            )
-            click.echo(SEASON.text("history_file", name=v.original_name, origin=v.origin.text))
-            if v.diff:
-                click.echo(SEASON.text("history_diff", text=v.diff.text))
-                for c in v.diff.changed[:20]:
-                    click.echo(
-                        SEASON.text(
-                            "history_change",
-                            sheet=c["sheet"],
-                            cell=c["cell"],
-                            old=c["old"],
-                            new=c["new"],
-                        )
-                    )
-                if len(v.diff.changed) > 20:
-                    click.echo(SEASON.text("history_more", n=len(v.diff.changed) - 20))
-            for f in v.findings:
-                note = v.is_accepted(f)
-                label = (
-                    severity_label(ERROR)
-                    if f.severity == ERROR
-                    else BOARD_LABELS[EXPLAINED]
-                    if note
-                    else severity_label(f.severity)
-                )
-                click.echo(
-                    SEASON.text("history_finding", label=label, rule=f.rule, where=f.where)
-                    + (SEASON.text("history_note", note=note) if note else "")
-                )
-        for m in mails:
+        for v in h.versions:
+            _echo_version(v)
+        for m in h.mails:
             click.echo(
                 SEASON.text(
                     "history_mail",
                     sent=m["sent"].replace("T", " ")[:19],
-                    kind=m["kind"],
+                    kind=SEASON.mail_kinds.get(m["kind"], m["kind"]),
                     subject=m["subject"] or "",
                     recipients=SEASON.list_join.join(m["recipients"]),
                 )
             )
+        for a in reversed(h.actions):
+            click.echo(action_line(a))
 
 
-# --- accept / approve -------------------------------------------------------------------------
+def _echo_version(v) -> None:
+    label = BOARD_LABELS.get(v.status, v.status) + (SEASON.history_approved if v.approved else "")
+    click.echo(
+        SEASON.text(
+            "history_version",
+            seq=v.seq,
+            received=v.received.replace("T", " ")[:19],
+            label=label,
+            errors=v.errors,
+            warnings=v.warnings,
+        )
+    )
+    click.echo(SEASON.text("history_file", name=v.original_name, origin=v.origin.text))
+    if v.diff:
+        click.echo(SEASON.text("history_diff", text=v.diff.text))
+        for c in v.diff.changed[:20]:
+            click.echo(
+                SEASON.text(
+                    "history_change", sheet=c["sheet"], cell=c["cell"], old=c["old"], new=c["new"]
+                )
+            )
+        if len(v.diff.changed) > 20:
+            click.echo(SEASON.text("history_more", n=len(v.diff.changed) - 20))
+    for f in v.findings:
+        note = v.is_accepted(f)
+        if f.severity == ERROR:
+            label = severity_label(ERROR)
+        else:
+            label = BOARD_LABELS[EXPLAINED] if note else severity_label(f.severity)
+        click.echo(
+            SEASON.text("history_finding", label=label, rule=f.rule, where=f.where)
+            + (SEASON.text("history_note", note=note) if note else "")
+        )
+
+
+def action_line(a: dict) -> str:
+    """「2026-01-20 09:30  张三（网页）  审核通过 第 2 版」: one line of who did what."""
+    what = SEASON.actions.get(a["action"], a["action"])
+    seq = SEASON.text("action_version", seq=a["seq"]) if a.get("seq") else ""
+    return SEASON.text(
+        "history_action",
+        time=a["time"].replace("T", " ")[:16],
+        actor=a["actor"],
+        door=SEASON.doors.get(a["door"], a["door"]),
+        action=what,
+        version=seq,
+    )
+
+
+# --- accept / approve / link ------------------------------------------------------------------
 
 
 @click.command("accept")
@@ -291,10 +370,12 @@ def accept_command(agency, rule, cell, note, season_dir) -> None:
     示例：
       xltools accept 聊城市住房和城乡建设局 x-in-force --cell D5 --note "2 件文件到期失效"
     """
+    from xltools.season.workflow import accept
+
     season = open_season(season_dir)
     with season:
         try:
-            hits = season.accept(agency, rule, note, cell)
+            hits = accept(season, agency, rule, note, actor=me(), cell=cell)
         except XltoolsError as e:
             _fail(str(e))
         click.echo(
@@ -316,10 +397,12 @@ def approve_command(agency, note, season_dir) -> None:
     示例：
       xltools approve 聊城市商务和投资促进局
     """
+    from xltools.season.workflow import approve
+
     season = open_season(season_dir)
     with season:
         try:
-            v = season.approve(agency, note)
+            v = approve(season, agency, actor=me(), note=note)
         except XltoolsError as e:
             _fail(str(e))
         click.echo(
@@ -327,45 +410,83 @@ def approve_command(agency, note, season_dir) -> None:
         )
 
 
-COMMANDS = [init_command, status_command, history_command, accept_command, approve_command]
+@click.command("link")
+@click.argument("agency", required=False)
+@click.option("--replace", is_flag=True, help="换一个新链接，旧链接立即失效")
+@SEASON_OPTION
+def link_command(agency, replace, season_dir) -> None:
+    """各单位的专用链接（网页上报用）：不加 AGENCY 时列出全部单位的链接。链接的地址取自
+    本届设置 public_url（xltools serve --public-url 或网页的设置页）。
+
+    \b
+    示例：
+      xltools link --season 2025年报
+      xltools link 聊城市生态环境局 --replace
+    """
+    from xltools.season.workflow import link_url, replace_link
+
+    season = open_season(season_dir)
+    with season:
+        try:
+            if replace:
+                if not agency:
+                    _fail(SEASON.link_replace_needs_agency)
+                replace_link(season, agency, actor=me())
+            names = (
+                [season.resolve(agency) or agency]
+                if agency
+                else [r["name"] for r in season.links()]
+            )
+            for name in names:
+                url = link_url(season, name)
+                click.echo(f"{name}\t{url or SEASON.link_no_public_url}")
+        except XltoolsError as e:
+            _fail(str(e))
 
 
-# --- consolidate / mail / check in a season -----------------------------------------------------
+COMMANDS = [
+    init_command,
+    add_command,
+    status_command,
+    history_command,
+    accept_command,
+    approve_command,
+    link_command,
+]
+
+
+# --- consolidate / mail / fetch / publish in a season -----------------------------------------
 
 
 def consolidate_in_season(season, paths, outdir, include_invalid, agency, jobs, timeout) -> None:
     from xltools.batch import Limits
     from xltools.consolidate import summary_text
-    from xltools.season.run import consolidate_season
+    from xltools.season.workflow import consolidate
 
-    cli = _cli()
-    bar, tick = cli._progress(0)
+    bar, tick = _progress(0)
     try:
         with season:
-            result = consolidate_season(
+            result = consolidate(
                 season,
-                list(paths) or None,
-                outdir,
-                include_invalid,
-                jobs,
-                True,
-                agency,
-                Limits(timeout=timeout),
-                tick,
+                actor=me(),
+                paths=list(paths) or None,
+                outdir=outdir,
+                include_invalid=include_invalid,
+                agency=agency,
+                jobs=jobs,
+                limits=Limits(timeout=timeout),
+                progress=tick,
                 on_wait=_wait,
             )
     except XltoolsError as e:
         _fail(str(e))
     except OSError as e:
-        _fail(cli._io_message(e))
+        _fail(_io_message(e))
     for p, why in result.skipped:
         click.echo(SEASON.text("skipped", path=p, why=why), err=True)
-    for v in result.added:
-        click.echo(
-            SEASON.text("added", agency=v.agency, seq=v.seq, name=v.original_name)
-            + (SEASON.text("added_diff", text=v.diff.text) if v.diff else ""),
-            err=True,
-        )
+    for o in result.taken.outcomes:
+        if o.kind != "duplicate":
+            click.echo(o.message, err=True)
     d = result.season_counts()
     click.echo(summary_text(result), err=True)
     click.echo(
@@ -395,52 +516,58 @@ def consolidate_in_season(season, paths, outdir, include_invalid, agency, jobs, 
 
 
 def mail_in_season(season, outdir, roster, send, only, summary_to, resend, config) -> None:
-    from xltools.mail import send_messages
-    from xltools.mail.outbox import write_outbox
     from xltools.mail.render import plan_table, send_table
-    from xltools.mail.send import OUTCOME_LABELS, SKIPPED, Delivery, SendResult
-    from xltools.season.mail import plan, record
-    from xltools.season.run import OUTPUT_DIR
+    from xltools.mail.send import OUTCOME_LABELS
+    from xltools.season.workflow import plan_mail, send_mail, write_mail
 
-    outdir = Path(outdir) if outdir else season.folder / OUTPUT_DIR
+    def progress(d):
+        click.echo(
+            CLI.text(
+                "mail_progress",
+                outcome=OUTCOME_LABELS[d.outcome],
+                label=d.message.label,
+                agency=d.message.agency or CLI.summary_recipient,
+            ),
+            err=True,
+        )
+
     with season:
         try:
-            planned = plan(
-                season, outdir, roster=roster, only=only, config=config, summary_to=summary_to
+            planned = plan_mail(
+                season,
+                actor=me(),
+                only=only,
+                config=config,
+                roster=roster,
+                summary_to=summary_to,
+                outdir=outdir,
+                on_wait=_wait,
             )
-            todo = [p for p in planned if resend or not p.already]
             done = [p for p in planned if p.already and not resend]
-            write_outbox(outdir, [p.message for p in todo], config)
+            todo = [p for p in planned if resend or not p.already]
+            write_mail(season, todo, config, outdir)
             if done:
                 click.echo(SEASON.text("mail_already", n=len(done)), err=True)
             if not send:
                 click.echo(plan_table([p.message for p in todo]))
-                click.echo(CLI.text("outbox_written", outdir=outdir), err=True)
-                sys.exit(0 if all(p.message.sendable for p in todo) else 1)
-            by_msg = {id(p.message): p for p in todo}
-
-            def progress(d):
                 click.echo(
                     CLI.text(
-                        "mail_progress",
-                        outcome=OUTCOME_LABELS[d.outcome],
-                        label=d.message.label,
-                        agency=d.message.agency or CLI.summary_recipient,
+                        "outbox_written", outdir=outdir or season.folder / NAMES.season_output
                     ),
                     err=True,
                 )
-                if d.outcome == "sent":
-                    record(season, by_msg[id(d.message)], d.message_id, config.deadline or None)
-
-            result = send_messages(
-                outdir, [p.message for p in todo], config, resend=resend, progress=progress
+                sys.exit(0 if all(p.message.sendable for p in todo) else 1)
+            result = send_mail(
+                season,
+                planned,
+                actor=me(),
+                config=config,
+                resend=resend,
+                outdir=outdir,
+                progress=progress,
             )
-            for d in result.deliveries:  # sent before, by the send log: in the database too
-                if d.outcome == SKIPPED:
-                    record(season, by_msg[id(d.message)], None, config.deadline or None)
         except XltoolsError as e:
             _fail(str(e))
-    result = SendResult(tuple(Delivery(p.message, SKIPPED) for p in done) + result.deliveries)
     click.echo(send_table(result))
     sys.exit(0 if result.ok else 1)
 
@@ -448,27 +575,13 @@ def mail_in_season(season, outdir, roster, send, only, summary_to, resend, confi
 def add_previous(reports, previous: Path) -> list:
     """`check --previous`: the cross-year findings added to each report (in place); returns
     the reports that gained some."""
-    from xltools.season.lastyear import cross_year_findings, load_last_year, note_for
-    from xltools.season.settings import DEFAULT_FACTOR, DEFAULT_MIN_CHANGE
+    from xltools.season.lastyear import add_last_year
     from xltools.season.store import Season
 
-    loaded = {}
-    gained = []
-    for r in reports:
-        if r.unreadable or not r.values or not isinstance(r.year, int):
-            continue
-        try:
-            if r.year not in loaded:
-                loaded[r.year] = load_last_year(previous, r.year - 1, Season.open)
-        except XltoolsError as e:
-            _fail(str(e))
-        last = loaded[r.year]
-        uscc = r.values.get("meta_uscc") if isinstance(r.values.get("meta_uscc"), str) else None
-        note = note_for(last, r.agency, uscc)
-        if note:
-            click.echo(SEASON.text("file_note", file=r.file, note=note), err=True)
-        found = cross_year_findings(r, last, r.agency, uscc, DEFAULT_FACTOR, DEFAULT_MIN_CHANGE)
-        if found:
-            r.findings.extend(found)
-            gained.append(r)
+    try:
+        gained, notes = add_last_year(reports, previous, Season.open)
+    except XltoolsError as e:
+        _fail(str(e))
+    for file, note in notes:
+        click.echo(SEASON.text("file_note", file=file, note=note), err=True)
     return gained

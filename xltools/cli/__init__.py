@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from xltools import XltoolsError, __version__
-from xltools.clikit import (
+from xltools.cli.kit import (
     FORM_CHOICE,
     Failure,
     _echo_json,
@@ -118,6 +118,7 @@ def mail_command(
       xltools mail 汇总结果/ --roster 名单.xlsx --send
       xltools mail --season 2025年报 --deadline 2026年2月10日前 --send
     """
+    from xltools.cli.season import mail_in_season, open_season
     from xltools.mail import (
         SendLog,
         load_config,
@@ -128,22 +129,20 @@ def mail_command(
         write_outbox,
     )
     from xltools.mail.send import OUTCOME_LABELS
-    from xltools.season.commands import mail_in_season, open_season
 
     season = open_season(season_dir and Path(season_dir), required=bool(season_dir) or not outdir)
     if season is None and not outdir:
         raise click.UsageError(CLI.no_outdir)
+    options = dict(
+        office=office, deadline=deadline, signature=signature, templates=templates, cc=cc
+    )
     try:
-        config = load_config(
-            config_file,
-            office=office,
-            deadline=deadline,
-            signature=signature,
-            templates=templates,
-            cc=cc,
-        )
         if season is not None:
+            from xltools.season.workflow import mail_config
+
+            config = mail_config(season, config_file, **options)
             mail_in_season(season, outdir, roster, send, only, summary_to, resend, config)
+        config = load_config(config_file, **options)
         messages = plan_messages(
             outdir, roster=roster, only=only, config=config, summary_to=summary_to
         )
@@ -359,7 +358,7 @@ def check(
             bar.__exit__(None, None, None)
     reports = run.reports
     if previous is not None:
-        from xltools.season.commands import add_previous
+        from xltools.cli.season import add_previous
 
         gained = add_previous(reports, previous)
         if annotate_dir is not None:
@@ -524,7 +523,7 @@ def consolidate(
       xltools consolidate 收件箱/ --roster 名单.xlsx -o 汇总结果/
       xltools consolidate --season 2025年报
     """
-    from xltools.season.commands import consolidate_in_season, open_season
+    from xltools.cli.season import consolidate_in_season, open_season
 
     season = open_season(season_dir, required=bool(season_dir))
     if season is not None:
@@ -757,13 +756,16 @@ def publish_command(
 def _publish_season(
     season_dir, workbook, outdir, html_out, pdf_out, previous, agency, force, wording, words
 ) -> None:
-    from xltools.publish import publish_season
+    from xltools.cli.season import me, open_season
     from xltools.publish.wording import message
+    from xltools.season.workflow import publish
 
     if workbook or html_out or pdf_out or previous or agency or force or outdir is None:
         _fail(message(words, "season_usage"))
+    season = open_season(season_dir)
     try:
-        items = publish_season(season_dir, outdir, wording=wording)
+        with season:
+            items = publish(season, outdir, actor=me(), wording=wording)
     except (XltoolsError, OSError) as e:
         _fail(_io_message(e))
     for item in items:
@@ -785,7 +787,7 @@ def _publish_season(
 
 # --- season (issue 13): init, status, history, accept, approve ---------------------------------
 
-from xltools.season.commands import COMMANDS as _SEASON_COMMANDS  # noqa: E402
+from xltools.cli.season import COMMANDS as _SEASON_COMMANDS  # noqa: E402
 
 for _command in _SEASON_COMMANDS:
     main.add_command(_command)
@@ -930,13 +932,14 @@ def fetch_command(outdir, season_dir, since, folder, max_size, roster, mark_seen
       xltools fetch -o 收件箱/ --since 2026-01-05
       xltools fetch --season 2025年度/ --move-to 已收取
     """
-    from xltools.mail.fetch import run_fetch
+    from xltools.cli.season import me, open_season
+    from xltools.mail.fetch import message_line, run_fetch
     from xltools.mail.imap import ConnectionLost, ImapError
     from xltools.messages import FETCH
+    from xltools.season import Season
+    from xltools.season.workflow import fetch
 
     if not outdir and not season_dir:
-        from xltools.season import Season
-
         season_dir = Season.find()  # run inside a season folder: that season
     if bool(outdir) == bool(season_dir):
         _fail(FETCH.choose_target)
@@ -947,23 +950,36 @@ def fetch_command(outdir, season_dir, since, folder, max_size, roster, mark_seen
         return click.prompt(FETCH.password_prompt.format(user=user), hide_input=True, err=True)
 
     def progress(i, total, rec):
-        from xltools.mail.fetch import message_line
-
         click.echo(f"[{i}/{total}] {message_line(rec)}", err=True)
 
     try:
-        result = run_fetch(
-            outdir=outdir,
-            season=season_dir,
-            since=since,
-            folder=folder,
-            max_mb=max_size,
-            roster=roster,
-            mark_seen=mark_seen,
-            move_to=move_to,
-            ask_password=ask_password,
-            progress=progress,
-        )
+        if season_dir:
+            season = open_season(season_dir)
+            with season:
+                result = fetch(
+                    season,
+                    actor=me(),
+                    since=since,
+                    folder=folder,
+                    max_mb=max_size,
+                    mark_seen=mark_seen,
+                    move_to=move_to,
+                    ask_password=ask_password,
+                    progress=progress,
+                    roster=roster,
+                )
+        else:
+            result = run_fetch(
+                outdir=outdir,
+                since=since,
+                folder=folder,
+                max_mb=max_size,
+                roster=roster,
+                mark_seen=mark_seen,
+                move_to=move_to,
+                ask_password=ask_password,
+                progress=progress,
+            )
     except ConnectionLost as exc:
         _show_fetch(exc.result, as_json)
         _fail(str(exc))
