@@ -418,3 +418,101 @@ def test_after_one_door_sends_the_other_has_nothing_to_send(tmp_path, smtp):
         assert len(box.received) == 3
     finally:
         server.stop()
+
+
+def test_files_taken_in_together_follow_their_filing_dates_through_every_door(tmp_path):
+    """The 初报 (填报日期 01-10) uploaded first in a batch with the final one (01-18): the final
+    one is the current version, on the web page as on the command line."""
+    first = make_workbook(
+        tmp_path / "a-初报.xlsx",
+        meta_agency="甲局",
+        meta_uscc=None,
+        meta_date="2023-01-10",
+        t3_new_person=999,
+    )
+    final = make_workbook(
+        tmp_path / "a-终稿.xlsx", meta_agency="甲局", meta_uscc=None, meta_date="2023-01-18"
+    )
+    cli_folder = make_season(tmp_path / "cli", ["甲局", "乙局"])
+    # named so that the file order is the wrong one: the dates decide
+    r = CliRunner().invoke(main, ["add", str(final), str(first), "--season", str(cli_folder)])
+    assert r.exit_code == 1, r.stderr  # the 初报 taken in has errors
+    web_folder = make_season(tmp_path / "web", ["甲局", "乙局"])
+    server = Server(web_folder)
+    try:
+        c = Browserless(server.base)
+        c.login()
+        body, boundary = _multipart(
+            {"csrf_token": c.csrf("/")}, [("files", p.name, p.read_bytes()) for p in (first, final)]
+        )
+        status, headers, _ = c.request(
+            "POST", "/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
+        assert status == 302
+        page = c.follow(headers["Location"])[2].decode()
+        assert (
+            "新收：甲局 第 1 版（a-初报.xlsx）" in page
+            and "新收：甲局 第 2 版（a-终稿.xlsx）" in page
+        )
+    finally:
+        server.stop()
+    for folder in (cli_folder, web_folder):
+        with Season.open(folder) as s:
+            cur = s.current("甲局")
+            assert [(v.seq, v.original_name) for v in s.history("甲局")] == [
+                (1, "a-初报.xlsx"),
+                (2, "a-终稿.xlsx"),
+            ]
+            assert (cur.original_name, cur.status, cur.submitted) == (
+                "a-终稿.xlsx",
+                "ok",
+                "2023-01-18",
+            )
+
+
+def _multipart(fields: dict, files: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
+    boundary = "----xltools-batch"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    for field, name, data in files:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), boundary
+
+
+def test_the_counts_agree_and_files_outside_the_roster_are_counted_apart(tmp_path):
+    """Board, `xltools status` and the summary count the same: a file of an agency not in the
+    roster and a file that cannot be read (naming no roster agency) are shown apart."""
+    folder = make_season(tmp_path / "s", ["甲局", "乙局", "丙局"])
+    inbox = folder / "收件"
+    make_workbook(inbox / "甲局.xlsx", meta_agency="甲局", meta_uscc=None)
+    make_workbook(inbox / "外单位.xlsx", meta_agency="某外单位", meta_uscc=None)
+    (inbox / "坏文件.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    r = CliRunner().invoke(main, ["consolidate", "--season", str(folder), "-j", "1"])
+    assert r.exit_code == 1, r.stderr  # an unreadable file
+    assert "本届：已收到 1/3 个单位（另有不在名单的 2 个）" in r.stderr
+    status = json.loads(
+        CliRunner().invoke(main, ["status", "--season", str(folder), "--json"]).stdout
+    )
+    doc = json.loads((folder / "汇总" / "results.json").read_text(encoding="utf-8"))
+    with Season.open(folder) as s:
+        from xltools.season.workflow import board
+
+        counts = board(s).counts
+    for d in (status["counts"], doc["season"], counts):
+        assert (d["expected"], d["received"], d["not_in_roster"], d["missing"]) == (3, 1, 2, 2)
+    server = Server(folder)
+    try:
+        c = Browserless(server.base)
+        c.login()
+        html = c.get("/")[2].decode()
+        assert "<b>1</b> / 3" in html and "另有不在名单的 2 个" in html
+    finally:
+        server.stop()

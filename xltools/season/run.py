@@ -25,7 +25,7 @@ from xltools.season.sheets import changes_sheet, compare_sheet
 from xltools.season.store import BOARD_LABELS, Season, Version
 from xltools.spec import form_for_year, load_form
 from xltools.summary import write_summary
-from xltools.vocabulary import ERRORS, INCLUDED_STATUSES, MISSING, NOT_IN_ROSTER
+from xltools.vocabulary import ERRORS, INCLUDED_STATUSES, MISSING, NOT_IN_ROSTER, UNREADABLE
 
 INBOX_DIR = NAMES.season_inbox  # default input folder of a season
 OUTPUT_DIR = NAMES.season_output  # default output folder of a season
@@ -97,8 +97,8 @@ def build_entries(season: Season, states, outdir: Path, include_invalid: bool) -
             continue
         status = v.status
         note = None
-        if season.roster is not None and r is None:
-            status = NOT_IN_ROSTER
+        if season.roster is not None and r is None and status != UNREADABLE:
+            status = NOT_IN_ROSTER  # an unreadable file keeps its own status
             note = RUN.not_in_roster
         e = SeasonEntry(
             status,
