@@ -90,8 +90,10 @@ def test_sql_only_in_the_store_and_no_click_or_exit_in_the_season():
         for node in ast.walk(tree):
             if name in STORE:
                 break
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL.match(
-                node.value
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and _SQL.match(node.value)
             ):
                 sql.setdefault(name, []).append(node.value[:40])
             if isinstance(node, (ast.Import, ast.ImportFrom)):

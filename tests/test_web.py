@@ -335,12 +335,14 @@ def test_xss_in_agency_names_file_names_and_cells_is_text(site):
 def test_uploaded_names_never_become_paths(site):
     server, folder, root = site
     c = Browserless(server.base)
-    for i, name in enumerate([
-        "../../../../tmp/xltools-pwned.xlsx",
-        "..\\..\\season.db.xlsx",
-        "/etc/passwd.xlsx",
-        "a/../../x.xlsx",
-    ]):
+    for i, name in enumerate(
+        [
+            "../../../../tmp/xltools-pwned.xlsx",
+            "..\\..\\season.db.xlsx",
+            "/etc/passwd.xlsx",
+            "a/../../x.xlsx",
+        ]
+    ):
         wb = make_workbook(root / f"trav{i}.xlsx", meta_agency=B, t2_normative_issued=i)
         assert upload(c, token(folder, B), wb, name=name)[0] == 303
     wait_done(server)
@@ -527,8 +529,18 @@ def test_the_fast_board_agrees_with_the_seasons_board(tmp_path):
 
     def rows(board):
         return [
-            (a.agency, a.status, a.versions, a.last_change, a.errors, a.warnings, a.explained,
-             a.approved, a.diff_text, a.seq)
+            (
+                a.agency,
+                a.status,
+                a.versions,
+                a.last_change,
+                a.errors,
+                a.warnings,
+                a.explained,
+                a.approved,
+                a.diff_text,
+                a.seq,
+            )
             for a in board
         ]
 

@@ -187,8 +187,11 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         expect(coord.locator("table.links")).to_contain_text(token(folder, B))
         coord.screenshot(path=shots / "10-单位链接.png")
         coord.goto(f"{base}/mail")
-        expect(coord.locator("article.mail").first).to_contain_text("催报")
-        expect(coord.locator("article.mail").first).to_contain_text("/a/")
+        remind = coord.locator("article.mail", has_text="【催报】").first
+        expect(remind).to_contain_text("/a/")
+        # the approved agency's 已通过: its explained warning is no longer a warning
+        passed = coord.locator("article.mail", has_text="【已通过】").first
+        expect(passed).not_to_contain_text("警告")
         coord.screenshot(path=shots / "11-邮件预览.png")
 
         with Season.open(folder) as s:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from xltools import XltoolsError
-from xltools.findings import ERROR
+from xltools.findings import ERROR, WARNING
 from xltools.mail.compose import (
     _ONLY_KINDS,
     ONLY_CHOICES,
@@ -110,6 +110,10 @@ def plan(
             entry = dataclasses.replace(
                 entry, findings=tuple(f for f in entry.findings if not v.is_accepted(f))
             )
+            if kind == "accepted_warnings" and not any(
+                f.severity == WARNING for f in entry.findings
+            ):
+                kind = "accepted"  # every warning explained: passed without a word on them
         m = _plan_entry(run, entry, kind, roster, cc, templates[kind], common)
         if KIND_KEY[kind] == "revise" and v is not None and v.diff:
             m = _with_progress(m, v)
