@@ -271,12 +271,23 @@ def take_in_paths(
 def _stage(folder: Path, item: Incoming) -> Path:
     """The file under its sent name (a link, else a copy keeping its time)."""
     folder.mkdir(parents=True)
-    target = folder / safe_filename(item.name, 120)
+    target = folder / _fits(safe_filename(item.name, 200))
     try:
         os.link(item.path, target)
     except OSError:  # another file system, or no hard links there
         shutil.copy2(item.path, target)
     return target
+
+
+def _fits(name: str, limit: int = 200) -> str:
+    """The name shortened to `limit` bytes of UTF-8 (file systems allow 255), keeping its
+    suffix."""
+    stem, dot, suffix = name.rpartition(".")
+    tail = dot + suffix if stem and len(suffix.encode()) <= 15 else ""
+    stem = stem if tail else name
+    while len((stem + tail).encode()) > limit:
+        stem = stem[:-1]
+    return stem + tail
 
 
 def _order_key(item: Incoming, report: Report) -> tuple:
