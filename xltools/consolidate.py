@@ -13,18 +13,20 @@ import datetime as dt
 import math
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from xltools import XltoolsError
 from xltools.batch import Inputs, Limits, check_paths, collect_inputs
-from xltools.findings import Finding, Report
-from xltools.messages import NAMES, RUN
-from xltools.results import RESULTS_NAME, Run, write_results
-from xltools.results import Entry as ResultEntry
+
+# the shapes live a floor below (the summary writer needs them too): named here as before
+from xltools.consolidation import ANNOTATED_DIR, SUMMARY_NAME, Consolidation, Entry  # noqa: F401
+from xltools.findings import Report
+from xltools.messages import RUN
+from xltools.results import RESULTS_NAME, write_results
 from xltools.roster import RosterEntry, RosterIndex, load_roster, normalise_name
 from xltools.spec import Form, form_for_year, key_map, load_form
+from xltools.summary import write_summary
 from xltools.vocabulary import (
     ERRORS,
     INCLUDED_STATUSES,
@@ -38,147 +40,6 @@ from xltools.vocabulary import (
     WARNINGS,
     WRONG_YEAR,
 )
-
-SUMMARY_NAME = NAMES.summary_workbook
-ANNOTATED_DIR = NAMES.annotated_dir
-
-
-@dataclass(slots=True)
-class Entry:
-    """One row of 报送情况: a file, or a roster entry with no file."""
-
-    status: str
-    agency: str | None = None  # as the workbook names it (or the roster's name when missing)
-    roster: RosterEntry | None = None
-    file: str | None = None
-    report: Report | None = None
-    sha256: str | None = None
-    modified: str | None = None
-    submitted: str | None = None  # 填报日期
-    note: str | None = None
-    included: bool = False
-    annotated: str | None = None  # relative to OUTDIR
-
-    @property
-    def errors(self) -> int:
-        return self.report.errors if self.report else 0
-
-    @property
-    def warnings(self) -> int:
-        return self.report.warnings if self.report else 0
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.report.findings if self.report else []
-
-    @property
-    def name(self) -> str:
-        return (
-            (self.roster.name if self.roster else None)
-            or self.agency
-            or (Path(self.file).stem if self.file else "")
-        )
-
-    def to_record(self) -> ResultEntry:
-        """The entry as results.json records it (xltools.results)."""
-        values = self.report.values if self.report else {}
-
-        def text(key: str) -> str | None:
-            v = values.get(key)
-            return str(v) if v not in (None, "") else None
-
-        return ResultEntry(
-            agency=self.name,
-            status=self.status,
-            roster_name=self.roster.name if self.roster else None,
-            workbook_agency=self.agency,
-            file=self.file,
-            errors=self.errors,
-            warnings=self.warnings,
-            included=self.included,
-            findings=tuple(self.findings),
-            annotated=self.annotated,
-            email=text("meta_email"),
-            contact=text("meta_contact"),
-            roster_email=self.roster.email if self.roster else None,
-            group=self.roster.group if self.roster else None,
-            uscc=text("meta_uscc"),
-            year=self.report.year if self.report else None,
-            form=self.report.form if self.report else None,
-            submitted=self.submitted,
-            modified=self.modified,
-            sha256=self.sha256,
-            note=self.note,
-        )
-
-    def to_dict(self) -> dict:
-        return self.to_record().to_dict()
-
-
-@dataclass(slots=True)
-class Consolidation:
-    outdir: Path
-    year: int | None
-    form: Form
-    entries: list[Entry]
-    totals: dict[str, Any]
-    summary: Report | None = None  # the summary workbook, read back and re-checked
-    roster_size: int = 0
-    include_invalid: bool = False
-    created: str = ""
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-
-    @property
-    def included(self) -> list[Entry]:
-        return [e for e in self.entries if e.included]
-
-    @property
-    def files(self) -> list[Entry]:
-        return [e for e in self.entries if e.file]
-
-    def counts(self) -> Counter:
-        return Counter(e.status for e in self.entries)
-
-    @property
-    def exit_code(self) -> int:
-        """1 when a report has errors or could not be read, else 0."""
-        return 1 if any(e.status in (ERRORS, UNREADABLE) for e in self.entries) else 0
-
-    def to_run(self) -> Run:
-        """The consolidation as results.json records it (xltools.results)."""
-        return Run(
-            outdir=self.outdir,
-            year=self.year,
-            form=self.form.id,
-            created=self.created,
-            entries=tuple(e.to_record() for e in self.entries),
-            summary_workbook=SUMMARY_NAME,
-            policy="include_invalid" if self.include_invalid else "without_errors",
-            roster_size=self.roster_size,
-            summary_findings=tuple(self.summary.findings if self.summary else ()),
-            skipped=tuple((str(p), why) for p, why in self.skipped),
-        )
-
-    def to_dict(self) -> dict:
-        return self.to_run().to_dict()
-
-    def table(self):
-        """The per-agency values as a pandas DataFrame (one row per file read; columns are keys)."""
-        import pandas as pd
-
-        rows = []
-        for e in self.entries:
-            if e.report and e.report.values:
-                rows.append(
-                    {
-                        "agency": e.name,
-                        "status": e.status,
-                        "included": e.included,
-                        "file": e.file,
-                        **{k: e.report.values.get(k) for k in self.form.keys},
-                    }
-                )
-        return pd.DataFrame(rows, columns=["agency", "status", "included", "file", *self.form.keys])
 
 
 def consolidate(
@@ -233,8 +94,6 @@ def consolidate(
         created=dt.datetime.now().isoformat(timespec="seconds"),
         skipped=inputs.skipped,
     )
-    from xltools.summary import write_summary
-
     result.summary = write_summary(result, outdir / SUMMARY_NAME, agency)
     write_results(result.to_run())
     return result

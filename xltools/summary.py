@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xltools.consolidation import Consolidation
 from xltools.fsutil import atomic_path
 from xltools.messages import NAMES, RUN, SUMMARY
 from xltools.template import Formats, new_workbook, write_form_sheets
@@ -20,7 +21,6 @@ from xltools.textsafe import safe_text
 from xltools.vocabulary import ERROR, ERRORS, STATUS_COLORS, STATUS_LABELS, WARNINGS, severity_label
 
 if TYPE_CHECKING:
-    from xltools.consolidate import Consolidation
     from xltools.findings import Report
 
 
