@@ -587,6 +587,7 @@ def send_mail(
     the server accepted in the season's records, with who sent it."""
     config = config or mail_config(season)
     outdir = Path(outdir) if outdir else season.folder / OUTPUT_DIR
+    outdir.mkdir(parents=True, exist_ok=True)  # the send log's folder, before any consolidation
     todo = [p for p in planned if resend or not p.already]
     done = [p for p in planned if p.already and not resend]
     by_msg = {id(p.message): p for p in todo}

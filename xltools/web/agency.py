@@ -54,12 +54,15 @@ def _versions():
 
 @bp.get("/")
 def home():
+    s = season()
     return page(
         "agency_home.html",
         agency=g.agency,
         token=g.token,
         versions=_versions(),
         max_mb=site().options.max_upload // MB,
+        deadline=s.settings.deadline,
+        explanations=s.explanations(g.agency),
     )
 
 
@@ -130,6 +133,7 @@ def version(seq):
     versions = _versions()
     v = next((x for x in versions if x.seq == seq), None) or abort(404)
     previous = next((x for x in versions if x.seq == seq - 1), None)
+    explanations = season().explanations(g.agency)
     return page(
         "agency_version.html",
         agency=g.agency,
@@ -139,6 +143,9 @@ def version(seq):
         previous=previous,
         fresh=bool(request.args.get("new")),
         versions=versions,
+        explanations=explanations,
+        waiting={(e["rule"], e["cell"]) for e in explanations if e["state"] == "pending"},
+        latest=versions[-1].seq,
     )
 
 

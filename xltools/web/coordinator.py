@@ -168,6 +168,8 @@ def agency(name):
         link=link_for(h.agency),
         history=h,
         latest=versions[-1] if versions else None,
+        published=published_files(h.agency),
+        pending=[e for e in h.explanations if e["state"] == "pending"],
     )
 
 
@@ -404,7 +406,7 @@ def _sent_text(result) -> str:
         for d in result.deliveries
         if d.outcome != "sent"
     )
-    if not result.deliveries:
+    if not result.count("sent") and all(d.outcome == "skipped" for d in result.deliveries):
         return WEB.nothing_to_send
     return WEB.text("mail_sent", n=result.count("sent")) + (others[:800] if others else "")
 
