@@ -11,6 +11,7 @@ wording, headings and places to write from xltools/publish/wording.toml (or an o
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from xltools import XltoolsError
 from xltools.findings import Report
 from xltools.publish.build import PublishRefused, build_document, tables_of
 from xltools.publish.model import Document
-from xltools.publish.wording import load_wording, message
+from xltools.publish.wording import analysis_figures, load_wording, message
+from xltools.results import RESULTS_NAME
 
 __all__ = [
     "publish",
@@ -78,7 +80,14 @@ def publish(
     notes: list[str] = []
     if before is not None:
         before = _previous_usable(report, before, words, notes)
-    doc = build_document(report, words, previous=before, agency=agency, force=force)
+    doc = build_document(
+        report,
+        words,
+        previous=before,
+        agency=agency,
+        force=force,
+        analysis=_analysis_beside(workbook, words),
+    )
     result = Published(doc, report, notes=notes)
     style = words["style"]
     docx_path = Path(docx) if docx else None
@@ -104,6 +113,19 @@ def publish(
         else:
             result.written.append(docx_to_pdf(docx_path, Path(pdf), words["messages"]))
     return result
+
+
+def _analysis_beside(workbook: Path, words: dict) -> dict[str, str]:
+    """A summary workbook written by `xltools consolidate`, with its results.json beside it:
+    the facts of the sentences quoting the peer groups and the trend of the totals."""
+    path = workbook.parent / RESULTS_NAME
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("summary_workbook") != workbook.name:
+        return {}
+    return analysis_figures(doc, words)
 
 
 def _previous_usable(report: Report, before: Report, words: dict, notes: list[str]) -> Report:
