@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from xltools import XltoolsError
@@ -476,10 +477,10 @@ def _trends(result: "Consolidation", analysis: Analysis, indicators: Indicators)
     analysis.years = years
     for ind in indicators:
         analysis.trend_totals[ind.id] = {result.year: analysis.totals.get(ind.id)}
-    analysis.trend_sources[result.year] = str(result.outdir)
+    analysis.trend_sources[result.year] = ANALYTICS.this_consolidation
     for h in history:
         form = load_form(form_for_year(h.year))
-        analysis.trend_sources[h.year] = str(getattr(h, "source", ""))
+        analysis.trend_sources[h.year] = Path(str(getattr(h, "source", ""))).name
         totals = _sum_values(r.values for r in h.records if getattr(r, "included", True))
         for iid, v in indicator_values(totals, form, indicators).items():
             analysis.trend_totals[iid][h.year] = v

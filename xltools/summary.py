@@ -571,6 +571,7 @@ def _indicator_sheet(wb, fmt: Formats, result: "Consolidation", analysis: Analys
         ws.write_string(row, c, h, head)
     row += 1
     first = row
+    flagged_cells = []
     for g in groups:
         for e in analysis.members[g]:
             flags = e.peer_flags
@@ -580,11 +581,18 @@ def _indicator_sheet(wb, fmt: Formats, result: "Consolidation", analysis: Analys
             for j, ind in enumerate(inds):
                 col = 3 + 2 * j
                 _value(ws, row, col, ind, e.indicators.get(ind.id), fmts, ind.id in flags)
+                if ind.id in flags:
+                    flagged_cells.append((row, col))
                 rank = e.ranks.get(ind.id)
                 if rank is not None:
                     ws.write_number(row, col + 1, rank, plain)
             row += 1
     last = max(row - 1, first)
+    # a warned value keeps its orange under the column's data bar (a cell's own fill would be
+    # painted over): a conditional format of its own, true always
+    flag = fmt.get(bg_color=_FLAG_FILL, bold=True)
+    for r, c in flagged_cells:
+        ws.conditional_format(r, c, r, c, {"type": "formula", "criteria": "=TRUE", "format": flag})
     for j, ind in enumerate(inds):
         col = 3 + 2 * j
         ws.conditional_format(
@@ -618,7 +626,7 @@ def _trend_sheet(wb, fmt: Formats, analysis: Analysis) -> None:
     sources = ANALYTICS.join.join(
         ANALYTICS.text("trend_source", year=y, source=analysis.trend_sources.get(y, ""))
         for y in years
-    )
+    )  # the folder or workbook of each earlier year; this year's is this consolidation
     row = 0
     ws.write_string(
         row,

@@ -233,23 +233,21 @@ def _group_tables(defs: list[Def], groups_doc: dict, names: list[str]) -> list[d
 # --- SVG ----------------------------------------------------------------------------------------
 
 
-def _nice_max(v: float, rate: bool) -> float:
-    """An axis end a little above v, on a round step."""
+def _axis(v: float) -> tuple[float, list[float]]:
+    """A round axis from 0 a little above v: its end and ticks (1, 2, 2.5 or 5 × 10^n apart)."""
     if v <= 0:
-        return 1.0 if rate else 10.0
-    if rate:
-        return min(max(math.ceil(v * 1.05 * 10) / 10, 0.1), max(1.0, v))
-    magnitude = 10 ** math.floor(math.log10(v))
-    for step in (1, 2, 2.5, 5, 10):
-        if v * 1.05 <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+        v = 1.0
+    raw = v * 1.05 / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    ticks = [step * i for i in range(math.ceil(v * 1.05 / step) + 1)]
+    return ticks[-1], ticks
 
 
 def _tick_text(v: float, rate: bool) -> str:
     if rate:
-        return ANALYTICS.text("percent", value=f"{v * 100:.0f}")
-    return f"{v:g}"
+        return ANALYTICS.text("percent", value=f"{round(v * 100, 1):g}")
+    return f"{round(v, 6):g}"
 
 
 def _svg(width: int, height: int, title: str, body: Iterable[str]) -> Markup:
@@ -272,7 +270,7 @@ def _box_svg(defs: list[Def], groups_doc: dict, names: list[str], title: str) ->
     if not rows:
         return None
     rate = defs[0].is_rate
-    top = _nice_max(max(_num(st.get("p75")) or 0 for _, _, st in rows), rate)
+    top, ticks = _axis(max(_num(st.get("p75")) or 0 for _, _, st in rows))
     label_w, width, row_h, head = 230, 720, 26, 34
     plot_w = width - label_w - 20
     height = head + row_h * len(rows) + 26
@@ -284,8 +282,7 @@ def _box_svg(defs: list[Def], groups_doc: dict, names: list[str], title: str) ->
         f'<text x="{width / 2:.0f}" y="18" text-anchor="middle" class="chart-title">'
         f"{escape(title)}</text>"
     ]
-    for i in range(5):
-        v = top * i / 4
+    for v in ticks:
         body.append(
             f'<line x1="{x(v):.1f}" y1="{head - 6}" x2="{x(v):.1f}" '
             f'y2="{head + row_h * len(rows)}" class="grid"/>'
@@ -318,12 +315,13 @@ def _box_svg(defs: list[Def], groups_doc: dict, names: list[str], title: str) ->
 
 
 def _line_svg(years: list[int], series: list[tuple[Def, list[float | None]]], title: str):
-    """One line per indicator over the years; a point and its value at every year known."""
+    """One line per indicator over the years, a point at every year known (its figure in a
+    tooltip and in the table beside the chart)."""
     known = [v for _, vs in series for v in vs if v is not None]
     if not known or len(years) < 2:
         return None
     rate = series[0][0].is_rate
-    top = _nice_max(max(known), rate)
+    top, ticks = _axis(max(known))
     width, height, left, right, head, foot = 720, 300, 60, 20, 34, 64
     plot_w, plot_h = width - left - right, height - head - foot
 
@@ -337,8 +335,7 @@ def _line_svg(years: list[int], series: list[tuple[Def, list[float | None]]], ti
         f'<text x="{width / 2:.0f}" y="18" text-anchor="middle" class="chart-title">'
         f"{escape(title)}</text>"
     ]
-    for i in range(5):
-        v = top * i / 4
+    for v in ticks:
         body.append(
             f'<line x1="{left}" y1="{y(v):.1f}" x2="{width - right}" y2="{y(v):.1f}" class="grid"/>'
             f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" class="tick">'
@@ -357,11 +354,12 @@ def _line_svg(years: list[int], series: list[tuple[Def, list[float | None]]], ti
             body.append(
                 f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2.5"/>'
             )
-        for px, py, v in points:
+        # the figures are in the table under the chart; on the chart a point names its own
+        for (px, py, v), year in zip(points, [yr for yr, v in zip(years, values) if v is not None]):
+            tip = ANALYTICS.text("web_point_tip", name=d.name, year=year, value=show(d, v))
             body.append(
-                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="{color}"/>'
-                f'<text x="{px:.1f}" y="{py - 8:.1f}" text-anchor="middle" class="point">'
-                f"{escape(show(d, v))}</text>"
+                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="{color}">'
+                f"<title>{escape(tip)}</title></circle>"
             )
         lx = left + (k % 4) * 165
         ly = height - 22 + (k // 4) * 16
@@ -391,7 +389,7 @@ def _trend(defs: list[Def], doc: dict) -> dict:
         {
             "name": d.name,
             "unit": d.unit,
-            "values": [show(d, v) for v in values(d, totals.get(d.id) or {})],
+            "figures": [show(d, v) for v in values(d, totals.get(d.id) or {})],
         }
         for d in defs
     ]
@@ -406,7 +404,7 @@ def _trend(defs: list[Def], doc: dict) -> dict:
                 {
                     "agency": agency,
                     "name": d.name,
-                    "values": [show(d, v) if v is not None else "" for v in values(d, ys)],
+                    "figures": [show(d, v) if v is not None else "" for v in values(d, ys)],
                 }
             )
     return {
