@@ -42,24 +42,21 @@ PEER_RULES = (PEER_ZERO, PEER_COUNT, PEER_RATE)
 
 # --- evaluating the indicators ------------------------------------------------------------------
 
-_BOUND: dict[tuple[int, str], tuple[tuple[str, Fn], ...]] = {}
-_PARTS: dict[tuple[int, str], dict[str, tuple[Fn, Fn]]] = {}
-
 
 def _bound(indicators: Indicators, form: Form) -> tuple[tuple[str, Fn], ...]:
-    key = (id(indicators), form.id)
-    hit = _BOUND.get(key)
+    key = ("values", form.id)
+    hit = indicators.bound.get(key)
     if hit is None:
         trees = indicators.trees
         hit = tuple((i.id, bind(i.tree, form.keys, trees)) for i in indicators)
-        _BOUND[key] = hit
+        indicators.bound[key] = hit
     return hit
 
 
 def _ratio_parts(indicators: Indicators, form: Form) -> dict[str, tuple[Fn, Fn]]:
     """Numerator and denominator functions of each rate (for the peer test on counts)."""
-    key = (id(indicators), form.id)
-    hit = _PARTS.get(key)
+    key = ("parts", form.id)
+    hit = indicators.bound.get(key)
     if hit is None:
         trees = indicators.trees
         hit = {}
@@ -67,7 +64,7 @@ def _ratio_parts(indicators: Indicators, form: Form) -> dict[str, tuple[Fn, Fn]]
             parts = ratio_parts(expand(i.tree, trees)) if i.is_rate else None
             if parts:
                 hit[i.id] = (bind(parts[0], form.keys, trees), bind(parts[1], form.keys, trees))
-        _PARTS[key] = hit
+        indicators.bound[key] = hit
     return hit
 
 
@@ -303,9 +300,9 @@ def _group(
     if not ind.peers or stats.n < settings["min_group"]:
         return stats
     if ind.is_rate:
-        found = _rate_warnings(ind, group, have, parts, stats, settings)
+        found = _rate_warnings(ind, have, parts, stats, settings)
     else:
-        found = _count_warnings(ind, group, have, stats, settings)
+        found = _count_warnings(ind, have, stats, settings)
     for e, rule, extra in found:
         finding = _finding(ind, rule, e, group, stats, forms, indicators, **extra)
         e.report.findings.append(finding)
@@ -317,7 +314,7 @@ def _group(
 
 
 def _count_warnings(
-    ind: Indicator, group: str, have: list["Entry"], stats: GroupStats, s: Mapping[str, float]
+    ind: Indicator, have: list["Entry"], stats: GroupStats, s: Mapping[str, float]
 ) -> list[tuple["Entry", str, dict]]:
     """A zero where the group's median is at least `zero_median`; else a count at least
     `count_min_diff` from the median and either far from it on the log scale (robust spread:
@@ -348,7 +345,6 @@ def _count_warnings(
 
 def _rate_warnings(
     ind: Indicator,
-    group: str,
     have: list["Entry"],
     parts: dict[int, tuple[Value, Value]],
     stats: GroupStats,
@@ -513,16 +509,3 @@ def _sum_values(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             if t is int or t is float:
                 out[k] = out.get(k, 0) + v
     return out
-
-
-# --- for people ---------------------------------------------------------------------------------
-
-
-def trend_sentence_figures(analysis: Analysis, ids: Iterable[str]) -> list[tuple[Indicator, list]]:
-    """[(indicator, [value per year, oldest first])] of the totals, for the given ids."""
-    by_id = analysis.indicators.by_id
-    return [
-        (by_id[i], [analysis.trend_totals.get(i, {}).get(y) for y in analysis.years])
-        for i in ids
-        if i in by_id
-    ]

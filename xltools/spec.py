@@ -660,6 +660,8 @@ class Indicators:
     peers: dict[str, float]
     trends: dict[str, Any]
     sources: tuple[str, ...] = ()
+    # the formulas bound to each form's keys (xltools.analytics), made once per form
+    bound: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __iter__(self):
         return iter(self.items)
