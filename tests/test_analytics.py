@@ -576,3 +576,26 @@ def test_results_json_round_trip_keeps_the_analysis(samples):
     rec = next(e for e in run.entries if e.agency == "东昌府区人民政府")
     assert rec.to_dict()["indicators"] == _entry(doc, "东昌府区人民政府")["indicators"]
     assert rec.peer_group == "县（市、区）" and rec.ranks["new"] == 1
+
+
+def test_many_groups_all_in_the_table_the_largest_in_the_charts(tmp_path):
+    from xltools.summary import write_summary
+
+    rng = random.Random(3)
+    agencies = [
+        (f"单位{i:03d}", f"第{i % 20 + 1:02d}组", clean(rng, "市直部门")) for i in range(20 * 9)
+    ] + [(f"大组单位{i}", "第00组", clean(rng, "市直部门")) for i in range(12)]
+    c = consolidation(agencies)
+    c.outdir = tmp_path
+    write_summary(c, tmp_path / "汇总表.xlsx")
+    ws = load_workbook(tmp_path / "汇总表.xlsx")["指标分析"]
+    rows = list(ws.iter_rows(values_only=True))
+    head = next(i for i, r in enumerate(rows) if r[0] == "指标" and r[1] == "分组")
+    assert rows[head - 1][11] == "箱形图的数据（最大的 12 个分组）"
+    end = next(i for i, r in enumerate(rows) if str(r[0]).startswith("各单位指标（"))
+    table = [r for r in rows[head + 1 : end] if r[1]]
+    assert len(table) == 21 * len(load_indicators())
+    assert len({r[1] for r in table}) == 21 and table[0][1] == "第00组"  # the largest first
+    charted = [r for r in rows[head + 1 : end] if r[12]]
+    assert len({r[12] for r in charted}) == 12 and len(charted) == 12 * len(load_indicators())
+    assert all(ws._charts) and len(ws._charts) == 2

@@ -417,6 +417,7 @@ TREND_SHEET = NAMES.sheet_trends
 _RATE_FORMAT = "0.0%"
 _COUNT_FORMAT = "#,##0.##"
 _FLAG_FILL = "#F4B084"
+CHART_GROUPS = 12  # the box-like charts show the largest groups; the table shows every group
 
 
 def _number_format(ind) -> str:
@@ -444,21 +445,21 @@ def _value_formats(fmt: Formats) -> dict:
 
 def _box_chart(wb, sheet: str, first: int, last: int, title: str, rate: bool):
     """Box-like bars: an invisible bar up to P25, then P25–median and median–P75, one per
-    (indicator, group) category of rows first..last (columns: indicator, group, …, P25 in 4,
-    the two box parts in 8 and 9)."""
+    (indicator, group) category of rows first..last of the charts' data (columns 11 and 12:
+    indicator, group; 13: P25; 14 and 15: the two parts of the box)."""
     chart = wb.add_chart({"type": "bar", "subtype": "stacked"})
-    categories = [sheet, first, 0, last, 1]
+    categories = [sheet, first, 11, last, 12]
     chart.add_series(
         {
             "categories": categories,
-            "values": [sheet, first, 4, last, 4],
+            "values": [sheet, first, 13, last, 13],
             "fill": {"none": True},
             "border": {"none": True},
         }
     )
     for col, name, color in (
-        (8, ANALYTICS.box_lower, "#9DC3E6"),
-        (9, ANALYTICS.box_upper, "#2E75B6"),
+        (14, ANALYTICS.box_lower, "#9DC3E6"),
+        (15, ANALYTICS.box_upper, "#2E75B6"),
     ):
         chart.add_series(
             {
@@ -523,37 +524,63 @@ def _indicator_sheet(wb, fmt: Formats, result: "Consolidation", analysis: Analys
         row += 1
     row += 1
     # the groups' quartiles, counts first then rates: each chart takes one block of rows
+    groups = list(analysis.groups)  # the largest first (xltools.analytics)
+    charted = groups[:CHART_GROUPS]
     ws.write_string(row, 0, ANALYTICS.groups_title, bold)
+    ws.write_string(row, 11, ANALYTICS.text("chart_data_title", n=len(charted)), bold)
     row += 1
+    # the table: counts first, then rates; beside it the charts' data, one block of rows
+    # (indicator × group, the largest groups only) per chart
+    table: list[tuple] = []
+    chart_rows: dict[bool, list[tuple]] = {False: [], True: []}
+    for rate in (False, True):
+        for ind in (i for i in inds if i.is_rate == rate):
+            for g in groups:
+                st = analysis.groups[g][ind.id]
+                table.append((ind, g, st))
+                if g in charted and st.n:
+                    # the indicator's name once per block: the chart's outer category level
+                    first_of_block = not chart_rows[rate] or chart_rows[rate][-1][0] is not ind
+                    chart_rows[rate].append((ind, g, st, first_of_block))
+    chart_data = chart_rows[False] + chart_rows[True]
+    head_row = row
     for c, h in enumerate(ANALYTICS.group_heads):
         ws.write_string(row, c, h, head)
+    for c, h in enumerate(ANALYTICS.chart_data_heads, start=11):
+        ws.write_string(row, c, h, head)
     row += 1
-    groups = list(analysis.groups)  # the largest first (xltools.analytics)
-    blocks: list[tuple[bool, int, int]] = []
+    for i in range(max(len(table), len(chart_data))):
+        if i < len(table):
+            ind, g, st = table[i]
+            ws.write_string(row, 0, ind.name, plain)
+            ws.write_string(row, 1, safe_text(g), plain)
+            ws.write_string(row, 2, ind.unit, plain)
+            ws.write_number(row, 3, st.n, plain)
+            for c, v in ((4, st.p25), (5, st.p50), (6, st.p75), (7, st.pooled)):
+                _value(ws, row, c, ind, v, fmts)
+        if i < len(chart_data):
+            ind, g, st, first_of_block = chart_data[i]
+            if first_of_block:
+                ws.write_string(row, 11, ind.name, plain)
+            ws.write_string(row, 12, safe_text(g), plain)
+            f = fmts[(ind.is_rate, False)]
+            ws.write_number(row, 13, st.p25, f)
+            ws.write_number(row, 14, st.p50 - st.p25, f)
+            ws.write_number(row, 15, st.p75 - st.p50, f)
+        row += 1
+    blocks = []
+    first = head_row + 1
     for rate in (False, True):
-        first = row
-        for ind in (i for i in inds if i.is_rate == rate):
-            for gi, g in enumerate(groups):
-                st = analysis.groups[g][ind.id]
-                # the indicator's name once per block: the chart's outer category level
-                if gi == 0:
-                    ws.write_string(row, 0, ind.name, plain)
-                ws.write_string(row, 1, safe_text(g), plain)
-                ws.write_string(row, 2, ind.unit, plain)
-                ws.write_number(row, 3, st.n, plain)
-                for c, v in ((4, st.p25), (5, st.p50), (6, st.p75), (7, st.pooled)):
-                    _value(ws, row, c, ind, v, fmts)
-                if st.n:
-                    ws.write_number(row, 8, st.p50 - st.p25, fmts[(rate, False)])
-                    ws.write_number(row, 9, st.p75 - st.p50, fmts[(rate, False)])
-                row += 1
-        if row > first:
-            blocks.append((rate, first, row - 1))
+        if chart_rows[rate]:
+            blocks.append((rate, first, first + len(chart_rows[rate]) - 1))
+            first += len(chart_rows[rate])
     # the box-like charts side by side under the table, within the width of the agencies' table
     row += 1
     tallest = 0
     for (rate, first, last), col in zip(blocks, (0, 7)):
         title = ANALYTICS.box_rates_title if rate else ANALYTICS.box_counts_title
+        if len(groups) > len(charted):
+            title += ANALYTICS.text("chart_some_groups", n=len(charted))
         chart = _box_chart(wb, INDICATOR_SHEET, first, last, title, rate)
         ws.insert_chart(row, col, chart, {"x_offset": 4, "y_offset": 4})
         tallest = max(tallest, _box_height(last - first + 1))

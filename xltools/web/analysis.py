@@ -24,6 +24,7 @@ from xltools.spec import RATE_UNIT
 
 ORDERS = ("desc", "asc")
 NAME_SORT = "agency"
+CHART_GROUPS = 12  # the box-like charts show the largest groups; the tables show every group
 _COLORS = ("#2E75B6", "#C55A11", "#548235", "#7030A0", "#BF9000", "#1F4E79", "#A5A5A5")
 
 
@@ -263,12 +264,14 @@ def _box_svg(defs: list[Def], groups_doc: dict, names: list[str], title: str) ->
     """Box-like bars per (indicator, group): the box from P25 to P75, a line at the median."""
     rows = []
     for d in defs:
-        for g in names:
+        for g in names[:CHART_GROUPS]:
             st = (groups_doc.get(g) or {}).get(d.id) or {}
             if st.get("n") and _num(st.get("p25")) is not None:
                 rows.append((d, g, st))
     if not rows:
         return None
+    if len(names) > CHART_GROUPS:
+        title += ANALYTICS.text("chart_some_groups", n=CHART_GROUPS)
     rate = defs[0].is_rate
     top, ticks = _axis(max(_num(st.get("p75")) or 0 for _, _, st in rows))
     label_w, width, row_h, head = 230, 720, 26, 34
