@@ -17,6 +17,7 @@ from xltools.results import RESULTS_NAME
 from xltools.season import workflow
 from xltools.season.run import OUTPUT_DIR
 from xltools.vocabulary import BOARD_LABELS, STATUS_LABELS
+from xltools.web.analysis import analysis_context
 from xltools.web.context import (
     XLSX,
     coordinator_actor,
@@ -264,6 +265,15 @@ def consolidate_post():
     except XltoolsError as e:
         flash(str(e), "error")
     return redirect(url_for("coordinator.consolidation"))
+
+
+@bp.get("/analysis")
+def analysis():
+    a = request.args
+    return page(
+        "analysis.html",
+        **analysis_context(_results(), a.get("sort"), a.get("order"), a.get("group")),
+    )
 
 
 @bp.get("/download/<kind>")
