@@ -1,5 +1,6 @@
 """Write the generated parts of docs/ from the form definitions and the vocabulary:
-docs/keys.md, docs/rules.md, docs/statuses.md. tests/test_docs.py checks they are current.
+docs/keys.md, docs/rules.md, docs/statuses.md, docs/indicators.md. tests/test_docs.py checks
+they are current.
 
     python scripts/build_docs.py
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xltools.rules import rules_for
-from xltools.spec import FORM_IDS, load_form
+from xltools.spec import FORM_IDS, load_form, load_indicators
 from xltools.vocabulary import (
     BOARD_COLORS,
     BOARD_LABELS,
@@ -61,7 +62,8 @@ def rules_md() -> str:
         "`stage` says where its findings are made: `rules` on the cleaned values, `cleaning` while "
         "cleaning each cell, `reading` while reading the layout, `document` while reading a "
         "published report's text, `cross-year` by a season against the same agency's report of "
-        "last year (thresholds of x-plausibility in season.toml). `instances` counts its applications in the form "
+        "last year (thresholds of x-plausibility in season.toml), `peers` by a consolidation "
+        "against the other agencies of the group (indicators.md). `instances` counts its applications in the form "
         "(a rule per column of table 3, per total, …).\n",
     ]
     for fid in FORM_IDS:
@@ -106,7 +108,77 @@ def statuses_md() -> str:
     return "".join(out)
 
 
-GENERATED = {"keys.md": keys_md, "rules.md": rules_md, "statuses.md": statuses_md}
+def indicators_md() -> str:
+    indicators = load_indicators()
+    out = [
+        HEADER,
+        "# Indicators\n\n",
+        "Defined in `xltools/forms/indicators.toml` (read by `xltools/spec.py`, listed by "
+        "`xltools schema --indicators [--json]`), computed by `xltools/analytics.py` for every "
+        "report a consolidation reads and for its totals. A rate (unit `%`) is kept as a "
+        "fraction (results.json) and shown as a percentage. A blank or unusable cell, or a "
+        "denominator of 0, makes an indicator undefined: `null` in results.json, “—” in the "
+        "workbook and on the web page, never 0.\n\n",
+        "| id | name | unit | formula | meaning | peer warnings |\n|---|---|---|---|---|---|\n",
+    ]
+    for i in indicators:
+        formula = i.formula.replace("*", "\\*")
+        out.append(
+            f"| `{i.id}` | {i.name} | {i.unit} | {formula} | {i.meaning} | "
+            f"{'yes' if i.peers else 'no'} |\n"
+        )
+    out.append(
+        "\n## Formulas\n\n"
+        "Keys of the form (see [keys.md](keys.md)) and ids of indicators defined earlier, numbers, "
+        "`+ - * /`, parentheses and `sum(pattern)`, which adds every key matching a pattern where "
+        "`*` stands for any part (`sum(t3_withheld_*_total)` is the 8 rows of 不予公开). The "
+        "formula is parsed by a small grammar (`xltools/formula.py`), never evaluated as Python. "
+        "A formula naming a key that a form lacks is undefined on that form.\n\n"
+        "A coordinator adds an indicator without Python: an `indicators.toml` in a folder on "
+        "`XLTOOLS_FORMS_PATH` with `[[indicators]]` entries (`id`, `name`, `formula`, `unit`, "
+        "`meaning`; optional `peers`, `cell`, `trend`). Its `[peers]` and `[trends]` values "
+        "replace the package's. An id may be defined once; a formula that does not parse, a name "
+        "that is neither a key nor an earlier indicator, a rate whose formula does not end in a "
+        "division are refused with a message naming the file and the indicator.\n\n"
+        "## Peer warnings\n\n"
+        "Each included agency is compared with the other included agencies of its group (the "
+        "roster's 上级/分组, else the cover's 机关类型) on every indicator with peer warnings; "
+        "rules `peer-zero`, `peer-count`, `peer-rate` (stage `peers`, warnings only, see "
+        "[rules.md](rules.md)). A finding points at the cell of the indicator's `cell` key (or "
+        "the formula's first key). Settings (`[peers]`):\n\n"
+        "| setting | value |\n|---|---|\n"
+    )
+    for k, v in indicators.peers.items():
+        out.append(f"| `{k}` | {v:g} |\n")
+    out.append(
+        "\n- **peer-zero**: a count of 0 where the group's median is at least `zero_median`.\n"
+        "- **peer-count**: a count at least `count_min_diff` from the group's median and either "
+        "more than `count_z` robust deviations from it on the log scale (log(1+x); the spread "
+        "is 1.4826 × the median absolute deviation, at least `count_spread_floor`) or at least "
+        "`count_ratio` times above or below the median of the other agencies.\n"
+        "- **peer-rate**: a rate beyond P25 − `rate_fence` × IQR or P75 + `rate_fence` × IQR "
+        "(the IQR at least `rate_iqr_floor`) whose counts are unlikely (p < `rate_alpha`) under "
+        "the pooled rate of the group's other agencies with half a case added: a binomial test "
+        "when every numerator is part of its denominator, else a Poisson test; rates over fewer "
+        "than `rate_min_denominator` cases are not compared.\n"
+        "- No warnings in a group with fewer than `min_group` agencies that have the value.\n\n"
+        "Quartiles are Excel's PERCENTILE.INC (linear interpolation between the closest ranks); "
+        "the rank is Excel's RANK.EQ in descending order (1 is the largest; ties share a rank).\n\n"
+        "## Trends\n\n"
+        f"Up to {indicators.trends.get('years', 5)} years: a season whose `--previous` is last "
+        "year's season folder follows that season's own previous, and so on; a summary workbook "
+        "made by xltools (or a folder of last year's workbooks) counts as one year and ends the "
+        "chain. Agencies are matched across years by 统一社会信用代码, then by name.\n"
+    )
+    return "".join(out)
+
+
+GENERATED = {
+    "keys.md": keys_md,
+    "rules.md": rules_md,
+    "statuses.md": statuses_md,
+    "indicators.md": indicators_md,
+}
 
 
 def main() -> None:

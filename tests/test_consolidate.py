@@ -134,6 +134,7 @@ def test_summary_workbook_sheets(sample_run):
         "分单位明细",
         "校验问题",
         "图表",
+        "指标分析",  # issue 25 (tests/test_analytics.py); 近年趋势 only with earlier years
     ]
     assert "7 个单位报表的逐项汇总" in wb["封面"]["B16"].value
     status = wb["报送情况"]

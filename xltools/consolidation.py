@@ -36,6 +36,12 @@ class Entry:
     note: str | None = None
     included: bool = False
     annotated: str | None = None  # relative to OUTDIR
+    # set by the analysis (xltools.analytics): indicator id -> value (None: undefined), the
+    # peer group of an included entry, its rank in the group and its peer warnings (id -> rule)
+    indicators: dict[str, Any] | None = None
+    peer_group: str | None = None
+    ranks: dict[str, int] = field(default_factory=dict)
+    peer_flags: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -87,6 +93,10 @@ class Entry:
             modified=self.modified,
             sha256=self.sha256,
             note=self.note,
+            indicators=self.indicators,
+            peer_group=self.peer_group,
+            ranks=dict(self.ranks),
+            peer_flags=dict(self.peer_flags),
         )
 
     def to_dict(self) -> dict:
@@ -105,6 +115,9 @@ class Consolidation:
     include_invalid: bool = False
     created: str = ""
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    # xltools.analytics.Analysis: set where the consolidation is built, before its summary is
+    # written (the analysis works on these shapes, so this module does not import it)
+    analysis: Any = None
 
     @property
     def included(self) -> list[Entry]:
@@ -124,6 +137,18 @@ class Consolidation:
 
     def to_run(self) -> Run:
         """The consolidation as results.json records it (xltools.results)."""
+        a = self.analysis
+        extra = (
+            {}
+            if a is None
+            else dict(
+                indicator_defs=tuple(a.defs()),
+                peer_groups=a.peer_groups(),
+                trends=a.trends_doc(),
+                trend_totals=a.trend_totals_doc(),
+                indicator_totals={k: _round(v) for k, v in a.totals.items()},
+            )
+        )
         return Run(
             outdir=self.outdir,
             year=self.year,
@@ -135,6 +160,7 @@ class Consolidation:
             roster_size=self.roster_size,
             summary_findings=tuple(self.summary.findings if self.summary else ()),
             skipped=tuple((str(p), why) for p, why in self.skipped),
+            **extra,
         )
 
     def to_dict(self) -> dict:
@@ -157,3 +183,52 @@ class Consolidation:
                     }
                 )
         return pd.DataFrame(rows, columns=["agency", "status", "included", "file", *self.form.keys])
+
+    def indicator_table(self):
+        """The indicators as a pandas DataFrame: one row per file read (agency, status,
+        included, peer group), a column per indicator (NaN: undefined) and one per rank in
+        the group (`<id>_rank`, included agencies only)."""
+        import pandas as pd  # about 0.25 s to import: only the DataFrame interface needs it
+
+        ids = [i.id for i in self.analysis.indicators] if self.analysis else []
+        rows = []
+        for e in self.entries:
+            if e.indicators is None:
+                continue
+            rows.append(
+                {
+                    "agency": e.name,
+                    "status": e.status,
+                    "included": e.included,
+                    "group": e.peer_group,
+                    **{i: e.indicators.get(i) for i in ids},
+                    **{f"{i}_rank": e.ranks.get(i) for i in ids},
+                }
+            )
+        columns = ["agency", "status", "included", "group", *ids, *(f"{i}_rank" for i in ids)]
+        return pd.DataFrame(rows, columns=columns).astype({i: "float64" for i in ids})
+
+    def peer_table(self):
+        """The peer groups as a pandas DataFrame: a row per group and indicator with n, P25,
+        P50, P75 (Excel's PERCENTILE.INC) and the pooled figure."""
+        import pandas as pd  # see indicator_table
+
+        a = self.analysis
+        rows = (
+            []
+            if a is None
+            else [
+                {"group": g, "indicator": i, **s.to_dict()}
+                for g, by in a.groups.items()
+                for i, s in by.items()
+            ]
+        )
+        return pd.DataFrame(
+            rows, columns=["group", "indicator", "n", "p25", "p50", "p75", "pooled"]
+        )
+
+
+def _round(v: Any) -> Any:
+    if isinstance(v, float):
+        return int(v) if v.is_integer() else round(v, 6)
+    return v

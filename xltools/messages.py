@@ -4,7 +4,7 @@ Sections: ``rules`` (per rule id: severity, description, message template), ``de
 fills a finding's {detail}), ``run`` (checking and consolidating many files), ``cli``,
 ``live``, ``mail``, ``fetch``, ``published``, ``locate``, ``season`` (the season folder and its
 commands), ``web``, ``read`` (why a file cannot be read), ``roster``, ``template``, ``summary``,
-``annotate``, ``names`` (the files, folders and sheets xltools writes) and ``grammar`` (words of
+``annotate``, ``analytics`` (indicators, peers and trends), ``names`` (the files, folders and sheets xltools writes) and ``grammar`` (words of
 Chinese input the readers recognise: numerals, placeholders, report prose). Code names an entry and
 fills its placeholders; it never writes a sentence a user reads itself (tests/test_messages.py
 enforces this and checks that every entry named exists and gets its placeholders).
@@ -71,3 +71,4 @@ GRAMMAR = Section("grammar")
 TEMPLATE = Section("template")
 SUMMARY = Section("summary")
 ANNOTATE = Section("annotate")
+ANALYTICS = Section("analytics")

@@ -49,6 +49,10 @@ class Entry:
     note: str | None = None
     sender: str | None = None  # the e-mail the file came by (xltools fetch): its sender …
     message_id: str | None = None  # … and Message-ID, which the reply refers to
+    indicators: dict[str, Any] | None = None  # indicator id -> value (None: undefined)
+    peer_group: str | None = None  # the group an included agency is compared with
+    ranks: dict[str, int] | None = None  # indicator id -> rank in the group (1: the largest)
+    peer_flags: dict[str, str] | None = None  # indicator id -> peer rule that warned about it
 
     @property
     def name(self) -> str:
@@ -80,6 +84,12 @@ class Entry:
             "note": self.note,
             "sender": self.sender,
             "message_id": self.message_id,
+            "indicators": None
+            if self.indicators is None
+            else {k: _number(v) for k, v in self.indicators.items()},
+            "peer_group": self.peer_group,
+            "ranks": dict(self.ranks or {}),
+            "peer_flags": dict(self.peer_flags or {}),
         }
 
     @classmethod
@@ -117,6 +127,10 @@ class Entry:
             sender=text("sender") or (str(origin["sender"]) if origin.get("sender") else None),
             message_id=text("message_id")
             or (str(origin["message_id"]) if origin.get("message_id") else None),
+            indicators=dict(d["indicators"]) if isinstance(d.get("indicators"), dict) else None,
+            peer_group=text("peer_group"),
+            ranks=dict(d["ranks"]) if isinstance(d.get("ranks"), dict) else None,
+            peer_flags=dict(d["peer_flags"]) if isinstance(d.get("peer_flags"), dict) else None,
         )
 
 
@@ -134,6 +148,14 @@ class Run:
     roster_size: int = 0
     summary_findings: tuple[Finding, ...] = ()  # the summary workbook re-checked
     skipped: tuple[tuple[str, str], ...] = ()  # (path, Chinese reason): inputs not read
+    # the analysis (xltools.analytics): indicator definitions, peer groups, trends
+    indicator_defs: tuple[dict, ...] = ()  # {id, name, formula, unit, meaning, peers}
+    peer_groups: dict[str, dict[str, dict]] | None = (
+        None  # group -> id -> {n, p25, p50, p75, pooled}
+    )
+    trends: dict[str, dict[str, dict[str, Any]]] | None = None  # agency -> id -> year -> value
+    trend_totals: dict[str, dict[str, Any]] | None = None  # id -> year -> value of the totals
+    indicator_totals: dict[str, Any] | None = None  # id -> value of this year's totals
 
     @property
     def included(self) -> list[Entry]:
@@ -159,6 +181,11 @@ class Run:
             "included": [e.name for e in self.included],
             "summary_findings": [f.to_dict() for f in self.summary_findings],
             "skipped": [{"file": p, "note": why} for p, why in self.skipped],
+            "indicator_defs": [dict(d) for d in self.indicator_defs],
+            "indicator_totals": dict(self.indicator_totals or {}),
+            "peer_groups": dict(self.peer_groups or {}),
+            "trends": dict(self.trends or {}),
+            "trend_totals": dict(self.trend_totals or {}),
         }
 
 
@@ -204,7 +231,22 @@ def _run(outdir: Path, doc: dict[str, Any]) -> Run:
         roster_size=int(doc.get("roster_size") or 0),
         summary_findings=tuple(Finding.from_dict(f) for f in doc.get("summary_findings") or []),
         skipped=tuple((str(s.get("file")), str(s.get("note"))) for s in doc.get("skipped") or []),
+        indicator_defs=tuple(d for d in doc.get("indicator_defs") or [] if isinstance(d, dict)),
+        peer_groups=_mapping(doc.get("peer_groups")),
+        trends=_mapping(doc.get("trends")),
+        trend_totals=_mapping(doc.get("trend_totals")),
+        indicator_totals=_mapping(doc.get("indicator_totals")),
     )
+
+
+def _mapping(v: Any) -> dict | None:
+    return dict(v) if isinstance(v, dict) else None
+
+
+def _number(v: Any) -> Any:
+    if isinstance(v, float):
+        return int(v) if v.is_integer() else round(v, 6)
+    return v
 
 
 def inside(outdir: Path, relative: str | None) -> Path | None:

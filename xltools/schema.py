@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xltools.rules import rules_for
-from xltools.spec import form_ids, load_form
+from xltools.spec import form_ids, load_form, load_indicators
 
 
 def describe(form_id: str = "2021") -> dict:
@@ -63,3 +63,28 @@ def list_forms() -> list[dict]:
             }
         )
     return out
+
+
+def describe_indicators() -> dict:
+    """Every indicator (`xltools schema --indicators --json`) and the peer settings."""
+    indicators = load_indicators()
+    return {
+        "schema_version": 1,
+        "indicators": [
+            {
+                "id": i.id,
+                "name": i.name,
+                "formula": i.formula,
+                "unit": i.unit,
+                "meaning": i.meaning,
+                "peers": i.peers,
+                "cell": i.cell,
+                "trend": i.trend,
+                "source": i.source,
+            }
+            for i in indicators
+        ],
+        "peers": dict(indicators.peers),
+        "trends": dict(indicators.trends),
+        "sources": list(indicators.sources),
+    }

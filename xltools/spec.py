@@ -18,11 +18,15 @@ from pathlib import Path as _Path
 from typing import Any
 
 from xltools import XltoolsError
-from xltools.messages import RUN
+from xltools.formula import FormulaError, Node, expand, matching, names, parse, ratio_parts
+from xltools.messages import ANALYTICS, RUN
 
 FORM_IDS = ("2021", "2019")  # the forms shipped in the package (see form_ids() for all)
 FORMS_PATH_ENV = "XLTOOLS_FORMS_PATH"
-_NOT_FORMS = frozenset({"messages", "publish"})  # other TOML files of xltools/forms
+_NOT_FORMS = frozenset(
+    {"messages", "publish", "indicators", "crossyear"}
+)  # other TOML files of xltools/forms
+INDICATORS_FILE = "indicators.toml"
 NUMERIC_TYPES = frozenset({"count", "amount", "signed"})
 
 _A1 = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
@@ -620,3 +624,160 @@ def total_relations(form: Form) -> list[tuple[str, tuple[str, ...], str, bool]]:
         if s.matrix:
             rel += [(k, parts, rule, True) for k, parts, rule in s.matrix["extra_totals"]]
     return rel
+
+
+# --- indicators (xltools/forms/indicators.toml, then indicators.toml on XLTOOLS_FORMS_PATH) ------
+
+RATE_UNIT = "%"
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """One indicator: a formula over the form's keys (xltools.formula), with its name and unit."""
+
+    id: str
+    name: str
+    formula: str
+    unit: str
+    meaning: str
+    tree: Node
+    peers: bool = True  # compared with the agency's group (peer warnings)
+    cell: str | None = None  # the key a peer warning points at (else the formula's first key)
+    trend: bool = False  # a line of the 近年趋势 chart of key totals
+    source: str = ""
+
+    @property
+    def is_rate(self) -> bool:
+        return self.unit == RATE_UNIT
+
+
+@dataclass(frozen=True)
+class Indicators:
+    """Every indicator defined, in order, and the settings of peers and trends."""
+
+    items: tuple[Indicator, ...]
+    peers: dict[str, float]
+    trends: dict[str, Any]
+    sources: tuple[str, ...] = ()
+    # the formulas bound to each form's keys (xltools.analytics), made once per form
+    bound: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def by_id(self) -> dict[str, Indicator]:
+        return {i.id: i for i in self.items}
+
+    @property
+    def trees(self) -> dict[str, Node]:
+        return {i.id: i.tree for i in self.items}
+
+
+def load_indicators() -> Indicators:
+    """The indicators of the package's indicators.toml and of every indicators.toml in a
+    folder on XLTOOLS_FORMS_PATH (added after them; their [peers] / [trends] values replace
+    the package's). A Chinese XltoolsError names the file and the indicator at fault."""
+    return _load_indicators(_forms_path())
+
+
+def _indicator_files(forms_path: str) -> list[Any]:
+    files: list[Any] = [resources.files("xltools.forms").joinpath(INDICATORS_FILE)]
+    for folder in forms_path.split(os.pathsep):
+        if folder.strip() and os.path.isfile(os.path.join(folder, INDICATORS_FILE)):
+            files.append(_Path(folder) / INDICATORS_FILE)
+    return files
+
+
+@lru_cache(maxsize=8)
+def _load_indicators(forms_path: str) -> Indicators:
+    every_key: set[str] = set()
+    for fid in _form_ids(forms_path):
+        every_key.update(_load_form(fid, forms_path).keys)
+    ordered_keys = sorted(every_key)
+    items: list[Indicator] = []
+    where: dict[str, str] = {}
+    peers: dict[str, float] = {}
+    trends: dict[str, Any] = {}
+    files = _indicator_files(forms_path)
+    for file in files:
+
+        def bad(error: str, file=file) -> XltoolsError:
+            return XltoolsError(ANALYTICS.text("indicators_invalid", path=file, error=error))
+
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise bad(str(e)) from None
+        for n, raw in enumerate(data.get("indicators", []), start=1):
+            if not isinstance(raw, dict):
+                raise bad(ANALYTICS.text("indicator_missing", n=n, id="", field="id"))
+            ind = _indicator(raw, n, str(file), every_key, ordered_keys, items, bad)
+            if ind.id in where:
+                raise bad(ANALYTICS.text("indicator_duplicate", id=ind.id, first=where[ind.id]))
+            where[ind.id] = str(file)
+            items.append(ind)
+        for name, v in (data.get("peers") or {}).items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise bad(ANALYTICS.text("indicator_setting", section="peers", name=name))
+            peers[name] = v
+        trends.update(data.get("trends") or {})
+    return Indicators(tuple(items), peers, trends, tuple(str(f) for f in files))
+
+
+def _indicator(
+    raw: dict,
+    n: int,
+    source: str,
+    every_key: set[str],
+    ordered_keys: list[str],
+    earlier: list[Indicator],
+    bad,
+) -> Indicator:
+    for name in ("id", "name", "formula", "unit", "meaning"):
+        if not isinstance(raw.get(name), str) or not raw[name].strip():
+            raise bad(ANALYTICS.text("indicator_missing", n=n, id=raw.get("id") or "", field=name))
+    iid, formula = raw["id"].strip(), raw["formula"]
+    if not _ID.match(iid):
+        raise bad(ANALYTICS.text("indicator_bad_id", id=iid))
+    if iid in every_key:
+        raise bad(ANALYTICS.text("indicator_id_is_key", id=iid))
+    try:
+        tree = parse(formula)
+    except FormulaError as e:
+        reason = ANALYTICS.text(e.reason, text=e.text)
+        raise bad(
+            ANALYTICS.text(
+                "indicator_formula", id=iid, formula=formula, pos=e.position + 1, reason=reason
+            )
+        ) from None
+    known = {i.id: i.tree for i in earlier}
+    used, patterns = names(tree)
+    for name in used:
+        if name not in every_key and name not in known:
+            raise bad(ANALYTICS.text("indicator_unknown_name", id=iid, name=name))
+    for pattern in patterns:
+        if not matching(pattern, ordered_keys):
+            raise bad(ANALYTICS.text("indicator_no_match", id=iid, pattern=pattern))
+    unit = raw["unit"].strip()
+    if unit == RATE_UNIT and ratio_parts(expand(tree, known)) is None:
+        raise bad(ANALYTICS.text("indicator_not_ratio", id=iid))
+    cell = raw.get("cell")
+    if cell is not None and cell not in every_key:
+        raise bad(ANALYTICS.text("indicator_bad_cell", id=iid, cell=cell))
+    return Indicator(
+        iid,
+        raw["name"].strip(),
+        formula,
+        unit,
+        raw["meaning"].strip(),
+        tree,
+        bool(raw.get("peers", True)),
+        cell,
+        bool(raw.get("trend", False)),
+        source,
+    )

@@ -3,7 +3,9 @@
 Its first sheets are the template itself (封面, 表二, 表三, 表四, 校验) holding the consolidated
 figures, so the next level up reads it like any agency's workbook. Then: 报送情况 (every roster
 entry and file with its status), 分单位明细 (one row per agency, a column per key), 校验问题
-(every finding) and 图表 (native charts). Written with XlsxWriter in constant memory, text
+(every finding), 图表 (native charts), 指标分析 (indicators per agency against its peer group,
+with the groups' quartiles as box-like bars) and, when earlier years are known, 近年趋势 (the
+indicators over the years, a line per key total). Written with XlsxWriter in constant memory, text
 always as strings: nothing a workbook contained becomes a live formula here.
 """
 
@@ -13,9 +15,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xltools.analytics import Analysis, analysis_of
 from xltools.consolidation import Consolidation
 from xltools.fsutil import atomic_path
-from xltools.messages import NAMES, RUN, SUMMARY
+from xltools.messages import ANALYTICS, NAMES, RUN, SUMMARY
 from xltools.template import Formats, new_workbook, write_form_sheets
 from xltools.textsafe import safe_text
 from xltools.vocabulary import ERROR, ERRORS, STATUS_COLORS, STATUS_LABELS, WARNINGS, severity_label
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 def write_summary(result: "Consolidation", path: Path, agency: str | None = None) -> "Report":
     """Write the workbook (temporary name, then rename) and return it read back and checked."""
     form = result.form
+    # first: the peer warnings it adds belong in 报送情况 and 校验问题 too
+    analysis = analysis_of(result)
     values = dict(result.totals)
     n = len(result.included)
     values["meta_agency"] = agency or RUN.summary_agency.format(n=n)
@@ -46,6 +51,9 @@ def write_summary(result: "Consolidation", path: Path, agency: str | None = None
         _detail_sheet(wb, fmt, result)
         _findings_sheet(wb, fmt, result)
         _charts_sheet(wb, fmt, result)
+        _indicator_sheet(wb, fmt, result, analysis)
+        if analysis.years:
+            _trend_sheet(wb, fmt, analysis)
         for extra in getattr(
             result, "extra_sheets", ()
         ):  # e.g. the season's sheets (xltools.season)
@@ -400,6 +408,326 @@ def _charts_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
     charts.reviews()
     charts.statuses()
     _print(charts.ws)
+
+
+# --- 指标分析 and 近年趋势 (xltools.analytics) ----------------------------------------------------
+
+INDICATOR_SHEET = NAMES.sheet_indicators
+TREND_SHEET = NAMES.sheet_trends
+_RATE_FORMAT = "0.0%"
+_COUNT_FORMAT = "#,##0.##"
+_FLAG_FILL = "#F4B084"
+CHART_GROUPS = 12  # the box-like charts show the largest groups; the table shows every group
+
+
+def _number_format(ind) -> str:
+    return _RATE_FORMAT if ind.is_rate else _COUNT_FORMAT
+
+
+def _value(ws, row: int, col: int, ind, v, fmts: dict, flagged: bool = False) -> None:
+    """A value of an indicator, or “—” where it is undefined (never 0)."""
+    if v is None:
+        ws.write_string(row, col, ANALYTICS.undefined, fmts["undefined"])
+    else:
+        ws.write_number(row, col, v, fmts[(ind.is_rate, flagged)])
+
+
+def _value_formats(fmt: Formats) -> dict:
+    out = {"undefined": fmt.get(font_size=10, align="center", font_color="#7F7F7F")}
+    for rate in (True, False):
+        for flagged in (True, False):
+            props = {"font_size": 10, "num_format": _RATE_FORMAT if rate else _COUNT_FORMAT}
+            if flagged:
+                props.update(bg_color=_FLAG_FILL, bold=True)
+            out[(rate, flagged)] = fmt.get(**props)
+    return out
+
+
+def _box_chart(wb, sheet: str, first: int, last: int, title: str, rate: bool):
+    """Box-like bars: an invisible bar up to P25, then P25–median and median–P75, one per
+    (indicator, group) category of rows first..last of the charts' data (columns 11 and 12:
+    indicator, group; 13: P25; 14 and 15: the two parts of the box)."""
+    chart = wb.add_chart({"type": "bar", "subtype": "stacked"})
+    categories = [sheet, first, 11, last, 12]
+    chart.add_series(
+        {
+            "categories": categories,
+            "values": [sheet, first, 13, last, 13],
+            "fill": {"none": True},
+            "border": {"none": True},
+        }
+    )
+    for col, name, color in (
+        (14, ANALYTICS.box_lower, "#9DC3E6"),
+        (15, ANALYTICS.box_upper, "#2E75B6"),
+    ):
+        chart.add_series(
+            {
+                "name": name,
+                "categories": categories,
+                "values": [sheet, first, col, last, col],
+                "fill": {"color": color},
+                "border": {"color": "#1F4E79"},
+                "gap": 60,
+            }
+        )
+    chart.set_title({"name": title, "name_font": {"size": 11}})
+    chart.set_y_axis({"reverse": True})
+    chart.set_x_axis(
+        {"num_format": "0%" if rate else "#,##0", "major_gridlines": {"visible": True}}
+    )
+    chart.set_legend({"none": True})  # the title says what the box and its parts are
+    chart.set_size({"width": 620, "height": _box_height(last - first + 1)})
+    return chart
+
+
+def _box_height(categories: int) -> int:
+    return max(260, 20 * categories + 100)
+
+
+def _indicator_sheet(wb, fmt: Formats, result: "Consolidation", analysis: Analysis) -> None:
+    """Definitions, then each group's quartiles per indicator (box-like charts beside them),
+    then one row per included agency: its group, each indicator with its rank in the group.
+    Written top to bottom (a streamed sheet: 10,000 agencies need not sit in memory)."""
+    ws = _streamed_sheet(wb, INDICATOR_SHEET)
+    inds = list(analysis.indicators)
+    bold = fmt.get(bold=True, font_size=11)
+    head = fmt.style("header")
+    plain = fmt.get(font_size=10)
+    top = fmt.get(font_size=10, valign="top")
+    wrap = fmt.get(font_size=10, text_wrap=True, valign="top")
+    fmts = _value_formats(fmt)
+    members = [e for g in analysis.members.values() for e in g]
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 1, 14)
+    ws.set_column(2, 2, 8)
+    for j in range(len(inds)):
+        ws.set_column(3 + 2 * j, 3 + 2 * j, 10)
+        ws.set_column(4 + 2 * j, 4 + 2 * j, 7)
+    row = 0
+    ws.write_string(row, 0, ANALYTICS.text("sheet_title", n=len(members)), bold)
+    row += 2
+    ws.write_string(row, 0, ANALYTICS.definitions_title, bold)
+    row += 1
+    name_h, unit_h, formula_h, meaning_h = ANALYTICS.definition_heads
+    for c, h in ((0, name_h), (1, unit_h)):
+        ws.write_string(row, c, h, head)
+    ws.merge_range(row, 2, row, 6, formula_h, head)
+    ws.merge_range(row, 7, row, 12, meaning_h, head)
+    row += 1
+    for ind in inds:
+        ws.set_row(row, 27)
+        ws.write_string(row, 0, ind.name, top)
+        ws.write_string(row, 1, ind.unit, top)
+        ws.merge_range(row, 2, row, 6, safe_text(ind.formula), wrap)
+        ws.merge_range(row, 7, row, 12, safe_text(ind.meaning), wrap)
+        row += 1
+    row += 1
+    # the groups' quartiles, counts first then rates: each chart takes one block of rows
+    groups = list(analysis.groups)  # the largest first (xltools.analytics)
+    charted = groups[:CHART_GROUPS]
+    ws.write_string(row, 0, ANALYTICS.groups_title, bold)
+    ws.write_string(row, 11, ANALYTICS.text("chart_data_title", n=len(charted)), bold)
+    row += 1
+    # the table: counts first, then rates; beside it the charts' data, one block of rows
+    # (indicator × group, the largest groups only) per chart
+    table: list[tuple] = []
+    chart_rows: dict[bool, list[tuple]] = {False: [], True: []}
+    for rate in (False, True):
+        for ind in (i for i in inds if i.is_rate == rate):
+            for g in groups:
+                st = analysis.groups[g][ind.id]
+                table.append((ind, g, st))
+                if g in charted and st.n:
+                    # the indicator's name once per block: the chart's outer category level
+                    first_of_block = not chart_rows[rate] or chart_rows[rate][-1][0] is not ind
+                    chart_rows[rate].append((ind, g, st, first_of_block))
+    chart_data = chart_rows[False] + chart_rows[True]
+    head_row = row
+    for c, h in enumerate(ANALYTICS.group_heads):
+        ws.write_string(row, c, h, head)
+    for c, h in enumerate(ANALYTICS.chart_data_heads, start=11):
+        ws.write_string(row, c, h, head)
+    row += 1
+    for i in range(max(len(table), len(chart_data))):
+        if i < len(table):
+            ind, g, st = table[i]
+            ws.write_string(row, 0, ind.name, plain)
+            ws.write_string(row, 1, safe_text(g), plain)
+            ws.write_string(row, 2, ind.unit, plain)
+            ws.write_number(row, 3, st.n, plain)
+            for c, v in ((4, st.p25), (5, st.p50), (6, st.p75), (7, st.pooled)):
+                _value(ws, row, c, ind, v, fmts)
+        if i < len(chart_data):
+            ind, g, st, first_of_block = chart_data[i]
+            if first_of_block:
+                ws.write_string(row, 11, ind.name, plain)
+            ws.write_string(row, 12, safe_text(g), plain)
+            f = fmts[(ind.is_rate, False)]
+            ws.write_number(row, 13, st.p25, f)
+            ws.write_number(row, 14, st.p50 - st.p25, f)
+            ws.write_number(row, 15, st.p75 - st.p50, f)
+        row += 1
+    blocks = []
+    first = head_row + 1
+    for rate in (False, True):
+        if chart_rows[rate]:
+            blocks.append((rate, first, first + len(chart_rows[rate]) - 1))
+            first += len(chart_rows[rate])
+    # the box-like charts side by side under the table, within the width of the agencies' table
+    row += 1
+    tallest = 0
+    for (rate, first, last), col in zip(blocks, (0, 7)):
+        title = ANALYTICS.box_rates_title if rate else ANALYTICS.box_counts_title
+        if len(groups) > len(charted):
+            title += ANALYTICS.text("chart_some_groups", n=len(charted))
+        chart = _box_chart(wb, INDICATOR_SHEET, first, last, title, rate)
+        ws.insert_chart(row, col, chart, {"x_offset": 4, "y_offset": 4})
+        tallest = max(tallest, _box_height(last - first + 1))
+    row += tallest // 20 + 2
+    # one row per included agency
+    ws.write_string(row, 0, ANALYTICS.agencies_title, bold)
+    row += 1
+    header = row
+    heads = list(ANALYTICS.agency_heads)
+    for ind in inds:
+        heads.append(ANALYTICS.text("value_head", name=ind.name, unit=ind.unit))
+        heads.append(ANALYTICS.text("rank_head", name=ind.name))
+    ws.set_row(row, 45)
+    for c, h in enumerate(heads):
+        ws.write_string(row, c, h, head)
+    row += 1
+    first = row
+    flagged_cells = []
+    for g in groups:
+        for e in analysis.members[g]:
+            flags = e.peer_flags
+            _text(ws, row, 0, e.name, plain)
+            _text(ws, row, 1, g, plain)
+            ws.write_number(row, 2, len(flags), plain)
+            for j, ind in enumerate(inds):
+                col = 3 + 2 * j
+                _value(ws, row, col, ind, e.indicators.get(ind.id), fmts, ind.id in flags)
+                if ind.id in flags:
+                    flagged_cells.append((row, col))
+                rank = e.ranks.get(ind.id)
+                if rank is not None:
+                    ws.write_number(row, col + 1, rank, plain)
+            row += 1
+    last = max(row - 1, first)
+    # a warned value keeps its orange under the column's data bar (a cell's own fill would be
+    # painted over): a conditional format of its own, true always
+    flag = fmt.get(bg_color=_FLAG_FILL, bold=True)
+    for r, c in flagged_cells:
+        ws.conditional_format(r, c, r, c, {"type": "formula", "criteria": "=TRUE", "format": flag})
+    for j, ind in enumerate(inds):
+        col = 3 + 2 * j
+        ws.conditional_format(
+            first, col, last, col, {"type": "data_bar", "bar_color": "#9DC3E6", "bar_solid": True}
+        )
+    ws.conditional_format(
+        first,
+        2,
+        last,
+        2,
+        {"type": "cell", "criteria": ">", "value": 0, "format": fmts[(False, True)]},
+    )
+    ws.autofilter(header, 0, last, len(heads) - 1)
+    ws.freeze_panes(0, 1)
+    _print(ws)
+
+
+def _trend_sheet(wb, fmt: Formats, analysis: Analysis) -> None:
+    """The totals' indicators per year (a line chart of the key totals, one of the rates),
+    then each included agency's indicators per year."""
+    ws = _streamed_sheet(wb, TREND_SHEET)
+    inds = list(analysis.indicators)
+    years = analysis.years
+    bold = fmt.get(bold=True, font_size=11)
+    head = fmt.style("header")
+    plain = fmt.get(font_size=10)
+    fmts = _value_formats(fmt)
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 1, 14)
+    ws.set_column(2, 1 + len(years), 12)
+    sources = ANALYTICS.join.join(
+        ANALYTICS.text("trend_source", year=y, source=analysis.trend_sources.get(y, ""))
+        for y in years
+    )  # the folder or workbook of each earlier year; this year's is this consolidation
+    row = 0
+    ws.write_string(
+        row,
+        0,
+        safe_text(ANALYTICS.text("trend_title", first=years[0], last=years[-1], sources=sources)),
+        bold,
+    )
+    row += 2
+    ws.write_string(row, 0, ANALYTICS.trend_totals_title, bold)
+    row += 1
+    top = row
+    for c, h in enumerate(
+        [ANALYTICS.trend_heads[1], ANALYTICS.group_heads[2]]
+        + [ANALYTICS.text("trend_year", year=y) for y in years]
+    ):
+        ws.write_string(row, c, h, head)
+    row += 1
+    rows_of: dict[str, int] = {}
+    for ind in inds:
+        ws.write_string(row, 0, ind.name, plain)
+        ws.write_string(row, 1, ind.unit, plain)
+        for j, y in enumerate(years):
+            _value(ws, row, 2 + j, ind, analysis.trend_totals.get(ind.id, {}).get(y), fmts)
+        rows_of[ind.id] = row
+        row += 1
+    chart_row = top
+    for rate in (False, True):
+        chosen = [i for i in inds if i.is_rate == rate and (rate or i.trend)]
+        if not chosen:
+            continue
+        chart = wb.add_chart({"type": "line"})
+        for ind in chosen:
+            r = rows_of[ind.id]
+            chart.add_series(
+                {
+                    "name": [TREND_SHEET, r, 0],
+                    "categories": [TREND_SHEET, top, 2, top, 1 + len(years)],
+                    "values": [TREND_SHEET, r, 2, r, 1 + len(years)],
+                    "marker": {"type": "circle", "size": 6},
+                    "data_labels": {"value": len(chosen) <= 4, "position": "above"},
+                }
+            )
+        chart.set_title(
+            {
+                "name": ANALYTICS.trend_rates_chart if rate else ANALYTICS.trend_counts_chart,
+                "name_font": {"size": 11},
+            }
+        )
+        chart.set_y_axis({"num_format": "0%" if rate else "#,##0", "min": 0})
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": 620, "height": 320})
+        ws.insert_chart(chart_row, 3 + len(years), chart)
+        chart_row += 18
+    row = max(row, chart_row) + 1
+    ws.write_string(row, 0, ANALYTICS.trend_agencies_title, bold)
+    row += 1
+    header = row
+    for c, h in enumerate(
+        list(ANALYTICS.trend_heads) + [ANALYTICS.text("trend_year", year=y) for y in years]
+    ):
+        ws.write_string(row, c, h, head)
+    row += 1
+    for agency, by_id in analysis.trends.items():
+        for ind in inds:
+            ys = by_id.get(ind.id, {})
+            _text(ws, row, 0, agency, plain)
+            ws.write_string(row, 1, ind.name, plain)
+            for j, y in enumerate(years):
+                if y in ys:
+                    _value(ws, row, 2 + j, ind, ys[y], fmts)
+            row += 1
+    ws.autofilter(header, 0, max(row - 1, header + 1), 1 + len(years))
+    ws.freeze_panes(0, 1)
+    _print(ws)
 
 
 def _print(ws, fit: bool = True) -> None:

@@ -23,7 +23,7 @@ from xltools.cli.kit import (
     json_option,
     timeout_option,
 )
-from xltools.messages import CLI, NAMES
+from xltools.messages import ANALYTICS, CLI, NAMES
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -214,21 +214,36 @@ def template(output: Path, form_id: str | None, year: int | None, agency: str | 
     is_flag=True,
     help="列出可用的全部表式及其适用年度（含 XLTOOLS_FORMS_PATH 中的表式）",
 )
-def schema(form_id: str, as_json: bool, list_forms: bool) -> None:
+@click.option(
+    "--indicators",
+    "list_indicators",
+    is_flag=True,
+    help="列出全部指标（标识、名称、单位、公式、含义；含 XLTOOLS_FORMS_PATH 中 indicators.toml 增加的指标）",
+)
+def schema(form_id: str, as_json: bool, list_forms: bool, list_indicators: bool) -> None:
     """列出表式的全部字段（键、工作表、单元格、行列标题、类型）和全部规则。
 
     表式定义是 xltools/forms/ 中的 TOML 文件；环境变量 XLTOOLS_FORMS_PATH 可再指定若干文件夹
-    （用系统的路径分隔符隔开），其中的 <表式>.toml 也可使用。
+    （用系统的路径分隔符隔开），其中的 <表式>.toml 也可使用，其中的 indicators.toml 增加指标。
 
     \b
     示例：
       xltools schema --form 2021 --json > 2021字段.json
       xltools schema --list
+      xltools schema --indicators
     """
-    from xltools.schema import describe
+    from xltools.schema import describe, describe_indicators
     from xltools.schema import list_forms as forms
 
     try:
+        if list_indicators:
+            doc = describe_indicators()
+            if as_json:
+                _echo_json(doc)
+            else:
+                for row in doc["indicators"]:
+                    click.echo(ANALYTICS.schema_line.format(**row))
+            return
         if list_forms:
             rows = forms()
             if as_json:

@@ -11,6 +11,7 @@ wording, headings and places to write from xltools/publish/wording.toml (or an o
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,8 @@ from xltools.publish.docx_writer import write_docx
 from xltools.publish.html_writer import write_html
 from xltools.publish.model import Document
 from xltools.publish.pdf import docx_to_pdf
-from xltools.publish.wording import load_wording, message
+from xltools.publish.wording import analysis_figures, load_wording, message
+from xltools.results import RESULTS_NAME
 
 __all__ = [
     "publish",
@@ -83,7 +85,15 @@ def publish(
     if before is not None:
         before = _previous_usable(report, before, words, notes)
     result = publish_report(
-        report, docx, html, pdf, previous=before, agency=agency, force=force, words=words
+        report,
+        docx,
+        html,
+        pdf,
+        previous=before,
+        agency=agency,
+        force=force,
+        words=words,
+        analysis=analysis_beside(workbook, words),
     )
     result.notes[:0] = notes
     return result
@@ -99,11 +109,14 @@ def publish_report(
     agency: str | None = None,
     force: bool = False,
     words: dict | None = None,
+    analysis: dict | None = None,
 ) -> Published:
     """Write the report of an already checked `report` (a workbook read by `read_checked`, a
     season's version) to the given outputs, each to a temporary name, then renamed."""
     words = words or load_wording(None)
-    doc = build_document(report, words, previous=previous, agency=agency, force=force)
+    doc = build_document(
+        report, words, previous=previous, agency=agency, force=force, analysis=analysis
+    )
     result = Published(doc, report)
     style = words["style"]
     docx_path = Path(docx) if docx else None
@@ -119,6 +132,19 @@ def publish_report(
         else:
             result.written.append(docx_to_pdf(docx_path, Path(pdf), words["messages"]))
     return result
+
+
+def analysis_beside(workbook: Path, words: dict) -> dict[str, str]:
+    """A summary workbook written by `xltools consolidate`, with its results.json beside it:
+    the facts of the sentences quoting the peer groups and the trend of the totals."""
+    path = workbook.parent / RESULTS_NAME
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("summary_workbook") != workbook.name:
+        return {}
+    return analysis_figures(doc, words)
 
 
 def _previous_usable(report: Report, before: Report, words: dict, notes: list[str]) -> Report:

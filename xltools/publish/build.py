@@ -81,7 +81,10 @@ def build_document(
     previous: Report | None = None,
     agency: str | None = None,
     force: bool = False,
+    analysis: Mapping[str, str] | None = None,
 ) -> Document:
+    """`analysis`: the facts of the peer-group and trend sentences of a coordinator's report
+    (wording.analysis_figures of the consolidation's results.json); absent, they are left out."""
     values = check_publishable(report, wording, force)
     form = load_form(report.form)
     draft = wording["document"]["draft"] if report.errors else None
@@ -96,11 +99,16 @@ def build_document(
         "phone": one_line(meta.get("meta_phone") or "", 60),
         "email": one_line(meta.get("meta_email") or "", 120),
     }
-    figs = figures(form, values, wording)
+    figs: dict[str, Any] = dict(figures(form, values, wording))
+    figs.update(analysis or {})
     changes: dict[str, str] = {}
     if previous is not None:
         before = figures(load_form(previous.form), previous.values, wording)
-        changes = {n: change_text(figs[n], before[n], wording) for n in figs if n in before}
+        changes = {
+            n: change_text(figs[n], before[n], wording)
+            for n in figs
+            if n in before and not isinstance(figs[n], str)
+        }
     missing = wording.get("missing", {})
     try:
         title = tuple(

@@ -175,3 +175,68 @@ def sentence(
         return entry.get("zero")
     facts = {**figs, **{f"{n}_change": changes.get(n, "") for n in figs}}
     return "".join(p.text for p in render(text, facts))
+
+
+# --- a coordinator's report: the peer groups and the trend (results.json) ------------------------
+
+
+def _shown(value: Any, unit: str, words: Mapping) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return words["undefined"]
+    if unit == "%":
+        return f"{fmt(round(value * 100, 1))}%"
+    return f"{fmt(round(value, 2) if isinstance(value, float) else value)}{unit}"
+
+
+def analysis_figures(doc: Mapping, wording: Mapping) -> dict[str, str]:
+    """The facts of the `peers` and `trend` sentences from a consolidation's results.json
+    (its indicator_defs, peer_groups, trend_totals); {} for what the document does not hold."""
+    words = wording.get("analysis") or {}
+    if not words:
+        return {}
+    defs = {d.get("id"): d for d in doc.get("indicator_defs") or [] if isinstance(d, dict)}
+    out: dict[str, str] = {}
+    groups = doc.get("peer_groups") or {}
+    said = []
+    for group, by_id in groups.items():
+        items = []
+        n = 0
+        for iid in words.get("peer_indicators", []):
+            st, d = (by_id or {}).get(iid), defs.get(iid)
+            if not st or not d or not st.get("n"):
+                continue
+            n = max(n, st["n"])
+            unit = d.get("unit") or ""
+            items.append(
+                words["peer_item"].format(
+                    name=d.get("name"),
+                    p25=_shown(st.get("p25"), unit, words),
+                    p50=_shown(st.get("p50"), unit, words),
+                    p75=_shown(st.get("p75"), unit, words),
+                )
+            )
+        if items:
+            said.append(
+                words["peer_group"].format(group=group, n=n, items=words["item_join"].join(items))
+            )
+    if said:
+        out["peer_figures"] = words["group_join"].join(said)
+    totals = doc.get("trend_totals") or {}
+    years = sorted({int(y) for ys in totals.values() for y in ys if str(y).isdigit()})
+    if len(years) >= 2:
+        items = []
+        for iid in words.get("trend_indicators", []):
+            d, ys = defs.get(iid), totals.get(iid) or {}
+            if not d:
+                continue
+            values = words["value_join"].join(
+                _shown(ys.get(str(y)), d.get("unit") or "", words) for y in years
+            )
+            items.append(words["trend_item"].format(name=d.get("name"), values=values))
+        if items:
+            out.update(
+                trend_first=str(years[0]),
+                trend_last=str(years[-1]),
+                trend_figures=words["item_join"].join(items),
+            )
+    return out

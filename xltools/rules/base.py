@@ -29,6 +29,7 @@ STAGE_DOCUMENT = "document"  # reported by the published-report reader (text aga
 STAGE_CROSS_YEAR = (
     "cross-year"  # checked by a season against last year's figures (xltools.rules.crossyear)
 )
+STAGE_PEERS = "peers"  # checked by a consolidation against the agency's group (xltools.analytics)
 
 
 @dataclass(frozen=True, slots=True)

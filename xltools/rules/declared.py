@@ -1,6 +1,7 @@
 """Rules whose findings are made where the evidence is, not on the cleaned values: cell values
 (while cleaning each cell, where the raw text is at hand), the layout (while reading the
-workbook), a published report's text against its tables (while reading the document).
+workbook), a published report's text against its tables (while reading the document), an agency's
+indicators against its peers (while consolidating).
 
 They are rule objects like the others — id, severity, description from the catalogue, listed
 by `xltools schema` — whose `check` on cleaned values has nothing to add; `stage` says which
@@ -9,7 +10,14 @@ guards the values)."""
 
 from __future__ import annotations
 
-from xltools.rules.base import STAGE_CLEANING, STAGE_DOCUMENT, STAGE_READING, Rule, kind
+from xltools.rules.base import (
+    STAGE_CLEANING,
+    STAGE_DOCUMENT,
+    STAGE_PEERS,
+    STAGE_READING,
+    Rule,
+    kind,
+)
 
 
 @kind("cell_value")
@@ -34,3 +42,11 @@ class DocumentText(Rule):
     published-report reader)."""
 
     stage = STAGE_DOCUMENT
+
+
+@kind("peers")
+class Peers(Rule):
+    """peer-zero, peer-count, peer-rate: an agency's indicators against the other agencies of
+    its group, judged by a consolidation (xltools.analytics; thresholds in indicators.toml)."""
+
+    stage = STAGE_PEERS

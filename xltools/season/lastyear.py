@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from xltools import XltoolsError
 from xltools.findings import Finding, Report
-from xltools.messages import NAMES, SEASON
+from xltools.messages import NAMES, SEASON, SUMMARY
 from xltools.roster import normalise_name, normalise_uscc
 from xltools.rules import rules_for
 from xltools.rules.crossyear import CrossYearRule
@@ -63,6 +63,7 @@ class LastRecord:
     values: dict[str, Any]
     file: str  # where the figures came from (shown in messages)
     cells: dict[str, str] = field(default_factory=dict)  # key → "sheet!A1" in `file`
+    included: bool = True  # in that year's totals (no errors), for the trend of the totals
 
     def figure(self, key: str) -> tuple[Any, str | None, str]:
         """(value, where, caption note) of a form-2021 key, mapping a 2019-form record."""
@@ -88,12 +89,22 @@ class LastYear:
     records: list[LastRecord]
     by_code: dict[str, LastRecord] = field(default_factory=dict)
     by_name: dict[str, LastRecord] = field(default_factory=dict)
+    # a season folder's own last year (its season.toml `previous`), for trends over the years
+    previous: Path | None = None
+    open_season: Callable[[Path], Any] | None = None
 
     def __post_init__(self):
         for r in self.records:
             if r.uscc:
                 self.by_code.setdefault(normalise_uscc(r.uscc), r)
             self.by_name.setdefault(normalise_name(r.agency), r)
+
+    def earlier(self) -> "LastYear | None":
+        """The year before this one, where this year was a season folder that names its own
+        last year (XltoolsError if that cannot be read); None otherwise."""
+        if self.previous is None:
+            return None
+        return load_last_year(self.previous, self.year - 1, self.open_season)
 
     def find(self, agency: str | None, uscc: str | None = None) -> LastRecord | None:
         code = normalise_uscc(uscc) if uscc else ""
@@ -164,9 +175,16 @@ def _from_summary(path: Path, year: int) -> LastYear:
                 if i < len(row) and k not in ("agency", "status", "included", "form")
             }
             cells = {k: f"{SUMMARY_SHEET}!{col_letter(i + 1)}{r}" for k, i in col.items()}
+            included = get("included")
             records.append(
                 LastRecord(
-                    str(name), str(get("meta_uscc") or "") or None, form, values, path.name, cells
+                    str(name),
+                    str(get("meta_uscc") or "") or None,
+                    form,
+                    values,
+                    path.name,
+                    cells,
+                    included is not False and str(included) != SUMMARY.no,
                 )
             )
     finally:
@@ -207,6 +225,7 @@ def _record(report: Report, file: str) -> LastRecord:
         dict(report.values),
         file,
         {f.key: f.where for f in form.fields},
+        not report.errors,
     )
 
 
@@ -230,7 +249,8 @@ def _from_season(folder: Path, year: int, open_season: Callable[[Path], Any]) ->
             )
             rec.agency = state.agency
             records.append(rec)
-    return LastYear(year, folder, "season", records)
+        previous = s.settings.resolve(s.folder, s.settings.previous)
+    return LastYear(year, folder, "season", records, previous=previous, open_season=open_season)
 
 
 # ------------------------------------------------------------------------------ the rules

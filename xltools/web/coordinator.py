@@ -22,6 +22,7 @@ from xltools.season import workflow
 from xltools.season.run import OUTPUT_DIR
 from xltools.textsafe import safe_filename
 from xltools.vocabulary import BOARD_LABELS, STATUS_LABELS
+from xltools.web.analysis import analysis_context
 from xltools.web.context import (
     XLSX,
     coordinator_actor,
@@ -290,6 +291,15 @@ def consolidate_post():
     except XltoolsError as e:
         flash(str(e), "error")
     return redirect(url_for("coordinator.consolidation"))
+
+
+@bp.get("/analysis")
+def analysis():
+    a = request.args
+    return page(
+        "analysis.html",
+        **analysis_context(_results(), a.get("sort"), a.get("order"), a.get("group")),
+    )
 
 
 @bp.get("/download/<kind>")
