@@ -65,7 +65,14 @@ from xltools.mail.incoming import Incoming as IncomingMail
 from xltools.mail.outbox import write_outbox
 from xltools.mail.send import SKIPPED, Delivery, SendResult, send_messages
 from xltools.messages import FETCH, NAMES, SEASON
-from xltools.publish import PublishRefused, SeasonItem, load_wording, publish_report, read_checked
+from xltools.publish import (
+    PublishRefused,
+    SeasonItem,
+    analysis_beside,
+    load_wording,
+    publish_report,
+    read_checked,
+)
 from xltools.results import RESULTS_NAME
 from xltools.roster import RosterIndex, load_roster, normalise_name
 from xltools.season import exports
@@ -1022,7 +1029,9 @@ def publish_summary(
     first when out of date): OUTDIR/<汇总单位>.docx (and .html, .pdf)."""
     if not is_current(season):
         consolidate(season, actor=actor)
-    report = read_checked([season.folder / OUTPUT_DIR / NAMES.summary_workbook])[0]
+    book = season.folder / OUTPUT_DIR / NAMES.summary_workbook
+    report = read_checked([book])[0]
+    words = load_wording(wording)
     name = safe_filename(season.settings.office or NAMES.text("summary_download", year=season.year))
     outdir = Path(outdir)
     result = publish_report(
@@ -1031,7 +1040,8 @@ def publish_summary(
         outdir / f"{name}.html" if html else None,
         outdir / f"{name}.pdf" if pdf else None,
         agency=season.settings.office or None,
-        words=load_wording(wording),
+        words=words,
+        analysis=analysis_beside(book, words),  # the group figures and the years' trend
     )
     season.record_action(actor.name, actor.door, "publish", detail={"summary": True})
     return result
