@@ -136,6 +136,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE approvals ADD COLUMN actor TEXT;
     ALTER TABLE mails ADD COLUMN actor TEXT;
     """,
+    # 3: the peer comparison's warnings (xltools.analytics) of each current version, as the
+    # last consolidation found them among the version's group
+    """
+    CREATE TABLE peer_findings (
+        version_id INTEGER PRIMARY KEY REFERENCES versions(id),
+        findings_json TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
