@@ -597,6 +597,16 @@ class Season:
             is not None
         )
 
+    def kept(self, sha256: str) -> tuple[int, str, int] | None:
+        """(version id, agency, number) of the version holding this content, or None: the
+        cheap question asked of every file offered."""
+        row = self.conn.execute(
+            "SELECT v.id, a.name, v.seq FROM versions v JOIN agencies a ON a.id = v.agency_id"
+            " WHERE v.sha256 = ? ORDER BY v.id DESC LIMIT 1",
+            (sha256,),
+        ).fetchone()
+        return (row["id"], row["name"], row["seq"]) if row else None
+
     def known(self, sha256: str) -> Version | None:
         row = self.conn.execute(
             "SELECT * FROM versions WHERE sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)

@@ -778,12 +778,13 @@ class SeasonTarget:
                 0
             ]
         v = outcome.version
-        where = FETCH.version.format(agency=v.agency, seq=v.seq) if v else found.name
-        if self.index is not None and v is not None:
-            warning = self.index.sender_mismatch(incoming.sender, v.agency)
+        vid, agency, seq = (v.id, v.agency, v.seq) if v else outcome.kept or (None, None, None)
+        where = FETCH.version.format(agency=agency, seq=seq) if agency else found.name
+        if self.index is not None and agency is not None:
+            warning = self.index.sender_mismatch(incoming.sender, agency)
             if warning and warning not in record.note:
                 record.note = "；".join(x for x in (record.note, warning) if x)
-        vid = str(v.id) if v else None
+        vid = str(vid) if vid else None
         if outcome.kind != ADDED:
             return FileRecord(
                 found.name,
