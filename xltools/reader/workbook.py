@@ -4,8 +4,9 @@ python-calamine reads the four form sheets (the fast path, well under a millisec
 are located by the spec's positions, and the layout is verified against the spec's captions
 first: a workbook whose rows or columns moved gives a `form-mismatch` finding naming what
 moved, never numbers read from the wrong cells. Calamine cannot tell an empty cell from an
-error value or from a formula without a cached result; for those few cells of an .xlsx the
-sheet XML is probed directly.
+error value or from a formula without a cached result, nor a total that holds the template's
+formula from a figure typed over it; for an .xlsx that needs it, a sheet's XML is scanned once
+(the copy the pre-scan inflated) for all its formula and error cells.
 
 Calamine is native code that can abort the process on hostile input: batch reading runs it
 in worker processes (xltools.batch) after xltools.reader.sniff has pre-scanned the file.
@@ -333,11 +334,13 @@ def _text_index(g: Grid) -> dict[str, tuple[int, int]]:
 _SHEET_REL = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
 _REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"')
 _REL_ALT = re.compile(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
-# a cell whose content starts with a formula: its reference and its cached value (b"" if none)
+# a cell whose content starts with a formula, matched from the cell's start: its reference and
+# its cached value (None or b"" if none)
 _FORMULA_CELL = re.compile(
-    rb'<c\b[^>]*?\sr="([A-Z]{1,3}[0-9]{1,7})"[^>]*(?<!/)>\s*'
+    rb'<c\s[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*(?<!/)>\s*'
     rb"<f\b(?:[^>]*/>|[^>]*>[^<]*</f>)\s*(?:<v\b[^>]*>([^<]*)</v>)?"
 )
+_AFTER_NAME = frozenset((b">", b"/", b" ", b"\t", b"\n", b"\r"))
 _ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)(?<!/)>(.*?)</c>', re.S)
 _REF = re.compile(rb'\sr="([A-Z]{1,3}[0-9]{1,7})"')
 _VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
@@ -360,7 +363,20 @@ class _Scan:
 
 
 def _scan(xml: bytes) -> _Scan:
-    formulas = {ref.decode(): not v.strip() for ref, v in _FORMULA_CELL.findall(xml)}
+    """From each `<f` (a formula element, rare) back to the cell it opens: a regex over every
+    cell of the sheet took ten times as long."""
+    formulas: dict[str, bool] = {}
+    find, rfind, match = xml.find, xml.rfind, _FORMULA_CELL.match
+    pos = find(b"<f")
+    while pos >= 0:
+        start = rfind(b"<c", 0, pos)
+        # <f>, <f t="shared" …/>, not <formula>; opened right after its cell's start tag
+        if start >= 0 and xml[pos + 2 : pos + 3] in _AFTER_NAME:
+            m = match(xml, start)
+            if m:
+                v = m.group(2)
+                formulas[m.group(1).decode()] = not v or not v.strip()
+        pos = find(b"<f", pos + 2)
     errors: dict[str, str] = {}
     if b't="e"' in xml:
         for attrs, body in _ERROR_CELL.findall(xml):
@@ -411,7 +427,8 @@ class _SheetProbe:
 def _probe_blanks(raw: RawForm, probe: _SheetProbe) -> None:
     cells = raw.cells
     for key, rc in cells.items():
-        if rc.raw == "" or rc.raw is None:
+        v = rc.raw
+        if v is None or (v.__class__ is str and not v):
             scan = probe.scan(rc.sheet)
             if scan is None:
                 continue
