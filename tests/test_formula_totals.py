@@ -116,9 +116,12 @@ def saved(tmp_path_factory):
     for name, typed in (("typed-text-right", " 7 "), ("typed-text-wrong", " 8 ")):
         values = zero_values("2021", t3_new_person=7, t3_public_person=7, t3_new_total=typed)
         paths.append(fill_workbook(values, src / f"{name}.xlsx", "2021"))
+    # a total typed over its formula while a part of it is blank: 9 new, 7 handled
+    values = zero_values("2021", t3_new_person="", t3_public_person=7, t3_new_total=9)
+    paths.append(fill_workbook(values, src / "typed-over-blank.xlsx", "2021"))
     out = tmp_path_factory.mktemp("saved")
     files = {p.stem: p for p in lo_convert_many(paths, out / "xlsx")}
-    other = [src / "2021-unit.xlsx", src / "2019-fullwidth.xlsx"]
+    other = [src / "2021-unit.xlsx", src / "2019-fullwidth.xlsx", src / "typed-over-blank.xlsx"]
     for fmt in ("ods", "xls"):
         files.update({f"{p.stem}.{fmt}": p for p in lo_convert_many(other, out / fmt, fmt)})
     return files
@@ -169,6 +172,16 @@ def test_a_typed_total_written_as_text_takes_part_in_its_relations(saved):
     assert (f.actual, f.expected) == (8, 7)
     # the total column's balance fails with it, and says so here
     assert derived_note("2021", "t3-balance", "t3_carried_out_total") in f.message
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("fmt", ["", ".ods", ".xls"])
+def test_a_typed_total_over_a_blank_part_keeps_its_value_in_every_format(saved, fmt):
+    """In .ods and .xls no formula is visible: a total that no SUM of the stored parts gives
+    (9, the parts holding 0 and a blank) was typed, and keeps its value."""
+    report = check_file(saved[f"typed-over-blank{fmt}"])
+    assert report.values["t3_new_total"] == 9
+    assert found(report) == [("value-blank", "D5"), ("t3-balance", "J29")]
 
 
 def test_a_typed_text_total_over_a_blank_part_still_checks_its_column(tmp_path):

@@ -134,13 +134,13 @@ def _is_formula(
     state = raw.formula_of(key) if raw.formula_of is not None else None
     if state is not None:
         return state
-    # the reader cannot tell (.xls, .ods, a live workbook): over an unusable part, the template's
-    # formula (nothing is reported twice); a number equal to what a spreadsheet's SUM gives over
-    # the parts as the file stores them (text left out, totals as cached), that SUM; anything
-    # else (text, a number no SUM of the stored parts gives) was typed
-    if computed is None:
-        return True
-    if value is None or isinstance(rc.raw, str):
+    # the reader cannot tell (.xls, .ods, a live workbook): a number equal to what a
+    # spreadsheet's SUM gives over the parts as the file stores them (text and blanks left out,
+    # totals as cached) is that SUM; text, or a number no such SUM gives, was typed. An
+    # unusable total over an unusable part is the formula's (nothing is reported twice)
+    if value is None:
+        return computed is None
+    if isinstance(rc.raw, str):
         return False
     stored = 0
     for k in parts:

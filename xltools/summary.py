@@ -136,20 +136,23 @@ class _NumberRows(Worksheet):
 
     def write_numbers(self, row: int, col: int, numbers: list) -> None:
         """Each int or float of `numbers` at col, col + 1, …; anything else leaves its cell empty."""
-        cells = []
-        last = None
         r = str(row + 1)
-        for j, v in enumerate(numbers, start=col):
+        cells = []
+        last = -1
+        for j, (letters, v) in enumerate(zip(_columns(col, len(numbers)), numbers)):
             kind = v.__class__
-            if kind is not int and not (kind is float and -_INF < v < _INF):
-                # NaN and infinities as XlsxWriter refuses them (cleaned values hold none)
-                if not isinstance(v, (int, float)) or kind is bool or not -_INF < v < _INF:
-                    continue
-            cells.append(f'<c r="{_column(j)}{r}"><v>{v:.16G}</v></c>')
+            if kind is int and -_BIG < v < _BIG:  # what .16G gives for such an int, faster
+                cells.append(f'<c r="{letters}{r}"><v>{v}</v></c>')
+            elif (kind is float or isinstance(v, (int, float))) and kind is not bool:
+                if not -_INF < v < _INF:
+                    continue  # NaN and infinities: XlsxWriter refuses them (never in values)
+                cells.append(f'<c r="{letters}{r}"><v>{v:.16G}</v></c>')
+            else:
+                continue
             last = j
-        if last is None:
+        if last < 0:
             return
-        if self._check_dimensions(row, col) or self._check_dimensions(row, last):
+        if self._check_dimensions(row, col) or self._check_dimensions(row, col + last):
             return
         if self.constant_memory and row > self.previous_row:
             self._write_single_row(row)
@@ -163,11 +166,12 @@ class _NumberRows(Worksheet):
 
 
 _INF = float("inf")
+_BIG = 10**15
 
 
 @lru_cache(maxsize=None)
-def _column(col: int) -> str:
-    return xl_col_to_name(col)
+def _columns(first: int, n: int) -> tuple[str, ...]:
+    return tuple(xl_col_to_name(c) for c in range(first, first + n))
 
 
 def _status_sheet(wb, fmt: Formats, result: "Consolidation") -> None:
