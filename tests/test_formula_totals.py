@@ -5,6 +5,10 @@ errors."""
 
 from __future__ import annotations
 
+import re
+import zipfile
+from pathlib import Path
+
 import pytest
 from factory import lo_convert_many, zero_values
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +19,7 @@ from xltools.evaluate import evaluate
 from xltools.messages import DETAIL
 from xltools.pipeline import check_file
 from xltools.reader.base import RawCell, RawForm
+from xltools.reader.workbook import read_workbook
 from xltools.rules import linear_relations
 from xltools.spec import load_form
 from xltools.template import fill_workbook
@@ -234,6 +239,59 @@ def test_a_wrong_typed_total_beside_a_blank_part_is_reported_with_other_errors(t
     assert (j28.actual, j28.expected) == (1287, 1295)
     located = {f.cell for f in report.findings if f.rule == "locate"}
     assert "J7" in located and "D5" in located
+
+
+# --- what the reader sees in the sheet XML ------------------------------------------------------
+
+
+def _cells_rewritten(src: Path, dst: Path, sheet_xml: str, cells: dict[str, str]) -> Path:
+    """`src` with the XML of some cells of one sheet replaced (as other writers spell them)."""
+    with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zo:
+        for info in zi.infolist():
+            data = zi.read(info)
+            if info.filename == sheet_xml:
+                for ref, xml in cells.items():
+                    data, n = re.subn(
+                        rb'<c r="' + ref.encode() + rb'"(?:[^>]*/>|[^>]*>.*?</c>)',
+                        xml.encode(),
+                        data,
+                        count=1,
+                    )
+                    assert n == 1, ref
+            zo.writestr(info.filename, data)
+    return dst
+
+
+def test_formula_cells_as_other_writers_spell_them(tmp_path):
+    """Attributes in any order, shared formulas (Excel fills a column so), an empty or missing
+    cached value, an error value: found by the one scan of the sheet."""
+    values = zero_values("2021", t3_new_person=3, t3_public_person=3, t3_partial_person=1)
+    values["t3_new_person"] = 4
+    src = fill_workbook(values, tmp_path / "src.xlsx", "2021")
+    path = _cells_rewritten(
+        src,
+        tmp_path / "x.xlsx",
+        "xl/worksheets/sheet3.xml",
+        {
+            # a shared formula over 新收 and 上年结转, no cached values
+            "J5": '<c s="14" r="J5"><f t="shared" ref="J5:J6" si="0">SUM(D5:I5)</f><v></v></c>',
+            "J6": '<c r="J6" s="14"><f t="shared" si="0"/></c>',
+            # 予以公开 总计 typed over its formula (3, the row holds 3)
+            "J7": '<c r="J7" s="14" t="n"><v>3</v></c>',
+            # 部分公开 总计: the formula's result is an error value
+            "J8": '<c r="J8" s="14" t="e"><f>SUM(D8:I8)/0</f><v>#DIV/0!</v></c>',
+        },
+    )
+    raw = read_workbook(path)
+    assert raw.cells["t3_new_total"].uncached_formula
+    assert raw.cells["t3_carried_in_total"].uncached_formula
+    assert raw.cells["t3_partial_total"].raw == "#DIV/0!"
+    assert (raw.formula_of("t3_new_total"), raw.formula_of("t3_public_total")) == (True, False)
+    assert raw.formula_of("t3_partial_total") is True
+    report = evaluate(raw)
+    # the formulas follow their parts (the error value of one included); 4 new, 4 handled
+    assert report.values["t3_new_total"] == 4 and report.values["t3_partial_total"] == 1
+    assert found(report) == []
 
 
 # --- the law, over random reports whose totals are typed --------------------------------------
