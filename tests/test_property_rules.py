@@ -5,7 +5,7 @@ The re-statement below is written from FORMAT.md alone (it shares no code with x
 xltools.values or xltools.evaluate): clean each cell, take a template total as the sum of its
 parts (unknown when a part is unusable) and a typed total as its own value, then apply the
 table rules to the cells each uses. Every disagreement would fail the test; the documented
-consequences of FORMAT.md are stated where they apply (DERIVED below)."""
+consequences of FORMAT.md (docs/format.md, "Consequences") are stated where they apply."""
 
 from __future__ import annotations
 
