@@ -909,7 +909,8 @@ def report(args, m: dict, work: Path, tmp: Path, log, load_before) -> None:
     con_ok = con["statuses"].get("ok", 0)
     statuses = {kind: perfile[(kind, "now")][0]["statuses"] for kind, _, _ in kinds}
     print(
-        f"核对：check 结果 {chk['statuses']}；无问题汇总中已通过 {con_ok}/{n}、计入 {con['included']}；"
+        f"核对：check 结果 {chk['statuses']}；无问题汇总中已通过 {con_ok}/{n}、计入 {con['included']}"
+        f"（各状态 {con['statuses']}）；"
         f"本进程读取结果 {statuses}。"
     )
     speed = base_wall / con["wall"]
