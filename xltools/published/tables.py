@@ -57,6 +57,19 @@ class Run:
     values: tuple[str, ...]
     line: int  # index into the document's lines (the first line of the run)
     pos: int  # offset in the stream's label text where the run stands
+    # blank cells of a table row that stand right after its label cell: where the row has
+    # more cells than the table has columns, these are the spill of a merged label
+    spill: int = 0
+
+    def fit(self, n: int) -> tuple[str, ...] | None:
+        """The run's n figures: all of them, or those after the label's empty spill cells when
+        exactly those are the extra ones (decided by the row's structure, never by value)."""
+        extra = len(self.values) - n
+        if extra == 0:
+            return self.values
+        if 0 < extra <= self.spill:
+            return self.values[extra:]
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +127,11 @@ class Stream:
         ):
             values = ()  # a wrapped label's second line, split off as a row of its own (PDF)
         if values and (last >= 0 or any(values)):
-            self.runs.append(Run(tuple(values), li, len(self.line_of)))
+            spill = 0
+            if last >= 0:
+                while spill < len(values) and not values[spill]:
+                    spill += 1
+            self.runs.append(Run(tuple(values), li, len(self.line_of), spill))
         self._lone = False
 
     def _text_line(self, li: int, ln: Line, parts: list[str]) -> None:
@@ -313,7 +330,7 @@ def assign(st: Stream, spans: list[Span | None], lens: list[int]) -> dict[int, R
     used: set[int] = set()
 
     def fits(r: Run, i: int) -> bool:
-        return len(r.values) == lens[i] and id(r) not in used
+        return r.fit(lens[i]) is not None and id(r) not in used
 
     def take(i: int, r: Run) -> None:
         got[i] = r
@@ -354,7 +371,7 @@ def assign(st: Stream, spans: list[Span | None], lens: list[int]) -> dict[int, R
                 sp = spans[i]
                 prv, nxt = bounds(i)
                 lo, hi = (sp.end, nxt) if mode == "after" else (prv, sp.start)
-                cands[i] = [r for r in alone if len(r.values) == lens[i] and lo <= r.pos <= hi]
+                cands[i] = [r for r in alone if r.fit(lens[i]) is not None and lo <= r.pos <= hi]
             trial = _unique(cands)
             if len(trial) > len(best):
                 best = trial
@@ -492,7 +509,7 @@ def read_rows(
             rd.variant(
                 MSG.label_variant.format(name=name, printed=sp.printed, caption=caption), out[0]
             )
-        values = list(run.values)
+        values = list(run.fit(lens[i]))
         if drop_col is not None:
             del values[drop_col]
         for f, v in zip(fs, values):
