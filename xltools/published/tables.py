@@ -60,6 +60,7 @@ class Run:
     # blank cells of a table row that stand right after its label cell: where the row has
     # more cells than the table has columns, these are the spill of a merged label
     spill: int = 0
+    start: int = -1  # index of the first value among its table row's cells (-1: running text)
 
     def fit(self, n: int) -> tuple[str, ...] | None:
         """The run's n figures: all of them, or those after the label's empty spill cells when
@@ -131,7 +132,7 @@ class Stream:
             if last >= 0:
                 while spill < len(values) and not values[spill]:
                     spill += 1
-            self.runs.append(Run(tuple(values), li, len(self.line_of), spill))
+            self.runs.append(Run(tuple(values), li, len(self.line_of), spill, last + 1))
         self._lone = False
 
     def _text_line(self, li: int, ln: Line, parts: list[str]) -> None:
@@ -420,6 +421,8 @@ class Reading:
     findings: list[Finding] = field(default_factory=list)
     skipped_sheets: set[str] = field(default_factory=set)
     unread: dict[str, str] = field(default_factory=dict)  # key -> why it was not filled
+    # key -> (line index, cell index) of the table cell its value was read from
+    origin: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def form(self):
@@ -433,14 +436,19 @@ class Reading:
     def variant(self, detail: str, f: Field) -> None:
         self.findings.append(make_finding(self.form, "label-variant", f, detail=detail))
 
-    def put(self, f: Field, raw) -> None:
+    def put(self, f: Field, raw, origin: tuple[int, int] | None = None) -> None:
         self.cells[f.key] = RawCell(as_published(raw), f.sheet, f.cell)
         self.unread.pop(f.key, None)
+        if origin is None:
+            self.origin.pop(f.key, None)
+        else:
+            self.origin[f.key] = origin
 
     def leave(self, fields: list[Field], why: str) -> None:
         # no RawCell: evaluate says the cell could not be read, not that it is blank
         for f in fields:
             self.cells.pop(f.key, None)
+            self.origin.pop(f.key, None)
             self.unread[f.key] = why
 
     def skip_table(self, sheet: str, why: str) -> None:
@@ -510,13 +518,16 @@ def read_rows(
                 MSG.label_variant.format(name=name, printed=sp.printed, caption=caption), out[0]
             )
         values = list(run.fit(lens[i]))
+        off = run.start + len(run.values) - len(values)
+        where = [(run.line, off + k) if run.start >= 0 else None for k in range(len(values))]
         if drop_col is not None:
             del values[drop_col]
-        for f, v in zip(fs, values):
+            del where[drop_col]
+        for f, v, at in zip(fs, values, where):
             if target is None:
-                rd.put(f, v)
+                rd.put(f, v, at)
             elif f.key in target:
-                rd.put(target[f.key], v)
+                rd.put(target[f.key], v, at)
     # numbers that belong to no official row: an inserted row
     first = min((s.start for s in spans if s), default=None)
     if first is None:
@@ -686,6 +697,8 @@ def read_table4(rd: Reading, st: Stream, sheet: str) -> None:
         rd.skip_table(sheet, msg)
         return
     values = list(runs[0].values)
+    run = runs[0]
+    where = [(run.line, run.start + k) if run.start >= 0 else None for k in range(len(values))]
     head = st.text[: runs[0].pos]
     groups: dict[str, list[int]] = {}
     for i, f in enumerate(fields):
@@ -703,13 +716,13 @@ def read_table4(rd: Reading, st: Stream, sheet: str) -> None:
                 sheet,
             )
             slots = [groups[g] for g in official]  # where each official group sits
-            reordered = list(values)
+            reordered, moved = list(values), list(where)
             for g, slot in zip(printed, slots):  # the printed group in that slot
                 for dst, src in zip(groups[g], slot):
-                    reordered[dst] = values[src]
-            values = reordered
-    for f, v in zip(fields, values):
-        rd.put(f, v)
+                    reordered[dst], moved[dst] = values[src], where[src]
+            values, where = reordered, moved
+    for f, v, at in zip(fields, values, where):
+        rd.put(f, v, at)
 
 
 def identify(st: Stream, sheet: str) -> str | None:

@@ -1,0 +1,63 @@
+"""Scans made from the published-report corpus (tests/published_corpus.py): its PDFs rendered
+as a scanner gives them — 200 dpi greyscale pages (pdftoppm), or the same pages turned by a
+fraction of a degree and saved as JPEG — and wrapped as image-only PDFs (img2pdf)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+KINDS = ("scan-png", "scan-skewed-jpeg")
+SKEW = {"scan-png": 0.0, "scan-skewed-jpeg": 0.6}  # degrees, counter-clockwise
+
+
+def tools() -> str | None:
+    """What is missing to make scans, or None."""
+    if shutil.which("pdftoppm") is None:
+        return "没有 pdftoppm（poppler-utils）"
+    try:
+        import img2pdf  # noqa: F401
+    except ImportError:
+        return "没有 img2pdf"
+    return None
+
+
+def make_scan(pdf: Path, out: Path, kind: str, skew: float | None = None) -> Path:
+    """An image-only PDF of `pdf`'s pages as scanned."""
+    import img2pdf
+    from PIL import Image
+
+    angle = SKEW[kind] if skew is None else skew
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(
+            ["pdftoppm", "-r", "200", "-gray", "-png", str(pdf), f"{d}/p"],
+            check=True,
+            capture_output=True,
+        )
+        pages = sorted(Path(d).glob("p*.png"))
+        if kind == "scan-skewed-jpeg":
+            turned = []
+            for p in pages:
+                with Image.open(p) as im:
+                    im = im.rotate(angle, resample=Image.BICUBIC, fillcolor=255)
+                    j = p.with_suffix(".jpg")
+                    im.save(j, quality=85, dpi=(200, 200))
+                turned.append(j)
+            pages = turned
+        out.write_bytes(img2pdf.convert([str(p) for p in pages]))
+    return out
+
+
+def build(docs, folder: Path, kinds=KINDS, cases: tuple[str, ...] | None = None):
+    """Scans of the corpus's PDFs (LibreOffice's: ruled tables, as printed reports have them);
+    [(case, kind, path)]."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for case, fmt, path in docs:
+        if fmt != "pdf-libreoffice" or (cases and not case.name.startswith(cases)):
+            continue
+        for kind in kinds:
+            out.append((case, kind, make_scan(path, folder / f"{case.name}-{kind}.pdf", kind)))
+    return out
