@@ -25,6 +25,7 @@ SUFFIXES = (".txt", ".docx", ".html", ".htm", ".pdf", *IMAGE_SUFFIXES)
 class ScannedError(UnreadableError):
     """The document has no text to extract: a scan (an image-only PDF or page images)."""
 
+
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 _WS = re.compile(r"\s+")
 # page furniture that PDF text extraction puts on the first or last line of a page

@@ -60,7 +60,11 @@ def read_document(path: str | Path) -> DocumentReading:
         lines = scan.lines
     notes: list[str] = []
     if scan is not None:
-        turned = [f"第 {i} 页 {a:+.2f}°" for i, a in enumerate(scan.angles, 1) if a]
+        turned = [
+            MSG.scan_page_angle.format(p=i, a=f"{a:+.2f}")
+            for i, a in enumerate(scan.angles, 1)
+            if a
+        ]
         notes.append(
             MSG.scan_read.format(
                 pages=len(scan.pages),
@@ -132,7 +136,8 @@ def read_document(path: str | Path) -> DocumentReading:
         _check_scan(rd, scan, notes)
     text_end = region(4)[1] if region(4) else end
     prose = [ln for i, ln in enumerate(lines) if not ln.grid and (i < first_table or i >= text_end)]
-    rd.findings += text_vs_table(spec, rd.cells, prose)
+    inner = [ln for i, ln in enumerate(lines) if not ln.grid and first_table <= i < text_end]
+    rd.findings += text_vs_table(spec, rd.cells, prose, inner)
     if agency is None:
         rd.unread["meta_agency"] = MSG.no_agency
     if year is None:

@@ -28,10 +28,10 @@ from PIL import Image, ImageSequence
 
 from xltools import UnreadableError
 from xltools.messages import Section
-from xltools.published.docspec import norm
+from xltools.published.docspec import doc_spec, norm
 from xltools.published.document import Line
 from xltools.published.tables import _distance
-from xltools.spec import FORM_IDS, load_form
+from xltools.spec import FORM_IDS
 
 MSG = Section("published")
 
@@ -201,9 +201,8 @@ def _cells(hm, vm, xs: list[int], ys: list[int], ox: int, oy: int) -> list[list[
         # a wall meets the ruled lines above and below it; a character's stroke never does
         a, b = max(0, ys[r] - 2), ys[r + 1] + 3
         strip = vm[a:b, max(0, xs[c] - 4) : xs[c] + 5].max(axis=1)
-        return (
-            bool(strip[:5].any() and strip[-5:].any())
-            and np.count_nonzero(strip) >= 0.85 * (b - a)
+        return bool(strip[:5].any() and strip[-5:].any()) and np.count_nonzero(strip) >= 0.85 * (
+            b - a
         )
 
     def hwall(r: int, c: int) -> bool:  # wall at ys[r] across column band c
@@ -308,9 +307,7 @@ def _join(words: list[str]) -> str:
     return out
 
 
-def ocr_many(
-    crops: list[np.ndarray], lang: str, config: str, scale: float = 1.0
-) -> list[Reading]:
+def ocr_many(crops: list[np.ndarray], lang: str, config: str, scale: float = 1.0) -> list[Reading]:
     """Read many small images with one Tesseract run: stacked one under another, far apart,
     each word given back to the image it stands in."""
     if not crops:
@@ -358,9 +355,9 @@ def _captions() -> dict[str, str]:
     """Every caption of the forms' tables 2–4 (normalised -> as printed in the form)."""
     out: dict[str, str] = {}
     for form_id in FORM_IDS:
-        form = load_form(form_id)
-        for sheet in ("表二", "表三", "表四"):
-            for c in form.sheet(sheet).captions:
+        spec = doc_spec(form_id)
+        for sheet in (s.table for s in spec.tables):
+            for c in spec.form.sheet(sheet).captions:
                 out.setdefault(norm(c.text), c.text)
     return out
 
@@ -415,10 +412,8 @@ def _digits(s: str) -> str:
 
 
 def read_scan(path: Path) -> Scan:
-    """Read a scanned report; raise UnreadableError when Tesseract is missing or no page holds
-    anything readable."""
-    if not available():
-        raise UnreadableError(MSG.scan_no_ocr.format(name=path.name))
+    """Read a scanned report (Tesseract must be `available()`); raise UnreadableError when no
+    page holds anything readable."""
     try:
         images = page_images(path)
     except (OSError, pypdfium2.PdfiumError, ValueError) as e:
@@ -463,15 +458,21 @@ def _read_page(scan: Scan, pno: int, gray: np.ndarray) -> None:
     figure = {
         i for i, r in enumerate(texts) if not _CJK.search(r.text) and not _PLACEHOLDER.match(r.text)
     }
-    columns = {(where[i][0], where[i][1].x0 // 4, where[i][1].x1 // 4) for i in figure}
+    columns = [(where[i][0], where[i][1].x0, where[i][1].x1) for i in figure]
+    rows: dict[tuple[int, int], list[int]] = {}  # (table, top) -> crops of the row
+    for i, (ti, b) in enumerate(where):
+        rows.setdefault((ti, b.y0), []).append(i)
     for i, r in enumerate(texts):
         ti, b = where[i]
-        if i not in figure and len(r.text.replace(" ", "")) <= 2 and not _PLACEHOLDER.match(r.text):
-            if any(
-                t == ti and abs(x0 * 4 - b.x0) <= 8 and abs(x1 * 4 - b.x1) <= 8
-                for t, x0, x1 in columns
-            ):
-                figure.add(i)
+        if i in figure or len(r.text.replace(" ", "")) > 2 or _PLACEHOLDER.match(r.text):
+            continue
+        mates = [j for j in rows[(ti, b.y0)] if j != i]
+        in_column = any(
+            t == ti and abs(x0 - b.x0) <= 8 and abs(x1 - b.x1) <= 8 for t, x0, x1 in columns
+        )
+        in_row = len(mates) >= 3 and sum(j in figure for j in mates) >= 0.8 * len(mates)
+        if in_column or in_row:
+            figure.add(i)
     figure = sorted(figure)
     digits = ocr_many(
         [crops[i] for i in figure], "eng", f"--psm 6 -c tessedit_char_whitelist={_DIGITS}"
@@ -548,7 +549,9 @@ def _text_lines(gray: np.ndarray) -> list[tuple[int, str]]:
 
 def _tidy(s: str) -> str:
     """OCR text of a Chinese line: no spaces between Chinese characters and figures."""
-    s = re.sub(r"(?<=[\u3400-\u9fff，。、；：（）“”])\s+|\s+(?=[\u3400-\u9fff，。、；：（）“”])", "", s)
+    s = re.sub(
+        r"(?<=[\u3400-\u9fff，。、；：（）“”])\s+|\s+(?=[\u3400-\u9fff，。、；：（）“”])", "", s
+    )
     return s.strip()
 
 
@@ -658,9 +661,7 @@ def recheck(
     if solutions:
         suspects = {k for s in solutions for k in s}
     else:
-        suspects = {
-            k for k in keys if len(alts[k]) > 1 or scan.cells[origin[k]].reading.conf < 80
-        }
+        suspects = {k for k in keys if len(alts[k]) > 1 or scan.cells[origin[k]].reading.conf < 80}
     for k in sorted(suspects):
         out.doubtful[k] = (_text(raw[k]), rules_of.get(k, []))
     return out
