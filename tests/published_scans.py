@@ -61,3 +61,15 @@ def build(docs, folder: Path, kinds=KINDS, cases: tuple[str, ...] | None = None)
         for kind in kinds:
             out.append((case, kind, make_scan(path, folder / f"{case.name}-{kind}.pdf", kind)))
     return out
+
+
+def corpus_pdfs(folder: Path, names: tuple[str, ...]):
+    """The corpus's LibreOffice PDFs of the named cases only (one LibreOffice run);
+    [(case, "pdf-libreoffice", path)]."""
+    import published_corpus as pc
+
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen = [c for c in pc.cases() if c.name.startswith(names)]
+    docx = [pc.write_docx(pc.document(c), folder / f"{c.name}.docx") for c in chosen]
+    pc.lo_pdf(docx, folder)
+    return [(c, "pdf-libreoffice", folder / f"{c.name}.pdf") for c in chosen]

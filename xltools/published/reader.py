@@ -170,6 +170,16 @@ def _check_scan(rd: Reading, scan, notes: list[str]) -> None:
         rd.findings = [f for f in rd.findings if f.rule != "label-variant"]
         labels = "、".join(f"{f.sheet}!{f.cell}" for f in variants)
         notes.append(MSG.scan_labels.format(n=len(variants), labels=labels))
+    for key, at in list(rd.origin.items()):
+        cell = scan.cells.get(at)
+        if cell is not None and cell.illegible:
+            f = form.field(key)
+            rd.leave(
+                [f],
+                MSG.scan_illegible.format(
+                    where=f"{f.sheet}!{f.cell}", row=f.row_caption, col=f.col_caption
+                ),
+            )
     rels = [r for r in linear_relations(form) if form.catalogue[r.rule].severity == "error"]
     raw = {k: c.raw for k, c in rd.cells.items()}
     result = recheck(scan, raw, rd.origin, rels)
