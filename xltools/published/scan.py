@@ -437,7 +437,28 @@ def read_scan(path: Path) -> Scan:
         _read_page(scan, pno, gray)
     if not any(ln.tokens for ln in scan.lines):
         raise UnreadableError(MSG.scan_nothing.format(name=path.name))
+    _second_look(scan)
     return scan
+
+
+def _second_look(scan: Scan) -> None:
+    """Cells where a figure must stand but neither reading found one, read again other ways:
+    one figure from them all is taken (as doubtful: the table's arithmetic decides), else the
+    cell stays illegible."""
+    at = [k for k, c in scan.cells.items() if c.illegible]
+    if not at:
+        return
+    for (li, ti), got in zip(at, rereadings(scan, [scan.cells[k] for k in at])):
+        figures = {g for g in got if _number(g) is not None}
+        if len(figures) != 1:
+            continue
+        value = figures.pop()
+        cell = scan.cells[(li, ti)]
+        cell.reading, cell.illegible = Reading(value, 0.0), False
+        ln = scan.lines[li]
+        tokens = list(ln.tokens)
+        tokens[ti] = value
+        scan.lines[li] = Line(tuple(tokens), ln.where, ln.grid)
 
 
 def _read_page(scan: Scan, pno: int, gray: np.ndarray) -> None:
@@ -471,19 +492,27 @@ def _read_page(scan: Scan, pno: int, gray: np.ndarray) -> None:
     rows: dict[tuple[int, int], list[int]] = {}  # (table, top) -> crops of the row
     for i, (ti, b) in enumerate(where):
         rows.setdefault((ti, b.y0), []).append(i)
+    in_column = {
+        i
+        for i, (ti, b) in enumerate(where)
+        if i not in figure
+        and not _PLACEHOLDER.match(texts[i].text)
+        and any(t == ti and abs(x0 - b.x0) <= 8 and abs(x1 - b.x1) <= 8 for t, x0, x1 in columns)
+    }
+    likely = figure | in_column
     forced: set[int] = set()  # cells that can only hold a figure: in a figure column and row
     for i, r in enumerate(texts):
         ti, b = where[i]
         if i in figure or _PLACEHOLDER.match(r.text):
             continue
         mates = [j for j in rows[(ti, b.y0)] if j != i]
-        in_column = any(
-            t == ti and abs(x0 - b.x0) <= 8 and abs(x1 - b.x1) <= 8 for t, x0, x1 in columns
-        )
-        in_row = len(mates) >= 3 and sum(j in figure for j in mates) >= 0.75 * len(mates)
-        if in_column and in_row:
+        in_row = len(mates) >= 3 and sum(j in likely for j in mates) >= 0.75 * len(mates)
+        # a row of figures only (table 4), this cell not its first: no label stands here
+        among = len(mates) >= 3 and all(j in figure for j in mates) and min(mates) < i
+        if (i in in_column and in_row) or among:
             forced.add(i)
-        if in_column and (in_row or len(r.text.replace(" ", "")) <= 2):
+            figure.add(i)
+        elif i in in_column and len(r.text.replace(" ", "")) <= 2:
             figure.add(i)
     figure = sorted(figure)
     digits = ocr_many(
