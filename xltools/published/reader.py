@@ -170,6 +170,19 @@ def _check_scan(rd: Reading, scan, notes: list[str]) -> None:
         rd.findings = [f for f in rd.findings if f.rule != "label-variant"]
         labels = "、".join(f"{f.sheet}!{f.cell}" for f in variants)
         notes.append(MSG.scan_labels.format(n=len(variants), labels=labels))
+    # figures read from text lines, not from ruled cells: a table drawn without lines, whose
+    # figures OCR read as running text; no cell to read again, so none is taken
+    tables = {s.table for s in rd.spec.tables}
+    loose = [
+        f
+        for f in form.fields
+        if f.sheet in tables
+        and f.key in rd.cells
+        and f.key not in rd.origin
+        and rd.cells[f.key].raw not in (None, "")
+    ]
+    for sheet in sorted({f.sheet for f in loose}):
+        rd.leave([f for f in loose if f.sheet == sheet], MSG.scan_unruled.format(sheet=sheet))
     for key, at in list(rd.origin.items()):
         cell = scan.cells.get(at)
         if cell is not None and cell.illegible:

@@ -95,16 +95,19 @@ def page_images(path: Path) -> list[np.ndarray]:
 def skew_angle(gray: np.ndarray) -> float:
     """The rotation (degrees) that makes the page's rows of ink sharpest: text lines and ruled
     lines are horizontal on a straight page."""
-    small = cv2.resize(gray, (gray.shape[1] // 4, gray.shape[0] // 4), interpolation=cv2.INTER_AREA)
+    # half scale, and ink as floats turned with interpolation: nearest-neighbour turning of a
+    # small binary image biased the angle by 0.15° on straight pages
+    small = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2), interpolation=cv2.INTER_AREA)
     bw = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+    bw = bw.astype(np.float32)
     h, w = bw.shape
     centre = (w / 2, h / 2)
 
     def sharpness(a: float) -> float:
         m = cv2.getRotationMatrix2D(centre, a, 1.0)
-        r = cv2.warpAffine(bw, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+        r = cv2.warpAffine(bw, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
         rows = r.sum(axis=1, dtype=np.float64)
-        return float(np.var(rows))
+        return float(np.sum(np.diff(rows) ** 2))  # edges of rows of ink: sharpest when level
 
     best = max(np.arange(-3.0, 3.01, 0.25), key=sharpness)
     best = max(np.arange(best - 0.25, best + 0.26, 0.05), key=sharpness)
