@@ -205,3 +205,11 @@ def test_without_tesseract_a_scan_gets_the_clear_message(scans, tmp_path):
         "没有可提取的文字（可能是扫描件）" in res.stderr and "tesseract-ocr-chi-sim" in res.stderr
     )
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_a_broken_image_is_unreadable_with_a_chinese_message(tmp_path):
+    bad = tmp_path / "第3页.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"broken" * 10)
+    res = CliRunner().invoke(main, ["import", str(bad), "-o", str(tmp_path / "x.xlsx")])
+    assert res.exit_code == 2
+    assert "第3页.png：无法作为扫描件读取" in res.output and "identify" not in res.output

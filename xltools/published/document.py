@@ -1,4 +1,5 @@
-"""A published report (.txt, .docx, .html/.htm, .pdf) as a flat list of lines.
+"""A published report (.txt, .docx, .html/.htm, .pdf) as a flat list of lines. A scan (a PDF
+without text, page images) raises ScannedError here; xltools.published.scan reads it by OCR.
 
 Every format becomes the same shape: a `Line` is either a table row (`grid=True`: its tokens
 are the row's cells, blank cells kept, a horizontally merged cell once, a vertically merged
