@@ -23,6 +23,7 @@ from xltools.cli import main  # noqa: E402
 from xltools.published import read_document, scan  # noqa: E402
 from xltools.published.tables import as_published  # noqa: E402
 from xltools.rules import linear_relations  # noqa: E402
+from xltools.rules.base import Relation  # noqa: E402
 from xltools.spec import load_form  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
@@ -185,9 +186,11 @@ def test_recheck_rereads_the_cells_of_a_failing_relation(page1):
     cell.reading = scan.Reading(wrong, 41.0)
     out = scan.recheck(sc, {**right, "t3_new_person": wrong}, origin, rels)
     assert out.changed == {} and out.doubtful == {"t3_new_person": (wrong, ["t3-row-total"])}
-    # read the same every time and sure of it: the printed table is inconsistent, kept
-    cell.reading = scan.Reading(wrong, 96.0)
-    out = scan.recheck(sc, {**right, "t3_new_person": wrong}, origin, rels)
+    # every cell read the same every time, sure of it, and a relation fails: the printed
+    # table is inconsistent (here: a relation no table has), kept as printed
+    sc = scan.read_scan(path)
+    odd = Relation("t3-row-total", "t3_new_total", (("t3_new_person", 1), ("t3_new_total", -1)))
+    out = scan.recheck(sc, right, origin, [odd])
     assert out.changed == {} and out.doubtful == {}
 
 

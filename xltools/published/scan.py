@@ -45,6 +45,7 @@ _MAX_PAGES = 60  # a report has a dozen pages; a file of thousands is not read w
 _DIGITS = "0123456789."
 _CJK = re.compile(r"[\u3400-\u9fff（）“”、，。：；]")
 _PLACEHOLDER = re.compile(r"^[/\\\-—–－―_一]+$")
+_FIGURE = re.compile(r"^[0-9][0-9.,\s]*$")
 
 
 def available() -> bool:
@@ -370,8 +371,8 @@ def _captions() -> dict[str, str]:
 
 def snap_label(text: str) -> str:
     """A table label as OCR read it, put back to the form's caption it is unmistakably close
-    to (one wrong character in four at most, same first and last character, and no other
-    caption as close); else as read."""
+    to (one wrong character in four at most, of the same length or with the same first and
+    last character, and no other caption as close); else as read."""
     text = text.replace(" ", "")
     n = norm(text)
     if len(n) < 2:
@@ -383,9 +384,13 @@ def snap_label(text: str) -> str:
     for c in caps:
         # a misread character or two, not a piece: a label split over two pages (its halves
         # in two cells) must stay in pieces, so the ends must agree and the length nearly
-        limit = max(1, len(c) // 4) if len(c) >= 3 else 0
-        if limit == 0 or n[0] != c[0] or n[-1] != c[-1] or abs(len(n) - len(c)) > 1:
+        if len(c) < 3:
             continue
+        piece = n[0] != c[0] or n[-1] != c[-1] or abs(len(n) - len(c)) > 1
+        if piece and len(n) != len(c):
+            continue
+        # misread characters of a label read whole: up to one in three
+        limit = max(1, len(c) // 3) if len(n) == len(c) else max(1, len(c) // 4)
         d = _distance(n, c, limit)
         if d <= limit:
             best.append((d, c))
@@ -448,7 +453,7 @@ def _second_look(scan: Scan) -> None:
     if not at:
         return
     for (li, ti), got in zip(at, rereadings(scan, [scan.cells[k] for k in at])):
-        figures = {g for g in got if _number(g) is not None}
+        figures = {g for g in got if g and _number(g) is not None}
         if len(figures) != 1:
             continue
         value = figures.pop()
@@ -482,38 +487,49 @@ def _read_page(scan: Scan, pno: int, gray: np.ndarray) -> None:
             trows.append(idx)
         shape.append(trows)
     texts = ocr_many([unwrap(c) for c in crops], "chi_sim", "--psm 6")
-    # a cell without Chinese is a figure or a placeholder; so is a cell of one or two signs in
-    # a column that holds figures (a 1 read as 工 among Chinese): read again as digits only
-    figure = {
-        i for i, r in enumerate(texts) if not _CJK.search(r.text) and not _PLACEHOLDER.match(r.text)
-    }
-    columns = [(where[i][0], where[i][1].x0, where[i][1].x1) for i in figure]
-    rows: dict[tuple[int, int], list[int]] = {}  # (table, top) -> crops of the row
+    # A cell read as digits is a figure. A cell read otherwise is one only where the table's
+    # structure says so: in a column of figures and a row of figures (a 1 read as 工 or 下),
+    # or in a row of nothing but figures (table 4), not its first cell. Chinese read with a
+    # digit whitelist gives digits too, so no other cell is read as digits.
+    base = {i for i, r in enumerate(texts) if _FIGURE.match(r.text)}
+    rows: dict[tuple[int, int], list[int]] = {}  # (table, top) -> crops of the row, in order
     for i, (ti, b) in enumerate(where):
         rows.setdefault((ti, b.y0), []).append(i)
-    in_column = {
-        i
-        for i, (ti, b) in enumerate(where)
-        if i not in figure
-        and not _PLACEHOLDER.match(texts[i].text)
-        and any(t == ti and abs(x0 - b.x0) <= 8 and abs(x1 - b.x1) <= 8 for t, x0, x1 in columns)
-    }
-    likely = figure | in_column
-    forced: set[int] = set()  # cells that can only hold a figure: in a figure column and row
-    for i, r in enumerate(texts):
+
+    def aligned(i: int) -> bool:
         ti, b = where[i]
-        if i in figure or _PLACEHOLDER.match(r.text):
+        return any(
+            j != i
+            and where[j][0] == ti
+            and abs(where[j][1].x0 - b.x0) <= 8
+            and abs(where[j][1].x1 - b.x1) <= 8
+            for j in base
+        )
+
+    forced: set[int] = set()
+    for i, r in enumerate(texts):
+        if i in base or _PLACEHOLDER.match(r.text):
             continue
+        ti, b = where[i]
         mates = [j for j in rows[(ti, b.y0)] if j != i]
-        in_row = len(mates) >= 3 and sum(j in likely for j in mates) >= 0.75 * len(mates)
-        # a row of figures only (table 4), this cell not its first: no label stands here
-        among = len(mates) >= 3 and all(j in figure for j in mates) and min(mates) < i
-        if (i in in_column and in_row) or among:
+        in_grid = [j for j in mates if j in base or aligned(j)]
+        figure_row = len(in_grid) >= 2 and sum(j in base for j in in_grid) >= 0.6 * len(in_grid)
+        among = len(mates) >= 3 and all(j in base for j in mates) and min(mates) < i
+        # a row that starts with a figure has no label: all its cells hold figures
+        among = among or (
+            len(mates) >= 3
+            and mates[0] in base
+            and min(mates) < i
+            and sum(j in base for j in mates) >= 0.8 * len(mates)
+        )
+        # a row of a dozen cells and more, all figures but this one: table 4's row of
+        # figures (no row of tables 2 and 3 has more than ten cells), its first cell included
+        among = among or (len(mates) >= 11 and sum(j in base for j in mates) >= len(mates) - 1)
+        # under a column of figures, ink with a digit in it (1.5 read as 圭.5)
+        digit_in_column = aligned(i) and bool(re.search(r"\d", r.text))
+        if (figure_row and aligned(i)) or among or digit_in_column:
             forced.add(i)
-            figure.add(i)
-        elif i in in_column and len(r.text.replace(" ", "")) <= 2:
-            figure.add(i)
-    figure = sorted(figure)
+    figure = sorted(base | forced)
     digits = ocr_many(
         [crops[i] for i in figure], "eng", f"--psm 6 -c tessedit_char_whitelist={_DIGITS}"
     )
@@ -521,8 +537,13 @@ def _read_page(scan: Scan, pno: int, gray: np.ndarray) -> None:
     for i, r in zip(figure, digits):
         t = _digits(r.text)
         if t:
-            numeric[i] = Reading(t, r.conf)
-        elif i in forced:
+            conf = r.conf
+            if i in base and t != _digits(texts[i].text):
+                conf = min(conf, 50.0)  # the two readings disagree: the arithmetic decides
+            numeric[i] = Reading(t, conf)
+        elif i in base:
+            numeric[i] = Reading(_digits(texts[i].text), texts[i].conf)
+        else:
             texts[i] = Reading("", 0.0)  # no figure in a figure's place: illegible below
     # ink that neither reading makes anything of: a dash drawn thin and wide, else illegible
     illegible: set[int] = set()
@@ -637,9 +658,9 @@ def _holds(rel, values: dict[str, int | float | None]) -> bool | None:
     return abs(total) < 1e-6 if rel.op in ("=", "==") else total > -1e-6
 
 
-def rereadings(scan: Scan, cells: list[Cell]) -> list[set[str]]:
-    """Each cell read again several ways (larger, binarised, one line, one word): the figures
-    Tesseract gives, the first reading included."""
+def rereadings(scan: Scan, cells: list[Cell]) -> list[list[str]]:
+    """Each cell read again three ways (larger, binarised, by the Chinese model): the first
+    reading and the three others, as figures ("" where a reading gives none)."""
     crops = []
     for c in cells:
         g = scan.pages[c.page][c.box.y0 : c.box.y1, c.box.x0 : c.box.x1]
@@ -654,11 +675,10 @@ def rereadings(scan: Scan, cells: list[Cell]) -> list[set[str]]:
     ]
     out = []
     for i, c in enumerate(cells):
-        got = {c.reading.text}
+        got = [c.reading.text]
         for run in runs:
             t = _digits(run[i].text)
-            if _number(t) is not None:
-                got.add(t)
+            got.append(t if _number(t) is not None else "")
         out.append(got)
     return out
 
@@ -695,10 +715,21 @@ def recheck(
         {k for r in failing for k in r.keys if k in origin and origin[k] in scan.cells},
     )
     cells = [scan.cells[origin[k]] for k in keys]
-    alts = dict(zip(keys, rereadings(scan, cells)))
-    touched = [r for r in relations if any(k in alts for k in r.keys)]
-    choices = {k: sorted(a - {_text(raw[k])}, key=len) for k, a in alts.items()}
-    movable = [k for k in keys if choices[k]]
+    votes = dict(zip(keys, rereadings(scan, cells)))
+    first = {k: _text(raw[k]) for k in keys}
+    # read the same at least three times in four, and Tesseract sure of it: not in doubt
+    stable = {
+        k
+        for k in keys
+        if votes[k].count(first[k]) >= 3 and scan.cells[origin[k]].reading.conf >= 70
+    }
+    touched = [r for r in relations if any(k in votes for k in r.keys)]
+    choices = {
+        k: sorted({v for v in votes[k] if v and v != first[k]}, key=len)
+        for k in keys
+        if k not in stable
+    }
+    movable = [k for k in keys if choices.get(k)]
     solutions: list[dict[str, str]] = []
     for n in range(1, most + 1):
         for combo in itertools.combinations(movable, n):
@@ -711,15 +742,12 @@ def recheck(
             break
     if len(solutions) == 1:
         for k, v in solutions[0].items():
-            out.changed[k] = (_text(raw[k]), v)
+            out.changed[k] = (first[k], v)
         return out
     rules_of = {k: sorted({r.rule for r in failing if k in r.keys}) for k in keys}
-    if solutions:
-        suspects = {k for s in solutions for k in s}
-    else:
-        suspects = {k for k in keys if len(alts[k]) > 1 or scan.cells[origin[k]].reading.conf < 80}
+    suspects = {k for s in solutions for k in s} if solutions else set(keys) - stable
     for k in sorted(suspects):
-        out.doubtful[k] = (_text(raw[k]), rules_of.get(k, []))
+        out.doubtful[k] = (first[k], rules_of.get(k, []))
     return out
 
 
