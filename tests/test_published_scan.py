@@ -182,6 +182,7 @@ def test_recheck_rereads_the_cells_of_a_failing_relation(page1):
     # the ink of the cell gone and Tesseract unsure of its first reading: doubtful
     cell = sc.cells[origin["t3_new_person"]]
     b = cell.box
+    sc.pages[cell.page] = sc.pages[cell.page].copy()
     sc.pages[cell.page][b.y0 + 4 : b.y1 - 4, b.x0 + 4 : b.x1 - 4] = 255
     cell.reading = scan.Reading(wrong, 41.0)
     out = scan.recheck(sc, {**right, "t3_new_person": wrong}, origin, rels)

@@ -508,7 +508,7 @@ def _read_page(scan: Scan, pno: int, gray: np.ndarray) -> None:
 
     forced: set[int] = set()
     for i, r in enumerate(texts):
-        if i in base or _PLACEHOLDER.match(r.text):
+        if i in base:
             continue
         ti, b = where[i]
         mates = [j for j in rows[(ti, b.y0)] if j != i]
@@ -527,6 +527,12 @@ def _read_page(scan: Scan, pno: int, gray: np.ndarray) -> None:
         among = among or (len(mates) >= 11 and sum(j in base for j in mates) >= len(mates) - 1)
         # under a column of figures, ink with a digit in it (1.5 read as 圭.5)
         digit_in_column = aligned(i) and bool(re.search(r"\d", r.text))
+        if _PLACEHOLDER.match(r.text):
+            # "/" or "—" where a figure stands: as printed when read with confidence; a
+            # figure with a stroke through it reads so too (as \): then illegible
+            if ((figure_row and aligned(i)) or among) and r.conf < 80:
+                texts[i] = Reading("", 0.0)
+            continue
         if (figure_row and aligned(i)) or among or digit_in_column:
             forced.add(i)
     figure = sorted(base | forced)
