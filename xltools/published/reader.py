@@ -218,7 +218,7 @@ def _check_scan(rd: Reading, scan, notes: list[str]) -> None:
                 row=f.row_caption,
                 col=f.col_caption,
                 first=first or MSG.blank,
-                rules="、".join(rules),
+                rules="；".join(form.catalogue[r].description for r in rules),
             ),
         )
 
