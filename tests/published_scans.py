@@ -13,6 +13,17 @@ KINDS = ("scan-png", "scan-skewed-jpeg")
 SKEW = {"scan-png": 0.0, "scan-skewed-jpeg": 0.6}  # degrees, counter-clockwise
 
 
+def ocr_missing() -> str | None:
+    """What is missing to read scans (Tesseract and its Chinese model), or None; asked of the
+    program itself, so that OpenCV is not loaded to find out."""
+    if shutil.which("tesseract") is None:
+        return "没有 Tesseract（tesseract-ocr）"
+    langs = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True).stdout
+    return (
+        None if "chi_sim" in langs.split() else "没有 Tesseract 的中文模型（tesseract-ocr-chi-sim）"
+    )
+
+
 def tools() -> str | None:
     """What is missing to make scans, or None."""
     if shutil.which("pdftoppm") is None:

@@ -1,6 +1,11 @@
 """Scanned reports: the corpus's PDFs rendered and wrapped as a scanner gives them
 (tests/published_scans.py), read by OCR. A representative subset here (the whole set:
-scripts/published_figures.py --scans); every cell read right or left unread with its note."""
+scripts/published_figures.py --scans); every cell read right or left unread with its note.
+
+OpenCV and pytesseract (xltools.published.scan) are imported inside the tests, not at the top:
+they add about 440 MB of address space to the pytest process, which the forked batch workers
+of other test files inherit under their 2 GB address-space limit (test_hostile's million-row
+workbook then no longer fits). Run after those files, these tests load them last."""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import pytest
 from click.testing import CliRunner
 
@@ -20,14 +24,14 @@ import published_corpus as pc  # noqa: E402
 import published_scans as ps  # noqa: E402
 
 from xltools.cli import main  # noqa: E402
-from xltools.published import read_document, scan  # noqa: E402
+from xltools.published import read_document  # noqa: E402
 from xltools.published.tables import as_published  # noqa: E402
 from xltools.rules import linear_relations  # noqa: E402
 from xltools.rules.base import Relation  # noqa: E402
 from xltools.spec import load_form  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
-    not scan.available() or ps.tools() is not None or pc.soffice() is None,
+    ps.ocr_missing() is not None or ps.tools() is not None or pc.soffice() is None,
     reason="需要 Tesseract（tesseract-ocr、tesseract-ocr-chi-sim）、pdftoppm、img2pdf 和 LibreOffice",
 )
 
@@ -38,6 +42,13 @@ SUBSET = (
     ("c12", "scan-png"),
     ("c15", "scan-skewed-jpeg"),
 )
+
+
+@pytest.fixture(scope="module")
+def scan():
+    from xltools.published import scan  # see the module's docstring
+
+    return scan
 
 
 @pytest.fixture(scope="module")
@@ -124,10 +135,12 @@ def page1(pdfs, tmp_path_factory):
 
 
 def test_a_page_image_imports_and_a_smudged_figure_is_right_or_unread_with_its_note(
-    page1, tmp_path
+    page1, tmp_path, scan
 ):
     """One page as a PNG; a figure of table 3 made hard to read (a stroke through it): the
     cell is read right, or left unread with a note naming it — never a wrong number."""
+    import cv2  # see the module's docstring
+
     case, page = page1
     gray = cv2.imread(str(page), cv2.IMREAD_GRAYSCALE)
     tables = scan.find_tables(scan.binarize(gray))
@@ -154,7 +167,7 @@ def test_a_page_image_imports_and_a_smudged_figure_is_right_or_unread_with_its_n
         assert data["values"][key] == as_published(case.values[key]), key
 
 
-def _new_row(sc: scan.Scan) -> tuple[int, list[str]]:
+def _new_row(sc) -> tuple[int, list[str]]:
     """The line of 一、本年新收… in a read scan, and the keys of its seven figures."""
     li = next(
         i for i, ln in enumerate(sc.lines) if ln.grid and ln.tokens[0].startswith("一、本年新收")
@@ -163,7 +176,7 @@ def _new_row(sc: scan.Scan) -> tuple[int, list[str]]:
     return li, [f"t3_new_{c}" for c in cols]
 
 
-def test_recheck_rereads_the_cells_of_a_failing_relation(page1):
+def test_recheck_rereads_the_cells_of_a_failing_relation(page1, scan):
     """A first reading that breaks the row's total is read again from the page: the figure
     the image holds is taken. A cell that cannot be read again, with a doubtful first
     reading, is given back as doubtful; a relation that fails with every cell read the same
