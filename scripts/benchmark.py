@@ -1,14 +1,23 @@
 """Benchmark xltools against the naive openpyxl loop and the bare reader floor.
 
-    python scripts/benchmark.py [--n 2000] [--jobs 2] [--quick] [--scale 10000] [--workdir DIR]
+    python scripts/benchmark.py [--n 2000] [--lo-n 500] [--jobs 2] [--quick] [--scale 10000]
+                                [--workdir DIR] [--before DIR]
 
-Generates N workbooks (the template filled with varied, balanced figures by `fill_workbook`;
-a share re-saved by LibreOffice headless; plus a share with errors), then measures in one run:
+Two kinds of workbook, with varied, balanced figures (the template filled from real reports):
+
+- written by a script: the template loaded and filled by openpyxl and saved, as an office's own
+  scripts (and some converters) do — so no formula has a cached result: N of them, plus a share
+  with errors;
+- saved by an application: some of those opened and saved by LibreOffice headless, which
+  calculates every formula and stores the results (--lo of them converted in one soffice call,
+  replicated under new agency names and codes up to --lo-n).
+
+Measured in one run:
 
 - floor: python-calamine reading every sheet of each file, nothing else (in-process CPU);
-- xltools read + all rules per file (`check_file`, in-process CPU), and its ratio to the floor;
-  the two alternate pass by pass in one process (PASSES passes, fastest of each), so the
-  ratio is taken under the same conditions even on a shared machine;
+- xltools read + all rules per file (`check_file`, in-process CPU), and its ratio to the floor,
+  for each kind of workbook; the two alternate pass by pass in one process (PASSES passes,
+  fastest of each), so the ratio is taken under the same conditions even on a shared machine;
 - `check_paths` (what `xltools check` runs) and `consolidate` (what `xltools consolidate`
   runs), as library calls in a fresh child process, over `--jobs` workers;
 - the same consolidation through the CLI (interpreter start and imports included);
@@ -17,13 +26,15 @@ a share re-saved by LibreOffice headless; plus a share with errors), then measur
 - the median time of one annotated copy;
 - with `--scale M`: a consolidation of M workbooks, for its peak memory.
 
+With `--before DIR` (a source tree of an earlier version, e.g. `git worktree add DIR <commit>`
+or `git archive <commit> | tar -x -C DIR`), the per-file ratios and the consolidation are
+measured for that tree too, alternating with this one in the same run, and printed beside.
+
 Every measured run is a child process: CPU is its user+system time including the workers it
 reaped; peak memory is the largest sum of resident memory over the process tree (parent and
 workers, sampled every few milliseconds from /proc) and, exactly, the largest single process.
-
-Workbooks re-saved by LibreOffice: converting thousands one by one is slow, so a few (--lo)
-are converted in one soffice call and replicated with a new agency name and code each; the
-replicas differ only in those strings. The --scale set replicates the N workbooks the same way.
+The load average is printed before and after: figures taken while other work runs are noisy,
+ratios measured side by side less so.
 """
 
 from __future__ import annotations
@@ -182,22 +193,57 @@ def broken_values(i: int, bases: list[dict], rng: random.Random) -> dict:
     return v
 
 
+_BOOK: dict = {}  # per generating process: the template loaded once by openpyxl
+
+
 def _fill(job: tuple[dict, str]) -> str:
-    from xltools.template import fill_workbook
+    """Write one workbook as an office's script would: the blank template loaded by openpyxl,
+    every input cell set, saved under a new name (no formula gets a cached result). A value
+    for a total is typed over its formula; the other totals keep the template's formula."""
+    from openpyxl import load_workbook
+
+    from xltools.spec import load_form
+    from xltools.template import build_template
 
     values, path = job
-    fill_workbook(values, path, "2021")
+    if "wb" not in _BOOK:
+        blank = Path(tempfile.mkdtemp(prefix="xltools-bench-tpl-")) / "模板.xlsx"
+        build_template(blank, "2021")
+        wb = load_workbook(blank)
+        form = load_form("2021")
+        cells = [(f.key, wb[f.sheet][f.cell], f.is_total) for f in form.fields]
+        _BOOK.update(wb=wb, cells=[(k, c, c.value if t else None) for k, c, t in cells])
+    for key, cell, formula in _BOOK["cells"]:
+        v = values.get(key)
+        cell.value = formula if v is None and formula is not None else v
+    _BOOK["wb"].save(path)
     return path
 
 
 def replicate(src: Path, dst: Path, swaps: dict[str, str]) -> None:
-    """Copy a workbook, replacing whole shared strings (agency name, code): a new agency."""
+    """Copy a workbook, replacing whole strings (agency name, code): a new agency. The strings
+    are shared (XlsxWriter, LibreOffice) or inline in the sheet (openpyxl here, its non-ASCII
+    characters written as character references)."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             data = zin.read(info)
             if info.filename == "xl/sharedStrings.xml":
                 data = _swap_strings(data, swaps)
+            elif info.filename.startswith("xl/worksheets/") and b"inlineStr" in data:
+                for old, new in swaps.items():
+                    for enc in (_xml_text, _xml_refs):
+                        data = data.replace(
+                            b"<t>" + enc(old) + b"</t>", b"<t>" + enc(new) + b"</t>"
+                        )
             zout.writestr(info, data)
+
+
+def _xml_text(s: str) -> bytes:
+    return s.encode()
+
+
+def _xml_refs(s: str) -> bytes:
+    return "".join(c if ord(c) < 128 else f"&#{ord(c)};" for c in s).encode()
 
 
 _SI = re.compile(rb"<si>(.*?)</si>", re.S)
@@ -248,17 +294,11 @@ def lo_convert_many(files: list[Path], outdir: Path) -> list[Path]:
 
 
 def generate(
-    workdir: Path, n: int, n_errors: int, lo_share: float, lo_distinct: int, jobs: int, log
+    workdir: Path, n: int, n_errors: int, n_lo: int, lo_distinct: int, jobs: int, log
 ) -> dict:
     """Write the workbooks (or reuse those of an earlier run with the same sizes)."""
     manifest = workdir / "manifest.json"
-    wanted = {
-        "n": n,
-        "errors": n_errors,
-        "lo_share": lo_share,
-        "lo_distinct": lo_distinct,
-        "version": 2,
-    }
+    wanted = {"n": n, "errors": n_errors, "lo_n": n_lo, "lo_distinct": lo_distinct, "version": 3}
     if manifest.exists():
         m = json.loads(manifest.read_text())
         if m.get("params") == wanted:
@@ -271,11 +311,10 @@ def generate(
         (workdir / sub).mkdir(parents=True)
     rng = random.Random(7)
     bases = _bases()
-    n_lo = int(n * lo_share) if shutil.which("soffice") else 0
-    n_xw = n - n_lo
+    n_lo = n_lo if shutil.which("soffice") else 0
     lo_distinct = min(lo_distinct, n_lo)
     jobs_fill = []
-    for i in range(n_xw):
+    for i in range(n):
         jobs_fill.append(
             (
                 varied_values(i, bases, rng),
@@ -283,13 +322,13 @@ def generate(
             )
         )
     lo_src = []
-    for i in range(n_xw, n_xw + lo_distinct):
+    for i in range(n, n + lo_distinct):
         p = workdir / "lo-src" / f"{i:05d}.xlsx"
         jobs_fill.append((varied_values(i, bases, rng), str(p)))
         lo_src.append((i, p))
     err_paths = []
     for k in range(n_errors):
-        i = n + k
+        i = n + n_lo + k
         p = workdir / "errors" / f"{i:05d}-{agency_name(i)}.xlsx"
         jobs_fill.append((broken_values(i, bases, rng), str(p)))
         err_paths.append(p)
@@ -299,8 +338,9 @@ def generate(
     with mp.get_context("fork").Pool(jobs) as pool:
         for _ in pool.imap_unordered(_fill, jobs_fill, chunksize=16):
             pass
-    log(f"XlsxWriter 生成 {len(jobs_fill)} 个工作簿：{time.perf_counter() - t:.1f} 秒")
-    clean = [Path(p) for _, p in jobs_fill[:n_xw]]
+    log(f"openpyxl 填写并保存 {len(jobs_fill)} 个工作簿：{time.perf_counter() - t:.1f} 秒")
+    clean = [Path(p) for _, p in jobs_fill[:n]]
+    lo: list[Path] = []
     if n_lo:
         t = time.perf_counter()
         converted = lo_convert_many([p for _, p in lo_src], workdir / "lo-conv")
@@ -310,21 +350,21 @@ def generate(
         )
         src_agency = {p.name: agency_name(i) for i, p in lo_src}
         for j in range(n_lo):
-            i = n_xw + j
+            i = n + j
             src = converted[j % len(converted)]
-            si = n_xw + (j % len(converted))
+            si = n + (j % len(converted))
             dst = workdir / "lo" / f"{i:05d}-{agency_name(i)}.xlsx"
             if j < len(converted):
                 shutil.copyfile(src, dst)
             else:
                 replicate(src, dst, {src_agency[src.name]: agency_name(i), uscc(si): uscc(i)})
-            clean.append(dst)
+            lo.append(dst)
         shutil.rmtree(workdir / "lo-conv", ignore_errors=True)
     m = {
         "params": wanted,
         "clean": [str(p) for p in clean],
+        "lo": [str(p) for p in lo],
         "errors": [str(p) for p in err_paths],
-        "lo": n_lo,
         "lo_distinct": lo_distinct,
     }
     manifest.write_text(json.dumps(m, ensure_ascii=False))
@@ -481,9 +521,15 @@ def _tree_rss(pid: int) -> int:
 
 
 def run_child(
-    mode: str, files: list[str], jobs: int, tmp: Path, argv: list[str] | None = None
+    mode: str,
+    files: list[str],
+    jobs: int,
+    tmp: Path,
+    argv: list[str] | None = None,
+    tree: Path | None = None,
 ) -> dict:
-    """Run one measurement in a fresh process, sampling the tree's memory meanwhile."""
+    """Run one measurement in a fresh process, sampling the tree's memory meanwhile; `tree`:
+    the xltools source tree the child imports (default this one)."""
     listing = tmp / f"{mode}-files.json"
     listing.write_text(json.dumps(files))
     outdir = tmp / f"out-{mode}"
@@ -501,6 +547,8 @@ def run_child(
             str(jobs),
             "--_outdir",
             str(outdir),
+            "--_tree",
+            str((tree or ROOT).resolve()),
         ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
@@ -544,7 +592,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description="xltools 性能基准：与 openpyxl 逐个读取的朴素做法、以及最快读取库的裸读取对比。"
     )
-    ap.add_argument("--n", type=int, default=2000, help="无问题的工作簿数（默认 2000）")
+    ap.add_argument(
+        "--n", type=int, default=2000, help="脚本（openpyxl）写的无问题工作簿数（默认 2000）"
+    )
+    ap.add_argument(
+        "--lo-n", type=int, default=500, help="LibreOffice 另存的无问题工作簿数（默认 500）"
+    )
     ap.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="并行进程数（默认 CPU 核数）"
     )
@@ -555,9 +608,6 @@ def main() -> None:
     )
     ap.add_argument(
         "--errors", type=float, default=0.05, help="另外生成的有错误工作簿占 N 的比例（默认 0.05）"
-    )
-    ap.add_argument(
-        "--lo-share", type=float, default=0.25, help="其中由 LibreOffice 另存的比例（默认 0.25）"
     )
     ap.add_argument(
         "--lo",
@@ -572,17 +622,30 @@ def main() -> None:
         help="朴素做法实测的文件数，按比例推算到 N（默认 200）",
     )
     ap.add_argument(
+        "--perfile-sample",
+        type=int,
+        default=500,
+        help="每种工作簿测单个文件耗时所用的文件数（默认 500）",
+    )
+    ap.add_argument(
         "--scale", type=int, default=0, metavar="M", help="另测 M 个工作簿汇总的峰值内存，如 10000"
     )
     ap.add_argument(
         "--workdir", type=Path, help="生成的工作簿放在此处并在下次沿用（默认临时目录，结束后删除）"
     )
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="旧版本的源代码目录：同一次运行中交替测量旧版本，列在旁边作对比",
+    )
     ap.add_argument("--_child")
     ap.add_argument("--_files")
     ap.add_argument("--_outdir")
+    ap.add_argument("--_tree")
     args = ap.parse_args()
 
     if args._child:
+        _use_tree(Path(args._tree))
         files = json.loads(Path(args._files).read_text())
         print(json.dumps(child(args._child, files, args.jobs, args._outdir)))
         return
@@ -592,37 +655,82 @@ def main() -> None:
 
     if args.quick:
         args.lo = min(args.lo, 4)
+        args.lo_n = min(args.lo_n, max(args.n // 4, 1))
         args.baseline_sample = min(args.baseline_sample, 20)
+    if args.before and not (args.before / "xltools" / "__init__.py").exists():
+        raise SystemExit(f"--before {args.before}：不是 xltools 的源代码目录")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="xltools-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="xltools-bench-run-"))
+    load_before = os.getloadavg()
     try:
         n_err = max(1, int(args.n * args.errors))
-        m = generate(work, args.n, n_err, args.lo_share, args.lo, args.jobs, log)
-        report(args, m, work, tmp, log)
+        m = generate(work, args.n, n_err, args.lo_n, args.lo, args.jobs, log)
+        report(args, m, work, tmp, log, load_before)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def report(args, m: dict, work: Path, tmp: Path, log) -> None:
-    clean, errors = m["clean"], m["errors"]
+def _use_tree(tree: Path) -> None:
+    """In a child: import xltools from `tree`, not from an installed (editable) copy."""
+    sys.meta_path[:] = [
+        f for f in sys.meta_path if "__editable__" not in getattr(type(f), "__module__", "")
+    ]
+    sys.path.insert(0, str(tree))
+    import xltools
+
+    if not xltools.__file__.startswith(str(tree)):
+        raise SystemExit(f"xltools 来自 {xltools.__file__}，不是 {tree}")
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def report(args, m: dict, work: Path, tmp: Path, log, load_before) -> None:
+    clean, lo, errors = m["clean"], m["lo"], m["errors"]
     mixed = clean + errors
     n = len(clean)
+    trees = [("now", ROOT)] + ([("before", args.before)] if args.before else [])
+    rounds = 2 if args.before else 1
     rows = []
 
-    log(f"测量：裸读取（python-calamine）与 xltools 读取 + 全部规则（本进程，交替 {PASSES} 轮）…")
-    perfile = run_child("perfile", clean, 1, tmp)
+    def sample(files: list[str], k: int) -> list[str]:
+        return files[:: max(1, len(files) // k)][:k]
+
+    # per file, each kind of workbook, each tree: the ratio to the floor of the same process
+    kinds = [("script", "脚本（openpyxl）写的，无缓存值", sample(clean, args.perfile_sample))]
+    if lo:
+        kinds.append(("app", "LibreOffice 另存的，有缓存值", sample(lo, args.perfile_sample)))
+    perfile: dict[tuple[str, str], list[dict]] = {}
+    for kind, label, files in kinds:
+        for r in range(rounds):
+            for name, tree in trees:
+                log(f"测量：单个文件（{label}，{name}，第 {r + 1} 轮，交替 {PASSES} 遍）…")
+                perfile.setdefault((kind, name), []).append(
+                    run_child("perfile", files, 1, tmp, tree=tree)
+                )
     log("测量：朴素做法（openpyxl）…")
-    sample = clean[:: max(1, n // args.baseline_sample)][: args.baseline_sample]
-    base = run_child("baseline", sample, 1, tmp)
-    scale = n / len(sample)
+    base_files = sample(clean, args.baseline_sample)
+    base = run_child("baseline", base_files, 1, tmp)
+    scale = n / len(base_files)
     base_wall, base_cpu = base["wall"] * scale, base["cpu"] * scale
     log("测量：xltools check …")
     chk = run_child("check", mixed, args.jobs, tmp)
-    log("测量：xltools consolidate（无问题的工作簿）…")
-    con = run_child("consolidate", clean, args.jobs, tmp)
+    cons: dict[str, list[dict]] = {}
+    for r in range(rounds):
+        for name, tree in trees:
+            log(f"测量：xltools consolidate（脚本写的无问题工作簿，{name}，第 {r + 1} 轮）…")
+            cons.setdefault(name, []).append(
+                run_child("consolidate", clean, args.jobs, tmp, tree=tree)
+            )
+    con = min(cons["now"], key=lambda x: x["wall"])
+    con_lo = None
+    if lo:
+        log("测量：xltools consolidate（LibreOffice 另存的工作簿）…")
+        con_lo = run_child("consolidate", lo, args.jobs, tmp)
     log("测量：xltools consolidate（含有错误的工作簿，写批注副本）…")
     con_mixed = run_child("consolidate", mixed, args.jobs, tmp)
     cli = None
@@ -640,7 +748,6 @@ def report(args, m: dict, work: Path, tmp: Path, log) -> None:
                 "from xltools.cli import main; main()",
                 "consolidate",
                 str(work / "clean"),
-                str(work / "lo"),
                 "-o",
                 str(listing),
                 "--jobs",
@@ -655,6 +762,7 @@ def report(args, m: dict, work: Path, tmp: Path, log) -> None:
         files = scale_set(work, clean, args.scale, log)
         log(f"测量：{args.scale} 个工作簿的汇总 …")
         big = run_child("consolidate", files, args.jobs, tmp)
+    load_after = os.getloadavg()
 
     def row(name, count, wall, cpu, peak, note=""):
         # the baseline's time for the same number of workbooks (it is linear in their count)
@@ -677,7 +785,7 @@ def report(args, m: dict, work: Path, tmp: Path, log) -> None:
         base_wall,
         base_cpu,
         base["tree_peak_mb"],
-        f"实测 {len(sample)} 个，按比例推算到 {n} 个",
+        f"实测 {len(base_files)} 个，按比例推算到 {n} 个",
     )
     row(
         "xltools check（check_paths）",
@@ -693,8 +801,27 @@ def report(args, m: dict, work: Path, tmp: Path, log) -> None:
         con["wall"],
         con["cpu"],
         con["tree_peak_mb"],
-        "含汇总表、results.json",
+        f"脚本写的；含汇总表、results.json；{len(cons['now'])} 次中最快的",
     )
+    if args.before:
+        old = min(cons["before"], key=lambda x: x["wall"])
+        row(
+            "之前的版本：xltools consolidate（无问题的工作簿）",
+            n,
+            old["wall"],
+            old["cpu"],
+            old["tree_peak_mb"],
+            f"--before {args.before}，与上一行交替运行；{len(cons['before'])} 次中最快的",
+        )
+    if con_lo:
+        row(
+            "xltools consolidate（LibreOffice 另存的工作簿）",
+            len(lo),
+            con_lo["wall"],
+            con_lo["cpu"],
+            con_lo["tree_peak_mb"],
+            f"{m['lo_distinct']} 个实际转换，其余复制后改单位名称和代码",
+        )
     row(
         "xltools consolidate（含有错误的，写批注副本）",
         len(mixed),
@@ -722,8 +849,6 @@ def report(args, m: dict, work: Path, tmp: Path, log) -> None:
             "复制改名生成",
         )
 
-    floor_ms = perfile["floor_cpu"] / perfile["n"] * 1000
-    inproc_ms = perfile["check_cpu"] / perfile["n"] * 1000
     ann_ms = statistics.median(ann["times"]) * 1000 if ann["times"] else float("nan")
     cpu_name = ""
     try:
@@ -740,8 +865,13 @@ def report(args, m: dict, work: Path, tmp: Path, log) -> None:
     )
     print()
     print(
-        f"工作簿：{n} 个无问题的（其中 {m['lo']} 个为 LibreOffice 另存：{m['lo_distinct']} 个实际转换，其余复制后改单位名称和代码），"
-        f"另有 {len(errors)} 个有错误的。"
+        f"系统负载（1/5/15 分钟平均）：测前 {' '.join(f'{x:.2f}' for x in load_before)}，"
+        f"测后 {' '.join(f'{x:.2f}' for x in load_after)}。"
+    )
+    print()
+    print(
+        f"工作簿：{n} 个无问题的由脚本（openpyxl）写成，公式没有缓存值；{len(lo)} 个无问题的由 LibreOffice 另存，"
+        f"公式有缓存值（{m['lo_distinct']} 个实际转换，其余复制后改单位名称和代码）；另有 {len(errors)} 个有错误的（脚本写成）。"
     )
     print()
     print(
@@ -753,35 +883,45 @@ def report(args, m: dict, work: Path, tmp: Path, log) -> None:
             f"| {name} | {count} | {rate:,.0f} | {cpu_ms:.2f} | {wall:.2f} | {peak:.0f} | {ratio:.1f}× | {note} |"
         )
     print()
-    print("| 单个工作簿（本进程，CPU） | 毫秒 | 与裸读取之比 |")
-    print("|---|---:|---:|")
-    print(f"| 下限：python-calamine 裸读取全部工作表 | {floor_ms:.2f} | 1.0× |")
+    ratios: dict[tuple[str, str], tuple[float, float, float]] = {}
+    for (kind, name), runs in perfile.items():
+        floor = _median([r["floor_cpu"] / r["n"] * 1000 for r in runs])
+        check = _median([r["check_cpu"] / r["n"] * 1000 for r in runs])
+        ratio = _median([r["check_cpu"] / r["floor_cpu"] for r in runs])
+        ratios[(kind, name)] = (floor, check, ratio)
     print(
-        f"| xltools 读取 + 全部规则（check_file） | {inproc_ms:.2f} | {inproc_ms / floor_ms:.2f}× |"
+        "| 单个工作簿（本进程，CPU） | 工作簿 | 下限：python-calamine 裸读取全部工作表（毫秒） | xltools 读取 + 全部规则（毫秒） | 与裸读取之比 |"
     )
-    print(f"| 写一个批注副本（中位数，{ann['n']} 个） | {ann_ms:.1f} | |")
+    print("|---|---:|---:|---:|---:|")
+    for kind, label, files in kinds:
+        for name, tree in trees:
+            floor, check, ratio = ratios[(kind, name)]
+            who = "" if name == "now" else f"之前的版本（{tree}）："
+            print(f"| {who}{label} | {len(files)} | {floor:.2f} | {check:.2f} | {ratio:.2f}× |")
+    print(f"| 写一个批注副本（中位数，{ann['n']} 个） | | | {ann_ms:.1f} | |")
     print()
-    print("峰值内存为进程树（主进程和各工作进程）常驻内存之和的最大值（每 5 毫秒采样）。")
+    print(
+        "与裸读取之比：同一进程中两者交替各测 "
+        f"{PASSES} 遍，各取最快的一遍相比{'，两轮的中位数' if rounds > 1 else ''}。"
+        "峰值内存为进程树（主进程和各工作进程）常驻内存之和的最大值（每 5 毫秒采样）。"
+    )
     print()
     con_ok = con["statuses"].get("ok", 0)
+    statuses = {kind: perfile[(kind, "now")][0]["statuses"] for kind, _, _ in kinds}
     print(
-        f"核对：check 结果 {chk['statuses']}；无问题汇总中已通过 {con_ok}/{n}、计入 {con['included']}；"
-        f"本进程读取结果 {perfile['statuses']}。"
+        f"核对：check 结果 {chk['statuses']}；无问题汇总中已通过 {con_ok}/{n}、计入 {con['included']}"
+        f"（各状态 {con['statuses']}）；"
+        f"本进程读取结果 {statuses}。"
     )
+    speed = base_wall / con["wall"]
     targets = [
-        (f"汇总 {n} 个无问题的工作簿 ≤ 4 秒", con["wall"] <= 4, f"{con['wall']:.2f} 秒"),
-        (
-            "比朴素做法快 ≥ 15 倍",
-            base_wall / con["wall"] >= 15,
-            f"{base_wall / con['wall']:.1f} 倍",
-        ),
-        (
-            "读取 + 全部规则 ≤ 2 倍裸读取",
-            inproc_ms <= 2 * floor_ms,
-            f"{inproc_ms / floor_ms:.2f} 倍",
-        ),
-        ("批注副本 ≤ 60 毫秒", ann_ms <= 60, f"{ann_ms:.1f} 毫秒"),
+        (f"汇总 {n} 个脚本写的无问题工作簿 ≤ 4 秒", con["wall"] <= 4, f"{con['wall']:.2f} 秒"),
+        (f"汇总 {n} 个脚本写的工作簿比朴素做法快 ≥ 20 倍", speed >= 20, f"{speed:.1f} 倍"),
     ]
+    for kind, label, _ in kinds:
+        ratio = ratios[(kind, "now")][2]
+        targets.append((f"读取 + 全部规则 ≤ 2 倍裸读取（{label}）", ratio <= 2, f"{ratio:.2f} 倍"))
+    targets.append(("批注副本 ≤ 60 毫秒", ann_ms <= 60, f"{ann_ms:.1f} 毫秒"))
     if big:
         targets.append(
             (
@@ -791,10 +931,21 @@ def report(args, m: dict, work: Path, tmp: Path, log) -> None:
             )
         )
     print()
-    print("| 目标 | 实测 | 达到 |")
-    print("|---|---:|:---:|")
+    head = "| 目标 | 实测 | 达到 |" + (" 之前的版本 |" if args.before else "")
+    print(head)
+    print("|---|---:|:---:|" + ("---:|" if args.before else ""))
+    before = {}
+    if args.before:
+        old = min(cons["before"], key=lambda x: x["wall"])
+        before = {
+            targets[0][0]: f"{old['wall']:.2f} 秒",
+            targets[1][0]: f"{base_wall / old['wall']:.1f} 倍",
+        }
+        for (kind, label, _), t in zip(kinds, targets[2:]):
+            before[t[0]] = f"{ratios[(kind, 'before')][2]:.2f} 倍"
     for what, ok, got in targets:
-        print(f"| {what} | {got} | {'是' if ok else '否'} |")
+        extra = f" {before.get(what, '')} |" if args.before else ""
+        print(f"| {what} | {got} | {'是' if ok else '否'} |{extra}")
     if n != 2000:
         print()
         print(f"注：目标按 2000 个工作簿设定，本次为 {n} 个，仅供参考。")

@@ -3,6 +3,11 @@ cells read, wrong, unread and explained, planted errors found, false findings; p
 
     python scripts/published_figures.py            # the whole corpus (needs LibreOffice for one PDF producer)
     python scripts/published_figures.py --keep DIR # keep the generated reports in DIR
+    python scripts/published_figures.py --scans    # also every LibreOffice PDF scanned two ways and read by OCR
+
+Scans (tests/published_scans.py): 200 dpi greyscale pages, and pages turned by 0.6° saved as
+JPEG, wrapped as image-only PDFs. A row label printed otherwise than the official one cannot be
+told from an OCR error in a scan, so label-variant is not expected of scans (said in a note).
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import published_corpus as pc  # noqa: E402
+import published_scans as ps  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", type=Path, help="write the corpus here and keep it")
+    ap.add_argument("--scans", action="store_true", help="also read scans of the PDFs by OCR")
     args = ap.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="xltools-corpus-"))
     t0 = time.perf_counter()
@@ -30,7 +37,31 @@ def main() -> int:
     t1 = time.perf_counter()
     results = pc.measure(docs)
     t2 = time.perf_counter()
-    s = pc.summary(results)
+    kinds: tuple[str, ...] = ()
+    if args.scans:
+        from xltools.published import scan
+
+        if ps.tools() or not scan.available():
+            print(f"scans not read: {ps.tools() or 'Tesseract (chi_sim) missing'}")
+        else:
+            kinds = ps.KINDS
+            t3 = time.perf_counter()
+            scans = ps.build(docs, folder / "scans")
+            for case, kind, path in scans:
+                t = time.perf_counter()
+                results.append(pc.measure_one(ps.scan_case(case), kind, path))
+                print(f"  read {case.name} [{kind}] in {time.perf_counter() - t:.1f} s", flush=True)
+            print(f"{len(scans)} scans made and read in {time.perf_counter() - t3:.1f} s")
+    s = pc.summary([r for r in results if r.format not in kinds])
+    if kinds:  # the scans' own total, beside the text formats' "all"
+        s.update(
+            {
+                k: v
+                for k, v in pc.summary([r for r in results if r.format in kinds]).items()
+                if k != "all"
+            }
+        )
+        s["scans"] = pc.summary([r for r in results if r.format in kinds])["all"]
     cases = len({c.name for c, _, _ in docs})
     print(
         f"published-report corpus: {cases} cases, {len(docs)} reports "
@@ -42,7 +73,7 @@ def main() -> int:
     )
     print(head)
     print("-" * len(head))
-    for fmt in (*pc.FORMATS, "all"):
+    for fmt in (*pc.FORMATS, "all", *kinds, *(("scans",) if kinds else ())):
         if fmt not in s:
             print(f"{fmt:<16}  (not built: LibreOffice missing)")
             continue

@@ -41,6 +41,21 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# Tesseract (OCR) and its Chinese model read scanned reports (xltools import of an image-only PDF
+# or page images); poppler-utils' pdftoppm renders the corpus PDFs into the scans the tests read.
+if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx chi_sim \
+   || ! command -v pdftoppm >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== 安装 Tesseract 文字识别（含中文模型）与 poppler-utils（扫描件测试用）=="
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq tesseract-ocr tesseract-ocr-chi-sim poppler-utils >/dev/null \
+      || { apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-chi-sim poppler-utils >/dev/null; } \
+      || echo "注意：Tesseract 安装失败，读取扫描件的测试将被跳过。" >&2
+  else
+    echo "注意：未找到 Tesseract（tesseract-ocr、tesseract-ocr-chi-sim），读取扫描件的测试将被跳过。" >&2
+  fi
+fi
+
 # Dovecot (IMAP) is the real mail server the `xltools fetch` tests run on loopback.
 if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

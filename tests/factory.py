@@ -49,6 +49,11 @@ def soffice() -> str | None:
 def lo_convert(src: Path, outdir: Path, fmt: str = "xlsx") -> Path:
     """Open `src` in LibreOffice headless and save it as `fmt`, as a spreadsheet application would
     (it recalculates formulas that have no cached result)."""
+    return lo_convert_many([src], outdir, fmt)[0]
+
+
+def lo_convert_many(srcs: list[Path], outdir: Path, fmt: str = "xlsx") -> list[Path]:
+    """lo_convert for several files in one LibreOffice start (a start takes seconds)."""
     outdir.mkdir(parents=True, exist_ok=True)
     profile = Path(tempfile.mkdtemp(prefix="lo-profile-"))
     try:
@@ -62,15 +67,16 @@ def lo_convert(src: Path, outdir: Path, fmt: str = "xlsx") -> Path:
                 fmt,
                 "--outdir",
                 str(outdir),
-                str(src),
+                *map(str, srcs),
             ],
             check=True,
             capture_output=True,
-            timeout=180,
+            timeout=120 + 60 * len(srcs),
             env={**os.environ, "HOME": str(profile)},
         )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
-    out = outdir / f"{src.stem}.{fmt.split(':')[0]}"
-    assert out.exists(), f"LibreOffice did not write {out}"
-    return out
+    outs = [outdir / f"{src.stem}.{fmt.split(':')[0]}" for src in srcs]
+    for out in outs:
+        assert out.exists(), f"LibreOffice did not write {out}"
+    return outs

@@ -648,11 +648,12 @@ class Result:
     false_findings: list[tuple] = field(default_factory=list)
 
 
-def measure_one(case: Case, fmt: str, path: Path) -> Result:
+def measure_one(case: Case, fmt: str, path: Path, reading=None) -> Result:
+    """`reading`: the document's DocumentReading when the caller has it already."""
     from xltools.evaluate import evaluate
     from xltools.published import read_document
 
-    reading = read_document(path)
+    reading = reading or read_document(path)
     raw = reading.raw
     res = Result(case.name, fmt)
     for key, want in case.expected.items():

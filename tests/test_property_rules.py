@@ -5,7 +5,7 @@ The re-statement below is written from FORMAT.md alone (it shares no code with x
 xltools.values or xltools.evaluate): clean each cell, take a template total as the sum of its
 parts (unknown when a part is unusable) and a typed total as its own value, then apply the
 table rules to the cells each uses. Every disagreement would fail the test; the documented
-consequences of FORMAT.md are stated where they apply (DERIVED below)."""
+consequences of FORMAT.md (docs/format.md, "Consequences") are stated where they apply."""
 
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ TYPED = {
 }
 
 # FORMAT.md: the total column's balance and the corner cell's second relation hold whenever the
-# others do; they are reported only when nothing more specific on the sheet is (a consequence
-# is not reported twice).
-DERIVED = {("t3-balance", "t3_carried_out_total")}
+# others do. When all those others can be checked, a failure of theirs is reported and the
+# consequence is not reported twice; when one of them cannot (a blank cell), the consequence is
+# the only finding that says it, and it is reported.
 
 
 def _clean(field, raw):
@@ -94,6 +94,21 @@ def _oracle(form, written: dict, typed_totals: set) -> set:
         k = [f"t3_new_{c}", f"t3_carried_in_{c}", f"t3_results_{c}", f"t3_carried_out_{c}"]
         if need(*k) and value[k[0]] + value[k[1]] != value[k[2]] + value[k[3]]:
             (balance if c == "total" else rule_found).add(("t3-balance", k[3]))
+
+    # the consequences: the corner's column sum is the other columns' （七）总计 relations and
+    # the row totals of the result rows and of （七）总计; the total column's balance is the
+    # other columns' balances and the row totals of the four rows it uses
+    def checkable_rows(row_ids):
+        return all(need(*(f"t3_{r}_{c}" for c in cols)) for r in row_ids)
+
+    four = ("new", "carried_in", "results", "carried_out")
+    if not (
+        checkable_rows([*results, "results"])
+        and all(need(f"t3_results_{c}", *(f"t3_{r}_{c}" for r in results)) for c in applicants)
+    ):
+        rule_found |= corner
+    if not (checkable_rows(four) and all(need(*(f"t3_{r}_{c}" for r in four)) for c in applicants)):
+        rule_found |= balance
     # table 4
     for g in ("review", "direct", "after_review"):
         parts = [f"t4_{g}_{x}" for x in ("upheld", "corrected", "other", "pending")]
@@ -105,9 +120,6 @@ def _oracle(form, written: dict, typed_totals: set) -> set:
             k = [f"t2_{item}_in_force", f"t2_{item}_issued", f"t2_{item}_repealed"]
             if need(*k) and value[k[0]] < value[k[1]] - value[k[2]]:
                 rule_found.add(("t2-in-force", k[0]))
-    # the consequences: reported only when nothing more specific on 表三 was
-    if not any(key.startswith("t3_") for _, key in rule_found):
-        rule_found |= balance | corner
     return found | rule_found
 
 

@@ -201,19 +201,19 @@ def sum_reports(reports: list[Report], form: Form) -> dict[str, Any]:
     """The cell-by-cell sum of the reports' numeric cells (blank or unusable cells count as
     nothing; only --include-invalid lets such reports in)."""
     numeric = [f.key for f in form.fields if f.is_numeric]
-    columns: dict[str, list] = {k: [] for k in numeric}
-    for r in reports:
-        values = _mapped(r, form)
-        for k in numeric:
-            v = values.get(k)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                columns[k].append(v)
+    maps = [_mapped(r, form) for r in reports]
     totals: dict[str, Any] = {}
-    for k, vs in columns.items():
-        if all(isinstance(v, int) for v in vs):
-            totals[k] = sum(vs)
+    for k in numeric:
+        vs = [m.get(k) for m in maps]
+        ints = [v for v in vs if v.__class__ is int]
+        if len(ints) + vs.count(None) == len(vs):  # counts, some blank: nearly every column
+            totals[k] = sum(ints)
+            continue
+        nums = [v for v in vs if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if all(isinstance(v, int) for v in nums):
+            totals[k] = sum(nums)
         else:
-            s = round(math.fsum(vs), 6)
+            s = round(math.fsum(nums), 6)
             totals[k] = int(s) if s.is_integer() else s
     return totals
 

@@ -1,5 +1,6 @@
-"""RawForm -> Report: clean every cell, compute totals whose formula has no cached result,
-check the form against the report year, and run every rule of the form. Reading a file and
+"""RawForm -> Report: clean every cell, take each total that holds the template's formula as the
+sum of its cleaned parts (a figure typed over it as the value it is), check the form against the
+report year, and run every rule of the form. Reading a file and
 checking it is xltools.pipeline."""
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from typing import Any
 
 from xltools.findings import Report
 from xltools.messages import DETAIL
-from xltools.reader.base import RawForm
+from xltools.reader.base import RawCell, RawForm
 from xltools.rules import run_rules
+from xltools.rules.base import EPS
 from xltools.spec import Form, form_for_year, load_form
 from xltools.values import clean_meta, clean_number, make_finding
 from xltools.vocabulary import ERROR
@@ -31,16 +33,9 @@ def evaluate(raw: RawForm) -> Report:
             value, finding = clean_meta(form, f, rc)
         elif rc is None:
             value, finding = None, make_finding(form, "value-blank", f, detail=DETAIL.not_read)
-        elif sum_of and (
-            rc.uncached_formula
-            or (not typed and any(values.get(k) is None for k in sum_of) and not _typed(raw, key))
-        ):
-            # the template's formula never calculated (a file written by a program): compute it;
-            # a formula total over a part already reported as unusable is not reported again.
-            # A total typed over its formula is a value: cleaned and checked like any cell
-            parts = [values.get(k) for k in sum_of]
-            value = None if any(p is None for p in parts) else _round(sum(parts))
-            finding = None
+        elif sum_of and rc.uncached_formula:
+            # the template's formula never calculated (a file written by a program): compute it
+            value, finding = _sum(values, sum_of), None
         else:
             v = rc.raw
             # what nearly every cell holds, a typed whole number >= 0: clean_number's result
@@ -51,6 +46,16 @@ def evaluate(raw: RawForm) -> Report:
                 value, finding = v, None
             else:
                 value, finding = clean_number(form, f, rc)
+            if sum_of and not typed:
+                computed = _sum(values, sum_of)
+                if (
+                    finding is not None or computed is None or abs(value - computed) >= EPS
+                ) and _is_formula(raw, key, rc, sum_of, value, computed):
+                    # the template's formula follows the cleaned parts, whatever the file
+                    # cached (a spreadsheet's SUM leaves a number typed as text out); over a
+                    # part already reported as unusable it is unknown and not reported again.
+                    # A figure typed over the formula is a value: cleaned and checked as it is
+                    value, finding = computed, None
         values[key] = value
         if finding is not None:
             findings.append(finding)
@@ -103,11 +108,47 @@ def _plan(form: Form) -> tuple:
     return plan[1]
 
 
-def _typed(raw: RawForm, key: str) -> bool:
-    """A total typed over its formula (or printed): a value of its own."""
+def _sum(values: dict[str, Any], parts: tuple[str, ...]) -> Any:
+    """A formula total's value: the sum of its cleaned parts, None if one is unusable."""
+    total = 0
+    for k in parts:
+        v = values.get(k)
+        if v is None:
+            return None
+        total += v
+    return _round(total)
+
+
+def _is_formula(
+    raw: RawForm,
+    key: str,
+    rc: RawCell,
+    parts: tuple[str, ...],
+    value: Any,
+    computed: Any,
+) -> bool:
+    """Whether a total that disagrees with its parts (or is unusable, or has an unusable part)
+    holds the template's formula rather than a figure typed over it."""
     if key in raw.typed_keys:
-        return True
-    return raw.formula_of is not None and raw.formula_of(key) is False
+        return False
+    state = raw.formula_of(key) if raw.formula_of is not None else None
+    if state is not None:
+        return state
+    # the reader cannot tell (.xls, .ods, a live workbook): a number equal to what a
+    # spreadsheet's SUM gives over the parts as the file stores them (text and blanks left out,
+    # totals as cached) is that SUM; text, or a number no such SUM gives, was typed. An
+    # unusable total over an unusable part is the formula's (nothing is reported twice)
+    if value is None:
+        return computed is None
+    if isinstance(rc.raw, str):
+        return False
+    stored = 0
+    for k in parts:
+        part = raw.cells.get(k)
+        v = part.raw if part is not None else None
+        if (type(v) is int or type(v) is float) and v == v:
+            stored += v
+    return abs(value - stored) < EPS
 
 
 def _round(v):

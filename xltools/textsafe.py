@@ -16,7 +16,10 @@ _SPACES = re.compile(r"\s+")
 
 def safe_text(text: str, limit: int = 32000) -> str:
     """Storable in a cell: illegal XML characters removed, bounded length."""
-    return _ILLEGAL.sub("", str(text))[:limit]
+    text = str(text)
+    if text.isprintable():  # nearly every text, and one quick pass (no control characters)
+        return text[:limit]
+    return _ILLEGAL.sub("", text)[:limit]
 
 
 def one_line(text: str, limit: int = 200) -> str:

@@ -1,4 +1,5 @@
-"""A published report (.txt, .docx, .html/.htm, .pdf) as a flat list of lines.
+"""A published report (.txt, .docx, .html/.htm, .pdf) as a flat list of lines. A scan (a PDF
+without text, page images) raises ScannedError here; xltools.published.scan reads it by OCR.
 
 Every format becomes the same shape: a `Line` is either a table row (`grid=True`: its tokens
 are the row's cells, blank cells kept, a horizontally merged cell once, a vertically merged
@@ -18,7 +19,13 @@ from xltools.messages import Section
 
 MSG = Section("published")
 
-SUFFIXES = (".txt", ".docx", ".html", ".htm", ".pdf")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")  # page images: read as a scan
+SUFFIXES = (".txt", ".docx", ".html", ".htm", ".pdf", *IMAGE_SUFFIXES)
+
+
+class ScannedError(UnreadableError):
+    """The document has no text to extract: a scan (an image-only PDF or page images)."""
+
 
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 _WS = re.compile(r"\s+")
@@ -49,6 +56,10 @@ def load_lines(path: str | Path) -> list[Line]:
         raise UnreadableError(
             MSG.unsupported.format(name=p.name, suffix=p.suffix, suffixes="、".join(SUFFIXES))
         )
+    if suffix in IMAGE_SUFFIXES:
+        if not p.is_file():
+            raise UnreadableError(MSG.cannot_read.format(name=p.name, error="No such file"))
+        raise ScannedError(MSG.scan_image.format(name=p.name))
     try:
         data = p.read_bytes()
     except OSError as e:
@@ -61,7 +72,7 @@ def load_lines(path: str | Path) -> list[Line]:
         if suffix in (".html", ".htm"):
             return html_lines(data)
         return pdf_lines(p)
-    except UnreadableError:
+    except UnreadableError:  # ScannedError included
         raise
     except Exception as e:  # a broken file of any kind: say so, the batch goes on
         raise UnreadableError(
@@ -315,7 +326,7 @@ def pdf_lines(path: Path) -> list[Line]:
             for _, _, lines in sorted(items, key=lambda x: (x[0], x[1])):
                 out.extend(lines)
     if not any(ln.tokens for ln in out):
-        raise UnreadableError(MSG.scanned_pdf.format(name=path.name))
+        raise ScannedError(MSG.scanned_pdf.format(name=path.name))
     return out
 
 

@@ -15,9 +15,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xltools import UnreadableError
 from xltools.messages import Section
 from xltools.published.docspec import DocSpec, doc_spec, label_core, norm
-from xltools.published.document import Line, load_lines, simplify
+from xltools.published.document import Line, ScannedError, load_lines, simplify
 from xltools.published.tables import (
     Reading,
     Stream,
@@ -28,6 +29,7 @@ from xltools.published.tables import (
 )
 from xltools.published.text import text_vs_table
 from xltools.reader.base import RawCell, RawForm
+from xltools.rules import linear_relations
 from xltools.spec import FORM_IDS, form_for_year
 
 MSG = Section("published")
@@ -50,8 +52,27 @@ def read_published(path: str | Path) -> RawForm:
 
 
 def read_document(path: str | Path) -> DocumentReading:
-    lines = load_lines(path)
+    scan = None
+    try:
+        lines = load_lines(path)
+    except ScannedError as e:
+        scan = _read_scan(Path(path), e)
+        lines = scan.lines
     notes: list[str] = []
+    if scan is not None:
+        turned = [
+            MSG.scan_page_angle.format(p=i, a=f"{a:+.2f}")
+            for i, a in enumerate(scan.angles, 1)
+            if a
+        ]
+        notes.append(
+            MSG.scan_read.format(
+                pages=len(scan.pages),
+                straightened=MSG.scan_straightened.format(angles="，".join(turned))
+                if turned
+                else "",
+            )
+        )
     lines, changed = simplify(lines)
     if changed:
         notes.append(MSG.converted.format(n=changed))
@@ -111,9 +132,12 @@ def read_document(path: str | Path) -> DocumentReading:
         reader = {2: read_table2, 3: read_table3, 4: read_table4}[part]
         reader(rd, streams[part], sheet)
 
+    if scan is not None:
+        _check_scan(rd, scan, notes)
     text_end = region(4)[1] if region(4) else end
     prose = [ln for i, ln in enumerate(lines) if not ln.grid and (i < first_table or i >= text_end)]
-    rd.findings += text_vs_table(spec, rd.cells, prose)
+    inner = [ln for i, ln in enumerate(lines) if not ln.grid and first_table <= i < text_end]
+    rd.findings += text_vs_table(spec, rd.cells, prose, inner)
     if agency is None:
         rd.unread["meta_agency"] = MSG.no_agency
     if year is None:
@@ -122,6 +146,81 @@ def read_document(path: str | Path) -> DocumentReading:
         form_id, str(path), rd.cells, rd.findings, kind="document", skipped_sheets=rd.skipped_sheets
     )
     return DocumentReading(raw, dict(rd.unread), notes)
+
+
+def _read_scan(path: Path, why: ScannedError):
+    """A scan read by OCR (xltools.published.scan, imported here: OpenCV and Tesseract's
+    wrapper, which brings pandas, add about 0.65 s to start-up (measured with -X importtime)
+    that reading any other document should not pay)."""
+    from xltools.published import scan
+
+    if not scan.available():
+        raise UnreadableError(MSG.scan_no_ocr.format(error=str(why))) from None
+    return scan.read_scan(path)
+
+
+def _check_scan(rd: Reading, scan, notes: list[str]) -> None:
+    """Figures read from a scan, held against the table's arithmetic: re-read where a relation
+    fails, left unread (with a note naming the cell) where it still cannot be settled; the
+    differences of OCR'd row labels are OCR's, said once as a note, not as label-variant."""
+    from xltools.published.scan import recheck  # loaded by _read_scan already
+
+    form = rd.form
+    variants = [f for f in rd.findings if f.rule == "label-variant"]
+    if variants:
+        rd.findings = [f for f in rd.findings if f.rule != "label-variant"]
+        labels = "、".join(f"{f.sheet}!{f.cell}" for f in variants)
+        notes.append(MSG.scan_labels.format(n=len(variants), labels=labels))
+    # figures read from text lines, not from ruled cells: a table drawn without lines, whose
+    # figures OCR read as running text; no cell to read again, so none is taken
+    tables = {s.table for s in rd.spec.tables}
+    loose = [
+        f
+        for f in form.fields
+        if f.sheet in tables
+        and f.key in rd.cells
+        and f.key not in rd.origin
+        and rd.cells[f.key].raw not in (None, "")
+    ]
+    for sheet in sorted({f.sheet for f in loose}):
+        rd.leave([f for f in loose if f.sheet == sheet], MSG.scan_unruled.format(sheet=sheet))
+    for key, at in list(rd.origin.items()):
+        cell = scan.cells.get(at)
+        if cell is not None and cell.illegible:
+            f = form.field(key)
+            rd.leave(
+                [f],
+                MSG.scan_illegible.format(
+                    where=f"{f.sheet}!{f.cell}", row=f.row_caption, col=f.col_caption
+                ),
+            )
+    rels = [r for r in linear_relations(form) if form.catalogue[r.rule].severity == "error"]
+    raw = {k: c.raw for k, c in rd.cells.items()}
+    result = recheck(scan, raw, rd.origin, rels)
+    for key, (first, new) in result.changed.items():
+        f = form.field(key)
+        rd.put(f, new, rd.origin.get(key))
+        notes.append(
+            MSG.scan_reread.format(
+                where=f"{f.sheet}!{f.cell}",
+                row=f.row_caption,
+                col=f.col_caption,
+                first=first,
+                second=new,
+            )
+        )
+    for key, (first, rules) in result.doubtful.items():
+        f = form.field(key)
+        rd.leave(
+            [f],
+            MSG.scan_doubtful.format(
+                where=f"{f.sheet}!{f.cell}",
+                row=f.row_caption,
+                col=f.col_caption,
+                first=first or MSG.blank,
+                rules="；".join(form.catalogue[r].description for r in rules),
+            ),
+        )
 
 
 def _title(spec: DocSpec, sheet: str) -> str:

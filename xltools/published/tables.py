@@ -57,6 +57,20 @@ class Run:
     values: tuple[str, ...]
     line: int  # index into the document's lines (the first line of the run)
     pos: int  # offset in the stream's label text where the run stands
+    # blank cells of a table row that stand right after its label cell: where the row has
+    # more cells than the table has columns, these are the spill of a merged label
+    spill: int = 0
+    start: int = -1  # index of the first value among its table row's cells (-1: running text)
+
+    def fit(self, n: int) -> tuple[str, ...] | None:
+        """The run's n figures: all of them, or those after the label's empty spill cells when
+        exactly those are the extra ones (decided by the row's structure, never by value)."""
+        extra = len(self.values) - n
+        if extra == 0:
+            return self.values
+        if 0 < extra <= self.spill:
+            return self.values[extra:]
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +128,11 @@ class Stream:
         ):
             values = ()  # a wrapped label's second line, split off as a row of its own (PDF)
         if values and (last >= 0 or any(values)):
-            self.runs.append(Run(tuple(values), li, len(self.line_of)))
+            spill = 0
+            if last >= 0:
+                while spill < len(values) and not values[spill]:
+                    spill += 1
+            self.runs.append(Run(tuple(values), li, len(self.line_of), spill, last + 1))
         self._lone = False
 
     def _text_line(self, li: int, ln: Line, parts: list[str]) -> None:
@@ -313,7 +331,7 @@ def assign(st: Stream, spans: list[Span | None], lens: list[int]) -> dict[int, R
     used: set[int] = set()
 
     def fits(r: Run, i: int) -> bool:
-        return len(r.values) == lens[i] and id(r) not in used
+        return r.fit(lens[i]) is not None and id(r) not in used
 
     def take(i: int, r: Run) -> None:
         got[i] = r
@@ -354,7 +372,7 @@ def assign(st: Stream, spans: list[Span | None], lens: list[int]) -> dict[int, R
                 sp = spans[i]
                 prv, nxt = bounds(i)
                 lo, hi = (sp.end, nxt) if mode == "after" else (prv, sp.start)
-                cands[i] = [r for r in alone if len(r.values) == lens[i] and lo <= r.pos <= hi]
+                cands[i] = [r for r in alone if r.fit(lens[i]) is not None and lo <= r.pos <= hi]
             trial = _unique(cands)
             if len(trial) > len(best):
                 best = trial
@@ -403,6 +421,8 @@ class Reading:
     findings: list[Finding] = field(default_factory=list)
     skipped_sheets: set[str] = field(default_factory=set)
     unread: dict[str, str] = field(default_factory=dict)  # key -> why it was not filled
+    # key -> (line index, cell index) of the table cell its value was read from
+    origin: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def form(self):
@@ -416,14 +436,19 @@ class Reading:
     def variant(self, detail: str, f: Field) -> None:
         self.findings.append(make_finding(self.form, "label-variant", f, detail=detail))
 
-    def put(self, f: Field, raw) -> None:
+    def put(self, f: Field, raw, origin: tuple[int, int] | None = None) -> None:
         self.cells[f.key] = RawCell(as_published(raw), f.sheet, f.cell)
         self.unread.pop(f.key, None)
+        if origin is None:
+            self.origin.pop(f.key, None)
+        else:
+            self.origin[f.key] = origin
 
     def leave(self, fields: list[Field], why: str) -> None:
         # no RawCell: evaluate says the cell could not be read, not that it is blank
         for f in fields:
             self.cells.pop(f.key, None)
+            self.origin.pop(f.key, None)
             self.unread[f.key] = why
 
     def skip_table(self, sheet: str, why: str) -> None:
@@ -492,14 +517,17 @@ def read_rows(
             rd.variant(
                 MSG.label_variant.format(name=name, printed=sp.printed, caption=caption), out[0]
             )
-        values = list(run.values)
+        values = list(run.fit(lens[i]))
+        off = run.start + len(run.values) - len(values)
+        where = [(run.line, off + k) if run.start >= 0 else None for k in range(len(values))]
         if drop_col is not None:
             del values[drop_col]
-        for f, v in zip(fs, values):
+            del where[drop_col]
+        for f, v, at in zip(fs, values, where):
             if target is None:
-                rd.put(f, v)
+                rd.put(f, v, at)
             elif f.key in target:
-                rd.put(target[f.key], v)
+                rd.put(target[f.key], v, at)
     # numbers that belong to no official row: an inserted row
     first = min((s.start for s in spans if s), default=None)
     if first is None:
@@ -669,6 +697,8 @@ def read_table4(rd: Reading, st: Stream, sheet: str) -> None:
         rd.skip_table(sheet, msg)
         return
     values = list(runs[0].values)
+    run = runs[0]
+    where = [(run.line, run.start + k) if run.start >= 0 else None for k in range(len(values))]
     head = st.text[: runs[0].pos]
     groups: dict[str, list[int]] = {}
     for i, f in enumerate(fields):
@@ -686,13 +716,13 @@ def read_table4(rd: Reading, st: Stream, sheet: str) -> None:
                 sheet,
             )
             slots = [groups[g] for g in official]  # where each official group sits
-            reordered = list(values)
+            reordered, moved = list(values), list(where)
             for g, slot in zip(printed, slots):  # the printed group in that slot
                 for dst, src in zip(groups[g], slot):
-                    reordered[dst] = values[src]
-            values = reordered
-    for f, v in zip(fields, values):
-        rd.put(f, v)
+                    reordered[dst], moved[dst] = values[src], where[src]
+            values, where = reordered, moved
+    for f, v, at in zip(fields, values, where):
+        rd.put(f, v, at)
 
 
 def identify(st: Stream, sheet: str) -> str | None:

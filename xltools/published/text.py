@@ -212,17 +212,26 @@ def vocabulary(form_id: str) -> Vocabulary:
     not_apply = tuple(GRAMMAR.not_apply)  # a sentence with these is about something else
     lit_groups = tuple(t.get("litigation_groups", ()))
     res_alt = _alt(result_ids)
+    verbs = _alt(GRAMMAR.received_verbs)
     pats: list[tuple[re.Pattern, Callable[[re.Match], str], tuple[str, ...]]] = [
         (
             re.compile(
-                rf"(?:收到|受理|接收|接到|新收){_CLAUSE}{{0,20}}?(?:{apply}){_CLAUSE}{{0,6}}?{N}件(?P<inc>[（(]含)?"
+                rf"(?:{verbs}){_CLAUSE}{{0,20}}?(?:{apply}){_CLAUSE}{{0,6}}?{N}件(?P<inc>[（(]含)?"
             ),
             lambda x: "received" if x.group("inc") else "new",
             not_apply,
         ),
         (
-            re.compile(rf"(?:收到|受理|接收|接到|新收){N}件{_CLAUSE}{{0,10}}?(?:{apply})"),
+            re.compile(rf"(?:{verbs}){N}件{_CLAUSE}{{0,10}}?(?:{apply})"),
             lambda x: "new",
+            not_apply,
+        ),
+        # the applications named first, the verb after: 政府信息公开申请受理 12 件
+        (
+            re.compile(
+                rf"(?:{apply})(?:事项)?(?:{verbs})(?:了|共|共计|合计)?{N}件(?P<inc>[（(]含)?"
+            ),
+            lambda x: "received" if x.group("inc") else "new",
             not_apply,
         ),
         (
@@ -257,8 +266,8 @@ def vocabulary(form_id: str) -> Vocabulary:
         pats.append(
             (
                 re.compile(
-                    rf"(?:共|全年|累计|合计|共计)(?:{_alt(handled['phrases'])})了?"
-                    rf"(?:(?:{apply})|申请)?{N}件"
+                    rf"(?:共|全年|累计|合计|共计|已|依法)?(?:{_alt(handled['phrases'])})(?:完毕|完成)?了?"
+                    rf"(?:(?:{apply})|申请)?(?:共|共计|合计)?{N}件"
                 ),
                 lambda x: "handled",
                 tuple(GRAMMAR.not_handled),
@@ -266,7 +275,11 @@ def vocabulary(form_id: str) -> Vocabulary:
         )
     if review:
         pats += [
-            (re.compile(rf"{review}(?:申请|案件)?{N}件"), lambda x: "review", lit_groups),
+            (
+                re.compile(rf"{review}(?:申请|案件)?(?:共|共计)?{N}(?:件|起)"),
+                lambda x: "review",
+                lit_groups,
+            ),
             (
                 re.compile(
                     rf"(?:未|没有)(?:发生|收到|出现|产生|发生过){_CLAUSE}{{0,14}}?{review}(?P<zero>)"
@@ -277,7 +290,11 @@ def vocabulary(form_id: str) -> Vocabulary:
         ]
     if litigation:
         pats += [
-            (re.compile(rf"{litigation}(?:案件)?{N}件"), lambda x: "litigation", ()),
+            (
+                re.compile(rf"{litigation}(?:案件)?(?:共|共计)?{N}(?:件|起)"),
+                lambda x: "litigation",
+                (),
+            ),
             (
                 re.compile(
                     rf"(?:未|没有)(?:发生|收到|出现|产生|发生过){_CLAUSE}{{0,20}}?{litigation}(?P<zero>)"
@@ -306,6 +323,37 @@ def vocabulary(form_id: str) -> Vocabulary:
                 (),
             )
         )
+    # every other figure of table 2: verb and row words in either order
+    tails = _alt(GRAMMAR.t2_tails)
+    for entry in t.get("table2", ()):
+        key = entry["key"]
+        if key not in {f.key for f in form.fields}:
+            continue
+        m[f"t2:{key}"] = (_t2label(form, key), [key])
+        row = _alt(entry["row"])
+        said = [v for v in entry["verbs"] if v]
+        alone = "" in entry["verbs"]
+        verb = f"(?:{_alt(said)})" + ("?" if alone else "")
+        banned = tuple(GRAMMAR.not_carried)
+        pats.append(
+            (
+                re.compile(
+                    rf"{verb}了?的?(?:{row})(?:{tails})?(?:共|共计|合计|为)?{N}(?:件|项|个)"
+                ),
+                lambda x, k=key: f"t2:{k}",
+                banned,
+            )
+        )
+        if said:
+            pats.append(
+                (
+                    re.compile(
+                        rf"(?:{row})(?:{tails})?(?:{_alt(said)})(?:共|共计|合计|为)?{N}(?:件|项|个)"
+                    ),
+                    lambda x, k=key: f"t2:{k}",
+                    banned,
+                )
+            )
     return Vocabulary(m, pats, results, all_upheld, review, litigation)
 
 
@@ -314,17 +362,25 @@ def _t2label(form: Form, key: str) -> str:
     return MSG.cells_cell.format(sheet=f.sheet, row=f.row_caption, col=f.col_caption)
 
 
-def _sentences(lines: list[Line]) -> list[tuple[str, str]]:
+_ENDS = re.compile(r"[。；;!?！？:：]$")
+# a line that goes on with the rest of a broken figure: "…申请12" + "7件，…", "…申请" + "12件"
+_GOES_ON = re.compile(rf"^[\d{_CN}]*[件起项]")
+
+
+def _sentences(lines: list[Line], whole_only: bool = False) -> list[tuple[str, str]]:
     """(sentence, where) over the running text. A line that ends a sentence, or a short one
-    (a title, a heading), ends a unit; other lines are wrapped text (PDF) and join the next."""
+    (a title, a heading), ends a unit; other lines are wrapped text (PDF: over lines and
+    pages) and join the next, as does a short line whose figure the next line finishes.
+    `whole_only`: only sentences that end with their punctuation (text among table rows)."""
     units: list[tuple[str, str]] = []
     buf, where = "", ""
-    for ln in lines:
-        s = "".join(ln.tokens).translate(_FULLWIDTH_DIGITS)
+    texts = ["".join(ln.tokens).translate(_FULLWIDTH_DIGITS) for ln in lines]
+    for i, (ln, s) in enumerate(zip(lines, texts)):
         if not buf:
             where = ln.where
         buf += s
-        if len(s) < 20 or re.search(r"[。；;!?！？:：]$", s):
+        nxt = texts[i + 1] if i + 1 < len(texts) else ""
+        if _ENDS.search(s) or (len(s) < 20 and not _GOES_ON.match(nxt)):
             units.append((buf, where))
             buf = ""
     if buf:
@@ -332,11 +388,13 @@ def _sentences(lines: list[Line]) -> list[tuple[str, str]]:
     out = []
     for text, where in units:
         for m in re.finditer(r"[^。；;!?！？]+[。；;!?！？]?", text):
-            out.append((m.group(0), where))
+            if not whole_only or re.search(r"[。；;!?！？]$", m.group(0)):
+                out.append((m.group(0), where))
     return out
 
 
 _CLAUSE_ENDS = "，,；;。"
+_INCLUDES = re.compile(r"[（(]含[^）)]*[）)]?")
 
 
 def _clause(sentence: str, m: re.Match) -> str:
@@ -345,12 +403,15 @@ def _clause(sentence: str, m: re.Match) -> str:
     return sentence[lo : min(his) if his else len(sentence)]
 
 
-def claims(lines: list[Line], voc: Vocabulary) -> list[Claim]:
+def claims(lines: list[Line], voc: Vocabulary, inner: list[Line] = ()) -> list[Claim]:
+    """What the text states: the running text outside the tables (`lines`) and the whole
+    sentences standing among them (`inner`: text under a part's heading, between tables)."""
     out: list[Claim] = []
-    for sentence, where in _sentences(lines):
+    for sentence, where in _sentences(lines) + _sentences(list(inner), whole_only=True):
         for rx, metric, banned in voc.patterns:
             for m in rx.finditer(sentence):
-                clause = _clause(sentence, m)
+                # "（含上年结转…）" says what the figure includes, not what it is about
+                clause = _INCLUDES.sub("", _clause(sentence, m))
                 if any(b in m.group(0) or b in clause for b in banned):
                     continue
                 if "zero" in m.groupdict() and m.group("zero") is not None:
@@ -408,13 +469,15 @@ def _cut(s: str, limit: int = 80) -> str:
     return s if len(s) <= limit else s[:limit] + "…"
 
 
-def text_vs_table(spec, cells: dict[str, RawCell], lines: list[Line]) -> list[Finding]:
+def text_vs_table(
+    spec, cells: dict[str, RawCell], lines: list[Line], inner: list[Line] = ()
+) -> list[Finding]:
     form = spec.form
     voc = vocabulary(form.id)
     metrics = dict(voc.metrics)
     found: list[Finding] = []
-    seen: set[tuple[str, float]] = set()
-    for c in claims(lines, voc):
+    seen: set[tuple] = set()
+    for c in claims(lines, voc, inner):
         if c.metric.endswith("_all_upheld"):
             group = c.metric.removesuffix("_all_upheld")
             if group not in metrics or f"{group}_upheld" not in metrics:
@@ -454,13 +517,16 @@ def text_vs_table(spec, cells: dict[str, RawCell], lines: list[Line]) -> list[Fi
                     MSG.cells_sum.format(labels=MSG.cells_join.join(lbl for lbl, _ in parts)),
                     [k for _, ks in parts for k in ks],
                 )
-        if c.metric not in metrics or (c.metric, c.value) in seen:
+        if c.metric not in metrics:
             continue
         label, keys = metrics[c.metric]
+        said = (tuple(sorted(keys)), c.value)  # one statement, however many shapes read it
+        if said in seen:
+            continue
         table = _table(cells, keys)
         if table is None or abs(table - c.value) < 1e-9:
             continue
-        seen.add((c.metric, c.value))
+        seen.add(said)
         f = form.field(keys[0]) if len(keys) == 1 else None
         sheet = form.field(keys[0]).sheet
         detail = MSG.text_differs.format(

@@ -7,7 +7,9 @@ from pathlib import Path
 from xltools.reader.base import RawCell, RawForm
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et", ".xlsb", ".xltx", ".xltm"})
-DOCUMENT_SUFFIXES = frozenset({".txt", ".docx", ".html", ".htm", ".pdf"})
+DOCUMENT_SUFFIXES = frozenset(
+    {".txt", ".docx", ".html", ".htm", ".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+)
 
 
 def read_raw(path: str | Path) -> RawForm:

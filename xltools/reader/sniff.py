@@ -7,11 +7,12 @@ compression ratio, overlapping entries, sharedStrings counts) because no reader 
 
 from __future__ import annotations
 
+import html
 import re
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltools import UnreadableError
@@ -34,6 +35,33 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+# the worksheet parts the screen inflated are kept for the reader up to this many bytes in all
+# (a report's are about 0.1 MB; the rest of a huge file is read again if the reader needs it)
+KEEP_BYTES = 4 * MB
+
+
+@dataclass(slots=True)
+class Parts:
+    """What the screen of an .xlsx has read, for the reader to reuse: each worksheet's XML as
+    inflated and CRC-checked, and the entries of the zip, so another part is read without
+    parsing the zip's directory again. Raises what `_member` raises when a part is bad."""
+
+    path: Path
+    infos: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
+    data: dict[str, bytes] = field(default_factory=dict)
+
+    def read(self, name: str) -> bytes:
+        data = self.data.get(name)
+        if data is None:
+            info = self.infos[name]
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                with zipfile.ZipFile(self.path) as zf:
+                    return zf.read(info)
+            with open(self.path, "rb") as fh:
+                data = _inflate(fh, info)
+        return data
+
+
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 RESAVE = READ.resave
@@ -42,8 +70,9 @@ RESAVE = READ.resave
 ET_NATIVE = READ.et_native
 
 
-def sniff(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
-    """Return "xlsx", "xls" or "ods", or raise UnreadableError with a Chinese explanation."""
+def sniff(path: Path, limits: Limits = DEFAULT_LIMITS, keep: Parts | None = None) -> str:
+    """Return "xlsx", "xls" or "ods", or raise UnreadableError with a Chinese explanation.
+    `keep`: filled with what the screen of an .xlsx read (see Parts)."""
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
@@ -58,7 +87,7 @@ def sniff(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
         )
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         try:
-            return _zip_kind(path, limits)
+            return _zip_kind(path, limits, keep)
         except (
             zipfile.BadZipFile,
             zlib.error,
@@ -98,7 +127,7 @@ def _part_trouble(e: BaseException) -> str:
     return READ.part_unreadable
 
 
-def _zip_kind(path: Path, limits: Limits) -> str:
+def _zip_kind(path: Path, limits: Limits, keep: Parts | None = None) -> str:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
@@ -116,7 +145,9 @@ def _zip_kind(path: Path, limits: Limits) -> str:
             raise UnreadableError(READ.pptx)
         if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
             _check_shared_strings(zf, names, limits)
-            _check_sheets(zf, infos, limits)
+            _check_sheets(zf, infos, limits, keep)
+            if keep is not None:
+                keep.infos.update((i.filename, i) for i in infos)
             return "xlsx"
         raise UnreadableError(READ.zip)
 
@@ -212,15 +243,20 @@ _ANY_REF = re.compile(rb"""\sr\s*=\s*["']\s*([A-Za-z]{0,3})(\d+)""")
 _TAG = re.compile(rb"<(?:[\w.-]+:)?(c|row)\b([^>]*)>")
 
 
-def _check_sheets(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+def _check_sheets(
+    zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: Limits, keep: Parts | None = None
+) -> None:
     sheets = [
         i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")
     ]
     # a cell takes at least 4 bytes of XML: count them only when the sheets could hold too many
     count_cells = sum(i.file_size for i in sheets) > 4 * limits.max_cells
-    cells = 0
+    cells = kept = 0
     for info in sheets:
         data = _member(zf, info)
+        if keep is not None and kept + len(data) <= KEEP_BYTES:
+            keep.data[info.filename] = data
+            kept += len(data)
         if count_cells:
             cells += data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
         if not _FAR_REF.search(data) and b"<c>" not in data and b"<row>" not in data:
@@ -254,7 +290,12 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int | None = None
             return zf.read(info)
         with zf.open(info) as member:
             return member.read(limit)
-    fh = zf.fp  # the file ZipFile opened; its own readers seek before every read
+    # the file ZipFile opened; its own readers seek before every read
+    return _inflate(zf.fp, info, limit)
+
+
+def _inflate(fh, info: zipfile.ZipInfo, limit: int | None = None) -> bytes:
+    """A stored or deflated member read from the open zip file `fh` (see _member)."""
     fh.seek(info.header_offset)
     header = fh.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
@@ -306,8 +347,6 @@ def _sheet_name(zf: zipfile.ZipFile, target: str) -> str:
                 break
         for tag in re.findall(r"<sheet\b[^>]*>", book):
             if f'r:id="{rid}"' in tag:
-                import html
-
                 return html.unescape(re.search(r'name="([^"]*)"', tag).group(1))[:40]
     except (KeyError, StopIteration, AttributeError, zipfile.BadZipFile, OSError):
         pass

@@ -4,8 +4,9 @@ python-calamine reads the four form sheets (the fast path, well under a millisec
 are located by the spec's positions, and the layout is verified against the spec's captions
 first: a workbook whose rows or columns moved gives a `form-mismatch` finding naming what
 moved, never numbers read from the wrong cells. Calamine cannot tell an empty cell from an
-error value or from a formula without a cached result; for those few cells of an .xlsx the
-sheet XML is probed directly.
+error value or from a formula without a cached result, nor a total that holds the template's
+formula from a figure typed over it; for an .xlsx that needs it, a sheet's XML is scanned once
+(the copy the pre-scan inflated) for all its formula and error cells.
 
 Calamine is native code that can abort the process on hostile input: batch reading runs it
 in worker processes (xltools.batch) after xltools.reader.sniff has pre-scanned the file.
@@ -13,8 +14,11 @@ in worker processes (xltools.batch) after xltools.reader.sniff has pre-scanned t
 
 from __future__ import annotations
 
+import html
 import re
 import zipfile
+import zlib
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
@@ -27,7 +31,7 @@ from xltools.messages import DETAIL, READ
 from xltools.published.notes import SHEET as IMPORT_NOTES
 from xltools.published.notes import read_sheet as read_import_notes
 from xltools.reader.base import RawCell, RawForm
-from xltools.reader.sniff import DEFAULT_LIMITS, Limits, sniff
+from xltools.reader.sniff import DEFAULT_LIMITS, Limits, Parts, sniff
 from xltools.spec import Caption, Form, Sheet, a1, form_ids, load_form, parse_a1
 from xltools.textsafe import normalise
 from xltools.values import make_finding
@@ -45,7 +49,8 @@ def read_workbook(
     summary workbook read back): the scan guards against hostile input and costs a pass over
     every sheet, which for a summary of thousands of agencies is most of the read."""
     path = Path(path)
-    kind = sniff(path, limits) if screen else "xlsx"
+    parts = Parts(path)  # the worksheet XML the pre-scan inflates, kept for _SheetProbe
+    kind = sniff(path, limits, parts) if screen else "xlsx"
     try:
         if path.suffix.lower() in _SUFFIXES[kind]:
             wb = CalamineWorkbook.from_path(str(path))
@@ -74,8 +79,9 @@ def read_workbook(
 
     raw = raw_from_grids(names, grid, str(path))
     if kind == "xlsx":
-        _probe_blanks(path, load_form(raw.form), raw)
-        raw.formula_of = _FormulaProbe(path, raw)
+        probe = _SheetProbe(path, raw, parts if screen else None)
+        _probe_blanks(raw, probe)
+        raw.formula_of = probe
     return raw
 
 
@@ -320,77 +326,122 @@ def _text_index(g: Grid) -> dict[str, tuple[int, int]]:
 
 
 # --- cells calamine cannot tell apart: empty, error value, formula without a cached result ----
+# and whether a total holds the template's formula or a figure typed over it. One pass over a
+# sheet's XML finds all its formula cells and error values; a sheet is scanned only when one of
+# its cells needs it (a blank cell, or a total that disagrees with its parts), and at most once,
+# from the copy the pre-scan kept when there is one.
 
 _SHEET_REL = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
 _REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"')
 _REL_ALT = re.compile(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
+# a cell whose content starts with a formula, matched from the cell's start: its reference and
+# its cached value (None or b"" if none)
+_FORMULA_CELL = re.compile(
+    rb'<c\s[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*(?<!/)>\s*'
+    rb"<f\b(?:[^>]*/>|[^>]*>[^<]*</f>)\s*(?:<v\b[^>]*>([^<]*)</v>)?"
+)
+_AFTER_NAME = frozenset((b">", b"/", b" ", b"\t", b"\n", b"\r"))
+_ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)(?<!/)>(.*?)</c>', re.S)
+_REF = re.compile(rb'\sr="([A-Z]{1,3}[0-9]{1,7})"')
+_VALUE = re.compile(rb"<v>(.*?)</v>", re.S)
+_ZIP_TROUBLE = (
+    zipfile.BadZipFile,
+    KeyError,
+    OSError,
+    ValueError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+)
 
 
-def _probe_blanks(path: Path, form: Form, raw: RawForm) -> None:
-    blanks: dict[str, list[str]] = {}
-    for key, rc in raw.cells.items():
-        if rc.raw == "" or rc.raw is None:
-            blanks.setdefault(rc.sheet, []).append(key)
-    if not blanks:
-        return
-    try:
-        with zipfile.ZipFile(path) as zf:
-            targets = _sheet_targets(zf)
-            for sheet_name, keys in blanks.items():
-                target = targets.get(sheet_name)
-                if not target:
-                    continue
-                xml = zf.read(target)
-                for key in keys:
-                    rc = raw.cells[key]
-                    state = _cell_state(xml, rc.cell)
-                    if state is None:
-                        continue
-                    what, text = state
-                    if what == "formula":
-                        raw.cells[key] = RawCell(None, rc.sheet, rc.cell, uncached_formula=True)
-                    elif what == "error":
-                        raw.cells[key] = RawCell(text, rc.sheet, rc.cell)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        return
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    formulas: dict[str, bool]  # A1 of each formula cell -> it has no cached result
+    errors: dict[str, str]  # A1 of each error value -> the value shown ("#DIV/0!")
 
 
-class _FormulaProbe:
-    """Whether a total holds a formula or a figure typed over it, read from the sheet XML
-    when xltools.evaluate asks (a total with an unusable part: rare, so never up front)."""
+def _scan(xml: bytes) -> _Scan:
+    """From each `<f` (a formula element, rare) back to the cell it opens: a regex over every
+    cell of the sheet took ten times as long."""
+    formulas: dict[str, bool] = {}
+    find, rfind, match = xml.find, xml.rfind, _FORMULA_CELL.match
+    pos = find(b"<f")
+    while pos >= 0:
+        start = rfind(b"<c", 0, pos)
+        # <f>, <f t="shared" …/>, not <formula>; opened right after its cell's start tag
+        if start >= 0 and xml[pos + 2 : pos + 3] in _AFTER_NAME:
+            m = match(xml, start)
+            if m:
+                v = m.group(2)
+                formulas[m.group(1).decode()] = not v or not v.strip()
+        pos = find(b"<f", pos + 2)
+    errors: dict[str, str] = {}
+    if b't="e"' in xml:
+        for attrs, body in _ERROR_CELL.findall(xml):
+            ref = _REF.search(attrs)
+            if ref:
+                v = _VALUE.search(body)
+                errors[ref.group(1).decode()] = (
+                    v.group(1).decode("utf-8", "replace") if v else "#ERROR"
+                )
+    return _Scan(formulas, errors)
 
-    def __init__(self, path: Path, raw: RawForm):
-        self.path, self.raw = path, raw
-        self.xml: dict[str, bytes | None] = {}
+
+class _SheetProbe:
+    """The formula and error cells of a workbook's sheets, each sheet scanned when first asked.
+    Called with a key, it is the reader's `formula_of`: True when the cell holds a formula,
+    False when it holds none (a figure typed over the template's formula), None if unknown."""
+
+    def __init__(self, path: Path, raw: RawForm, parts: Parts | None):
+        self.path, self.raw, self.parts = path, raw, parts
+        self.scans: dict[str, _Scan | None] = {}
+        self.targets: dict[str, str] | None = None
+
+    def scan(self, sheet: str) -> _Scan | None:
+        if sheet not in self.scans:
+            self.scans[sheet] = self._read(sheet)
+        return self.scans[sheet]
+
+    def _read(self, sheet: str) -> _Scan | None:
+        try:
+            if self.parts is None:
+                with zipfile.ZipFile(self.path) as zf:
+                    self.parts = Parts(self.path, {i.filename: i for i in zf.infolist()})
+            if self.targets is None:
+                self.targets = _sheet_targets(self.parts)
+            target = self.targets.get(sheet)
+            return _scan(self.parts.read(target)) if target else None
+        except _ZIP_TROUBLE:
+            return None
 
     def __call__(self, key: str) -> bool | None:
         rc = self.raw.cells.get(key)
         if rc is None or rc.sheet is None or rc.cell is None:
             return None
-        if rc.sheet not in self.xml:
-            self.xml[rc.sheet] = self._read(rc.sheet)
-        xml = self.xml[rc.sheet]
-        return None if xml is None else _has_formula(xml, rc.cell)
-
-    def _read(self, sheet: str) -> bytes | None:
-        try:
-            with zipfile.ZipFile(self.path) as zf:
-                target = _sheet_targets(zf).get(sheet)
-                return zf.read(target) if target else None
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-            return None
+        scan = self.scan(rc.sheet)
+        return None if scan is None else rc.cell in scan.formulas
 
 
-def _has_formula(xml: bytes, ref: str) -> bool:
-    m = re.search(rb'<c\b[^>]*\br="' + ref.encode() + rb'"[^>]*?(/>|>(.*?)</c>)', xml, re.S)
-    return bool(m) and b"<f" in (m.group(2) or b"")
+def _probe_blanks(raw: RawForm, probe: _SheetProbe) -> None:
+    cells = raw.cells
+    for key, rc in cells.items():
+        v = rc.raw
+        if v is None or (v.__class__ is str and not v):
+            scan = probe.scan(rc.sheet)
+            if scan is None:
+                continue
+            error = scan.errors.get(rc.cell)
+            if error is not None:
+                cells[key] = RawCell(error, rc.sheet, rc.cell)
+            elif scan.formulas.get(rc.cell):
+                cells[key] = RawCell(None, rc.sheet, rc.cell, uncached_formula=True)
 
 
-def _sheet_targets(zf: zipfile.ZipFile) -> dict[str, str]:
-    import html
-
-    wb = zf.read("xl/workbook.xml")
-    rels = zf.read("xl/_rels/workbook.xml.rels")
+def _sheet_targets(parts: Parts) -> dict[str, str]:
+    wb = parts.read("xl/workbook.xml")
+    rels = parts.read("xl/_rels/workbook.xml.rels")
     rel_map = {rid: tgt for rid, tgt in _REL.findall(rels)}
     rel_map.update({rid: tgt for tgt, rid in _REL_ALT.findall(rels)})
     out = {}
@@ -402,19 +453,3 @@ def _sheet_targets(zf: zipfile.ZipFile) -> dict[str, str]:
         t = t[1:] if t.startswith("/") else str(PurePosixPath("xl") / t)
         out[html.unescape(name.decode("utf-8"))] = t
     return out
-
-
-def _cell_state(xml: bytes, ref: str) -> tuple[str, str] | None:
-    m = re.search(rb'<c\b[^>]*\br="' + ref.encode() + rb'"[^>]*?(/>|>(.*?)</c>)', xml, re.S)
-    if not m or m.group(1) == b"/>":
-        return None
-    tag = m.group(0)
-    body = m.group(2) or b""
-    if b't="e"' in tag[: tag.find(b">") + 1]:
-        v = re.search(rb"<v>(.*?)</v>", body, re.S)
-        return "error", (v.group(1).decode("utf-8", "replace") if v else "#ERROR")
-    if b"<f" in body:
-        v = re.search(rb"<v>(.*?)</v>", body, re.S)
-        if not v or not v.group(1).strip():
-            return "formula", ""
-    return None

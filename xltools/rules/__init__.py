@@ -25,6 +25,7 @@ from xltools.rules.base import (
     Values,
 )
 from xltools.rules.cells import USCC_CHARS, USCC_WEIGHTS, uscc_problem  # noqa: F401
+from xltools.rules.derivation import settle
 from xltools.spec import Form
 
 _BUILT: dict[str, tuple[Form, tuple[Rule, ...], tuple[Rule, ...]]] = {}
@@ -58,16 +59,9 @@ def run_rules(form: Form, values: Values) -> list[Finding]:
         found.extend(rule.check(values))
     if not any(isinstance(f, Derived) for f in found):
         return found
-    # a derived finding (the total column's balance, the corner total's second relation)
-    # only when nothing more specific on its sheet was reported
-    specific = {f.sheet for f in found if not isinstance(f, Derived)}
-    return [
-        Finding(f.rule, f.severity, f.message, f.sheet, f.cell, f.key, f.expected, f.actual)
-        if isinstance(f, Derived)
-        else f
-        for f in found
-        if not (isinstance(f, Derived) and f.sheet in specific)
-    ]
+    # a derived finding (the total column's balance, the corner total's second relation) is
+    # named in the finding it follows from, or reported when it follows from nothing reported
+    return settle(form, linear_relations(form), values, found)
 
 
 def excel_checks(form: Form) -> list[ExcelCheck]:

@@ -1,8 +1,8 @@
 """The rule object: one class per rule kind, one instance per application in a form.
 
 A rule instance knows its id, severity and description (from the message catalogue), whether
-it is derived (implied by the others, reported only when nothing more specific on its sheet
-is), how to check cleaned values (`check` yields findings and never raises for bad data), its
+it is derived (a sum of other relations: its failure is named in the finding of one of them
+that fails, or reported when one of them cannot be checked; xltools.rules.derivation), how to check cleaned values (`check` yields findings and never raises for bad data), its
 row(s) in the live 校验 sheet (`sheet_checks`, or `expressible = False`), and — for the linear
 rules — the relation it states as data (`relations`).
 
@@ -80,7 +80,8 @@ class ExcelCheck:
 
 
 class Derived(Finding):
-    """A finding implied by others: reported only when nothing more specific on the same sheet was."""
+    """A finding of a derived relation, before xltools.rules.derivation settles it: named in the
+    finding it follows from, or reported as a plain Finding."""
 
     __slots__ = ()
 
