@@ -42,8 +42,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from xltools.season import Season  # noqa: E402
-from xltools.web.access import Access  # noqa: E402
+from xltools.season.accounts import ADMIN, add_account  # noqa: E402
+from xltools.season.workflow import Actor  # noqa: E402
 
+USER = "负载测试"
 PASSWORD = "load test password 1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -61,8 +63,8 @@ def make_season(folder: Path, names: list[str], year: int = 2022) -> None:
         w.writerow(["单位名称", "电子邮箱"])
         for i, n in enumerate(names):
             w.writerow([n, f"u{i}@example.gov.cn"])
-    Season.create(folder, year=year, roster=roster).close()
-    Access(folder).set_password(PASSWORD)
+    with Season.create(folder, year=year, roster=roster) as s:
+        add_account(s, USER, ADMIN, PASSWORD, actor=Actor(USER, "cli"))
 
 
 def filled(work: Path, agency: str, wrong: bool) -> bytes:
@@ -159,7 +161,7 @@ class Client:
         csrf = CSRF.search(body.decode()).group(1)
         self.open(
             "/login",
-            urlencode({"csrf_token": csrf, "password": PASSWORD}).encode(),
+            urlencode({"csrf_token": csrf, "name": USER, "password": PASSWORD}).encode(),
             {"Content-Type": "application/x-www-form-urlencoded"},
         )
 

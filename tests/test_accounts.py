@@ -41,7 +41,7 @@ from xltools.season.accounts import (
 from xltools.season.audit import action_log, describe
 from xltools.season.rebuild import rebuild
 from xltools.season.workflow import Actor
-from xltools.web.app import Options, create_app
+from xltools.web.app import CSP, Options, create_app
 
 A = "聊城市生态环境局"
 B = "聊城市教育和体育局"
@@ -848,3 +848,31 @@ def test_reset_password_is_recorded_and_the_hash_never_leaves_the_database(tmp_p
         path = folder / name
         if path.is_file() and not name.startswith("season.db"):
             assert salt.encode() not in path.read_bytes(), name
+
+
+def test_the_new_pages_have_the_csp_no_inline_script_and_no_machine_words(tmp_path):
+    folder = make_season(tmp_path / "s", [A], account=False)
+    server = Server(folder)
+
+    def check(client, path):
+        status, headers, body = client.get(path)
+        page = body.decode("utf-8")
+        assert status == 200, path
+        assert headers["Content-Security-Policy"] == CSP, path
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), path
+        assert not re.search(r"<[^>]+\son[a-z]+=", page), path
+        words = text_of(body)
+        for machine in ("account_added", "admin", "reviewer", "cli", "web", "settings"):
+            assert not re.search(rf"\b{machine}\b", words), (path, machine)
+
+    try:
+        c = Browserless(server.base)
+        check(c, f"/setup/{server.app.extensions['xltools'].setup_token}")
+        with Season.open(folder) as s:
+            add_account(s, USER, ADMIN, PASSWORD, actor=CONSOLE)
+        check(c, "/login")
+        c.login()
+        for path in ["/password", "/accounts", "/actions", f"/agency/{A}"]:
+            check(c, path)
+    finally:
+        server.stop()

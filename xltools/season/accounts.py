@@ -45,6 +45,10 @@ ACCOUNT_ACTIONS = (ADDED, CHANGED, RESET, DISABLED, ENABLED)
 _SPACES = re.compile(r"\s+")
 
 
+class WrongPassword(XltoolsError):
+    """The current password given to change it is not the account's (a guess, maybe)."""
+
+
 # ------------------------------------------------------------------------------ passwords
 
 
@@ -213,7 +217,7 @@ def change_password(
     """The account's own new password, after its current one; its other sessions end."""
     acc = _account(season, account_id)
     if not verify_password(current, acc.password):
-        raise XltoolsError(ACCOUNTS.current_wrong)
+        raise WrongPassword(ACCOUNTS.current_wrong)
     acc = season.set_account_password(acc.id, new_password(password, again, acc.name))
     _record(season, actor, CHANGED, acc)
     return acc

@@ -43,7 +43,7 @@ def password_post():
             actor=coordinator_actor(),
         )
     except XltoolsError as e:
-        if str(e) == ACCOUNTS.current_wrong:  # a guess at the password counts as a failed login
+        if isinstance(e, accounts.WrongPassword):  # a guess counts as a failed login
             throttle.failed(mine)
         return page("password.html", 400, error=str(e))
     session["epoch"] = acc.epoch  # this session goes on; the account's others end
