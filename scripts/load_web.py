@@ -82,6 +82,19 @@ def filled(work: Path, agency: str, wrong: bool) -> bytes:
     return fill_workbook(values, work / "one.xlsx").read_bytes()
 
 
+def unique(kind: str, data: bytes, name: str) -> bytes:
+    """A hostile file of its own for each agency: the same content twice is one version (the
+    season keeps a file once, by SHA-256), so identical files would not all be recorded."""
+    if kind in ("bomb", "abort"):  # one more tiny member: the archive stays what it was
+        out = io.BytesIO(data)
+        with zipfile.ZipFile(out, "a") as z:
+            z.writestr("customXml/load-test.xml", f"<x>{name}</x>")
+        return out.getvalue()
+    if kind == "html":
+        return data.replace(b"</body>", f"<p>{name}</p></body>".encode())
+    return data + name.encode()  # random bytes, a truncated workbook
+
+
 def workbooks(work: Path) -> dict[str, bytes]:
     """One valid workbook, one with a balance error, and hostile files, as bytes."""
     good = filled(work, "聊城市商务和投资促进局", False)
@@ -233,7 +246,8 @@ def rush(work: Path, n: int) -> None:
             suffix = ".xls" if kind == "html" else ".xlsx"
             status, body = c.open(f"/a/{tokens[name]}/")
             barrier.wait()  # every client uploads at the same moment
-            return c.upload(tokens[name], f"{name}-{kind}{suffix}", own.get(name) or files[kind])
+            data = own.get(name) or unique(kind, files[kind], name)
+            return c.upload(tokens[name], f"{name}-{kind}{suffix}", data)
 
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         cpu0 = cpu_seconds(proc.pid)

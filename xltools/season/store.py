@@ -23,6 +23,7 @@ import shutil
 import sqlite3
 import stat
 import tempfile
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -1643,7 +1644,8 @@ class Season:
         """The accounts of another season database (the one `xltools init --rebuild` set
         aside), as far as it can still be read; returns how many were taken."""
         try:
-            src = sqlite3.connect(f"file:{Path(other).resolve().as_posix()}?mode=ro", uri=True)
+            path = urllib.parse.quote(Path(other).resolve().as_posix())  # '?', '#' in a name
+            src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 src.row_factory = sqlite3.Row
                 rows = src.execute("SELECT * FROM accounts ORDER BY id").fetchall()
