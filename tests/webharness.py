@@ -80,6 +80,9 @@ class Server:
 
     def stop(self) -> None:
         self.server.close()
+        # waitress's worker threads outlive close(): each left behind grows the test process,
+        # and a reading worker forked from it inherits that address space under its limit
+        self.server.task_dispatcher.shutdown()
         self.intake.stop()
         self.thread.join(5)
 
