@@ -42,8 +42,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from xltools.season import Season  # noqa: E402
-from xltools.web.access import Access  # noqa: E402
+from xltools.season.accounts import ADMIN, add_account  # noqa: E402
+from xltools.season.workflow import Actor  # noqa: E402
 
+USER = "负载测试"
 PASSWORD = "load test password 1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -61,8 +63,8 @@ def make_season(folder: Path, names: list[str], year: int = 2022) -> None:
         w.writerow(["单位名称", "电子邮箱"])
         for i, n in enumerate(names):
             w.writerow([n, f"u{i}@example.gov.cn"])
-    Season.create(folder, year=year, roster=roster).close()
-    Access(folder).set_password(PASSWORD)
+    with Season.create(folder, year=year, roster=roster) as s:
+        add_account(s, USER, ADMIN, PASSWORD, actor=Actor(USER, "cli"))
 
 
 def filled(work: Path, agency: str, wrong: bool) -> bytes:
@@ -78,6 +80,19 @@ def filled(work: Path, agency: str, wrong: bool) -> bytes:
     if wrong:
         values["t3_new_person"] = 999
     return fill_workbook(values, work / "one.xlsx").read_bytes()
+
+
+def unique(kind: str, data: bytes, name: str) -> bytes:
+    """A hostile file of its own for each agency: the same content twice is one version (the
+    season keeps a file once, by SHA-256), so identical files would not all be recorded."""
+    if kind in ("bomb", "abort"):  # one more tiny member: the archive stays what it was
+        out = io.BytesIO(data)
+        with zipfile.ZipFile(out, "a") as z:
+            z.writestr("customXml/load-test.xml", f"<x>{name}</x>")
+        return out.getvalue()
+    if kind == "html":
+        return data.replace(b"</body>", f"<p>{name}</p></body>".encode())
+    return data + name.encode()  # random bytes, a truncated workbook
 
 
 def workbooks(work: Path) -> dict[str, bytes]:
@@ -159,7 +174,7 @@ class Client:
         csrf = CSRF.search(body.decode()).group(1)
         self.open(
             "/login",
-            urlencode({"csrf_token": csrf, "password": PASSWORD}).encode(),
+            urlencode({"csrf_token": csrf, "name": USER, "password": PASSWORD}).encode(),
             {"Content-Type": "application/x-www-form-urlencoded"},
         )
 
@@ -231,7 +246,8 @@ def rush(work: Path, n: int) -> None:
             suffix = ".xls" if kind == "html" else ".xlsx"
             status, body = c.open(f"/a/{tokens[name]}/")
             barrier.wait()  # every client uploads at the same moment
-            return c.upload(tokens[name], f"{name}-{kind}{suffix}", own.get(name) or files[kind])
+            data = own.get(name) or unique(kind, files[kind], name)
+            return c.upload(tokens[name], f"{name}-{kind}{suffix}", data)
 
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         cpu0 = cpu_seconds(proc.pid)

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from factory import make_workbook
-from webharness import PASSWORD, Browserless, Server, make_season, token, wait_done
+from webharness import PASSWORD, USER, Browserless, Server, make_season, token, wait_done
 
 from xltools.cli import main
+from xltools.messages import ACCOUNTS
 from xltools.season import Season
+from xltools.season.accounts import hash_password, reset_password, verify_password
 from xltools.season.workflow import Actor, replace_link
-from xltools.web.access import Access, Throttle, hash_password, verify_password
+from xltools.web.access import Throttle
 from xltools.web.app import CSP, Options
 from xltools.web.server import exposure_warning
 
@@ -61,25 +63,35 @@ def test_password_hash_is_salted_scrypt_and_verifies():
     assert verify_password("同一个密码abc", a) and not verify_password("同一个密码abd", a)
 
 
-def test_weak_password_refused_and_stored_file_has_no_password(tmp_path):
+def test_no_password_is_kept_in_plain_text(tmp_path):
     folder = make_season(tmp_path / "s", [A])
-    with pytest.raises(Exception, match="至少 8 个字符"):
-        Access(folder).set_password("short")
-    text = (folder / "web" / "access.json").read_text(encoding="utf-8")
-    assert PASSWORD not in text and '"algorithm": "scrypt"' in text
+    Server(folder).stop()  # the page's own file: a session key only
+    access = json.loads((folder / "web" / "access.json").read_text(encoding="utf-8"))
+    assert set(access) == {"secret_key"}
+    with Season.open(folder) as s:
+        (acc,) = s.accounts()
+        assert (acc.name, acc.role) == (USER, "admin")
+        assert acc.password["algorithm"] == "scrypt" and PASSWORD not in json.dumps(acc.password)
+        assert verify_password(PASSWORD, acc.password)
+    for name in ("season.db", "说明与审核.json", "操作记录.jsonl"):
+        if (folder / name).exists():
+            assert PASSWORD.encode() not in (folder / name).read_bytes(), name
 
 
 def test_set_password_from_the_command_line_ends_sessions(tmp_path):
     folder = make_season(tmp_path / "s", [A])
-    epoch = Access(folder).session_epoch
+    with Season.open(folder) as s:
+        epoch = s.account(USER).epoch
     r = CliRunner().invoke(
         main, ["serve", str(folder), "--set-password"], input="新的密码 2026\n新的密码 2026\n"
     )
     assert r.exit_code == 0, r.output
-    assert "密码已设置" in r.output
-    acc = Access(folder)
-    assert acc.check_password("新的密码 2026") and not acc.check_password(PASSWORD)
-    assert acc.session_epoch == epoch + 1
+    assert r.output == ACCOUNTS.text("password_set", name=USER) + "\n"
+    with Season.open(folder) as s:
+        acc = s.account(USER)
+    assert verify_password("新的密码 2026", acc.password)
+    assert not verify_password(PASSWORD, acc.password)
+    assert acc.epoch == epoch + 1
 
 
 def test_serve_outside_a_season_is_a_usage_error(tmp_path):
@@ -115,13 +127,13 @@ def test_board_needs_login_and_five_wrong_passwords_are_slowed_down(tmp_path):
         c = Browserless(server.base)
         status, headers, _ = c.get("/")
         assert status == 302 and headers["Location"].startswith("/login")
-        codes = [c.login("wrong password")[0] for _ in range(5)]
+        codes = [c.login("wrong password")[0] for _ in range(5)]  # against the account
         assert codes == [401, 401, 401, 401, 429]
         status, _, body = c.login(PASSWORD)  # even the right password must wait now
         assert status == 429 and "秒后再试" in body.decode()
         assert c.get("/")[0] == 302
         throttle = server.app.extensions["xltools"].throttle
-        throttle.succeeded("127.0.0.1")  # as if the wait had passed
+        throttle.succeeded("account:" + USER)  # as if the wait had passed
         status, headers, _ = c.login(PASSWORD)
         assert status == 302 and headers["Location"] == "/"
         status, _, body = c.get("/")
@@ -135,8 +147,8 @@ def test_session_ends_when_the_password_changes(site):
     c = Browserless(server.base)
     c.login()
     assert c.get("/")[0] == 200
-    acc = Access(folder)
-    acc.set_password(PASSWORD)  # same password, new epoch
+    with Season.open(folder) as s:  # same password, new epoch
+        reset_password(s, s.account(USER).id, PASSWORD, actor=Actor("测试"))
     assert c.get("/")[0] == 302
 
 
@@ -156,7 +168,7 @@ def test_post_without_csrf_token_is_refused(site):
     )
     assert status == 400
     assert len(versions(folder, B)) == before
-    assert c.post_form("/login", {"password": PASSWORD})[0] == 400
+    assert c.post_form("/login", {"name": USER, "password": PASSWORD})[0] == 400
     c.login()
     assert c.post_form(f"/agency/{B}/approve", {})[0] == 400
     assert c.post_form("/consolidate", {"csrf_token": "x"})[0] == 400

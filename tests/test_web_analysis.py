@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from peer_data import clean, consolidation, nothing, season, withheld_outlier
-from webharness import PASSWORD, Browserless, Server, make_season
+from webharness import PASSWORD, USER, Browserless, Server, make_season
 
 import xltools.web
 from xltools.analytics import PEER_RULES, analysis_of, percentile_inc
@@ -215,8 +215,10 @@ def test_the_page_in_chromium_at_1366_and_390(site, tmp_path_factory):
         for width in (1366, 390):
             page = browser.new_page(viewport={"width": width, "height": 900}, locale="zh-CN")
             page.goto(f"{site.base}/login")
+            page.fill("input[name=name]", USER)
             page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            with page.expect_navigation():
+                page.click("button[type=submit]")
             problems: list[str] = []
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.goto(url + "?sort=withheld_rate&order=desc")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from factory import make_workbook
-from webharness import PASSWORD, Server, make_season, token
+from webharness import PASSWORD, USER, Browserless, Server, make_season, token, wait_done
 
 from xltools.cli import main
 from xltools.season import Season
@@ -151,6 +151,7 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         coord.goto(base + "/")
         expect(coord).to_have_url(re.compile(r".*/login"))
         coord.screenshot(path=shots / "05-登录.png")
+        coord.fill("input[name=name]", USER)
         coord.fill("input[name=password]", PASSWORD)
         coord.click("button:has-text('登录')")
         coord.wait_for_url(base + "/")
@@ -236,6 +237,7 @@ def test_xss_payloads_stay_text_in_the_browser(tmp_path, browser, shots):
         expect(page.locator("td.fname")).to_have_text("<img src=x onerror=alert(2)>.xlsx")
         page.screenshot(path=shots / "12-XSS-单位.png")
         page.goto(f"{server.base}/login")
+        page.fill("input[name=name]", USER)
         page.fill("input[name=password]", PASSWORD)
         page.click("button:has-text('登录')")
         page.wait_for_url(server.base + "/")
@@ -245,5 +247,77 @@ def test_xss_payloads_stay_text_in_the_browser(tmp_path, browser, shots):
         assert page.locator("table.board img, table.board script, table.board svg").count() == 0
         page.screenshot(path=shots / "13-XSS-报送情况.png")
         assert dialogs == []
+    finally:
+        server.stop()
+
+
+def test_first_run_a_second_account_and_who_approved_in_a_browser(tmp_path, browser, shots):
+    """A new season: the first account made through the one-time address, a reviewer made on
+    the 账号 page; the reviewer approves an agency and its name is in the agency's history."""
+    folder = make_season(tmp_path / "2022年报", [A, B], account=False)
+    server = Server(folder)
+    dialogs: list[str] = []
+    try:
+        base = server.base
+        agency = Browserless(base)  # the agency reports through its link
+        wb = make_workbook(tmp_path / "a.xlsx", meta_agency=A)
+        csrf = agency.csrf(f"/a/{token(folder, A)}/")
+        agency.post_file(
+            f"/a/{token(folder, A)}/upload",
+            {"csrf_token": csrf},
+            "生态环境局.xlsx",
+            wb.read_bytes(),
+        )
+        wait_done(server)
+
+        page = new_page(browser, dialogs)
+        page.goto(base + "/")
+        expect(page.locator("h1")).to_have_text("尚未建立账号")
+        # the address the console showed (xltools serve prints it; the test reads it here)
+        setup = f"{base}/setup/{server.app.extensions['xltools'].setup_token}"
+        page.goto(setup)
+        page.fill("input[name=name]", "王主任")
+        page.fill("input[name=password]", "主任的密码 2026")
+        page.fill("input[name=again]", "主任的密码 2026")
+        page.screenshot(path=shots / "20-首次建立账号.png")
+        page.click("button:has-text('建立并登录')")
+        page.wait_for_url(base + "/")
+        expect(page.locator(".flash-ok")).to_contain_text("已建立管理员账号“王主任”并登录")
+        expect(page.locator("nav")).to_contain_text("王主任（管理员）")
+        assert page.goto(setup).status == 404  # the address worked once
+
+        page.goto(base + "/")
+        page.click("nav >> text=账号")
+        page.fill("input[name=name]", "李审核")
+        page.select_option("select[name=role]", "reviewer")
+        page.locator("form[action='/accounts/add'] input[name=password]").fill("审核人的密码 2026")
+        page.locator("form[action='/accounts/add'] input[name=again]").fill("审核人的密码 2026")
+        page.click("button:has-text('建立账号')")
+        expect(page.locator(".flash-ok")).to_contain_text("已建立账号“李审核”（审核人）")
+        expect(page.locator("table.accounts")).to_contain_text("李审核")
+        page.screenshot(path=shots / "21-账号.png")
+        page.click("button:has-text('退出登录')")
+
+        page.fill("input[name=name]", "李审核")
+        page.fill("input[name=password]", "审核人的密码 2026")
+        page.click("button:has-text('登录')")
+        page.wait_for_url(base + "/")
+        expect(page.locator("nav")).not_to_contain_text("账号")
+        assert page.goto(base + "/accounts").status == 403
+        expect(page.locator("h1")).to_have_text("只有管理员可以办理")
+        page.goto(base + "/")
+        page.locator("table.board a", has_text=A).click()
+        page.click("button:has-text('审核通过第 1 版')")  # confirms through a dialog
+        expect(page.locator(".flash-ok")).to_contain_text("已审核通过")
+        history = page.locator("table.actions")
+        expect(history.locator("tr", has_text="审核通过")).to_contain_text("李审核")
+        expect(history.locator("tr", has_text="报送")).to_contain_text("文件“生态环境局.xlsx”")
+        page.screenshot(path=shots / "22-单位-操作记录.png", full_page=True)
+        page.click("nav >> text=操作记录")
+        expect(page.locator("table.actions tr", has_text="新建账号").first).to_contain_text(
+            "账号“李审核”（审核人）"
+        )
+        page.screenshot(path=shots / "23-操作记录.png")
+        assert dialogs == [f"确定审核通过“{A}”第 1 版吗？"]
     finally:
         server.stop()

@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from factory import make_workbook
 from openpyxl import load_workbook
-from webharness import Browserless, Server, make_season, token, wait_done
+from webharness import USER, Browserless, Server, make_season, token, wait_done
 
 from xltools.importer import import_published
 from xltools.messages import SEASON, WEB
@@ -193,7 +193,7 @@ def test_board_exported_with_who_approved(site, tmp_path):
     assert list(rows[0]) == SEASON.export_board_heads
     by = {r[0]: r for r in rows[1:]}
     assert set(by) == {A, B, C, D}
-    assert by[A][1] == "已审核" and by[A][9] == SEASON.yes and by[A][10] == WEB.coordinator_actor
+    assert by[A][1] == "已审核" and by[A][9] == SEASON.yes and by[A][10] == USER
     assert by[B][1] == "有错误" and by[B][6] >= 1 and by[B][9] in (None, "")
     assert by[C][1] == "未报送" and by[C][3] == 0
 
@@ -237,7 +237,7 @@ def test_an_agency_explains_its_warning_and_the_coordinator_decides(site, tmp_pa
         states = {st.agency: st.status for st in s.board()}
         assert states[A] == "explained" and states[B] == "warnings"
         actions = [(a["actor"], a["action"]) for a in s.actions(B)]
-    assert (B, "explain") in actions and (WEB.coordinator_actor, "reject") in actions
+    assert (B, "explain") in actions and (USER, "reject") in actions
     # the rejection reaches the agency: by mail, and on its own page
     assert len(box.received) == 1 and box.to() == ["unit1@example.gov.cn"]
     text = box.received[0].get_body(("plain",)).get_content()
@@ -254,7 +254,7 @@ def test_printable_form_and_published_report_read_back(site, tmp_path):
     assert "审核人：" in page and "单位（盖章）" in page and 'class="form"' in page
     post(c, f"/agency/{A}/approve", {}, f"/agency/{A}")
     page = c.get(f"/agency/{A}/print")[2].decode()
-    assert f"由 {WEB.coordinator_actor} 审核通过" in page
+    assert f"由 {USER} 审核通过" in page
     html = post(c, f"/agency/{A}/publish", {}, f"/agency/{A}")
     assert WEB.text("published", agency=A) in html
     status, headers, data = c.get(f"/published/{A}.docx")

@@ -12,16 +12,19 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 from xltools.season import Season
+from xltools.season.accounts import ADMIN, add_account
 from xltools.season.workflow import Actor, configure
-from xltools.web.access import Access
 from xltools.web.app import Options, create_app
 
+USER = "王主任"  # the season's first account, a 管理员
 PASSWORD = "年报 2022 password"
 YEAR = 2022
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def make_season(folder: Path, agencies: list[str], year: int = YEAR) -> Path:
+def make_season(folder: Path, agencies: list[str], year: int = YEAR, account: bool = True) -> Path:
+    """A season of these agencies (a roster with e-mail addresses) and, unless `account` is
+    False, its first account USER (管理员) with PASSWORD."""
     folder.mkdir(parents=True, exist_ok=True)
     roster = folder.parent / f"{folder.name}-名单.csv"
     with open(roster, "w", encoding="utf-8", newline="") as fh:
@@ -29,8 +32,9 @@ def make_season(folder: Path, agencies: list[str], year: int = YEAR) -> Path:
         w.writerow(["单位名称", "电子邮箱", "联系人"])
         for i, a in enumerate(agencies):
             w.writerow([a, f"unit{i}@example.gov.cn", "联系人"])
-    Season.create(folder, year=year, roster=roster).close()
-    Access(folder).set_password(PASSWORD)
+    with Season.create(folder, year=year, roster=roster) as s:
+        if account:
+            add_account(s, USER, ADMIN, PASSWORD, actor=Actor("测试", "cli"))
     return folder
 
 
@@ -76,6 +80,9 @@ class Server:
 
     def stop(self) -> None:
         self.server.close()
+        # waitress's worker threads outlive close(): each left behind grows the test process,
+        # and a reading worker forked from it inherits that address space under its limit
+        self.server.task_dispatcher.shutdown()
         self.intake.stop()
         self.thread.join(5)
 
@@ -167,9 +174,9 @@ class Browserless:
             {"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})},
         )
 
-    def login(self, password: str = PASSWORD):
+    def login(self, password: str = PASSWORD, name: str = USER):
         tok = self.csrf("/login")
-        return self.post_form("/login", {"csrf_token": tok, "password": password})
+        return self.post_form("/login", {"csrf_token": tok, "name": name, "password": password})
 
 
 def wait_done(server: Server, timeout: float = 60) -> None:

@@ -4,10 +4,12 @@ Sections: ``rules`` (per rule id: severity, description, message template), ``de
 fills a finding's {detail}), ``run`` (checking and consolidating many files), ``cli``,
 ``live``, ``mail``, ``fetch``, ``published``, ``locate``, ``season`` (the season folder and its
 commands), ``web``, ``read`` (why a file cannot be read), ``roster``, ``template``, ``summary``,
-``annotate``, ``analytics`` (indicators, peers and trends), ``names`` (the files, folders and sheets xltools writes) and ``grammar`` (words of
-Chinese input the readers recognise: numerals, placeholders, report prose). Code names an entry and
-fills its placeholders; it never writes a sentence a user reads itself (tests/test_messages.py
-enforces this and checks that every entry named exists and gets its placeholders).
+``annotate``, ``analytics`` (indicators, peers and trends), ``accounts`` (the web page's
+accounts and passwords), ``names`` (the files, folders and sheets xltools writes) and ``grammar``
+(words of Chinese input the readers recognise: numerals, placeholders, report prose). Code names
+an entry and fills its placeholders; it never writes a sentence a user reads itself
+(tests/test_messages.py enforces this and checks that every entry named exists and gets its
+placeholders).
 
     from xltools.messages import RUN
     RUN.not_found.format(path=p)      # or RUN.text("not_found", path=p)
@@ -72,3 +74,4 @@ TEMPLATE = Section("template")
 SUMMARY = Section("summary")
 ANNOTATE = Section("annotate")
 ANALYTICS = Section("analytics")
+ACCOUNTS = Section("accounts")

@@ -5,6 +5,7 @@ Exit codes: 0 no errors, 1 error findings (or some messages failed), 2 usage / I
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from xltools.cli.kit import (
     json_option,
     timeout_option,
 )
-from xltools.messages import ANALYTICS, CLI, NAMES
+from xltools.messages import ACCOUNTS, ANALYTICS, CLI, NAMES
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -821,7 +822,23 @@ for _command in _SEASON_COMMANDS:
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="端口")
 @click.option(
-    "--set-password", "set_password", is_flag=True, help="设置（或更改）汇总单位的登录密码后退出"
+    "--set-password",
+    "set_password",
+    is_flag=True,
+    help="设置（或重置）一个账号的登录密码后退出：从标准输入读两遍密码；还没有账号时建立管理员账号",
+)
+@click.option("--user", "user", metavar="NAME", help="与 --set-password 同用：要设置密码的账号")
+@click.option(
+    "--add-user",
+    "add_user",
+    metavar="NAME",
+    help="新建一个账号后退出：从标准输入读两遍初始密码",
+)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "reviewer"]),
+    help="与 --add-user 同用：admin 管理员（管理账号和设置）或 reviewer 审核人；"
+    "默认第一个账号为管理员，其后为审核人",
 )
 @click.option(
     "--max-upload",
@@ -839,6 +856,9 @@ def serve(
     host: str,
     port: int,
     set_password: bool,
+    user: str | None,
+    add_user: str | None,
+    role: str | None,
     max_upload: int,
     public_url: str | None,
 ) -> None:
@@ -846,14 +866,18 @@ def serve(
     下载模板、上传报表并立即看到校验结果。
 
     SEASON 是 xltools init 建立的年报工作文件夹（默认为当前文件夹或其上级中的那个）。
-    首次使用前先设置密码：xltools serve SEASON --set-password。默认只在本机（127.0.0.1）提供服务。
+    还没有账号时，启动后控制台显示一次性设置地址，在浏览器中打开它建立第一个账号（管理员），
+    再在“账号”页为同事建立账号。也可以在命令行建立账号或重置密码：密码从标准输入读两遍
+    （在终端中不回显；脚本中可用管道，如 printf '密码\\n密码\\n' | xltools serve 2025年报/
+    --add-user 张三）。默认只在本机（127.0.0.1）提供服务。
 
-    退出码：0 正常停止；2 文件夹、密码或端口等错误。
+    退出码：0 正常停止（或账号已设置）；2 文件夹、账号、密码或端口等错误。
 
     \b
     示例：
-      xltools serve 2025年报/ --set-password
-      xltools serve 2025年报/ --port 8000
+      xltools serve 2025年报/
+      xltools serve 2025年报/ --add-user 张三 --role reviewer
+      xltools serve 2025年报/ --set-password --user 张三
     """
     from xltools.season import Season
     from xltools.web.access import Access
@@ -861,18 +885,17 @@ def serve(
     folder = season or Season.find()
     if folder is None:
         _fail(CLI.serve_no_season)
+    if set_password and add_user is not None:
+        _fail(CLI.serve_both)
+    if user is not None and not set_password:
+        _fail(CLI.serve_user_needs_set_password)
+    if role is not None and add_user is None:
+        _fail(CLI.serve_role_needs_add_user)
     try:
-        Season.open(folder).close()
-        access = Access(folder)
-        if set_password:
-            password = click.prompt(
-                CLI.new_password, hide_input=True, confirmation_prompt=CLI.password_again, err=True
-            )
-            access.set_password(password)
-            click.echo(CLI.password_set, err=True)
+        with Season.open(folder) as s:
+            _serve_accounts(s, Access(folder), set_password, user, add_user, role)
+        if set_password or add_user is not None:
             return
-        if not access.has_password:
-            click.echo(CLI.text("no_password", folder=folder), err=True)
         from xltools.web.app import Options
         from xltools.web.server import serve as run
 
@@ -887,6 +910,51 @@ def serve(
         _fail(str(e))
     except OSError as e:
         _fail(CLI.text("cannot_listen", host=host, port=port, error=e.strerror or e))
+
+
+def _serve_accounts(season, access, set_password, user, add_user, role) -> None:
+    """What `serve` does with accounts before serving: the shared password of an older season
+    becomes the admin account; --set-password / --add-user read a password twice and act."""
+    from xltools.season import accounts
+    from xltools.season.workflow import Actor
+
+    me = Actor.at_console()
+    moved = access.move_password_into(season, me)
+    if moved is not None:
+        click.echo(ACCOUNTS.text("shared_moved", name=moved.name), err=True)
+    if not set_password and add_user is None:
+        return
+    password, again = _read_password_twice()
+    if set_password:
+        acc, _ = accounts.set_password_at_console(season, user, password, again, actor=me)
+        click.echo(ACCOUNTS.text("password_set", name=acc.name), err=True)
+    else:
+        acc = accounts.add_account(season, add_user, role, password, again=again, actor=me)
+        click.echo(
+            ACCOUNTS.text("account_created", name=acc.name, role=accounts.role_label(acc.role)),
+            err=True,
+        )
+
+
+def _read_password_twice() -> tuple[str, str]:
+    """A new password and its repetition: typed without echo at a terminal, else two lines
+    of standard input (a script: printf 'pw\\npw\\n' | xltools serve …)."""
+    from xltools.season.accounts import MIN_PASSWORD
+
+    stdin = click.get_text_stream("stdin")
+    if stdin.isatty():
+        try:
+            first = getpass.getpass(
+                ACCOUNTS.text("new_password", n=MIN_PASSWORD), stream=sys.stderr
+            )
+            again = getpass.getpass(ACCOUNTS.password_again, stream=sys.stderr)
+        except EOFError:
+            _fail(ACCOUNTS.no_password_read)
+        return first, again
+    first, again = stdin.readline(), stdin.readline()
+    if not first or not again:  # end of input before two lines
+        _fail(ACCOUNTS.no_password_read)
+    return first.rstrip("\r\n"), again.rstrip("\r\n")
 
 
 # --- fetch (issue 14): submissions from the office mailbox ------------------------------------

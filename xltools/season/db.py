@@ -136,7 +136,23 @@ MIGRATIONS: list[str] = [
     ALTER TABLE approvals ADD COLUMN actor TEXT;
     ALTER TABLE mails ADD COLUMN actor TEXT;
     """,
-    # 3: the peer comparison's warnings (xltools.analytics) of each current version, as the
+    # 3: named accounts of the web page (管理员 manages accounts and settings, 审核人 reviews);
+    # the 操作记录 page filters who did what by account and by action
+    """
+    CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer')),
+        password TEXT NOT NULL,               -- JSON: salted scrypt (algorithm, n, r, p, salt, hash)
+        created TEXT NOT NULL,
+        created_by TEXT,
+        disabled TEXT,                        -- when it was disabled; NULL while in use
+        epoch INTEGER NOT NULL DEFAULT 0      -- up by one on a password change, reset or disabling
+    );
+    CREATE INDEX audit_actor ON audit(actor);
+    CREATE INDEX audit_action ON audit(action);
+    """,
+    # 4: the peer comparison's warnings (xltools.analytics) of each current version, as the
     # last consolidation found them among the version's group
     """
     CREATE TABLE peer_findings (

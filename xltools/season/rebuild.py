@@ -4,7 +4,9 @@ The journal (received.jsonl) says, in order, which file arrived when, from where
 which name; every kept file is checked again and recorded as a version in that order. Kept
 files missing from the journal (a run killed between copying and journaling) are taken too.
 Explanations, sign-offs and sent mail come back from 说明与审核.json, matched by the
-version's SHA-256; anything not in that file is what a rebuild loses.
+version's SHA-256. The web page's accounts come from the database set aside, as far as it can
+still be read (no password hash is written to a plain file). Anything else not in those files
+is what a rebuild loses.
 """
 
 from __future__ import annotations
@@ -72,13 +74,20 @@ def rebuild(
             )
             added += 1
         restored = _restore(season, folder)
+        # the web page's accounts are not in the plain files (no password hash is): taken
+        # from the database set aside, as far as it can still be read
+        kept_accounts = season.copy_accounts(moved) if moved else 0
         season.restore_actions(_journal_lines(folder / AUDIT_NAME))
         season.export_records()
         if progress:
             progress(SEASON.text("rebuilt_progress", receipts=len(receipts), n=added))
-    return SEASON.text(
-        "rebuilt", n=added, accepts=restored[0], approvals=restored[1], mails=restored[2]
-    ) + (SEASON.text("rebuilt_moved", name=moved.name) if moved else "")
+    return (
+        SEASON.text(
+            "rebuilt", n=added, accepts=restored[0], approvals=restored[1], mails=restored[2]
+        )
+        + (SEASON.text("rebuilt_accounts", n=kept_accounts) if kept_accounts else "")
+        + (SEASON.text("rebuilt_moved", name=moved.name) if moved else "")
+    )
 
 
 def _journal_lines(path: Path) -> list[dict]:

@@ -23,6 +23,7 @@ import shutil
 import sqlite3
 import stat
 import tempfile
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -43,7 +44,7 @@ from xltools.findings import (
     count,
 )
 from xltools.fsutil import atomic_write_text
-from xltools.messages import NAMES, SEASON
+from xltools.messages import ACCOUNTS, NAMES, SEASON
 from xltools.roster import RosterEntry, load_roster, normalise_name, normalise_uscc
 from xltools.season import db as dbmod
 from xltools.season.settings import SETTINGS_NAME, Settings, read_settings, write_settings
@@ -289,6 +290,35 @@ class AgencyState:
             "explained": self.explained,
             "approved": self.approved,
             "diff_text": self.diff_text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A person who signs in to the web page: 管理员 (admin) or 审核人 (reviewer)."""
+
+    id: int
+    name: str
+    role: str  # admin | reviewer
+    password: dict = field(repr=False)  # salted scrypt: algorithm, n, r, p, salt, hash
+    created: str = ""
+    created_by: str | None = None
+    disabled: str | None = None  # when it was disabled; None while in use
+    epoch: int = 0  # up by one on a password change, reset or disabling: earlier sessions end
+
+    @property
+    def active(self) -> bool:
+        return self.disabled is None
+
+    def to_dict(self) -> dict:
+        """What may be shown or exported: never the password's hash."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "created": self.created,
+            "created_by": self.created_by,
+            "disabled": self.disabled,
         }
 
 
@@ -1483,21 +1513,28 @@ class Season:
             )
         _append_line(self.folder / AUDIT_NAME, rec)
 
-    def actions(self, agency: str | int | None = None, limit: int | None = None) -> list[dict]:
-        """Who did what, newest first."""
+    def actions(
+        self,
+        agency: str | int | None = None,
+        limit: int | None = None,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        offset: int = 0,
+    ) -> list[dict]:
+        """Who did what, newest first; only `agency`'s, `actor`'s or `action`'s when given."""
+        where, args = self._action_filter(agency, actor, action)
         sql = (
             "SELECT x.*, a.name AS agency, v.seq FROM audit x LEFT JOIN agencies a ON a.id ="
             " x.agency_id LEFT JOIN versions v ON v.id = x.version_id"
+            + where
+            + " ORDER BY x.id DESC"
         )
-        args: list = []
-        if agency is not None:
-            sql += " WHERE x.agency_id = ?"
-            args.append(agency if isinstance(agency, int) else self.agency_id(agency))
-        sql += " ORDER BY x.id DESC"
         if limit:
-            sql += f" LIMIT {int(limit)}"
+            sql += f" LIMIT {int(limit)} OFFSET {max(0, int(offset))}"
         return [
             {
+                "id": r["id"],
                 "time": r["time"],
                 "actor": r["actor"],
                 "door": r["door"],
@@ -1508,6 +1545,46 @@ class Season:
             }
             for r in self.conn.execute(sql, args).fetchall()
         ]
+
+    def count_actions(
+        self,
+        agency: str | int | None = None,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+    ) -> int:
+        where, args = self._action_filter(agency, actor, action)
+        return self.conn.execute("SELECT COUNT(*) FROM audit x" + where, args).fetchone()[0]
+
+    def action_choices(self) -> dict[str, list[str]]:
+        """What the records can be filtered by: the actors, actions and agencies they name."""
+        c = self.conn
+        return {
+            "actors": [r[0] for r in c.execute("SELECT DISTINCT actor FROM audit ORDER BY actor")],
+            "actions": [r[0] for r in c.execute("SELECT DISTINCT action FROM audit")],
+            "agencies": [
+                r[0]
+                for r in c.execute(
+                    "SELECT name FROM agencies WHERE id IN (SELECT DISTINCT agency_id FROM audit)"
+                    " ORDER BY in_roster DESC, id"
+                )
+            ],
+        }
+
+    def _action_filter(
+        self, agency: str | int | None, actor: str | None, action: str | None
+    ) -> tuple[str, list]:
+        conds, args = [], []
+        if agency is not None:
+            conds.append("x.agency_id = ?")
+            args.append(agency if isinstance(agency, int) else self.agency_id(agency))
+        if actor is not None:
+            conds.append("x.actor = ?")
+            args.append(actor)
+        if action is not None:
+            conds.append("x.action = ?")
+            args.append(action)
+        return (" WHERE " + " AND ".join(conds) if conds else ""), args
 
     def restore_actions(self, records: Sequence[dict]) -> int:
         """Put journal records back (rebuild): their agency and version found again by name
@@ -1536,6 +1613,119 @@ class Season:
                 rows,
             )
         return len(rows)
+
+    # ---- the web page's accounts
+
+    def accounts(self) -> list[Account]:
+        rows = self.conn.execute("SELECT * FROM accounts ORDER BY id").fetchall()
+        return [_account(r) for r in rows]
+
+    def account(self, key: int | str) -> Account | None:
+        """The account by id, or by name (letter case aside); None when there is none."""
+        column = "id" if isinstance(key, int) else "name"
+        row = self.conn.execute(f"SELECT * FROM accounts WHERE {column} = ?", (key,)).fetchone()
+        return _account(row) if row else None
+
+    def has_accounts(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is not None
+
+    def add_account(
+        self,
+        name: str,
+        role: str,
+        password: dict,
+        created_by: str | None,
+        *,
+        only_first: bool = False,
+        created: str | None = None,
+    ) -> Account | None:
+        """A new account with this (already hashed) password. With `only_first`, only while
+        the season has no account at all (None otherwise): two first-run pages sent at once
+        make one account."""
+        with self.transaction() as c:
+            if only_first and c.execute("SELECT 1 FROM accounts LIMIT 1").fetchone():
+                return None
+            if c.execute("SELECT 1 FROM accounts WHERE name = ?", (name,)).fetchone():
+                raise XltoolsError(ACCOUNTS.text("name_taken", name=name))
+            cur = c.execute(
+                "INSERT INTO accounts (name, role, password, created, created_by)"
+                " VALUES (?,?,?,?,?)",
+                (name, role, json.dumps(password), created or now(), created_by),
+            )
+        return self.account(cur.lastrowid)
+
+    def set_account_password(self, account_id: int, password: dict) -> Account:
+        """A new (hashed) password; the account's earlier sessions end."""
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE accounts SET password = ?, epoch = epoch + 1 WHERE id = ?",
+                (json.dumps(password), account_id),
+            )
+        return self._existing_account(account_id)
+
+    def set_account_disabled(self, account_id: int, disabled: bool) -> Account:
+        """Disable (its sessions end at once) or enable an account. The last admin in use
+        cannot be disabled: someone must be able to manage the accounts."""
+        with self.transaction() as c:
+            row = c.execute("SELECT * FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            if row is None:
+                raise XltoolsError(ACCOUNTS.no_such_account)
+            if disabled and row["disabled"] is None and row["role"] == "admin":
+                admins = c.execute(
+                    "SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND disabled IS NULL"
+                ).fetchone()[0]
+                if admins <= 1:
+                    raise XltoolsError(ACCOUNTS.text("last_admin", name=row["name"]))
+            if disabled and row["disabled"] is None:
+                c.execute(
+                    "UPDATE accounts SET disabled = ?, epoch = epoch + 1 WHERE id = ?",
+                    (now(), account_id),
+                )
+            elif not disabled and row["disabled"] is not None:
+                c.execute("UPDATE accounts SET disabled = NULL WHERE id = ?", (account_id,))
+        return self._existing_account(account_id)
+
+    def copy_accounts(self, other: Path) -> int:
+        """The accounts of another season database (the one `xltools init --rebuild` set
+        aside), as far as it can still be read; returns how many were taken."""
+        try:
+            path = urllib.parse.quote(Path(other).resolve().as_posix())  # '?', '#' in a name
+            src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                src.row_factory = sqlite3.Row
+                rows = src.execute("SELECT * FROM accounts ORDER BY id").fetchall()
+            finally:
+                src.close()
+        except sqlite3.Error:
+            return 0
+        n = 0
+        with self.transaction() as c:
+            for r in rows:
+                cur = c.execute(
+                    "INSERT OR IGNORE INTO accounts"
+                    " (name, role, password, created, created_by, disabled, epoch)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    tuple(
+                        r[k]
+                        for k in (
+                            "name",
+                            "role",
+                            "password",
+                            "created",
+                            "created_by",
+                            "disabled",
+                            "epoch",
+                        )
+                    ),
+                )
+                n += cur.rowcount
+        return n
+
+    def _existing_account(self, account_id: int) -> Account:
+        acc = self.account(account_id)
+        if acc is None:
+            raise XltoolsError(ACCOUNTS.no_such_account)
+        return acc
 
     # ---- link uploads refused (a workbook of another agency)
 
@@ -1663,6 +1853,23 @@ def _status_of(findings: list[Finding], status: str) -> str:
 def _with_peers(status: str, peers: int) -> str:
     """A version without findings of its own has warnings when its group's comparison does."""
     return WARNINGS if status == OK and peers else status
+
+
+def _account(row: sqlite3.Row) -> Account:
+    try:
+        password = json.loads(row["password"])
+    except ValueError:
+        password = {}
+    return Account(
+        row["id"],
+        row["name"],
+        row["role"],
+        password if isinstance(password, dict) else {},
+        row["created"],
+        row["created_by"],
+        row["disabled"],
+        row["epoch"],
+    )
 
 
 def _bump(c: sqlite3.Connection) -> None:

@@ -1,15 +1,14 @@
-"""Who may use the page: the coordinator's password and the login throttle.
+"""The web page's own file: the key that signs session cookies, and the login throttle.
 
 Kept in the season folder (`web/access.json`, readable by its owner only), apart from the
-season's database: a password hash and the key that signs session cookies. The password is
-stored as a salted scrypt hash. (The agencies' links live in the season's database: the
-workflow mails them and replaces them, whichever door asks.)
+season's database. The accounts that sign in (names, roles, salted scrypt hashes) live in
+the season's database (xltools.season.accounts); a season served before named accounts kept
+one shared password here, which becomes the admin account 管理员 on first open
+(`move_password_into`). The agencies' links live in the season's database too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -21,50 +20,12 @@ from pathlib import Path
 from xltools import XltoolsError
 from xltools.fsutil import atomic_write_text
 from xltools.messages import WEB
+from xltools.season.accounts import import_shared_password
+from xltools.season.store import Account, Season
+from xltools.season.workflow import Actor
 
 ACCESS_DIR = "web"
 ACCESS_NAME = "access.json"
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-MIN_PASSWORD = 8
-
-
-def hash_password(
-    password: str,
-    salt: bytes | None = None,
-    n: int = SCRYPT["n"],
-    r: int = SCRYPT["r"],
-    p: int = SCRYPT["p"],
-) -> dict:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
-    return {"algorithm": "scrypt", "n": n, "r": r, "p": p, "salt": salt.hex(), "hash": digest.hex()}
-
-
-def verify_password(password: str, stored: dict | None) -> bool:
-    if not stored or stored.get("algorithm") != "scrypt":
-        return False
-    try:
-        again = hash_password(
-            password,
-            bytes.fromhex(stored["salt"]),
-            int(stored["n"]),
-            int(stored["r"]),
-            int(stored["p"]),
-        )
-    except (KeyError, ValueError, TypeError):
-        return False
-    return hmac.compare_digest(again["hash"], str(stored.get("hash", "")))
-
-
-def password_problem(password: str) -> str | None:
-    """A Chinese reason the password is too weak, or None."""
-    if len(password) < MIN_PASSWORD:
-        return WEB.text("password_short", n=MIN_PASSWORD)
-    if password.strip() != password:
-        return WEB.password_spaces
-    if len(set(password)) < 4:
-        return WEB.password_simple
-    return None
 
 
 class Access:
@@ -110,8 +71,8 @@ class Access:
 
     @property
     def data(self) -> dict:
-        """The file's content, read again when another process (xltools serve --set-password,
-        a second server) has changed it."""
+        """The file's content, read again when another process (a second server) has
+        changed it."""
         with self._lock:
             if self._mtime() != self._stamp:
                 self._data = self._load()
@@ -121,26 +82,19 @@ class Access:
     def secret_key(self) -> str:
         return self.data["secret_key"]
 
-    @property
-    def has_password(self) -> bool:
-        return bool(self.data.get("password"))
-
-    @property
-    def session_epoch(self) -> int:
-        """Bumped when the password changes: every earlier session ends."""
-        return int(self.data.get("epoch", 0))
-
-    def set_password(self, password: str) -> None:
-        problem = password_problem(password)
-        if problem:
-            raise XltoolsError(problem)
+    def move_password_into(self, season: Season, actor: Actor) -> Account | None:
+        """The shared password of a season served before named accounts becomes the admin
+        account 管理员 (the same password keeps working); the file forgets it. Returns the
+        account made, or None."""
+        data = self.data
+        if "password" not in data and "epoch" not in data:
+            return None
+        acc = import_shared_password(season, data.get("password"), actor=actor)
         with self._lock:
-            self.data["password"] = hash_password(password)
-            self.data["epoch"] = self.session_epoch + 1
-            self._write(self.data)
-
-    def check_password(self, password: str) -> bool:
-        return verify_password(password, self.data.get("password"))
+            data.pop("password", None)
+            data.pop("epoch", None)
+            self._write(data)
+        return acc
 
     def move_links_into(self, season) -> int:
         """Links of a season served before links lived in the season's database: each
@@ -162,8 +116,9 @@ class _Tries:
 
 
 class Throttle:
-    """Login attempts: after FREE failed attempts from one address, each further attempt must
-    wait, twice as long each time (up to MAX_WAIT). A success clears the address."""
+    """Login attempts: after FREE failed attempts against one key (an account, or an address
+    for names that are no account's), each further attempt must wait, twice as long each time
+    (up to MAX_WAIT). A success clears the key."""
 
     FREE = 5
     FIRST_WAIT = 30.0
@@ -180,7 +135,7 @@ class Throttle:
             return max(0.0, t.locked_until - self.clock()) if t else 0.0
 
     def failed(self, who: str) -> float:
-        """Record a failure; returns the seconds the address must now wait (0 while free)."""
+        """Record a failure; returns the seconds the key must now wait (0 while free)."""
         with self._lock:
             if len(self._tries) > 10000:  # bounded memory under a spray of addresses
                 self._tries.clear()

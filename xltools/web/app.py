@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,12 +20,12 @@ from flask import Flask, g, request, session
 from werkzeug.exceptions import HTTPException
 
 from xltools.batch import Limits
-from xltools.messages import SEASON, WEB
+from xltools.messages import ACCOUNTS, WEB
 from xltools.publish.pdf import has_writer
-from xltools.season import Season
+from xltools.season import Season, audit
 from xltools.season.workflow import Actor, configure
 from xltools.vocabulary import BOARD_LABELS, STATUS_LABELS
-from xltools.web import agency, coordinator, sessions
+from xltools.web import accounts, agency, coordinator, sessions
 from xltools.web.access import Access, Throttle
 from xltools.web.context import (
     SESSION_HOURS,
@@ -55,6 +56,9 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         year, office = first.year, first.settings.office or ""
         access = Access(folder)
         access.move_links_into(first)
+        access.move_password_into(first, Actor.at_console())
+        # no account yet: the first is made through a one-time address printed on the console
+        setup_token = None if first.has_accounts() else secrets.token_urlsafe(32)
         if options.public_url and options.public_url.rstrip("/") != first.settings.public_url:
             configure(first, actor=Actor.at_console(), public_url=options.public_url)
     intake = Intake(
@@ -79,7 +83,9 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         TRAP_HTTP_EXCEPTIONS=False,
         JSON_AS_ASCII=False,
     )
-    app.extensions["xltools"] = Site(folder, options, access, Throttle(), intake, year, office)
+    app.extensions["xltools"] = Site(
+        folder, options, access, Throttle(), intake, year, office, setup_token
+    )
     app.jinja_env.globals.update(
         STATUS_LABELS=STATUS_LABELS,
         BOARD_LABELS=BOARD_LABELS,
@@ -89,11 +95,13 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         csrf_token=csrf_token,
         field_caption=field_caption,
         ORIGIN_LABELS=WEB.origin_labels,
-        DOORS=SEASON.doors,
-        ACTIONS=SEASON.actions,
         has_office=has_writer(),
+        current_account=sessions.current_account,
+        describe_action=audit.describe,
+        ROLE_LABELS=ACCOUNTS.roles,
     )
     app.register_blueprint(sessions.bp)
+    app.register_blueprint(accounts.bp)
     app.register_blueprint(coordinator.bp)
     app.register_blueprint(agency.bp)
     _plumbing(app)

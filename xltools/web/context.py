@@ -46,6 +46,7 @@ class Site:
     intake: Intake
     year: int
     office: str
+    setup_token: str | None = None  # the one-time first-run address, while no account exists
 
 
 def site() -> Site:

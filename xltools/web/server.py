@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 from typing import Callable
 
-from xltools.messages import WEB
+from xltools.messages import ACCOUNTS, WEB
 from xltools.season import Season
 from xltools.web.app import Options, create_app
 
@@ -37,6 +37,11 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def setup_url(host: str, port: int, token: str) -> str:
+    """The one-time first-run address, as the person at the server's console opens it."""
+    return f"http://{_url_host(host)}:{port}/setup/{token}"
+
+
 def preload() -> None:
     """Import what the reading workers use before any thread starts, so a worker forked from the
     threaded server never needs the import lock another thread might hold."""
@@ -56,7 +61,7 @@ def preload() -> None:
 def serve(
     season: Path, host: str, port: int, options: Options, echo: Callable[[str], None]
 ) -> None:
-    from waitress import serve as waitress_serve
+    from waitress import create_server
 
     preload()
     if not options.public_url:
@@ -65,13 +70,8 @@ def serve(
         with Season.open(season) as s:
             options.public_url = s.settings.public_url or f"http://{_url_host(host)}:{port}"
     app = create_app(season, options)
-    warning = exposure_warning(host)
-    if warning:
-        echo(warning)
-    shown = f"[{host}]" if ":" in host else host
-    echo(WEB.text("started", host=shown, port=port))
     logging.getLogger("waitress").setLevel(logging.ERROR)
-    waitress_serve(
+    server = create_server(  # listening from here: the addresses printed below answer
         app,
         host=host,
         port=port,
@@ -80,3 +80,12 @@ def serve(
         max_request_body_size=500 * 1024 * 1024,
         clear_untrusted_proxy_headers=True,
     )
+    warning = exposure_warning(host)
+    if warning:
+        echo(warning)
+    shown = f"[{host}]" if ":" in host else host
+    echo(WEB.text("started", host=shown, port=port))
+    token = app.extensions["xltools"].setup_token
+    if token:
+        echo(ACCOUNTS.text("setup_address", url=setup_url(host, port, token)))
+    server.run()
