@@ -599,3 +599,62 @@ def test_many_groups_all_in_the_table_the_largest_in_the_charts(tmp_path):
     charted = [r for r in rows[head + 1 : end] if r[12]]
     assert len({r[12] for r in charted}) == 12 and len(charted) == 12 * len(load_indicators())
     assert all(ws._charts) and len(ws._charts) == 2
+
+
+def test_a_seasons_peer_warnings_are_on_the_board_and_explainable(tmp_path):
+    """In a season, the peer comparison's warnings are kept with each version: the board,
+    `xltools status` and results.json agree, and a warning explained stays explained."""
+    from click.testing import CliRunner
+
+    from xltools.cli import main
+    from xltools.season import Season
+
+    rng = random.Random(3)
+    agencies = [(f"市直{i:02d}局", "市直部门", clean(rng, "市直部门", 30 + i)) for i in range(11)]
+    agencies[0] = (agencies[0][0], "市直部门", nothing())
+    folder = tmp_path / "2022年报"
+    folder.mkdir()
+    roster = _write_season(folder, agencies)
+    runner = CliRunner()
+    assert (
+        runner.invoke(
+            main, ["init", str(folder), "--year", "2022", "--roster", str(roster)]
+        ).exit_code
+        == 0
+    )
+    r = runner.invoke(main, ["consolidate", "--season", str(folder), "-j", "0"])
+    assert r.exit_code == 0, r.stderr
+    zero = agencies[0][0]
+    status = json.loads(runner.invoke(main, ["status", "--season", str(folder), "--json"]).stdout)
+    state = next(a for a in status["agencies"] if a["agency"] == zero)
+    assert (state["status"], state["warnings"]) == ("warnings", 1)
+    doc = json.loads((folder / "汇总" / "results.json").read_text(encoding="utf-8"))
+    entry = _entry(doc, zero)
+    assert entry["board_status"] == "warnings" and entry["status"] == "warnings"
+    [f] = [f for f in entry["findings"] if f["rule"] == "peer-zero"]
+    r = runner.invoke(
+        main,
+        [
+            "accept",
+            zero,
+            "peer-zero",
+            "--cell",
+            f["cell"],
+            "--note",
+            "本单位本年确无申请",
+            "--season",
+            str(folder),
+        ],
+    )
+    assert r.exit_code == 0, r.stderr
+    r = runner.invoke(main, ["consolidate", "--season", str(folder), "-j", "0"])
+    with Season.open(folder) as s:
+        v = s.current(zero)
+        assert [p.rule for p in v.peer_findings] == ["peer-zero"] and v.open_warnings == []
+        assert next(b for b in s.board() if b.agency == zero).status == "explained"
+        assert next(b for b in s.board(full=False) if b.agency == zero).status == "explained"
+        assert v.report().findings == [x for x in v.findings if x.rule != "peer-zero"]
+    doc = json.loads((folder / "汇总" / "results.json").read_text(encoding="utf-8"))
+    entry = _entry(doc, zero)
+    assert entry["board_status"] == "explained"
+    assert [e["note"] for e in entry["explained"]] == ["本单位本年确无申请"]

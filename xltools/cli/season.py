@@ -201,6 +201,9 @@ def status_command(season_dir, as_json) -> None:
                     "year": season.year,
                     "folder": str(season.folder),
                     "counts": board.counts,
+                    "deadline": board.deadline,
+                    "days_left": board.days_left,
+                    "overdue": [s.agency for s in board.overdue],
                     "agencies": [b.to_dict() for b in states],
                 }
             )
@@ -237,6 +240,20 @@ def status_command(season_dir, as_json) -> None:
                 + SEASON.join.join(SEASON.text("status_count", label=k, n=v) for k, v in c.items()),
                 err=True,
             )
+            if board.deadline:
+                left = board.days_left
+                click.echo(
+                    SEASON.text("status_deadline", deadline=board.deadline, left=left)
+                    if left >= 0
+                    else SEASON.text(
+                        "status_overdue",
+                        deadline=board.deadline,
+                        days=-left,
+                        n=len(board.overdue),
+                        names=SEASON.list_join.join(s.agency for s in board.overdue),
+                    ),
+                    err=True,
+                )
     sys.exit(1 if any(b.errors for b in states) else 0)
 
 

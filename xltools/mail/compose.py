@@ -85,6 +85,7 @@ TEMPLATE_VARS = frozenset(
         "counts",
         "missing_list",
         "error_list",
+        "link",
     }
 )
 TEMPLATE_KINDS = tuple(KIND_LABELS)
@@ -263,6 +264,26 @@ def _plan_entry(
     )
 
 
+def plan_notice(
+    kind: str,
+    agency: str,
+    to: tuple[str, ...],
+    problem: str | None,
+    tpl: MailTemplate,
+    values: dict[str, str],
+) -> PlannedMessage:
+    """A message of one agency that no consolidation entry drives (its link, a decision on
+    its explanation): `values` fill the template's placeholders (workbook text, escaped in
+    the HTML body)."""
+    plain = (
+        {k: "" for k in TEMPLATE_VARS}
+        | {"agency": clean_header(agency)}
+        | {k: clean_body(v) for k, v in values.items()}
+    )
+    subject, text, body_html = _render(tpl, plain, {})
+    return PlannedMessage(kind, agency, "", to, (), subject, text, body_html, (), problem)
+
+
 def _plan_summary(
     run: Run, to: tuple[str, ...], tpl: MailTemplate, common: dict[str, str]
 ) -> PlannedMessage:
@@ -344,7 +365,11 @@ def _recipients(
             name=entry.workbook_agency or entry.agency
         )
         raw = found.email if found else None
-    raw = raw or entry.roster_email or entry.email or sender
+    return recipients(raw or entry.roster_email or entry.email or sender)
+
+
+def recipients(raw: str | None) -> tuple[tuple[str, ...], str | None]:
+    """The valid addresses of a roster or workbook e-mail cell, or () and why not."""
     addresses = split_addresses(raw)
     if not addresses:
         return (), texts.PROBLEM_NO_ADDRESS

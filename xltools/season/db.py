@@ -152,6 +152,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX audit_actor ON audit(actor);
     CREATE INDEX audit_action ON audit(action);
     """,
+    # 4: the peer comparison's warnings (xltools.analytics) of each current version, as the
+    # last consolidation found them among the version's group
+    """
+    CREATE TABLE peer_findings (
+        version_id INTEGER PRIMARY KEY REFERENCES versions(id),
+        findings_json TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -31,6 +31,7 @@ class SeasonEntry(Entry):
     versions: int = 0
     compared: str | None = None  # 与上次相比
     last_year_note: str | None = None
+    base_note: str | None = None  # why the entry stands apart (不在名单), before the version's note
 
     def to_dict(self) -> dict:
         d = Entry.to_dict(self)

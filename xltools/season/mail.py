@@ -26,6 +26,8 @@ from xltools.mail.compose import (
     _plan_entry,
     _plan_summary,
     load_templates,
+    plan_notice,
+    recipients,
 )
 from xltools.mail.config import MailConfig
 from xltools.mail.message import check_addresses, clean_body
@@ -36,6 +38,8 @@ from xltools.season.store import Season
 from xltools.vocabulary import severity_label
 
 KIND_KEY = {
+    "link": "link",
+    "rejected": "rejected",
     "revise": "revise",
     "unreadable": "revise",
     "wrong_year": "revise",
@@ -131,6 +135,66 @@ def plan(
             SeasonMessage(_plan_summary(run, summary_to, templates["summary"], common), None, False)
         )
     return out
+
+
+def plan_links(
+    season: Season, agencies: Sequence[str], urls: dict[str, str], config: MailConfig
+) -> list[SeasonMessage]:
+    """Each agency its link; `already` when this very link was mailed before."""
+    tpl = load_templates(config.templates)["link"]
+    sent = {r["name"]: r["sent"] for r in season.links()}
+    states = {s.agency: s for s in season.board(full=False)}
+    out = []
+    for agency in agencies:
+        state = states.get(agency)
+        to, problem = recipients(_address(season, state))
+        values = _common(season, config) | {"link": urls[agency]}
+        m = plan_notice("link", agency, to, problem, tpl, values)
+        out.append(SeasonMessage(m, None, bool(sent.get(agency))))
+    return out
+
+
+def plan_rejection(
+    season: Season, explanation: dict, url: str | None, config: MailConfig
+) -> SeasonMessage:
+    """The agency told that its explanation was not accepted, and why."""
+    tpl = load_templates(config.templates)["rejected"]
+    state = next((s for s in season.board(full=False) if s.agency == explanation["agency"]), None)
+    to, problem = recipients(_address(season, state))
+    where = (
+        f"{explanation.get('sheet') or ''}!{explanation.get('cell')}"
+        if explanation.get("cell")
+        else (explanation.get("sheet") or "")
+    )
+    note = SEASON.text(
+        "rejected_note",
+        where=where,
+        note=explanation["note"],
+        reply=explanation.get("reply") or SEASON.rejected_no_reason,
+    )
+    values = _common(season, config) | {"note": note, "link": url or ""}
+    m = plan_notice("rejected", explanation["agency"], to, problem, tpl, values)
+    return SeasonMessage(m, None, False)
+
+
+def _common(season: Season, config: MailConfig) -> dict[str, str]:
+    return {
+        "year": str(season.year),
+        "office": config.office,
+        "deadline": config.deadline,
+        "signature": config.signature_text,
+    }
+
+
+def _address(season: Season, state) -> str | None:
+    """The roster's address of the agency, else the one its current version gives."""
+    if state is None:
+        return None
+    if state.email:
+        return state.email
+    v = season.current(state.agency_id) if state.versions else None
+    email = v.values.get("meta_email") if v else None
+    return email if isinstance(email, str) else None
 
 
 def _agency_id(season: Season, name: str) -> int | None:

@@ -13,6 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
+from xltools.analytics import PEER_RULES, analysis_of
 from xltools.annotate import annotated_name
 from xltools.consolidate import ANNOTATED_DIR, SUMMARY_NAME, _prepare_outdir, sum_reports
 from xltools.fsutil import atomic_write_text
@@ -61,9 +62,20 @@ def write_consolidation(
         season_folder=str(season.folder),
         added=list(added),
         last_year=last,
-        states=states,
         revision=season.revision,
     )
+    # the peer comparison (xltools.analytics) over the included agencies: its warnings kept
+    # with each version, so the board, status, explanations and mail see them too
+    analysis_of(result)
+    season.set_peer_findings(
+        {
+            e.version.id: [f for f in e.report.findings if f.rule in PEER_RULES]
+            for e in entries
+            if e.version
+        }
+    )
+    result.states = season.board()
+    _refresh(season, entries, result.states)
     if last is not None:
         for e in entries:
             if e.version:
@@ -95,7 +107,7 @@ def build_entries(season: Season, states, outdir: Path, include_invalid: bool) -
                     SeasonEntry(MISSING, r.name, r, note=RUN.missing, board=state.status)
                 )
             continue
-        status = v.status
+        status = v.own_status  # the peer comparison is made again below
         note = None
         if season.roster is not None and r is None and status != UNREADABLE:
             status = NOT_IN_ROSTER  # an unreadable file keeps its own status
@@ -117,19 +129,8 @@ def build_entries(season: Season, states, outdir: Path, include_invalid: bool) -
         if r is None and not v.workbook_agency:
             e.agency = state.agency  # the season's name for it (from the file's name)
         e.included = status in INCLUDED_STATUSES or (include_invalid and status == ERRORS)
-        parts = [
-            SEASON.text("entry_version", seq=v.seq, n=state.versions),
-            BOARD_LABELS.get(state.status, state.status),
-        ]
-        if v.accepted:
-            parts.append(SEASON.text("entry_explained", n=len(v.accepted)))
-        if status == ERRORS:
-            parts.append(
-                SEASON.text("entry_included" if e.included else "entry_excluded", n=v.errors)
-            )
-        if v.origin.sender:  # sent from another roster agency's address (xltools fetch)
-            parts.append(index.sender_mismatch(v.origin.sender, r.name if r else v.workbook_agency))
-        e.note = SEASON.text("entry_note", parts=SEASON.join.join(p for p in [note, *parts] if p))
+        e.base_note = note
+        e.note = _note(e, state, index)
         e.compared = v.diff.text if v.diff else (SEASON.first_version if v.seq == 1 else None)
         if v.annotated and v.annotated.is_file():
             target = annotated_name(Path(v.original_name), outdir / ANNOTATED_DIR, taken)
@@ -138,3 +139,33 @@ def build_entries(season: Season, states, outdir: Path, include_invalid: bool) -
             e.annotated = f"{ANNOTATED_DIR}/{target.name}"
         entries.append(e)
     return entries
+
+
+def _note(e: SeasonEntry, state, index: RosterIndex) -> str:
+    """「第 2 版（共 2 版）；已审核；已说明 1 处警告」 for 报送情况."""
+    v = state.current
+    parts = [
+        SEASON.text("entry_version", seq=v.seq, n=state.versions),
+        BOARD_LABELS.get(state.status, state.status),
+    ]
+    if v.accepted:
+        parts.append(SEASON.text("entry_explained", n=len(v.accepted)))
+    if e.status == ERRORS:
+        parts.append(SEASON.text("entry_included" if e.included else "entry_excluded", n=v.errors))
+    if v.origin.sender:  # sent from another roster agency's address (xltools fetch)
+        name = e.roster.name if e.roster else v.workbook_agency
+        parts.append(index.sender_mismatch(v.origin.sender, name))
+    return SEASON.text("entry_note", parts=SEASON.join.join(p for p in [e.base_note, *parts] if p))
+
+
+def _refresh(season: Season, entries: list[SeasonEntry], states) -> None:
+    """The entries after the peer comparison: each current version as the board now sees it
+    (its peer warnings, explained or not), and its note."""
+    by_id = {s.agency_id: s for s in states}
+    index = RosterIndex(season.roster or [])
+    for e in entries:
+        if e.version is None:
+            continue
+        state = by_id[e.version.agency_id]
+        e.version, e.board = state.current, state.status
+        e.note = _note(e, state, index)

@@ -183,6 +183,18 @@ class Version:
     approved: bool = False
     accepted: dict[tuple, str] = field(default_factory=dict)  # finding identity → note
     created: bool = True  # False when add_file found this content already kept
+    # warnings of the peer comparison (xltools.analytics), which the last consolidation found
+    # for this version among its group: part of `findings`, not of what was read from the file
+    peer_findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def own_status(self) -> str:
+        """The status of what was read from the file, before the peer comparison."""
+        return _status_of(self.findings_of_file, self.status)
+
+    @property
+    def findings_of_file(self) -> list[Finding]:
+        return [f for f in self.findings if f not in self.peer_findings]
 
     @property
     def errors(self) -> int:
@@ -206,7 +218,7 @@ class Version:
             form=self.form,
             agency=self.workbook_agency,
             year=self.year,
-            findings=list(self.findings),
+            findings=self.findings_of_file,
             unreadable=self.status == UNREADABLE,
             values=dict(self.values),
         )
@@ -321,7 +333,9 @@ SELECT a.id, a.name, a.in_roster, a.email, a.grp,
        (SELECT 1 FROM accepts c WHERE c.agency_id = a.id AND c.state = 'accepted' LIMIT 1)
            AS has_accepts,
        (SELECT COUNT(*) FROM accepts c WHERE c.agency_id = a.id AND c.state = 'pending')
-           AS pending
+           AS pending,
+       (SELECT json_array_length(f.findings_json) FROM peer_findings f WHERE f.version_id = v.id)
+           AS peers
 FROM agencies a
 LEFT JOIN versions v ON v.agency_id = a.id
      AND v.seq = (SELECT MAX(y.seq) FROM versions y WHERE y.agency_id = a.id)
@@ -613,6 +627,16 @@ class Season:
             is not None
         )
 
+    def kept(self, sha256: str) -> tuple[int, str, int] | None:
+        """(version id, agency, number) of the version holding this content, or None: the
+        cheap question asked of every file offered."""
+        row = self.conn.execute(
+            "SELECT v.id, a.name, v.seq FROM versions v JOIN agencies a ON a.id = v.agency_id"
+            " WHERE v.sha256 = ? ORDER BY v.id DESC LIMIT 1",
+            (sha256,),
+        ).fetchone()
+        return (row["id"], row["name"], row["seq"]) if row else None
+
     def known(self, sha256: str) -> Version | None:
         row = self.conn.execute(
             "SELECT * FROM versions WHERE sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)
@@ -878,8 +902,29 @@ class Season:
             self.folder / row["annotated"] if row["annotated"] else None,
             approved,
         )
+        peers = self.conn.execute(
+            "SELECT findings_json FROM peer_findings WHERE version_id = ?", (row["id"],)
+        ).fetchone()
+        if peers:
+            v.peer_findings = [Finding.from_dict(d) for d in json.loads(peers["findings_json"])]
+            v.findings = v.findings + v.peer_findings
+            v.status = _with_peers(v.status, len(v.peer_findings))
         v.accepted = self._accepted_for(v)
         return v
+
+    def set_peer_findings(self, found: dict[int, list[Finding]]) -> None:
+        """The peer warnings of the last consolidation, per version (replacing the earlier
+        ones: they depend on every agency of the group)."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM peer_findings")
+            c.executemany(
+                "INSERT INTO peer_findings (version_id, findings_json) VALUES (?, ?)",
+                [
+                    (vid, json.dumps([f.to_dict() for f in fs], ensure_ascii=False, default=str))
+                    for vid, fs in found.items()
+                    if fs
+                ],
+            )
 
     def _accepted_for(self, v: Version) -> dict[tuple, str]:
         """Explanations that still hold: accepted (not pending, rejected or withdrawn), same
@@ -943,16 +988,16 @@ class Season:
             else:
                 approved = bool(r["approved"])
                 errors = r["errors"]
-                warnings = len(cur.open_warnings) if cur else r["warnings"]
+                warnings = len(cur.open_warnings) if cur else r["warnings"] + (r["peers"] or 0)
                 explained = len(cur.accepted) if cur else 0
                 if approved:
                     status = APPROVED
                 elif r["ever"]:
                     status = CHANGED_AFTER_APPROVAL
-                elif r["status"] == WARNINGS and not warnings:
+                elif _with_peers(r["status"], r["peers"] or 0) == WARNINGS and not warnings:
                     status = EXPLAINED
                 else:
-                    status = r["status"]
+                    status = _with_peers(r["status"], r["peers"] or 0)
             diff = Diff.from_dict(json.loads(r["diff_json"])).text if r["diff_json"] else None
             out.append(
                 AgencyState(
@@ -1796,6 +1841,18 @@ class Season:
         return atomic_write_text(
             self.folder / RECORDS_NAME, json.dumps(doc, ensure_ascii=False, indent=1)
         )
+
+
+def _status_of(findings: list[Finding], status: str) -> str:
+    """A version's status from its own findings (unreadable and wrong year stay as they are)."""
+    if status not in (OK, WARNINGS):
+        return status
+    return WARNINGS if any(f.severity == WARNING for f in findings) else OK
+
+
+def _with_peers(status: str, peers: int) -> str:
+    """A version without findings of its own has warnings when its group's comparison does."""
+    return WARNINGS if status == OK and peers else status
 
 
 def _account(row: sqlite3.Row) -> Account:

@@ -29,8 +29,10 @@ The rules every door follows (README, “同一个年报工作文件夹”):
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import getpass
 import html
+import ipaddress
 import json
 import os
 import shutil
@@ -38,6 +40,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from xltools import XltoolsError
 from xltools.annotate import annotate
@@ -61,10 +64,18 @@ from xltools.mail.incoming import DEFAULT_MAX_BYTES, MB, Found
 from xltools.mail.incoming import Incoming as IncomingMail
 from xltools.mail.outbox import write_outbox
 from xltools.mail.send import SKIPPED, Delivery, SendResult, send_messages
-from xltools.messages import FETCH, SEASON
-from xltools.publish import PublishRefused, SeasonItem, load_wording, publish_report
+from xltools.messages import FETCH, NAMES, SEASON
+from xltools.publish import (
+    PublishRefused,
+    SeasonItem,
+    analysis_beside,
+    load_wording,
+    publish_report,
+    read_checked,
+)
 from xltools.results import RESULTS_NAME
 from xltools.roster import RosterIndex, load_roster, normalise_name
+from xltools.season import exports
 from xltools.season import mail as season_mail
 from xltools.season.entries import SeasonConsolidation, count_states
 from xltools.season.run import INBOX_DIR, OUTPUT_DIR, write_consolidation
@@ -154,7 +165,8 @@ class Board:
     counts: dict
     refusals: list[dict]
     year: int
-    deadline: str | None = None
+    deadline: str | None = None  # ISO date
+    today: dt.date | None = None
 
     @property
     def roster_rows(self) -> list[AgencyState]:
@@ -167,6 +179,35 @@ class Board:
         if not any(s.in_roster for s in self.states):
             return []
         return [s for s in self.states if not s.in_roster and s.versions]
+
+    @property
+    def days_left(self) -> int | None:
+        """Days until the deadline (0 on the day, negative after it); None without one."""
+        due = parse_date(self.deadline)
+        return (due - (self.today or dt.date.today())).days if due else None
+
+    @property
+    def overdue(self) -> list[AgencyState]:
+        """Roster agencies that have not reported and the deadline has passed."""
+        left = self.days_left
+        if left is None or left >= 0:
+            return []
+        return [s for s in self.roster_rows if not s.versions]
+
+    def groups(self) -> list[tuple[str, dict]]:
+        """Progress per roster 上级/分组: expected, received, passed, to fix, missing."""
+        out: dict[str, list[AgencyState]] = {}
+        for s in self.states:
+            if s.in_roster:
+                out.setdefault(s.group or "", []).append(s)
+        return [(g, count_states(rows, True)) for g, rows in out.items()]
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 @dataclass(slots=True)
@@ -553,6 +594,7 @@ def send_mail(
     the server accepted in the season's records, with who sent it."""
     config = config or mail_config(season)
     outdir = Path(outdir) if outdir else season.folder / OUTPUT_DIR
+    outdir.mkdir(parents=True, exist_ok=True)  # the send log's folder, before any consolidation
     todo = [p for p in planned if resend or not p.already]
     done = [p for p in planned if p.already and not resend]
     by_msg = {id(p.message): p for p in todo}
@@ -627,10 +669,20 @@ def accept(
 
 
 def decide(
-    season: Season, explanation_id: int, accepted: bool, *, actor: Actor, reply: str | None = None
+    season: Season,
+    explanation_id: int,
+    accepted: bool,
+    *,
+    actor: Actor,
+    reply: str | None = None,
+    notify: MailConfig | None = None,
 ) -> dict:
-    """Accept or reject an agency's explanation, or withdraw an accepted one."""
+    """Accept or reject an agency's explanation, or withdraw an accepted one. With `notify`,
+    a rejected agency is told by mail (the reason, and its link)."""
     e = season.decide(explanation_id, accepted, actor=actor.name, reply=reply)
+    if notify is not None and e["state"] == "rejected":
+        planned = season_mail.plan_rejection(season, e, link_url(season, e["agency"]), notify)
+        send_mail(season, [planned], actor=actor, config=notify, resend=True)
     action = {"accepted": "accept", "rejected": "reject", "withdrawn": "withdraw"}[e["state"]]
     season.record_action(
         actor.name,
@@ -676,7 +728,7 @@ def configure(season: Season, *, actor: Actor, **changes) -> None:
 # ------------------------------------------------------------------------------ reading
 
 
-def board(season: Season, full: bool = False) -> Board:
+def board(season: Season, full: bool = False, today: dt.date | None = None) -> Board:
     states = season.board(full=full)
     return Board(
         states,
@@ -684,6 +736,7 @@ def board(season: Season, full: bool = False) -> Board:
         season.refusals(),
         season.year,
         season.settings.deadline,
+        today,
     )
 
 
@@ -725,12 +778,13 @@ class SeasonTarget:
                 0
             ]
         v = outcome.version
-        where = FETCH.version.format(agency=v.agency, seq=v.seq) if v else found.name
-        if self.index is not None and v is not None:
-            warning = self.index.sender_mismatch(incoming.sender, v.agency)
+        vid, agency, seq = (v.id, v.agency, v.seq) if v else outcome.kept or (None, None, None)
+        where = FETCH.version.format(agency=agency, seq=seq) if agency else found.name
+        if self.index is not None and agency is not None:
+            warning = self.index.sender_mismatch(incoming.sender, agency)
             if warning and warning not in record.note:
                 record.note = "；".join(x for x in (record.note, warning) if x)
-        vid = str(v.id) if v else None
+        vid = str(vid) if vid else None
         if outcome.kind != ADDED:
             return FileRecord(
                 found.name,
@@ -879,3 +933,116 @@ def annotated_copy(season: Season, v: Version) -> Path | None:
         os.replace(report.annotated, target)
     season.set_annotated(v.id, target)
     return _annotate_again(season, season.version(v.id)).annotated
+
+
+# ------------------------------------------------------------------------------ deadlines, links
+
+
+def remind(
+    season: Season,
+    *,
+    actor: Actor,
+    agencies: Sequence[str] | None = None,
+    config: MailConfig | None = None,
+) -> SendResult:
+    """催报: to `agencies`, or to every agency overdue (not reported, deadline passed). Each
+    agency gets one 催报 per deadline, whichever door sends it."""
+    config = config or mail_config(season)
+    if agencies:
+        wanted = {normalise_name(a) for a in agencies}
+    else:
+        wanted = {normalise_name(s.agency) for s in board(season).overdue}
+    planned = [
+        p
+        for p in plan_mail(season, actor=actor, only="missing", config=config)
+        if normalise_name(p.message.agency or "") in wanted
+    ]
+    return send_mail(season, planned, actor=actor, config=config)
+
+
+def public_url_problem(url: str | None) -> str | None:
+    """Why agencies cannot open links at this address (none set, or this computer's own)."""
+    if not url:
+        return SEASON.public_url_missing
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return SEASON.text("public_url_loopback", url=url) if loopback else None
+
+
+def send_links(
+    season: Season,
+    *,
+    actor: Actor,
+    agencies: Sequence[str] | None = None,
+    config: MailConfig | None = None,
+) -> SendResult:
+    """Mail each agency its link: the ones named (again, if sent before), else every roster
+    agency whose current link was not mailed yet."""
+    config = config or mail_config(season)
+    rows = season.links()
+    if agencies:
+        names = [season.resolve(a) or a for a in agencies]
+    else:
+        names = [r["name"] for r in rows if not r["sent"] and (r["in_roster"] or not season.roster)]
+    urls = {n: link_url(season, n) for n in names}
+    if names and None in urls.values():
+        raise XltoolsError(SEASON.public_url_missing)
+    planned = season_mail.plan_links(season, names, urls, config)
+    return send_mail(season, planned, actor=actor, config=config, resend=bool(agencies))
+
+
+def export_board(season: Season, path: str | Path, today: dt.date | None = None) -> Path:
+    """The board as a workbook: every agency, status, versions, last change, errors and
+    warnings, explained, approved, by whom and when."""
+    return exports.board_workbook(board(season, today=today), season.actions(), Path(path))
+
+
+def export_links(season: Season, path: str | Path, base: str | None = None) -> Path:
+    """The link list as a workbook: 单位、联系人、电子邮箱、链接."""
+    rows = []
+    contacts = {r.name: r.contact for r in season.roster or []}
+    for r in season.links():
+        rows.append(
+            (
+                r["name"],
+                contacts.get(r["name"]),
+                r["email"],
+                link_url(season, r["name"], base),
+                r["sent"],
+            )
+        )
+    return exports.links_workbook(rows, Path(path))
+
+
+def publish_summary(
+    season: Season,
+    outdir: str | Path,
+    *,
+    actor: Actor,
+    html: bool = True,
+    pdf: bool = False,
+    wording: str | Path | None = None,
+):
+    """The coordinator's own report, from the consolidated summary workbook (consolidated
+    first when out of date): OUTDIR/<汇总单位>.docx (and .html, .pdf)."""
+    if not is_current(season):
+        consolidate(season, actor=actor)
+    book = season.folder / OUTPUT_DIR / NAMES.summary_workbook
+    report = read_checked([book])[0]
+    words = load_wording(wording)
+    name = safe_filename(season.settings.office or NAMES.text("summary_download", year=season.year))
+    outdir = Path(outdir)
+    result = publish_report(
+        report,
+        outdir / f"{name}.docx",
+        outdir / f"{name}.html" if html else None,
+        outdir / f"{name}.pdf" if pdf else None,
+        agency=season.settings.office or None,
+        words=words,
+        analysis=analysis_beside(book, words),  # the group figures and the years' trend
+    )
+    season.record_action(actor.name, actor.door, "publish", detail={"summary": True})
+    return result

@@ -6,11 +6,23 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from xltools import XltoolsError
 from xltools.messages import NAMES, WEB
-from xltools.season.workflow import ADDED
+from xltools.season import workflow
+from xltools.season.workflow import ADDED, AGENCY, Actor
 from xltools.template import build_template
 from xltools.textsafe import safe_filename
 from xltools.web.context import download, download_version, form_view, page, season, site
@@ -25,8 +37,8 @@ RESULT_WAIT = 1.5  # seconds an upload request waits for its check before showin
 def _agency_of_link(endpoint, values):
     token = values.pop("token", None) if values else None
     agency = season().agency_for_token(token) if token else None
-    if agency is None:
-        abort(404)
+    if agency is None:  # a forged, mistyped or replaced link: say whom to ask
+        abort(make_response(render_template("dead_link.html", office=site().office), 404))
     g.agency, g.token = agency, token
 
 
@@ -42,12 +54,15 @@ def _versions():
 
 @bp.get("/")
 def home():
+    s = season()
     return page(
         "agency_home.html",
         agency=g.agency,
         token=g.token,
         versions=_versions(),
         max_mb=site().options.max_upload // MB,
+        deadline=s.settings.deadline,
+        explanations=s.explanations(g.agency),
     )
 
 
@@ -118,6 +133,7 @@ def version(seq):
     versions = _versions()
     v = next((x for x in versions if x.seq == seq), None) or abort(404)
     previous = next((x for x in versions if x.seq == seq - 1), None)
+    explanations = season().explanations(g.agency)
     return page(
         "agency_version.html",
         agency=g.agency,
@@ -127,7 +143,30 @@ def version(seq):
         previous=previous,
         fresh=bool(request.args.get("new")),
         versions=versions,
+        explanations=explanations,
+        waiting={(e["rule"], e["cell"]) for e in explanations if e["state"] == "pending"},
+        latest=versions[-1].seq,
     )
+
+
+@bp.post("/explain")
+def explain():
+    """The agency explains a warning of its current version; the coordinator decides."""
+    rule, _, cell = (request.form.get("rule_cell") or "").partition("|")
+    try:
+        workflow.accept(
+            season(),
+            g.agency,
+            rule,
+            request.form.get("note", ""),
+            actor=Actor(g.agency, AGENCY),
+            cell=cell or None,
+        )
+        flash(WEB.explained_by_agency, "ok")
+    except XltoolsError as e:
+        flash(str(e), "error")
+    seq = request.form.get("seq", type=int)
+    return redirect(url_for("agency.version", seq=seq) if seq else url_for("agency.home"))
 
 
 @bp.get("/v/<int:seq>/annotated")

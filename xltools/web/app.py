@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from xltools.batch import Limits
 from xltools.messages import ACCOUNTS, WEB
+from xltools.publish.pdf import has_writer
 from xltools.season import Season, audit
 from xltools.season.workflow import Actor, configure
 from xltools.vocabulary import BOARD_LABELS, STATUS_LABELS
@@ -94,6 +95,7 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         csrf_token=csrf_token,
         field_caption=field_caption,
         ORIGIN_LABELS=WEB.origin_labels,
+        has_office=has_writer(),
         current_account=sessions.current_account,
         describe_action=audit.describe,
         ROLE_LABELS=ACCOUNTS.roles,

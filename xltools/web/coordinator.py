@@ -5,17 +5,22 @@ operation of xltools.season.workflow and renders its result."""
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 
 from xltools import XltoolsError
+from xltools.mail.fetch import render as render_fetch
 from xltools.mail.send import OUTCOME_LABELS
 from xltools.messages import NAMES, WEB
+from xltools.publish import PublishRefused
+from xltools.publish.pdf import has_writer as has_office
 from xltools.results import RESULTS_NAME
 from xltools.season import workflow
 from xltools.season.run import OUTPUT_DIR
+from xltools.textsafe import safe_filename
 from xltools.vocabulary import BOARD_LABELS, STATUS_LABELS
 from xltools.web.analysis import analysis_context
 from xltools.web.context import (
@@ -28,7 +33,7 @@ from xltools.web.context import (
     season,
     site,
 )
-from xltools.web.sessions import login_required
+from xltools.web.sessions import admin_required, login_required
 
 bp = Blueprint("coordinator", __name__)
 
@@ -50,6 +55,11 @@ SORTS = {
     "errors": lambda r: (-r.errors, -r.warnings),
 }
 ONLY = ("errors", "missing", "all")
+PUBLISHED_TYPES = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".pdf": "application/pdf",
+    ".html": "text/html; charset=utf-8",
+}
 
 
 @bp.before_request
@@ -72,6 +82,7 @@ def board():
         shown.sort(key=SORTS[sort], reverse=sort == "last")
     return page(
         "board.html",
+        board=b,
         rows=shown,
         counts=b.counts,
         refusals=b.refusals[:20],
@@ -80,6 +91,8 @@ def board():
         sort=sort,
         total=len(b.states),
         by_status=_by_status(b.states),
+        overdue={s.agency for s in b.overdue},
+        groups=b.groups(),
         statuses=[(s, BOARD_LABELS.get(s, s)) for s in STATUS_ORDER],
     )
 
@@ -156,6 +169,8 @@ def agency(name):
         link=link_for(h.agency),
         history=h,
         latest=versions[-1] if versions else None,
+        published=published_files(h.agency),
+        pending=[e for e in h.explanations if e["state"] == "pending"],
     )
 
 
@@ -222,6 +237,7 @@ def return_mail(name):
         problem=problem,
         agency=agency,
         only="errors",
+        link_problem=workflow.public_url_problem(season().settings.public_url),
     )
 
 
@@ -231,7 +247,12 @@ def return_mail(name):
 @bp.get("/links")
 def links():
     s = season()
-    return page("links.html", links=[(r["name"], link_for(r["name"])) for r in s.links()])
+    rows = [(r["name"], link_for(r["name"]), r["sent"]) for r in s.links()]
+    return page(
+        "links.html",
+        links=rows,
+        problem=workflow.public_url_problem(s.settings.public_url or request.host_url),
+    )
 
 
 # ------------------------------------------------------------------ consolidation
@@ -250,7 +271,12 @@ def _results() -> dict | None:
 
 @bp.get("/consolidate")
 def consolidation():
-    return page("consolidate.html", doc=_results(), current=workflow.is_current(season()))
+    return page(
+        "consolidate.html",
+        doc=_results(),
+        current=workflow.is_current(season()),
+        published=published_files(None),
+    )
 
 
 @bp.post("/consolidate")
@@ -318,6 +344,7 @@ def mail():
         problem=problem,
         agency=None,
         only=only or "",
+        link_problem=workflow.public_url_problem(season().settings.public_url),
     )
 
 
@@ -353,3 +380,254 @@ def mail_send():
     except XltoolsError as e:
         flash(str(e), "error")
     return redirect(back)
+
+
+# ------------------------------------------------------------------ deadline and 催报
+
+
+@bp.post("/remind")
+def remind():
+    agency = request.form.get("agency") or None
+    try:
+        s = season()
+        result = workflow.remind(
+            s,
+            actor=coordinator_actor(),
+            config=workflow.mail_config(s),
+            agencies=[_agency_or_404(agency)] if agency else None,
+        )
+        flash(_sent_text(result), "ok" if result.ok else "error")
+    except XltoolsError as e:
+        flash(str(e), "error")
+    return redirect(
+        url_for("coordinator.agency", name=agency) if agency else url_for("coordinator.board")
+    )
+
+
+def _sent_text(result) -> str:
+    """「已发送 2 封」 and, for the others, why not."""
+    others = WEB.join.join(
+        WEB.text(
+            "mail_outcome",
+            agency=d.message.agency,
+            detail=d.detail or "",
+            outcome=OUTCOME_LABELS.get(d.outcome, d.outcome),
+        )
+        for d in result.deliveries
+        if d.outcome != "sent"
+    )
+    if not result.count("sent") and all(d.outcome == "skipped" for d in result.deliveries):
+        return WEB.nothing_to_send
+    return WEB.text("mail_sent", n=result.count("sent")) + (others[:800] if others else "")
+
+
+# ------------------------------------------------------------------ exports and print
+
+
+@bp.get("/export/<kind>.xlsx")
+def export(kind):
+    writers = {
+        "board": (workflow.export_board, NAMES.text("export_board", year=site().year)),
+        "links": (
+            lambda s, p: workflow.export_links(s, p, request.host_url),
+            NAMES.text("export_links", year=site().year),
+        ),
+    }
+    if kind not in writers:
+        abort(404)
+    write, name = writers[kind]
+    with tempfile.TemporaryDirectory(prefix="xltools-web-") as tmp:
+        data = write(season(), Path(tmp) / "export.xlsx").read_bytes()
+    return download(data, name)
+
+
+@bp.get("/agency/<path:name>/print")
+def print_form(name):
+    h = workflow.history(season(), _agency_or_404(name))
+    v = h.versions[-1] if h.versions else abort(404)
+    seq = request.args.get("v", type=int)
+    v = next((x for x in h.versions if x.seq == seq), v)
+    approved = next((a for a in h.actions if a["action"] == "approve" and a["seq"] == v.seq), None)
+    return page("print.html", agency=h.agency, v=v, view=form_view(v), approved=approved)
+
+
+# ------------------------------------------------------------------ links
+
+
+@bp.post("/links/send")
+def send_links():
+    agency = request.form.get("agency") or None
+    try:
+        s = season()
+        result = workflow.send_links(
+            s,
+            actor=coordinator_actor(),
+            config=workflow.mail_config(s),
+            agencies=[_agency_or_404(agency)] if agency else None,
+        )
+        flash(_sent_text(result), "ok" if result.ok else "error")
+    except XltoolsError as e:
+        flash(str(e), "error")
+    return redirect(
+        url_for("coordinator.agency", name=agency) if agency else url_for("coordinator.links")
+    )
+
+
+# ------------------------------------------------------------------ explanations
+
+
+@bp.post("/agency/<path:name>/decide")
+def decide(name):
+    def act(agency):
+        accepted = request.form.get("decision") == "accept"
+        s = season()
+        notify = workflow.mail_config(s) if request.form.get("notify") else None
+        e = workflow.decide(
+            s,
+            request.form.get("id", type=int) or 0,
+            accepted,
+            actor=coordinator_actor(),
+            reply=request.form.get("reply"),
+            notify=notify,
+        )
+        return WEB.text("decided_" + e["state"], agency=agency)
+
+    return _act_on(name, act)
+
+
+# ------------------------------------------------------------------ settings
+
+
+@bp.get("/settings")
+@admin_required
+def settings():
+    s = season()
+    return page(
+        "settings.html",
+        settings=s.settings,
+        imap=s.settings.extra.get("imap") or {},
+        problem=workflow.public_url_problem(s.settings.public_url),
+    )
+
+
+@bp.post("/settings")
+@admin_required
+def settings_post():
+    f = request.form
+    imap = {
+        k: f.get(f"imap_{k}", "").strip() for k in ("host", "port", "user", "security", "folder")
+    }
+    try:
+        imap["port"] = int(imap["port"]) if imap["port"] else ""
+    except ValueError:
+        flash(WEB.bad_port, "error")
+        return redirect(url_for("coordinator.settings"))
+    deadline = f.get("deadline", "").strip()
+    if deadline and workflow.parse_date(deadline) is None:
+        flash(WEB.bad_deadline, "error")
+        return redirect(url_for("coordinator.settings"))
+    s = season()
+    workflow.configure(
+        s,
+        actor=coordinator_actor(),
+        public_url=f.get("public_url", ""),
+        deadline=deadline,
+        office=f.get("office", ""),
+        extra=s.settings.extra | {"imap": {k: v for k, v in imap.items() if v}},
+    )
+    flash(WEB.settings_saved, "ok")
+    return redirect(url_for("coordinator.settings"))
+
+
+# ------------------------------------------------------------------ the mailbox
+
+
+@bp.get("/fetch")
+def fetch_page():
+    imap = season().settings.extra.get("imap") or {}
+    return page("fetch.html", imap=imap, result=None)
+
+
+@bp.post("/fetch")
+def fetch_post():
+    s = season()
+    try:
+        result = workflow.fetch(
+            s,
+            actor=coordinator_actor(),
+            password=request.form.get("password"),
+            since=request.form.get("since") or None,
+        )
+    except (XltoolsError, OSError) as e:
+        flash(str(e), "error")
+        return redirect(url_for("coordinator.fetch_page"))
+    return page(
+        "fetch.html",
+        imap=s.settings.extra.get("imap") or {},
+        result=result,
+        lines=fetch_lines(result),
+    )
+
+
+# ------------------------------------------------------------------ published reports
+
+
+def _published_dir() -> Path:
+    return site().folder / NAMES.published_dir
+
+
+@bp.post("/agency/<path:name>/publish")
+def publish(name):
+    agency = _agency_or_404(name)
+    try:
+        items = workflow.publish(
+            season(), _published_dir(), actor=coordinator_actor(), agency=agency, pdf=has_office()
+        )
+        item = items[0]
+        if item.problem:
+            flash(item.problem, "error")
+        else:
+            flash(WEB.text("published", agency=agency), "ok")
+    except (XltoolsError, OSError) as e:
+        flash(str(e), "error")
+    return redirect(url_for("coordinator.agency", name=agency))
+
+
+@bp.post("/consolidate/publish")
+def publish_summary():
+    try:
+        workflow.publish_summary(
+            season(), _published_dir(), actor=coordinator_actor(), pdf=has_office()
+        )
+        flash(WEB.published_summary, "ok")
+    except PublishRefused as e:
+        flash(WEB.join.join([e.headline, *e.problems]), "error")
+    except (XltoolsError, OSError) as e:
+        flash(str(e), "error")
+    return redirect(url_for("coordinator.consolidation"))
+
+
+@bp.get("/published/<path:filename>")
+def published_file(filename):
+    folder = _published_dir()
+    names = {p.name: p for p in folder.glob("*") if p.is_file()} if folder.is_dir() else {}
+    path = names.get(filename) or abort(404)  # only a file that is there, by its exact name
+    return download(path.read_bytes(), path.name, PUBLISHED_TYPES.get(path.suffix))
+
+
+def fetch_lines(result) -> list[str]:
+    """What `xltools fetch` prints, line by line: each message and each file, then the sum."""
+    return render_fetch(result).splitlines()
+
+
+def published_files(agency: str | None) -> list[str]:
+    """The report files written for the agency (or the summary), as links to download."""
+    folder = _published_dir()
+    if not folder.is_dir():
+        return []
+    stem = safe_filename(agency or site().office or "")
+    return sorted(
+        p.name
+        for p in folder.glob("*")
+        if p.is_file() and p.stem == stem and p.suffix in PUBLISHED_TYPES
+    )
