@@ -163,7 +163,10 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         coord.screenshot(path=shots / "06-报送情况.png")
         row.locator("a", has_text=A).click()
         expect(coord.locator("table.versions tbody tr")).to_have_count(2)
-        expect(coord.locator("table.changes")).to_contain_text("t3_new_person")
+        expect(coord.locator("table.changes")).to_contain_text(
+            "一、本年新收政府信息公开申请数量 / 自然人"
+        )
+        expect(coord.locator("table.changes")).not_to_contain_text("t3_new_person")
         expect(coord.locator("table.changes")).to_contain_text("999")
         coord.screenshot(path=shots / "07-单位详情-两版与改动.png")
         coord.select_option("select[name=rule_cell]", index=0)

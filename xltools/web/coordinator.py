@@ -205,7 +205,7 @@ def accept(name):
             actor=coordinator_actor(),
             cell=cell or request.form.get("cell") or None,
         )
-        return WEB.text("accepted", n=len(hits), rule=hits[0].rule)
+        return WEB.text("accepted", n=len(hits), where=hits[0].where or agency)
 
     return _act_on(name, act)
 
