@@ -23,6 +23,7 @@ from xltools.batch import Limits
 from xltools.messages import ACCOUNTS, WEB
 from xltools.publish.pdf import has_writer
 from xltools.season import Season, audit
+from xltools.season.accounts import MAX_NAME, MIN_PASSWORD
 from xltools.season.workflow import Actor, configure
 from xltools.vocabulary import BOARD_LABELS, STATUS_LABELS
 from xltools.web import accounts, agency, coordinator, sessions
@@ -34,6 +35,7 @@ from xltools.web.context import (
     csrf_token,
     field_caption,
     page,
+    page_text,
     site,
 )
 from xltools.web.formview import display
@@ -99,6 +101,9 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         current_account=sessions.current_account,
         describe_action=audit.describe,
         ROLE_LABELS=ACCOUNTS.roles,
+        MIN_PASSWORD=MIN_PASSWORD,
+        MAX_NAME=MAX_NAME,
+        t=page_text,
     )
     app.register_blueprint(sessions.bp)
     app.register_blueprint(accounts.bp)
