@@ -36,6 +36,7 @@ from xltools.web.context import (
     field_caption,
     page,
     page_text,
+    season,
     site,
 )
 from xltools.web.formview import display
@@ -92,7 +93,6 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         STATUS_LABELS=STATUS_LABELS,
         BOARD_LABELS=BOARD_LABELS,
         year=year,
-        office=office,
         display=display,
         csrf_token=csrf_token,
         field_caption=field_caption,
@@ -125,6 +125,14 @@ def _plumbing(app: Flask) -> None:
             expected = session.get("csrf")
             if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):
                 return page("error.html", 400, title=WEB.csrf_title, message=WEB.csrf)
+
+    @app.context_processor
+    def office():
+        # the office's name as the season says now (the settings page changes it)
+        try:
+            return {"office": season().settings.office or ""}
+        except Exception:  # noqa: BLE001 - an error page renders even when the season cannot open
+            return {"office": site().office}
 
     @app.teardown_request
     def close_season(exc):

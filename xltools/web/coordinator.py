@@ -625,7 +625,9 @@ def published_files(agency: str | None) -> list[str]:
     folder = _published_dir()
     if not folder.is_dir():
         return []
-    stem = safe_filename(agency or site().office or "")
+    # named as workflow.publish and publish_summary name them
+    office = season().settings.office or NAMES.text("summary_download", year=site().year)
+    stem = safe_filename(agency or office)
     return sorted(
         p.name
         for p in folder.glob("*")
