@@ -485,7 +485,9 @@ def test_a_whole_season_from_a_new_folder_in_a_browser(tmp_path, browser, shots,
         mail = smtp.received[0]
         assert mail["To"].addresses[0].addr_spec == "unit2@example.gov.cn"
         assert str(mail["Subject"]).startswith(f"【催报】请报送{C}")
-        assert f"{public}/a/{token(folder, C)}/" in mail.get_body(("plain",)).get_content()
+        body = mail.get_body(("plain",)).get_content()
+        assert f"{public}/a/{token(folder, C)}/" in body
+        assert not MACHINE.findall(URL.sub(" ", str(mail["Subject"]) + body))
 
         # --- exports, read back
         office.goto(base + "/links")
