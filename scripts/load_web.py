@@ -341,6 +341,7 @@ def board(work: Path, m: int) -> None:
     try:
         c = Client(base)
         c.login()
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         times = []
         for _ in range(5):
             t = time.perf_counter()
@@ -351,7 +352,8 @@ def board(work: Path, m: int) -> None:
                 body.count(b'<tr class="st-'),
             )
         print(
-            f"  报送情况页（{len(body) / 1024:.0f} KB）：中位 {statistics.median(times):.2f} s，最长 {max(times):.2f} s（5 次）"
+            f"  报送情况页（{len(body) / 1024:.0f} KB）：中位 {statistics.median(times):.2f} s，"
+            f"最长 {max(times):.2f} s（5 次；开始时系统负载 {load:.1f}）"
         )
     finally:
         proc.terminate()

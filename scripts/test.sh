@@ -41,6 +41,24 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# axe-core (npm) checks the pages' accessibility in the browser tests: installed into tests/node
+# from its package-lock.json (the tests skip that walk, saying why, when npm is absent).
+if [ ! -f tests/node/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== 安装 npm（网页无障碍检查用）=="
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } \
+      || echo "注意：npm 安装失败，网页的无障碍检查（axe-core）将被跳过。" >&2
+  fi
+  if command -v npm >/dev/null 2>&1; then
+    echo "== 安装 axe-core（网页无障碍检查）=="
+    npm ci --prefix tests/node --no-audit --no-fund >/dev/null \
+      || echo "注意：axe-core 安装失败，网页的无障碍检查将被跳过。" >&2
+  else
+    echo "注意：未找到 npm，网页的无障碍检查（axe-core）将被跳过。" >&2
+  fi
+fi
+
 # Tesseract (OCR) and its Chinese model read scanned reports (xltools import of an image-only PDF
 # or page images); poppler-utils' pdftoppm renders the corpus PDFs into the scans the tests read.
 if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx chi_sim \

@@ -25,7 +25,7 @@ from markupsafe import escape
 from webharness import CSRF, PASSWORD, USER, Browserless, Server, make_season, wait_done
 
 from xltools.cli import main
-from xltools.messages import ACCOUNTS, CLI, SEASON, WEB
+from xltools.messages import ACCOUNTS, CLI, MAIL, SEASON, WEB
 from xltools.season import Season
 from xltools.season import accounts as acc_mod
 from xltools.season.accounts import (
@@ -876,3 +876,11 @@ def test_the_new_pages_have_the_csp_no_inline_script_and_no_machine_words(tmp_pa
             check(c, path)
     finally:
         server.stop()
+
+
+def test_every_kind_of_mail_has_words_in_the_history():
+    """A mail of any kind the mail module writes is named in words in the 操作记录, never by
+    its kind ("revise", "unreadable", "accepted_warnings")."""
+    for kind in MAIL.kind_labels:
+        line = describe({"action": "mail", "detail": {"kind": kind, "subject": "【x】y"}})
+        assert line.detail == f"{SEASON.mail_kinds[kind]}：【x】y", kind

@@ -11,6 +11,11 @@ Chinese character (a CJK ideograph; punctuation alone such as "、" is not a tex
   - or one of the few entries of ALLOWED below, each with its reason.
 Every entry the code names exists in messages.toml, and every {placeholder} of an entry the
 code fills is supplied.
+
+The web page's templates (xltools/web/templates) hold no Chinese word either, in their text or
+in their expressions: each word is an entry of the catalogue's [page] tables, named as
+`t('table.entry', name=value)`; every entry named exists and gets its placeholders, and every
+entry of [page] is named by some template.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import re
 import string
 from pathlib import Path
 
+import jinja2
 import pytest
+from jinja2 import nodes
 
 from xltools import messages
 from xltools.messages import catalogue
@@ -302,3 +309,94 @@ def test_every_template_of_the_catalogue_parses(section):
                 walk(v, f"{where}[{i}]")
 
     walk(catalogue()[section], section)
+
+
+# ------------------------------------------------------------------------------ the templates
+
+TEMPLATES = PACKAGE / "web" / "templates"
+
+
+def _parse(path: Path) -> nodes.Template:
+    return jinja2.Environment().parse(path.read_text(encoding="utf-8"))
+
+
+def template_texts(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of every Chinese word of a template: in its text or in a string constant
+    of its expressions."""
+    out = []
+    for node in _parse(path).find_all((nodes.TemplateData, nodes.Const)):
+        value = node.data if isinstance(node, nodes.TemplateData) else node.value
+        if isinstance(value, str) and CJK.search(value):
+            out.append((node.lineno, value.strip()))
+    return out
+
+
+def page_uses(path: Path):
+    """(line, entry, names supplied or None) of each `t('table.entry', ...)` of a template."""
+    for call in _parse(path).find_all(nodes.Call):
+        if not (isinstance(call.node, nodes.Name) and call.node.name == "t" and call.args):
+            continue
+        key = call.args[0]
+        supplied = None if call.dyn_kwargs is not None else {k.key for k in call.kwargs}
+        for k in [key.expr1, key.expr2] if isinstance(key, nodes.CondExpr) else [key]:
+            yield call.lineno, k.value if isinstance(k, nodes.Const) else None, supplied
+
+
+def _templates():
+    return sorted(TEMPLATES.glob("*.html"))
+
+
+def test_no_user_text_is_written_in_a_template():
+    found = [
+        f"{p.relative_to(PACKAGE.parent).as_posix()}:{line}: {text[:60]!r}"
+        for p in _templates()
+        for line, text in template_texts(p)
+    ]
+    assert not found, (
+        "Chinese text written in a template; move it to [page] of xltools/forms/messages.toml "
+        "and write t('table.entry'):\n" + "\n".join(found)
+    )
+
+
+def test_every_page_entry_exists_gets_its_placeholders_and_is_used():
+    page = catalogue()["page"]
+    problems, used = [], set()
+    for path in _templates():
+        rel = path.relative_to(PACKAGE.parent).as_posix()
+        for line, key, supplied in page_uses(path):
+            if key is None:
+                problems.append(f"{rel}:{line}: t() with an entry that is not written out")
+                continue
+            table, _, entry = key.partition(".")
+            value = page.get(table, {}).get(entry)
+            if not isinstance(value, str):
+                problems.append(f"{rel}:{line}: [page.{table}] has no entry {entry!r}")
+                continue
+            used.add(key)
+            if supplied is not None and not _placeholders(value) <= supplied:
+                problems.append(
+                    f"{rel}:{line}: [page.{table}] {entry} needs "
+                    f"{sorted(_placeholders(value) - supplied)}"
+                )
+    assert len(used) > 300
+    unused = sorted(f"{table}.{entry}" for table, entries in page.items() for entry in entries)
+    unused = [k for k in unused if k not in used]
+    assert not problems, "\n".join(problems)
+    assert not unused, f"[page] entries no template names: {unused}"
+
+
+def test_the_template_scan_sees_text_and_entries(tmp_path):
+    source = tmp_path / "x.html"
+    source.write_text(
+        "{% block title %}标题{% endblock %}\n"
+        "<p>{{ t('board.days_left', n=3) }} {{ x or '（空）' }}</p>\n"
+        "{{ t('agency.publish_pdf' if y else 'agency.publish') }}{{ t(name) }}\n",
+        encoding="utf-8",
+    )
+    assert template_texts(source) == [(1, "标题"), (2, "（空）")]
+    assert list(page_uses(source)) == [
+        (2, "board.days_left", {"n"}),
+        (3, "agency.publish_pdf", set()),
+        (3, "agency.publish", set()),
+        (3, None, set()),
+    ]

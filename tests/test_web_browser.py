@@ -1,22 +1,34 @@
 """The season walked in a real browser: Debian's Chromium driven by Playwright for Python.
 
-Screenshots of every page (1366×768, the common office screen) are written to the folder named
-by XLTOOLS_SCREENSHOTS, or to pytest's temporary folder; the test prints where.
+Screenshots of every page (1366×768, the common office screen, and 390 px, a phone) are written
+to the folder named by XLTOOLS_SCREENSHOTS, or to pytest's temporary folder; the test prints
+where. The walk from a new season folder checks every page it visits: axe-core (npm, in
+tests/node, installed by scripts/test.sh) finds no serious or critical violation, the page does
+not scroll sideways at 390 px, and its visible text holds no machine word.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import email
 import os
 import re
 import shutil
+import socket
+import subprocess
+from email import policy
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from factory import make_workbook
-from webharness import PASSWORD, USER, Browserless, Server, make_season, token, wait_done
+from openpyxl import load_workbook
+from webharness import PASSWORD, USER, Server, make_season, token
 
 from xltools.cli import main
+from xltools.importer import import_published
+from xltools.messages import ACCOUNTS, SEASON, WEB
 from xltools.season import Season
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -59,9 +71,12 @@ def browser():
         b.close()
 
 
-def new_page(browser, dialogs: list):
+def new_page(browser, dialogs: list, bypass_csp: bool = False):
     ctx = browser.new_context(
-        viewport={"width": 1366, "height": 768}, accept_downloads=True, locale="zh-CN"
+        viewport={"width": 1366, "height": 768},
+        accept_downloads=True,
+        locale="zh-CN",
+        bypass_csp=bypass_csp,  # axe-core is injected; the page keeps sending its CSP
     )
     page = ctx.new_page()
     page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
@@ -163,7 +178,10 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         coord.screenshot(path=shots / "06-报送情况.png")
         row.locator("a", has_text=A).click()
         expect(coord.locator("table.versions tbody tr")).to_have_count(2)
-        expect(coord.locator("table.changes")).to_contain_text("t3_new_person")
+        expect(coord.locator("table.changes")).to_contain_text(
+            "一、本年新收政府信息公开申请数量 / 自然人"
+        )
+        expect(coord.locator("table.changes")).not_to_contain_text("t3_new_person")
         expect(coord.locator("table.changes")).to_contain_text("999")
         coord.screenshot(path=shots / "07-单位详情-两版与改动.png")
         coord.select_option("select[name=rule_cell]", index=0)
@@ -251,73 +269,320 @@ def test_xss_payloads_stay_text_in_the_browser(tmp_path, browser, shots):
         server.stop()
 
 
-def test_first_run_a_second_account_and_who_approved_in_a_browser(tmp_path, browser, shots):
-    """A new season: the first account made through the one-time address, a reviewer made on
-    the 账号 page; the reviewer approves an agency and its name is in the agency's history."""
-    folder = make_season(tmp_path / "2022年报", [A, B], account=False)
+# ------------------------------------------------------------------ the whole season, walked
+
+NODE = Path(__file__).parent / "node"
+AXE = NODE / "node_modules" / "axe-core" / "axe.min.js"
+WIDE, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
+# words of the program, never of the people who read the pages: rule ids (t3-balance,
+# x-in-force, agency-mismatch), keys (t3_new_person), file hashes, the season's own files,
+# English error titles, Python's None (a command's option, --add-user, is said to whoever runs it)
+MACHINE = re.compile(
+    r"(?<!--)\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b"
+    r"|\b[a-z][a-z0-9]*_[a-z0-9_]+\b"
+    r"|\b[0-9a-f]{64}\b"
+    r"|\b[\w.-]+\.(?:json|jsonl|db|toml)\b"
+    r"|Not Found|Forbidden|Internal Server Error|Bad Request|Method Not Allowed|Unauthorized"
+    r"|Too Many Requests|Service Unavailable|Request Entity Too Large|\bNone\b|Traceback"
+)
+URL = re.compile(r"https?://\S+")
+WARNING = dict(t2_regulation_issued=5, t2_regulation_repealed=0, t2_regulation_in_force=1)
+
+
+@pytest.fixture(scope="module")
+def axe():
+    """axe-core's script; installed into tests/node by scripts/test.sh (or here, once, when
+    npm is on the machine)."""
+    if not AXE.is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("axe-core is not installed and npm is absent (apt-get install npm)")
+        done = subprocess.run(
+            [npm, "ci", "--prefix", str(NODE), "--no-audit", "--no-fund"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if not AXE.is_file():
+            pytest.skip(f"npm could not install axe-core into tests/node: {done.stderr[-500:]}")
+    return AXE.read_text(encoding="utf-8")
+
+
+class Mailbox:
+    def __init__(self):
+        self.received = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(
+            email.message_from_bytes(envelope.original_content, policy=policy.default)
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    box = Mailbox()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    for k, v in {
+        "XLTOOLS_SMTP_HOST": "127.0.0.1",
+        "XLTOOLS_SMTP_PORT": str(port),
+        "XLTOOLS_SMTP_SECURITY": "none",
+        "XLTOOLS_MAIL_FROM": "gkb@example.gov.cn",
+    }.items():
+        monkeypatch.setenv(k, v)
+    yield box
+    controller.stop()
+
+
+class Walk:
+    """Every page visited: screenshots at 1366 and 390 px, axe-core, the phone width, the
+    words shown."""
+
+    def __init__(self, shots: Path, axe: str):
+        self.shots, self.axe, self.n, self.seen = shots, axe, 0, []
+
+    def check(self, page, name: str) -> None:
+        page.wait_for_load_state("load")
+        self.n += 1
+        stem = self.shots / f"{30 + self.n:02d}-{name}"
+        self.seen.append(name)
+        page.screenshot(path=f"{stem}-1366.png")
+        text = page.title() + "\n" + page.evaluate("document.body.innerText")
+        words = sorted(set(MACHINE.findall(URL.sub(" ", text))))
+        assert not words, f"{name}: machine words shown: {words}"
+        page.add_script_tag(content=self.axe)
+        found = page.evaluate(
+            """async () => (await axe.run(document)).violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ' (' + v.impact + '): '
+                      + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))"""
+        )
+        assert not found, f"{name}: axe-core: {found}"
+        page.set_viewport_size(PHONE)
+        try:
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{name}: {width} px wide at 390 px"
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=f"{stem}-390.png")
+        finally:
+            page.set_viewport_size(WIDE)
+
+
+def test_a_whole_season_from_a_new_folder_in_a_browser(tmp_path, browser, shots, axe, smtp):
+    """The Done-when walk of issue 24: first run, a second account that approves, an agency
+    explaining its warning, the deadline and 催报, exports, the published report read back,
+    every page checked by axe-core, at phone width and for machine words."""
+    A, B, C, D = "聊城市甲局", "聊城市乙局", "聊城市丙局", "聊城市丁局"
+    public = "https://nianbao.example.gov.cn"
+    folder = make_season(tmp_path / "2022年报", [A, B, C, D], account=False)
     server = Server(folder)
     dialogs: list[str] = []
+    walk = Walk(shots, axe)
     try:
         base = server.base
-        agency = Browserless(base)  # the agency reports through its link
-        wb = make_workbook(tmp_path / "a.xlsx", meta_agency=A)
-        csrf = agency.csrf(f"/a/{token(folder, A)}/")
-        agency.post_file(
-            f"/a/{token(folder, A)}/upload",
-            {"csrf_token": csrf},
-            "生态环境局.xlsx",
-            wb.read_bytes(),
-        )
-        wait_done(server)
+        office = new_page(browser, dialogs, bypass_csp=True)
 
-        page = new_page(browser, dialogs)
-        page.goto(base + "/")
-        expect(page.locator("h1")).to_have_text("尚未建立账号")
-        # the address the console showed (xltools serve prints it; the test reads it here)
+        # --- first run: no account yet; the one-time address the console printed
+        office.goto(base + "/")
+        expect(office.locator("h1")).to_have_text(ACCOUNTS.no_accounts_title)
+        walk.check(office, "尚未建立账号")
         setup = f"{base}/setup/{server.app.extensions['xltools'].setup_token}"
-        page.goto(setup)
-        page.fill("input[name=name]", "王主任")
-        page.fill("input[name=password]", "主任的密码 2026")
-        page.fill("input[name=again]", "主任的密码 2026")
-        page.screenshot(path=shots / "20-首次建立账号.png")
-        page.click("button:has-text('建立并登录')")
-        page.wait_for_url(base + "/")
-        expect(page.locator(".flash-ok")).to_contain_text("已建立管理员账号“王主任”并登录")
-        expect(page.locator("nav")).to_contain_text("王主任（管理员）")
-        assert page.goto(setup).status == 404  # the address worked once
+        office.goto(setup)
+        walk.check(office, "首次建立账号")
+        office.fill("input[name=name]", USER)
+        office.fill("input[name=password]", PASSWORD)
+        office.fill("input[name=again]", PASSWORD)
+        office.click("button:has-text('建立并登录')")
+        office.wait_for_url(base + "/")
+        expect(office.locator(".flash-ok")).to_contain_text(f"已建立管理员账号“{USER}”并登录")
+        assert office.goto(setup).status == 404  # the address worked once
+        walk.check(office, "一次性地址已用过")
 
-        page.goto(base + "/")
-        page.click("nav >> text=账号")
-        page.fill("input[name=name]", "李审核")
-        page.select_option("select[name=role]", "reviewer")
-        page.locator("form[action='/accounts/add'] input[name=password]").fill("审核人的密码 2026")
-        page.locator("form[action='/accounts/add'] input[name=again]").fill("审核人的密码 2026")
-        page.click("button:has-text('建立账号')")
-        expect(page.locator(".flash-ok")).to_contain_text("已建立账号“李审核”（审核人）")
-        expect(page.locator("table.accounts")).to_contain_text("李审核")
-        page.screenshot(path=shots / "21-账号.png")
-        page.click("button:has-text('退出登录')")
-
-        page.fill("input[name=name]", "李审核")
-        page.fill("input[name=password]", "审核人的密码 2026")
-        page.click("button:has-text('登录')")
-        page.wait_for_url(base + "/")
-        expect(page.locator("nav")).not_to_contain_text("账号")
-        assert page.goto(base + "/accounts").status == 403
-        expect(page.locator("h1")).to_have_text("只有管理员可以办理")
-        page.goto(base + "/")
-        page.locator("table.board a", has_text=A).click()
-        page.click("button:has-text('审核通过第 1 版')")  # confirms through a dialog
-        expect(page.locator(".flash-ok")).to_contain_text("已审核通过")
-        history = page.locator("table.actions")
-        expect(history.locator("tr", has_text="审核通过")).to_contain_text("李审核")
-        expect(history.locator("tr", has_text="报送")).to_contain_text("文件“生态环境局.xlsx”")
-        page.screenshot(path=shots / "22-单位-操作记录.png", full_page=True)
-        page.click("nav >> text=操作记录")
-        expect(page.locator("table.actions tr", has_text="新建账号").first).to_contain_text(
-            "账号“李审核”（审核人）"
+        # --- a second account, made on the page
+        office.goto(base + "/accounts")
+        office.fill("input[name=name]", "李审核")
+        office.locator("form[action='/accounts/add'] input[name=password]").fill(
+            "审核人的密码 2026"
         )
-        page.screenshot(path=shots / "23-操作记录.png")
-        assert dialogs == [f"确定审核通过“{A}”第 1 版吗？"]
+        office.locator("form[action='/accounts/add'] input[name=again]").fill("审核人的密码 2026")
+        office.click("button:has-text('建立账号')")
+        expect(office.locator(".flash-ok")).to_contain_text("已建立账号“李审核”（审核人）")
+        walk.check(office, "账号")
+
+        # --- agencies report through their links: 甲局 with a warning, 乙局 with an error
+        agency = new_page(browser, dialogs, bypass_csp=True)
+        link_a = f"{base}/a/{token(folder, A)}/"
+        agency.goto(link_a)
+        walk.check(agency, "单位页面-上传前")
+        agency.set_input_files(
+            "#file", str(make_workbook(tmp_path / "甲局.xlsx", meta_agency=A, **WARNING))
+        )
+        agency.click("button:has-text('上传并报送')")
+        agency.wait_for_url(re.compile(r".*/v/1\?new=1$"))
+        expect(agency.locator(".verdict")).to_contain_text("没有错误")
+        walk.check(agency, "单位-上传结果-警告")
+        agency.select_option("#explain-warning", index=0)
+        agency.fill("#explain-note", "本年集中清理规章，现行有效件数以法制机构口径为准")
+        agency.click("button:has-text('提交说明')")
+        expect(agency.locator(".flash-ok")).to_contain_text(WEB.explained_by_agency)
+        agency.goto(link_a)
+        expect(agency.locator("ul.explanations")).to_contain_text("等待汇总单位确认")
+        walk.check(agency, "单位页面-上传后")
+
+        other = new_page(browser, dialogs, bypass_csp=True)
+        other.goto(f"{base}/a/{token(folder, B)}/")
+        other.set_input_files(
+            "#file", str(make_workbook(tmp_path / "乙局.xlsx", meta_agency=B, t3_new_person=999))
+        )
+        other.click("button:has-text('上传并报送')")
+        other.wait_for_url(re.compile(r".*/v/1\?new=1$"))
+        verdict = other.locator(".verdict")
+        expect(verdict).to_contain_text("发现")
+        assert "右侧" not in other.evaluate("document.body.innerText")
+        # the findings first, each with its cell; beside the table on a wide screen, above it
+        # on a phone
+        findings, table = other.locator("ol.messages"), other.locator("table.form").first
+        assert findings.bounding_box()["x"] > table.bounding_box()["x"]
+        other.set_viewport_size(PHONE)
+        assert findings.bounding_box()["y"] < table.bounding_box()["y"]
+        located = other.locator("li.msg", has=other.locator("a.where")).first
+        expect(located.locator(".cell-line")).to_contain_text("四、结转下年度继续办理 / 自然人")
+        other.evaluate("window.scrollTo(0, 0)")
+        other.screenshot(path=shots / "30-手机-上传结果.png")
+        other.screenshot(path=shots / "30-手机-上传结果-整页.png", full_page=True)
+        other.set_viewport_size(WIDE)
+        walk.check(other, "单位-上传结果-错误")
+
+        # --- settings: the public address, the deadline (passed), the office
+        past = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+        office.goto(base + "/settings")
+        walk.check(office, "设置-本机地址")
+        office.fill("#public_url", public)
+        office.fill("#deadline", past)
+        office.fill("#office", "聊城市人民政府办公室")
+        office.click("button:has-text('保存设置')")
+        expect(office.locator(".flash-ok")).to_contain_text(WEB.settings_saved)
+        walk.check(office, "设置")
+
+        # --- the board: who is overdue; 催报 for one of them: one mail, to it
+        office.goto(base + "/")
+        expect(office.locator(".deadline")).to_contain_text("已过期 3 天")
+        expect(office.locator(".deadline")).to_contain_text("2 家逾期未报送")
+        for name, late in ((A, False), (B, False), (C, True), (D, True)):
+            tag = office.locator("table.board tr", has_text=name).locator(".tag-overdue")
+            expect(tag).to_have_count(1 if late else 0)
+        expect(office.locator("table.board")).to_contain_text("待确认 1")
+        walk.check(office, "报送情况")
+        office.locator("table.board a", has_text=C).click()
+        walk.check(office, "单位详情-未报送")
+        office.click("button:has-text('催报')")  # confirms through a dialog
+        expect(office.locator(".flash-ok")).to_contain_text(WEB.text("mail_sent", n=1))
+        assert len(smtp.received) == 1
+        mail = smtp.received[0]
+        assert mail["To"].addresses[0].addr_spec == "unit2@example.gov.cn"
+        assert str(mail["Subject"]).startswith(f"【催报】请报送{C}")
+        body = mail.get_body(("plain",)).get_content()
+        assert f"{public}/a/{token(folder, C)}/" in body
+        assert not MACHINE.findall(URL.sub(" ", str(mail["Subject"]) + body))
+
+        # --- exports, read back
+        office.goto(base + "/links")
+        walk.check(office, "单位链接")
+        with office.expect_download() as dl:
+            office.click("text=导出为 Excel（单位、联系人、电子邮箱、链接）")
+        assert dl.value.suggested_filename.endswith(".xlsx")
+        dl.value.save_as(tmp_path / "链接.xlsx")
+        rows = list(load_workbook(tmp_path / "链接.xlsx").active.iter_rows(values_only=True))
+        assert list(rows[0]) == SEASON.export_links_heads
+        assert [r[:4] for r in rows[1:]] == [
+            (n, "联系人", f"unit{i}@example.gov.cn", f"{public}/a/{token(folder, n)}/")
+            for i, n in enumerate((A, B, C, D))
+        ]
+        office.goto(base + "/")
+        with office.expect_download() as dl:
+            office.click("text=导出为 Excel")
+        dl.value.save_as(tmp_path / "报送情况.xlsx")
+        rows = list(load_workbook(tmp_path / "报送情况.xlsx").active.iter_rows(values_only=True))
+        assert list(rows[0]) == SEASON.export_board_heads
+        by = {r[0]: r for r in rows[1:]}
+        assert [by[n][1] for n in (A, B, C, D)] == ["有警告", "有错误", "未报送", "未报送"]
+        assert (by[A][3], by[A][7], by[B][6]) == (1, 1, 1)
+        office.goto(base + "/mail")
+        walk.check(office, "邮件")
+        office.goto(base + "/consolidate")
+        walk.check(office, "汇总")
+        office.goto(base + "/analysis")
+        walk.check(office, "分析")
+        office.goto(base + "/fetch")
+        walk.check(office, "收取邮箱")
+        office.goto(base + "/password")
+        walk.check(office, "修改密码")
+        office.click("button:has-text('退出登录')")
+
+        # --- the second account reviews: accepts the explanation, approves, publishes
+        office.goto(base + "/login")
+        walk.check(office, "登录")
+        office.fill("input[name=name]", "李审核")
+        office.fill("input[name=password]", "审核人的密码 2026")
+        office.click("button:has-text('登录')")
+        office.wait_for_url(base + "/")
+        expect(office.locator("nav")).not_to_contain_text("账号")
+        assert office.goto(base + "/accounts").status == 403
+        walk.check(office, "只有管理员可以办理")
+        office.goto(base + "/")
+        office.locator("table.board a", has_text=A).click()
+        expect(office.locator(".pending")).to_contain_text("本年集中清理规章")
+        walk.check(office, "单位详情-待确认")
+        office.click("button:has-text('接受说明')")
+        expect(office.locator(".flash-ok")).to_contain_text(WEB.text("decided_accepted", agency=A))
+        office.click("button:has-text('审核通过第 1 版')")  # confirms through a dialog
+        expect(office.locator(".flash-ok")).to_contain_text("已审核通过")
+        history = office.locator("table.actions")
+        expect(history.locator("tr", has_text="审核通过")).to_contain_text("李审核")
+        expect(history.locator("tr", has_text="接受说明")).to_contain_text("李审核")
+        expect(history.locator("tr", has_text="单位填写说明")).to_contain_text(A)
+        office.click("button:has-text('生成年度报告')")
+        expect(office.locator(".flash-ok")).to_contain_text(WEB.text("published", agency=A))
+        walk.check(office, "单位详情-已审核")
+        with office.expect_download() as dl:
+            office.click(f"a.button:has-text('下载 {A}.docx')")
+        docx = tmp_path / "甲局-年度报告.docx"
+        dl.value.save_as(docx)
+        got = import_published(docx, tmp_path / "读回.xlsx").report.values
+        with Season.open(folder) as s:
+            values = s.current(A).values
+        keys = [k for k in values if k.startswith(("t2_", "t3_", "t4_"))]
+        assert len(keys) > 100 and {k: got.get(k) for k in keys} == {k: values[k] for k in keys}
+        office.goto(f"{base}/agency/{A}/print")
+        expect(office.locator(".approval-line")).to_contain_text("由 李审核 审核通过")
+        walk.check(office, "打印")
+        office.goto(base + "/actions")
+        expect(office.locator("table.actions tr", has_text="审核通过").first).to_contain_text(
+            "李审核"
+        )
+        walk.check(office, "操作记录")
+
+        # --- the agency sees the decision; a replaced or forged link says whom to ask
+        agency.goto(link_a)
+        expect(agency.locator("ul.explanations")).to_contain_text("汇总单位已接受")
+        walk.check(agency, "单位页面-已审核")
+        agency.goto(f"{base}/a/forged-link/")
+        expect(agency.locator("h1")).to_have_text("这个报送链接已失效或不完整")
+        walk.check(agency, "链接已失效")
+        agency.goto(f"{base}/no-such-page")
+        walk.check(agency, "找不到页面")
+
+        with Season.open(folder) as s:
+            st = {x.agency: x for x in s.board()}
+        assert (st[A].approved, st[A].explained, st[A].status) == (True, 1, "approved")
+        assert dialogs == [
+            f"向“{C}”发送催报邮件吗？同一期限只发一次。",
+            f"确定审核通过“{A}”第 1 版吗？",
+        ]
+        print(f"\n走查 {len(walk.seen)} 个页面：{'、'.join(walk.seen)}")
     finally:
         server.stop()

@@ -270,6 +270,24 @@ def test_printable_form_and_published_report_read_back(site, tmp_path):
     assert c.get("/published/season.toml")[0] == 404
 
 
+def test_the_office_named_on_the_settings_page_shows_at_once(site, tmp_path):
+    """The header, a dead link's page and the summary's published report follow the office's
+    name as set on the settings page, without a restart."""
+    server, folder, c, _ = site
+    agency_upload(server, folder, A, make_workbook(tmp_path / "a.xlsx", meta_agency=A))
+    post(c, "/settings", {"office": "聊城市政务公开办", "public_url": PUBLIC}, "/settings")
+    assert "年度政府信息公开工作年度报告 · 聊城市政务公开办" in c.get("/")[2].decode()
+    dead = Browserless(server.base).get("/a/forged-link/")[2].decode()
+    assert "请向聊城市政务公开办索取本单位最新的报送链接" in dead
+    post(c, "/consolidate", {}, "/consolidate")
+    html = post(c, "/consolidate/publish", {}, "/consolidate")
+    assert WEB.published_summary in html
+    assert (
+        "/published/%E8%81%8A%E5%9F%8E%E5%B8%82%E6%94%BF%E5%8A%A1%E5%85%AC%E5%BC%80%E5%8A%9E.docx"
+        in html
+    )
+
+
 @pytest.mark.skipif(
     imap_server.unavailable_reason() is not None, reason=imap_server.unavailable_reason() or ""
 )

@@ -38,7 +38,7 @@ def _agency_of_link(endpoint, values):
     token = values.pop("token", None) if values else None
     agency = season().agency_for_token(token) if token else None
     if agency is None:  # a forged, mistyped or replaced link: say whom to ask
-        abort(make_response(render_template("dead_link.html", office=site().office), 404))
+        abort(make_response(render_template("dead_link.html"), 404))
     g.agency, g.token = agency, token
 
 

@@ -11,6 +11,7 @@ and figure from the document is escaped before it enters an SVG.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from html import escape
 from typing import Any, Iterable
@@ -18,9 +19,11 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
+from xltools import XltoolsError
 from xltools.analytics import PEER_RULES, show, with_unit
+from xltools.formula import matching
 from xltools.messages import ANALYTICS
-from xltools.spec import RATE_UNIT
+from xltools.spec import RATE_UNIT, Form, load_form
 
 ORDERS = ("desc", "asc")
 NAME_SORT = "agency"
@@ -86,8 +89,21 @@ def analysis_context(
         sort = None
     order = order if order in ORDERS else "desc"
     totals = doc.get("indicator_totals") or {}
+    try:
+        form = load_form(str(doc.get("form") or ""))
+    except XltoolsError:
+        form = None
     return {
         "available": True,
+        "definitions": [
+            {
+                "name": d.name,
+                "unit": d.unit,
+                "formula": formula_words(d.formula, form, by_id),
+                "meaning": d.meaning,
+            }
+            for d in defs
+        ],
         "report_year": doc.get("year"),
         "created": doc.get("created"),
         "defs": defs,
@@ -111,6 +127,58 @@ def analysis_context(
         "warnings": _warnings(members, group),
         **_trend(defs, doc),
     }
+
+
+_SUM = re.compile(r"sum\(\s*([A-Za-z0-9_*]+)\s*\)")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS = str.maketrans({"*": "×", "/": "÷"})
+
+
+def formula_words(formula: str, form: Form | None, defs: dict[str, Def]) -> str:
+    """An indicator's formula as people read it: each key as its table and captions, each
+    indicator by its name, sum(pattern) as the rows it adds (never a key)."""
+    if form is None:
+        return ""
+    keys = [f.key for f in form.fields]
+
+    def key_words(key: str) -> str:
+        f = form.by_key.get(key)
+        if f is None:
+            return key
+        return ANALYTICS.text("formula_key", sheet=f.sheet, row=f.row_caption, col=f.col_caption)
+
+    def name(m: re.Match) -> str:
+        word = m.group(0)
+        if word in defs:
+            return ANALYTICS.text("formula_indicator", name=defs[word].name)
+        return key_words(word) if word in form.by_key else word
+
+    def total(m: re.Match) -> str:
+        found = [form.by_key[k] for k in matching(m.group(1), keys)]
+        if not found:
+            return m.group(0)
+        if len(found) == 1:
+            return key_words(found[0].key)
+        first, last = found[0], found[-1]
+        return (
+            "\0"
+            + ANALYTICS.text(
+                "formula_sum",
+                sheet=first.sheet,
+                first=first.row_caption,
+                last=last.row_caption,
+                n=len(found),
+                col=first.col_caption,
+            )
+            + "\0"
+        )
+
+    # sums first (their words are kept apart from the name pass by NUL marks)
+    parts = _SUM.sub(total, formula).split("\0")
+    out = []
+    for i, part in enumerate(parts):
+        out.append(part if i % 2 else _NAME.sub(name, part.translate(_OPERATORS)))
+    return " ".join("".join(out).split())
 
 
 def _link(sort: str, order: str, group: str | None) -> str:

@@ -23,6 +23,7 @@ from xltools.batch import Limits
 from xltools.messages import ACCOUNTS, WEB
 from xltools.publish.pdf import has_writer
 from xltools.season import Season, audit
+from xltools.season.accounts import MAX_NAME, MIN_PASSWORD
 from xltools.season.workflow import Actor, configure
 from xltools.vocabulary import BOARD_LABELS, STATUS_LABELS
 from xltools.web import accounts, agency, coordinator, sessions
@@ -34,6 +35,8 @@ from xltools.web.context import (
     csrf_token,
     field_caption,
     page,
+    page_text,
+    season,
     site,
 )
 from xltools.web.formview import display
@@ -90,7 +93,6 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         STATUS_LABELS=STATUS_LABELS,
         BOARD_LABELS=BOARD_LABELS,
         year=year,
-        office=office,
         display=display,
         csrf_token=csrf_token,
         field_caption=field_caption,
@@ -99,6 +101,9 @@ def create_app(season_dir: str | Path, options: Options | None = None) -> Flask:
         current_account=sessions.current_account,
         describe_action=audit.describe,
         ROLE_LABELS=ACCOUNTS.roles,
+        MIN_PASSWORD=MIN_PASSWORD,
+        MAX_NAME=MAX_NAME,
+        t=page_text,
     )
     app.register_blueprint(sessions.bp)
     app.register_blueprint(accounts.bp)
@@ -120,6 +125,14 @@ def _plumbing(app: Flask) -> None:
             expected = session.get("csrf")
             if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):
                 return page("error.html", 400, title=WEB.csrf_title, message=WEB.csrf)
+
+    @app.context_processor
+    def office():
+        # the office's name as the season says now (the settings page changes it)
+        try:
+            return {"office": season().settings.office or ""}
+        except Exception:  # noqa: BLE001 - an error page renders even when the season cannot open
+            return {"office": site().office}
 
     @app.teardown_request
     def close_season(exc):

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import abort, current_app, g, render_template, send_file, session
+from markupsafe import Markup
 
 from xltools import XltoolsError
-from xltools.messages import NAMES, WEB
+from xltools.messages import NAMES, PAGE, WEB
 from xltools.season import Season, workflow
 from xltools.season.workflow import Actor
 from xltools.spec import form_for_year, load_form
@@ -67,6 +68,14 @@ def coordinator_actor() -> Actor:
 
 def page(template: str, code: int = 200, **ctx):
     return render_template(template, **ctx), code
+
+
+def page_text(key: str, /, **values) -> Markup:
+    """The templates' `t('page.entry', name=value)`: an entry of the catalogue's [page] tables,
+    escaped, its {placeholders} filled with values escaped in turn (a value already markup,
+    such as a link the template built, goes in as it is)."""
+    table, _, entry = key.partition(".")
+    return Markup.escape(PAGE[table][entry]).format(**values)
 
 
 def csrf_token() -> str:

@@ -205,7 +205,7 @@ def accept(name):
             actor=coordinator_actor(),
             cell=cell or request.form.get("cell") or None,
         )
-        return WEB.text("accepted", n=len(hits), rule=hits[0].rule)
+        return WEB.text("accepted", n=len(hits), where=hits[0].where or agency)
 
     return _act_on(name, act)
 
@@ -625,7 +625,9 @@ def published_files(agency: str | None) -> list[str]:
     folder = _published_dir()
     if not folder.is_dir():
         return []
-    stem = safe_filename(agency or site().office or "")
+    # named as workflow.publish and publish_summary name them
+    office = season().settings.office or NAMES.text("summary_download", year=site().year)
+    stem = safe_filename(agency or office)
     return sorted(
         p.name
         for p in folder.glob("*")

@@ -50,6 +50,8 @@ class Message:
     anchor: str | None
     text: str
     accepted: str | None = None  # the note when a warning was explained (已说明)
+    caption: str = ""  # the cell's row and column captions in the official table
+    value: str | None = None  # what the cell holds (as typed when it could not be used)
 
 
 @dataclass(slots=True)
@@ -107,6 +109,7 @@ def build_view(
     by_cell: dict[tuple[str, str], list[int]] = {}
     # number the located findings in the order of the sheets and cells, like reading the form
     order = {s.name: i for i, s in enumerate(form.sheets)}
+    by_place = {(fl.sheet, fl.cell): fl for fl in form.fields}
 
     def sort_key(f: Finding):
         if not (f.sheet and f.cell):
@@ -119,6 +122,9 @@ def build_view(
 
     for n, f in enumerate(sorted(findings, key=sort_key), start=1):
         sheet_anchor = _anchor(form, f.sheet) if f.sheet in order else None
+        field_ = form.by_key.get(f.key) if f.key else None
+        if field_ is None and f.sheet and f.cell:
+            field_ = by_place.get((f.sheet, f.cell))
         m = Message(
             n,
             f.severity,
@@ -130,6 +136,10 @@ def build_view(
             f.message,
             accepted.get((f.rule, f.cell)) if f.severity != ERROR else None,
         )
+        if field_ is not None and f.cell:
+            m.caption = " / ".join(x for x in (field_.row_caption, field_.col_caption) if x)
+            value = values.get(field_.key)
+            m.value = display(value if value is not None else f.actual)
         messages.append(m)
         if f.sheet and f.cell:
             by_cell.setdefault((f.sheet, f.cell), []).append(n)

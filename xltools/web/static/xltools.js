@@ -37,9 +37,11 @@
     input.addEventListener("change", show);
   }
 
-  // a result page opens on its first marked cell (the banner above stays one scroll away)
+  // on a wide screen a result page opens on its first marked cell, its findings beside it
+  // (the banner above stays one scroll away); on a phone the findings come first, above the table
   function focusMark() {
     if (location.hash) { return; }
+    if (window.matchMedia && window.matchMedia("(max-width: 900px)").matches) { return; }
     var cell = document.querySelector("[data-focus-mark] td.mark-error, [data-focus-mark] td.mark-warning");
     if (cell && cell.scrollIntoView) { cell.scrollIntoView({block: "center"}); }
   }
