@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 from factory import ROOT, make_workbook, zero_values
-from locate_cases import complete, consistent_values, raw_form
+from locate_cases import complete, consistent_values, random_reports, raw_form
 from openpyxl import load_workbook
 
 from xltools.annotate import LOCATE_FILL, annotate
@@ -604,31 +604,6 @@ def test_one_wrong_cell_counts_one_error_everywhere_counts_are_shown(tmp_path):
     assert [m.rule for m in view.messages] == ["t4-total", "locate"]
 
 
-def _random_reports(seed: int, per_form: int) -> list:
-    """Reports with one to three wrong cells of tables 3 and 4: published documents (every total
-    typed), workbooks whose totals agree with their parts or not, and workbooks whose totals are
-    the template's formulas (no cached value), a tenth typed over."""
-    rng = random.Random(seed)
-    cases = []
-    for form_id in FORMS:
-        form = load_form(form_id)
-        keys = t34_keys(form_id)
-        totals = sorted(f.key for f in form.fields if f.is_total)
-        for i in range(per_form):
-            values = consistent_values(form_id, rng)
-            for k in rng.sample(keys, rng.choice([1, 2, 2, 3, 3])):
-                values[k] = max(0, values[k] + rng.choice([-5, -2, -1, 1, 2, 3, 10]))
-            raw = raw_form(form_id, values, kind="document" if i % 3 else "workbook")
-            if i % 3 == 1:
-                raw.kind = "workbook"
-                for k in totals:
-                    if rng.random() < 0.9:
-                        cell = raw.cells[k]
-                        raw.cells[k] = cell.__class__(None, cell.sheet, cell.cell, True)
-            cases.append((form, values, raw))
-    return cases
-
-
 def _answers(cases: list) -> list:
     def ways(solutions, more):
         if more:  # which of the many are listed is the solver's choice
@@ -657,7 +632,7 @@ def test_the_quick_search_and_the_whole_program_give_the_same_answers(monkeypatc
     ways on random reports. To stay fast the whole program bounds how far a cell may move by what
     the failing relations are off by (Problem.change_bound): the loose bound from the cells' own
     values gives them too."""
-    cases = _random_reports(31, 24)
+    cases = random_reports(31, 24)
     settled: list[str] = []
     by_covers = solve_room.by_covers
 

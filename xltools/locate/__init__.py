@@ -19,14 +19,18 @@ The rooms, each owning one thing (docs/locate.md tells the whole method):
     search.py     the search: one-cell ways, then sets of cover cells, each tried (Fitter)
     whole.py      the whole program: the fallback, ties by no-good cuts
     solve.py      localise(): every part, the search first, the whole program where needed
+    after.py      what holds once a way is applied (the ground of every "enough" the
+                  messages say)
     wording.py    locate_findings(): the findings and their messages
 """
 
 from xltools.locate.cells import (
     FLAGGED,
+    FORMULA,
     OVERWRITTEN_TOTAL,
     PART,
     TYPED_TOTAL,
+    UNKNOWN,
     Cell,
     Settings,
     classify,
@@ -49,6 +53,7 @@ from xltools.locate.wording import RULE, locate_findings, texts
 __all__ = [
     "FAILED",
     "FLAGGED",
+    "FORMULA",
     "LOCATED",
     "OVERWRITTEN_TOTAL",
     "PART",
@@ -57,6 +62,7 @@ __all__ = [
     "TIMEOUT",
     "TOO_MANY",
     "TYPED_TOTAL",
+    "UNKNOWN",
     "Cell",
     "Change",
     "Outcome",

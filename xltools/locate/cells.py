@@ -57,6 +57,9 @@ PART, TYPED_TOTAL, OVERWRITTEN_TOTAL, FLAGGED = (
     "overwritten_total",
     "flagged",
 )
+# why a cell is not a candidate: the template's formula computes it (it follows its parts), or
+# its value is unknown (blank, placeholder, unusable: someone has to fill it in)
+FORMULA, UNKNOWN = "formula", "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,9 @@ class Cell:
     value: Any  # observed value, None when unknown
     weight: float | None  # None: not a candidate (unknown or computed by a formula)
     kind: str  # "count" | "signed" | "amount"
-    reason: str = PART  # which weight of [locate.weights] it has: part, typed_total, ...
+    # which weight of [locate.weights] it has (part, typed_total, ...); for a cell that is not a
+    # candidate, why not (FORMULA, UNKNOWN)
+    reason: str = PART
 
 
 def classify(
@@ -89,6 +94,7 @@ def classify(
     """
     st = settings(form.id)
     kind = raw.kind if raw is not None else "document"
+    typed = kind == "document" or (raw is not None and raw.typed_totals)
     raw_cells = raw.cells if raw is not None else {}
     typed_keys = getattr(raw, "typed_keys", None) or set()
     probe = getattr(raw, "formula_of", None)
@@ -106,7 +112,18 @@ def classify(
             v = values.get(k)
             typ = f.type if f.type in ("signed", "amount") else "count"
             if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
-                out[k] = Cell(k, None, None, typ)
+                rc = raw_cells.get(k)
+                # as xltools.evaluate decides: the formula of a total that has an unusable part,
+                # unless typed over; else a blank to fill in
+                formula = f.is_total and rc is not None and kind != "document"
+                if formula and not rc.uncached_formula:
+                    formula = (
+                        not typed
+                        and any(values.get(p) is None for p in f.sum_of)
+                        and k not in typed_keys
+                        and (probe is None or probe(k) is not False)
+                    )
+                out[k] = Cell(k, None, None, typ, FORMULA if formula else UNKNOWN)
                 continue
             weight, reason = st.part, PART
             if f.is_total and kind != "document":
@@ -119,7 +136,7 @@ def classify(
                 else:
                     formula = probe(k) if probe is not None else None
                 if formula or (formula is None and agrees):
-                    out[k] = Cell(k, v, None, typ)
+                    out[k] = Cell(k, v, None, typ, FORMULA)
                     continue
                 # typed over the formula: agreeing, a typed total; disagreeing, the red flag
                 weight, reason = (
