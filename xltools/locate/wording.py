@@ -10,6 +10,7 @@ names them all.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cached_property
 from typing import Any
 
 from xltools.findings import LOCATE, Finding
@@ -72,13 +73,8 @@ def locate_findings(
     if not shown:
         return findings
     # every located change at once: what the messages together claim
-    together = after(
-        form,
-        values,
-        cells,
-        [c for oc, _ in shown if oc.status == LOCATED for c in oc.solutions[0].changes],
-    )
-    words = _Words(form, values, cells, findings, t, together)
+    every = [c for oc, _ in shown if oc.status == LOCATED for c in oc.solutions[0].changes]
+    words = _Words(form, values, cells, findings, t, every)
     added: list[Finding] = []
     notes: dict[int, list[tuple[Outcome, bool]]] = {}  # finding -> (outcome, solved by it alone)
     for oc, rel in shown:
@@ -114,11 +110,16 @@ class _Words:
         cells: dict[str, Cell],
         findings: list[Finding],
         t: dict[str, str],
-        together: After,
+        every: list[Change],
     ) -> None:
         self.form, self.values, self.cells, self.all, self.t = form, values, cells, findings, t
-        self.together = together
+        self.every = every  # every located change of the report
         self.order = {k: i for i, k in enumerate(form.keys)}
+
+    @cached_property
+    def together(self) -> After:
+        """Every located change applied at once."""
+        return after(self.form, self.values, self.cells, self.every)
 
     def change(self, c: Change) -> str:
         return self.t["change"].format(where=self.form.field(c.key).where, new=fmt(c.new))
@@ -165,6 +166,12 @@ class _Words:
             return t["result_together"].format(fills=self.fills(self.together))
         return t["result_part"].format(rest=self.rest(own))
 
+    def rest_ways(self, oc: Outcome) -> str:
+        """What the ways of a tie leave for every relation to hold (the first way's view: the
+        ways differ only within their part)."""
+        first = after(self.form, self.values, self.cells, oc.solutions[0].changes)
+        return "" if first.holds else self.t["rest_ways"].format(rest=self.rest(first))
+
     def ways_hold(self, ways: list[Solution], fills: bool = True) -> list[After] | None:
         """Each way applied alone, if every one makes every relation hold (without filling any
         blank cell unless `fills`); else None."""
@@ -183,11 +190,8 @@ class _Words:
         sheet = explained[0].sheet
         if oc.status in (TOO_MANY, TIMEOUT, FAILED) or (oc.status == TIED and oc.more_ties):
             scope, rest = t["scope_all"], ""
-            if oc.status == TIED:
-                first = after(form, self.values, self.cells, oc.solutions[0].changes)
-                if self.ways_hold(oc.solutions, fills=False) is None:
-                    scope = t["scope_part"]
-                    rest = t["rest_ways"].format(rest=self.rest(first)) if not first.holds else ""
+            if oc.status == TIED and self.ways_hold(oc.solutions, fills=False) is None:
+                scope, rest = t["scope_part"], self.rest_ways(oc)
             msg = {TOO_MANY: t["too_many"], TIMEOUT: t["timeout"], FAILED: t["failed"]}.get(
                 oc.status, t["many_ties"]
             )
@@ -253,10 +257,6 @@ class _Words:
             )
             for i, sol in enumerate(oc.solutions)
         )
-        rest = ""
-        if states is None:
-            first = after(form, self.values, self.cells, oc.solutions[0].changes)
-            rest = t["rest_ways"].format(rest=self.rest(first)) if not first.holds else ""
         text = t["tied"].format(
             sheet=sheet,
             k=len(oc.solutions),
@@ -264,7 +264,7 @@ class _Words:
             n=n,
             errors=errors,
             scope=t["scope_all" if states else "scope_part"],
-            rest=rest,
+            rest="" if states else self.rest_ways(oc),
             alternatives=alternatives,
         )
         if oc.unproven:
