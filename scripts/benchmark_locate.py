@@ -16,7 +16,9 @@ With `--against OLD`, another source tree (e.g. `git worktree add /tmp/xltools-o
 is measured on the same reports in the same session: each round runs every form in a fresh
 child process of the old tree, then of this one (the order swapped every other round), and
 prints each child's figures with the load average; the summary is the median over rounds of
-each tree's p95 and median, and new/old.
+each tree's p95 and median, wall and CPU, and new/old. On a busy machine the wall figures say
+more about the others' work than about either tree: `--instructions N` adds the instructions
+executed per report (Valgrind's callgrind over N reports per form), which do not depend on it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import json
 import os
 import platform
 import random
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -78,15 +82,20 @@ def cases(form_id: str, n: int, rng: random.Random):
         yield raw, report, base, good, planted, values
 
 
-def measure(form_id: str, n: int, seed: int) -> dict:
+def measure(
+    form_id: str, n: int, seed: int, locate: bool = True, time_limit: float | None = None
+) -> dict:
     """Wall and thread-CPU seconds per report, the outcomes and the single planted errors
-    located exactly, for N erroneous reports of one form."""
+    located exactly, for N erroneous reports of one form (without `locate`, the reports are
+    only built: the baseline of an instruction count)."""
     rng = random.Random(seed)
     form = load_form(form_id)
     prepared = list(cases(form_id, n, rng))
     # warm up: imports and the first solver set-up are paid once per worker process
     raw, report, base, *_ = prepared[0]
     locate_findings(form, report.values, base, raw=raw)
+    if not locate:
+        return {"form": form_id, "reports": len(prepared)}
 
     wall, cpu = [], []
     outcomes: Counter[str] = Counter()
@@ -94,7 +103,7 @@ def measure(form_id: str, n: int, seed: int) -> dict:
     exact: Counter[str] = Counter()
     for raw, report, base, good, planted, values in prepared:
         t0, c0 = time.perf_counter(), time.thread_time()
-        out = locate_findings(form, report.values, base, raw=raw)
+        out = locate_findings(form, report.values, base, raw=raw, time_limit=time_limit)
         wall.append(time.perf_counter() - t0)
         cpu.append(time.thread_time() - c0)
         loc = [f for f in out if f.rule == "locate"]
@@ -171,6 +180,45 @@ def child(tree: Path, form_id: str, n: int, seed: int) -> dict:
     return json.loads(out.stdout)
 
 
+def instructions(tree: Path, form_id: str, n: int, seed: int) -> float:
+    """Instructions executed per report by the localisation step (Valgrind's callgrind): the
+    run that localises N reports less the run that only builds them. The count does not depend
+    on how busy the machine is."""
+    counts = []
+    for locate in (False, True):
+        out = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                os.path.realpath(sys.executable),
+                __file__,
+                "--json",
+                "--form",
+                form_id,
+                "--n",
+                str(n),
+                "--seed",
+                str(seed),
+                # fifty times slower under callgrind: no report may run into the time limit
+                "--time-limit",
+                "1000",
+                *([] if locate else ["--no-locate"]),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={
+                **os.environ,
+                "XLTOOLS_BENCH_TREE": str(tree),
+                "PYTHONPATH": "",
+                "PYTHONHASHSEED": "0",
+            },
+        )
+        counts.append(int(re.search(r"Collected : (\d+)", out.stderr).group(1)))
+    return (counts[1] - counts[0]) / n
+
+
 def compare(old: Path, forms: list[str], n: int, seed: int, rounds: int) -> None:
     new = TREE
     figures: dict[tuple[str, str], list[tuple[float, float]]] = {}
@@ -182,22 +230,28 @@ def compare(old: Path, forms: list[str], n: int, seed: int, rounds: int) -> None
             for side, tree in order:
                 before = load()
                 m = child(tree, form_id, n, seed)
-                p95, median = ms(m["wall"], 0.95), statistics.median(m["wall"]) * 1000
-                figures.setdefault((form_id, side), []).append((p95, median))
+                got = (
+                    ms(m["wall"], 0.95),
+                    statistics.median(m["wall"]) * 1000,
+                    ms(m["cpu"], 0.95),
+                    statistics.median(m["cpu"]) * 1000,
+                )
+                figures.setdefault((form_id, side), []).append(got)
                 print(
-                    f"round {r + 1}, form {form_id}, {side}: wall p95 {p95:.1f} ms, median "
-                    f"{median:.1f} ms, CPU p95 {ms(m['cpu'], 0.95):.1f} ms "
+                    f"round {r + 1}, form {form_id}, {side}: wall p95 {got[0]:.1f} ms, median "
+                    f"{got[1]:.1f} ms; CPU p95 {got[2]:.1f} ms, median {got[3]:.1f} ms "
                     f"(load average {before} before, {load()} after)",
                     flush=True,
                 )
-    print(f"\nold = {old}\nnew = {new}\nmedian over {rounds} rounds (wall ms per report):")
+    print(f"\nold = {old}\nnew = {new}\nmedian over {rounds} rounds (ms per report):")
     for form_id in forms:
         o = [statistics.median(x) for x in zip(*figures[(form_id, "old")])]
         w = [statistics.median(x) for x in zip(*figures[(form_id, "new")])]
-        print(
-            f"  form {form_id}: p95 old {o[0]:.1f}, new {w[0]:.1f} (new/old {w[0] / o[0]:.2f}); "
-            f"median old {o[1]:.1f}, new {w[1]:.1f} (new/old {w[1] / o[1]:.2f})"
-        )
+        for i, what in enumerate(("wall p95", "wall median", "CPU p95", "CPU median")):
+            print(
+                f"  form {form_id}, {what}: old {o[i]:.1f}, new {w[i]:.1f} "
+                f"(new/old {w[i] / o[i]:.2f})"
+            )
 
 
 def main() -> None:
@@ -207,11 +261,20 @@ def main() -> None:
     ap.add_argument("--form", action="append", help="form id (default: 2021 and 2019)")
     ap.add_argument("--against", type=Path, help="another source tree, measured alternately")
     ap.add_argument("--rounds", type=int, default=3, help="with --against: rounds per tree")
+    ap.add_argument(
+        "--instructions",
+        type=int,
+        metavar="N",
+        help="with --against: also count the instructions per report over N reports (callgrind)",
+    )
     ap.add_argument("--json", action="store_true", help="print one form's figures as JSON")
+    ap.add_argument("--no-locate", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--time-limit", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
     forms = args.form or ["2021", "2019"]
     if args.json:
-        print(json.dumps(measure(forms[0], args.n, args.seed)))
+        m = measure(forms[0], args.n, args.seed, not args.no_locate, args.time_limit)
+        print(json.dumps(m))
         return
     print(
         f"({platform.python_version()}, {platform.machine()}, one process; "
@@ -219,6 +282,18 @@ def main() -> None:
     )
     if args.against:
         compare(args.against.resolve(), forms, args.n, args.seed, args.rounds)
+        if args.instructions:
+            if not shutil.which("valgrind"):
+                raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+            print(f"instructions per report (callgrind, {args.instructions} reports per form):")
+            for form_id in forms:
+                o, w = (
+                    instructions(tree, form_id, args.instructions, args.seed)
+                    for tree in (args.against.resolve(), TREE)
+                )
+                print(
+                    f"  form {form_id}: old {o / 1e6:.2f} M, new {w / 1e6:.2f} M (new/old {w / o:.2f})"
+                )
     else:
         for form_id in forms:
             report(measure(form_id, args.n, args.seed))

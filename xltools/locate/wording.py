@@ -14,8 +14,8 @@ from functools import cached_property
 from typing import Any
 
 from xltools.findings import LOCATE, Finding
-from xltools.locate.after import After, after
-from xltools.locate.cells import FLAGGED, OVERWRITTEN_TOTAL, TYPED_TOTAL, Cell, classify, settings
+from xltools.locate.after import After, Ground
+from xltools.locate.cells import FLAGGED, OVERWRITTEN_TOTAL, TYPED_TOTAL, classify, settings
 from xltools.locate.outcome import (
     FAILED,
     LOCATED,
@@ -74,12 +74,13 @@ def locate_findings(
         return findings
     # every located change at once: what the messages together claim
     every = [c for oc, _ in shown if oc.status == LOCATED for c in oc.solutions[0].changes]
-    words = _Words(form, values, cells, findings, t, every)
+    ground = Ground(form, cells)
+    words = _Words(form, ground, findings, t, every)
     added: list[Finding] = []
     notes: dict[int, list[tuple[Outcome, bool]]] = {}  # finding -> (outcome, solved by it alone)
     for oc, rel in shown:
         severity = ERROR if any(findings[i].severity == ERROR for i in rel) else WARNING
-        own = after(form, values, cells, oc.solutions[0].changes) if oc.status == LOCATED else None
+        own = ground.after(oc.solutions[0].changes) if oc.status == LOCATED else None
         solved = [i for i in rel if own is not None and _solved(findings[i], own)]
         added += words.findings(oc, rel, solved, own, severity)
         for i in rel:
@@ -106,20 +107,19 @@ class _Words:
     def __init__(
         self,
         form: Form,
-        values: dict[str, Any],
-        cells: dict[str, Cell],
+        ground: Ground,
         findings: list[Finding],
         t: dict[str, str],
         every: list[Change],
     ) -> None:
-        self.form, self.values, self.cells, self.all, self.t = form, values, cells, findings, t
+        self.form, self.ground, self.all, self.t = form, ground, findings, t
         self.every = every  # every located change of the report
         self.order = {k: i for i, k in enumerate(form.keys)}
 
     @cached_property
     def together(self) -> After:
         """Every located change applied at once."""
-        return after(self.form, self.values, self.cells, self.every)
+        return self.ground.after(self.every)
 
     def change(self, c: Change) -> str:
         return self.t["change"].format(where=self.form.field(c.key).where, new=fmt(c.new))
@@ -169,16 +169,19 @@ class _Words:
     def rest_ways(self, oc: Outcome) -> str:
         """What the ways of a tie leave for every relation to hold (the first way's view: the
         ways differ only within their part)."""
-        first = after(self.form, self.values, self.cells, oc.solutions[0].changes)
+        first = self.ground.after(oc.solutions[0].changes)
         return "" if first.holds else self.t["rest_ways"].format(rest=self.rest(first))
 
     def ways_hold(self, ways: list[Solution], fills: bool = True) -> list[After] | None:
         """Each way applied alone, if every one makes every relation hold (without filling any
         blank cell unless `fills`); else None."""
-        states = [after(self.form, self.values, self.cells, s.changes) for s in ways]
-        if all(a.holds and (fills or not a.fills) for a in states):
-            return states
-        return None
+        states = []
+        for s in ways:
+            a = self.ground.after(s.changes)
+            if not a.holds or (a.fills and not fills):
+                return None
+            states.append(a)
+        return states
 
     def findings(
         self, oc: Outcome, rel: list[int], solved: list[int], own: After | None, severity: str
@@ -318,7 +321,7 @@ class _Words:
                 )
         if all(oc.status == LOCATED for oc, _ in by):
             changes = [c for oc, _ in by for c in oc.solutions[0].changes]
-            state = after(self.form, self.values, self.cells, changes)
+            state = self.ground.after(changes)
             if not state.failing:
                 return t["note_together"].format(changes="、".join(self.change(c) for c in changes))
         tied = [oc for oc, _ in by if oc.status == TIED and not oc.more_ties]
