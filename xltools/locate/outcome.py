@@ -22,12 +22,10 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Solution:
-    """One way: the candidates it changes, and the values the unknown cells of its relations
-    (blank or unusable) must take for them to hold (`fills`; not candidates, no cost)."""
+    """One way: the candidates it changes, and what they weigh together."""
 
     changes: tuple[Change, ...]
     cost: float
-    fills: tuple[Change, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
