@@ -39,6 +39,7 @@ class _Plan:
 
     rels: tuple[Relation, ...]
     keys: tuple[str, ...]  # every cell of the relations, in the form's order
+    pos: dict[str, int]  # key -> its position in `keys`
     coef: np.ndarray  # relations x keys
     has: np.ndarray  # coef != 0
     eq: np.ndarray  # per relation: an equality
@@ -77,6 +78,7 @@ def _plan(form: Form) -> _Plan:
     plan = _Plan(
         rels,
         keys,
+        pos,
         coef,
         coef != 0,
         np.array([r.op == "=" for r in rels]),
@@ -94,15 +96,13 @@ class Ground:
     def __init__(self, form: Form, cells: dict[str, Cell]) -> None:
         self.plan = plan = _plan(form)
         self.cells = cells
-        self.pos = {k: j for j, k in enumerate(plan.keys)}
+        self.pos = plan.pos
         self.x = np.array(
             [np.nan if (v := cells[k].value) is None else float(v) for k in plan.keys]
         )
-        self.formulas = [
-            (self.pos[k], np.array([self.pos[p] for p in parts]))
-            for k, parts in plan.totals
-            if cells.get(k) is not None and cells[k].reason == FORMULA
-        ]
+        formulas = tuple(k for k, _ in plan.totals if k in cells and cells[k].reason == FORMULA)
+        self.formulas = frozenset(self.pos[k] for k in formulas)
+        self.levels = _levels(plan, self.pos, formulas)
         self.blanks = tuple(k for k in plan.keys if cells[k].reason == UNKNOWN)
         self._seen: dict[tuple, After] = {}
 
@@ -138,9 +138,12 @@ class Ground:
         return tuple(plan.rels[i] for i in np.flatnonzero(bad))
 
     def _recompute(self, x: np.ndarray) -> None:
-        """Every formula total from its parts (a total of totals after them)."""
-        for i, parts in self.formulas:
-            x[i] = round(float(x[parts].sum()), 6)
+        """Every formula total from its parts (a total of totals after them), unknown where a
+        part is."""
+        for idx, sums, has in self.levels:
+            unknown = np.isnan(x)
+            total = np.round(sums @ np.where(unknown, 0.0, x), 6)
+            x[idx] = np.where((has & unknown).any(axis=1), np.nan, total)
 
     def _fill(self, x: np.ndarray) -> dict[str, Any]:
         """Each blank cell that the equalities determine one by one (an equality with one
@@ -149,7 +152,7 @@ class Ground:
         plan, cells = self.plan, self.cells
         fills: dict[str, Any] = {}
         blanks = {self.pos[k] for k in self.blanks}
-        allowed = blanks | {i for i, _ in self.formulas if np.isnan(x[i])}
+        allowed = blanks | {i for i in self.formulas if np.isnan(x[i])}
         rows = np.flatnonzero(plan.eq)
         found = True
         while found:
@@ -173,3 +176,33 @@ class Ground:
                 found = True
         self._recompute(x)
         return fills
+
+
+_LEVELS: dict[tuple, tuple[_Plan, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]] = {}
+
+
+def _levels(
+    plan: _Plan, pos: dict[str, int], formulas: tuple[str, ...]
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The formula totals in levels (a total of totals in the level after its parts'), each as
+    (their positions, the sum matrix over all cells, its nonzeros). Workbooks of one template
+    share them: kept per form and set of formula cells."""
+    key = (id(plan), formulas)
+    hit = _LEVELS.get(key)
+    if hit is not None and hit[0] is plan:
+        return hit[1]
+    parts = dict(plan.totals)
+    level: dict[str, int] = {}
+    for k in formulas:  # parts before their totals (plan.totals' order)
+        level[k] = 1 + max((level.get(p, 0) for p in parts[k]), default=0)
+    out = []
+    for n in sorted(set(level.values())):
+        ks = [k for k in formulas if level[k] == n]
+        sums = np.zeros((len(ks), len(pos)))
+        for i, k in enumerate(ks):
+            sums[i, [pos[p] for p in parts[k]]] = 1.0
+        out.append((np.array([pos[k] for k in ks], dtype=int), sums, sums != 0))
+    if len(_LEVELS) >= 64:
+        _LEVELS.clear()
+    _LEVELS[key] = (plan, out)
+    return out

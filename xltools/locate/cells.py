@@ -99,54 +99,73 @@ def classify(
     typed_keys = getattr(raw, "typed_keys", None) or set()
     probe = getattr(raw, "formula_of", None)
     flagged = {f.key for f in findings if f.rule == "value-coerced" and f.key}
+    out: dict[str, Cell] = {}
+    for k, f, typ, own_sum in _layout(form):
+        v = values.get(k)
+        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+            rc = raw_cells.get(k)
+            # as xltools.evaluate decides: the formula of a total that has an unusable part,
+            # unless typed over; else a blank to fill in
+            formula = f.is_total and rc is not None and kind != "document"
+            if formula and not rc.uncached_formula:
+                formula = (
+                    not typed
+                    and any(values.get(p) is None for p in f.sum_of)
+                    and k not in typed_keys
+                    and (probe is None or probe(k) is not False)
+                )
+            out[k] = Cell(k, None, None, typ, FORMULA if formula else UNKNOWN)
+            continue
+        weight, reason = st.part, PART
+        if f.is_total and kind != "document":
+            rc = raw_cells.get(k)
+            agrees = all(rel.holds(values) is not False for rel in own_sum)
+            if rc is not None and rc.uncached_formula:
+                formula: bool | None = True
+            elif k in typed_keys:
+                formula = False
+            else:
+                formula = probe(k) if probe is not None else None
+            if formula or (formula is None and agrees):
+                out[k] = Cell(k, v, None, typ, FORMULA)
+                continue
+            # typed over the formula: agreeing, a typed total; disagreeing, the red flag
+            weight, reason = (
+                (st.typed_total, TYPED_TOTAL)
+                if agrees
+                else (st.overwritten_total, OVERWRITTEN_TOTAL)
+            )
+        elif f.is_total:
+            weight, reason = st.typed_total, TYPED_TOTAL
+        if k in flagged and st.flagged < weight:
+            weight, reason = st.flagged, FLAGGED
+        out[k] = Cell(k, v, weight, typ, reason)
+    return out
+
+
+_LAYOUTS: dict[str, tuple[Form, tuple]] = {}
+
+
+def _layout(form: Form) -> tuple[tuple[str, Any, str, tuple[Relation, ...]], ...]:
+    """Per cell of the error relations, in their order: key, field, kind of number, the total's
+    own relations (it is the sum of the other cells); worked out once per form."""
+    hit = _LAYOUTS.get(form.id)
+    if hit is not None and hit[0] is form:
+        return hit[1]
+    rels = hard_relations(form)
     own_sum: dict[str, list[Relation]] = {}
-    for r in hard_relations(form):
+    for r in rels:
         if r.is_sum_of:
             own_sum.setdefault(r.at, []).append(r)
-    out: dict[str, Cell] = {}
-    for r in hard_relations(form):
-        for k, _ in r.terms:
-            if k in out:
-                continue
-            f = form.by_key[k]
-            v = values.get(k)
-            typ = f.type if f.type in ("signed", "amount") else "count"
-            if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
-                rc = raw_cells.get(k)
-                # as xltools.evaluate decides: the formula of a total that has an unusable part,
-                # unless typed over; else a blank to fill in
-                formula = f.is_total and rc is not None and kind != "document"
-                if formula and not rc.uncached_formula:
-                    formula = (
-                        not typed
-                        and any(values.get(p) is None for p in f.sum_of)
-                        and k not in typed_keys
-                        and (probe is None or probe(k) is not False)
-                    )
-                out[k] = Cell(k, None, None, typ, FORMULA if formula else UNKNOWN)
-                continue
-            weight, reason = st.part, PART
-            if f.is_total and kind != "document":
-                rc = raw_cells.get(k)
-                agrees = all(rel.holds(values) is not False for rel in own_sum.get(k, ()))
-                if rc is not None and rc.uncached_formula:
-                    formula: bool | None = True
-                elif k in typed_keys:
-                    formula = False
-                else:
-                    formula = probe(k) if probe is not None else None
-                if formula or (formula is None and agrees):
-                    out[k] = Cell(k, v, None, typ, FORMULA)
-                    continue
-                # typed over the formula: agreeing, a typed total; disagreeing, the red flag
-                weight, reason = (
-                    (st.typed_total, TYPED_TOTAL)
-                    if agrees
-                    else (st.overwritten_total, OVERWRITTEN_TOTAL)
-                )
-            elif f.is_total:
-                weight, reason = st.typed_total, TYPED_TOTAL
-            if k in flagged and st.flagged < weight:
-                weight, reason = st.flagged, FLAGGED
-            out[k] = Cell(k, v, weight, typ, reason)
-    return out
+    keys = dict.fromkeys(k for r in rels for k, _ in r.terms)
+    layout = tuple(
+        (
+            k,
+            form.by_key[k],
+            form.by_key[k].type if form.by_key[k].type in ("signed", "amount") else "count",
+            tuple(own_sum.get(k, ())),
+        )
+        for k in keys
+    )
+    _LAYOUTS[form.id] = (form, layout)
+    return layout

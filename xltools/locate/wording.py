@@ -114,7 +114,10 @@ class _Words:
     ) -> None:
         self.form, self.ground, self.all, self.t = form, ground, findings, t
         self.every = every  # every located change of the report
-        self.order = {k: i for i, k in enumerate(form.keys)}
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self.form.keys)}
 
     @cached_property
     def together(self) -> After:
