@@ -141,6 +141,10 @@ def problems(form: Form, cells: dict[str, Cell], st: Settings, deadline: float) 
             continue
         violated = tuple(r for r, b in zip(g.relations, bad) if b)
         for sub, sub_info in _eliminate_computed(g, info):
+            if not _violated(sub, sub_info).any() and all(
+                c.weight is not None and c.value is not None for c in sub_info
+            ):
+                continue  # nothing fails and no cell is free: nothing is implied either
             p = Problem.of(sub, sub_info, st, deadline, violated)
             # a relation the others imply was dropped with the computed cells; where it failed
             # (the corner total's second relation, with a blank cell in its table), a relation
