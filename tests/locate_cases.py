@@ -1,5 +1,6 @@
 """Consistent random tables built from the form's own relations, for localisation tests and the
-benchmark: every part a whole number >= 0, every total and balance right."""
+benchmark: every part a whole number >= 0, every total and balance right; and random reports
+with errors planted in them."""
 
 from __future__ import annotations
 
@@ -83,3 +84,39 @@ def raw_form(
         v = meta.get(f.key, values.get(f.key, 0 if f.is_numeric and not f.is_meta else None))
         raw.cells[f.key] = RawCell(v, f.sheet, f.cell)
     return raw
+
+
+FORMS = ("2021", "2019")
+
+
+def t34_keys(form_id: str) -> list[str]:
+    return [f.key for f in load_form(form_id).fields if f.sheet in ("表三", "表四")]
+
+
+def random_reports(seed: int, per_form: int, blanks: bool = False) -> list:
+    """(form, values, raw) with one to three wrong cells of tables 3 and 4: published documents
+    (every total typed), workbooks whose totals agree with their parts or not, and workbooks
+    whose totals are the template's formulas (no cached value), a tenth typed over. With
+    `blanks`, one or two cells of tables 3 and 4 left blank as well, in every other report."""
+    rng = random.Random(seed)
+    cases = []
+    for form_id in FORMS:
+        form = load_form(form_id)
+        keys = t34_keys(form_id)
+        totals = sorted(f.key for f in form.fields if f.is_total)
+        for i in range(per_form):
+            values = consistent_values(form_id, rng)
+            for k in rng.sample(keys, rng.choice([1, 2, 2, 3, 3])):
+                values[k] = max(0, values[k] + rng.choice([-5, -2, -1, 1, 2, 3, 10]))
+            if blanks and i % 2:
+                for k in rng.sample(keys, rng.choice([1, 2])):
+                    values[k] = None
+            raw = raw_form(form_id, values, kind="document" if i % 3 else "workbook")
+            if i % 3 == 1:
+                raw.kind = "workbook"
+                for k in totals:
+                    if rng.random() < 0.9:
+                        cell = raw.cells[k]
+                        raw.cells[k] = RawCell(None, cell.sheet, cell.cell, True)
+            cases.append((form, values, raw))
+    return cases

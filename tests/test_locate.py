@@ -7,10 +7,12 @@ import random
 import re
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
 from factory import ROOT, make_workbook, zero_values
-from locate_cases import complete, consistent_values, raw_form
+from locate_cases import complete, consistent_values, random_reports, raw_form
 from openpyxl import load_workbook
 
 from xltools.annotate import LOCATE_FILL, annotate
@@ -19,14 +21,20 @@ from xltools.locate import (
     LOCATED,
     TIED,
     Cell,
+    Outcome,
     classify,
     hard_relations,
     localise,
     locate_findings,
     relations,
+    search,
     settings,
     texts,
 )
+from xltools.locate import problem as problem_room
+from xltools.locate import solve as solve_room
+from xltools.locate.problem import Problem, problems
+from xltools.locate.whole import lighter_outside
 from xltools.pipeline import check_file
 from xltools.spec import load_form
 from xltools.values import fmt
@@ -596,31 +604,6 @@ def test_one_wrong_cell_counts_one_error_everywhere_counts_are_shown(tmp_path):
     assert [m.rule for m in view.messages] == ["t4-total", "locate"]
 
 
-def _random_reports(seed: int, per_form: int) -> list:
-    """Reports with one to three wrong cells of tables 3 and 4: published documents (every total
-    typed), workbooks whose totals agree with their parts or not, and workbooks whose totals are
-    the template's formulas (no cached value), a tenth typed over."""
-    rng = random.Random(seed)
-    cases = []
-    for form_id in FORMS:
-        form = load_form(form_id)
-        keys = t34_keys(form_id)
-        totals = sorted(f.key for f in form.fields if f.is_total)
-        for i in range(per_form):
-            values = consistent_values(form_id, rng)
-            for k in rng.sample(keys, rng.choice([1, 2, 2, 3, 3])):
-                values[k] = max(0, values[k] + rng.choice([-5, -2, -1, 1, 2, 3, 10]))
-            raw = raw_form(form_id, values, kind="document" if i % 3 else "workbook")
-            if i % 3 == 1:
-                raw.kind = "workbook"
-                for k in totals:
-                    if rng.random() < 0.9:
-                        cell = raw.cells[k]
-                        raw.cells[k] = cell.__class__(None, cell.sheet, cell.cell, True)
-            cases.append((form, values, raw))
-    return cases
-
-
 def _answers(cases: list) -> list:
     def ways(solutions, more):
         if more:  # which of the many are listed is the solver's choice
@@ -644,24 +627,21 @@ def _answers(cases: list) -> list:
 
 
 def test_the_quick_search_and_the_whole_program_give_the_same_answers(monkeypatch):
-    """Most answers come from the sets of cover cells (xltools.locate._by_covers); the whole
-    program, in one piece, gives the same answers, ties and less likely ways on random reports.
-    To stay fast the whole program bounds how far a cell may move by what the failing relations
-    are off by (_change_bound): the loose bound from the cells' own values gives them too."""
-    import numpy as np
-
-    import xltools.locate as L
-
-    cases = _random_reports(31, 24)
+    """Most answers come from the sets of cover cells (xltools.locate.search); the whole
+    program, in one piece (xltools.locate.whole), gives the same answers, ties and less likely
+    ways on random reports. To stay fast the whole program bounds how far a cell may move by what
+    the failing relations are off by (Problem.change_bound): the loose bound from the cells' own
+    values gives them too."""
+    cases = random_reports(31, 24)
     settled: list[str] = []
-    by_covers = L._by_covers
+    by_covers = solve_room.by_covers
 
     def counted(*args, **kwargs):
         out = by_covers(*args, **kwargs)
-        settled.append(out.status if isinstance(out, L.Outcome) else out)
+        settled.append(out.status if isinstance(out, Outcome) else out)
         return out
 
-    monkeypatch.setattr(L, "_by_covers", counted)
+    monkeypatch.setattr(solve_room, "by_covers", counted)
     quick = _answers(cases)
     groups = sum(len(a) for a in quick)
     assert groups >= 50
@@ -671,14 +651,20 @@ def test_the_quick_search_and_the_whole_program_give_the_same_answers(monkeypatc
     assert any(more == "more" for a in quick for _, more, *_ in a)
     assert any(alts not in ([], "more") for a in quick for _, _, alts, _ in a)
 
-    monkeypatch.setattr(L, "_by_covers", lambda *a, **k: L._UNSETTLED)
-    monkeypatch.setattr(L, "_cover_bound", lambda *a, **k: None)
+    # the whole program alone: no search, and no bound from the cover cells
+    monkeypatch.setattr(solve_room, "by_covers", lambda *a, **k: search.UNSETTLED)
+    monkeypatch.setattr(solve_room, "cover_bound", lambda *a, **k: None)
     assert _answers(cases) == quick
     monkeypatch.setattr(
-        L,
-        "_change_bound",
-        lambda o, res, bad, cand: (
-            2 * (float(np.abs(o[cand]).max(initial=0)) + float(np.abs(res[bad]).sum())) + 10
+        Problem,
+        "change_bound",
+        lambda p: (
+            2
+            * (
+                float(np.abs(p.observed[p.candidate]).max(initial=0))
+                + float(np.abs(p.residual[p.violated]).sum())
+            )
+            + 10
         ),
     )
     assert _answers(cases) == quick
@@ -687,47 +673,29 @@ def test_the_quick_search_and_the_whole_program_give_the_same_answers(monkeypatc
 def test_the_proof_that_no_way_outside_the_covers_is_lighter():
     """When the lightest set of cover cells that holds weighs more than the bound, one run of the
     whole program must show that no way changing a cell outside them weighs as little
-    (xltools.locate._lighter_outside): true when one does, false when none does."""
-    import time
-
-    import numpy as np
-    from highspy import _core as hs
-
-    import xltools.locate as L
-
+    (xltools.locate.whole.lighter_outside): true when one does, false when none does."""
     form = load_form("2021")
     good = zero_values("2021")
     good.update(t4_review_upheld=2, t4_review_corrected=1, t4_review_total=3)
     values = dict(good, t4_review_total=5)
-    cells = classify(form, values)
-    [g] = [g for g in L._groups(form) if "t4_review_total" in g.keys]
-    info = [cells[k] for k in g.keys]
-    o = np.array([float(c.value) for c in info])
-    res = g.coef @ o
-    bad = L._violated(g, info)
-    cand = np.array([c.weight is not None for c in info])
-    covers = L._covers(g, info, bad, cand, o)
-    st = L.settings("2021")
-    total = np.array([g.keys.index("t4_review_total")])
-
-    def lighter(inside, weight):
-        return L._lighter_outside(
-            g, info, o, res, bad, st, time.monotonic() + 5, hs, cand, o, covers, inside, weight
-        )
+    [p] = [
+        p
+        for p in problems(form, classify(form, values), settings("2021"), time.monotonic() + 5)
+        if "t4_review_total" in p.keys
+    ]
+    total = np.array([p.keys.index("t4_review_total")])
 
     # raising one part by 2 (weight 1.0) is a way outside {total}; lowering the total weighs 1.1
-    assert lighter(total, 1.1) is True
-    assert lighter(total, 1.0) is True
-    assert lighter(total, 0.9) is False
-    assert lighter(np.arange(len(g.keys)), 5.0) is False
+    assert lighter_outside(p, total, 1.1) is True
+    assert lighter_outside(p, total, 1.0) is True
+    assert lighter_outside(p, total, 0.9) is False
+    assert lighter_outside(p, np.arange(len(p.keys)), 5.0) is False
 
 
 def test_the_parts_of_a_workbook_table_are_kept_per_pattern_of_formula_cells():
     """Workbooks of one template have their totals computed by the same formulas: the parts the
     relations fall into once those are substituted out are worked out once and kept, and give
     the answers that working them out afresh gives."""
-    import xltools.locate as L
-
     form = load_form("2021")
     rng = random.Random(12)
     reports = []
@@ -741,14 +709,15 @@ def test_the_parts_of_a_workbook_table_are_kept_per_pattern_of_formula_cells():
                 cell = raw.cells[f.key]
                 raw.cells[f.key] = cell.__class__(None, cell.sheet, cell.cell, True)
         reports.append(classify(form, values, raw=raw))
-    L._ELIMINATED.clear()
+    kept_parts = problem_room._ELIMINATED
+    kept_parts.clear()
     kept = [_answers_of(form, cells) for cells in reports]
-    assert len(L._ELIMINATED) == 1  # one pattern of formula cells among the six
-    [(group, parts)] = L._ELIMINATED.values()
+    assert len(kept_parts) == 1  # one pattern of formula cells among the six
+    [(group, parts)] = kept_parts.values()
     assert len(parts) == 6  # one balance per applicant column (the total column's is implied)
     fresh = []
     for cells in reports:
-        L._ELIMINATED.clear()
+        kept_parts.clear()
         fresh.append(_answers_of(form, cells))
     assert kept == fresh
 
