@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing as mp
 import os
 import platform
 import random
@@ -124,7 +125,10 @@ def uscc(i: int) -> str:
 
 
 def agency_name(i: int) -> str:
-    return f"{COUNTIES[i % len(COUNTIES)]}{DEPARTMENTS[(i // len(COUNTIES)) % len(DEPARTMENTS)]}（第{i:05d}号）"
+    return (
+        f"{COUNTIES[i % len(COUNTIES)]}"
+        f"{DEPARTMENTS[(i // len(COUNTIES)) % len(DEPARTMENTS)]}（第{i:05d}号）"
+    )
 
 
 def _bases() -> list[dict]:
@@ -333,8 +337,6 @@ def generate(
         jobs_fill.append((broken_values(i, bases, rng), str(p)))
         err_paths.append(p)
     t = time.perf_counter()
-    import multiprocessing as mp
-
     with mp.get_context("fork").Pool(jobs) as pool:
         for _ in pool.imap_unordered(_fill, jobs_fill, chunksize=16):
             pass
@@ -345,7 +347,8 @@ def generate(
         t = time.perf_counter()
         converted = lo_convert_many([p for _, p in lo_src], workdir / "lo-conv")
         log(
-            f"LibreOffice 另存 {len(converted)} 个工作簿（一次调用）：{time.perf_counter() - t:.1f} 秒；"
+            f"LibreOffice 另存 {len(converted)} 个工作簿（一次调用）："
+            f"{time.perf_counter() - t:.1f} 秒；"
             f"复制并改名为 {n_lo} 个单位的报表"
         )
         src_agency = {p.name: agency_name(i) for i, p in lo_src}
@@ -445,12 +448,10 @@ def child(mode: str, files: list[str], jobs: int, outdir: str) -> dict:
             "ratios": [c / f for c, f in zip(check_cpu, floor_cpu)],
         }
     if mode == "check":
-        from pathlib import Path as P
-
         from xltools.batch import check_paths
 
         c0, t0 = _cpu(), time.perf_counter()
-        reports = check_paths([P(p) for p in files], jobs)
+        reports = check_paths([Path(p) for p in files], jobs)
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
         statuses: dict[str, int] = {}
         for r in reports:
@@ -860,7 +861,8 @@ def report(args, m: dict, work: Path, tmp: Path, log, load_before) -> None:
     except (OSError, StopIteration):
         pass
     print(
-        f"# xltools 性能基准（{dt.date.today().isoformat()}，{os.cpu_count()} 核 {cpu_name}，Python {platform.python_version()}，"
+        f"# xltools 性能基准（{dt.date.today().isoformat()}，{os.cpu_count()} 核 {cpu_name}，"
+        f"Python {platform.python_version()}，"
         f"--jobs {args.jobs}）"
     )
     print()
@@ -870,17 +872,21 @@ def report(args, m: dict, work: Path, tmp: Path, log, load_before) -> None:
     )
     print()
     print(
-        f"工作簿：{n} 个无问题的由脚本（openpyxl）写成，公式没有缓存值；{len(lo)} 个无问题的由 LibreOffice 另存，"
-        f"公式有缓存值（{m['lo_distinct']} 个实际转换，其余复制后改单位名称和代码）；另有 {len(errors)} 个有错误的（脚本写成）。"
+        f"工作簿：{n} 个无问题的由脚本（openpyxl）写成，公式没有缓存值；"
+        f"{len(lo)} 个无问题的由 LibreOffice 另存，"
+        f"公式有缓存值（{m['lo_distinct']} 个实际转换，"
+        f"其余复制后改单位名称和代码）；另有 {len(errors)} 个有错误的（脚本写成）。"
     )
     print()
     print(
-        "| 测量 | 工作簿 | 工作簿/秒 | CPU 毫秒/工作簿 | 耗时（秒） | 峰值内存 MB | 比朴素做法快 | 说明 |"
+        "| 测量 | 工作簿 | 工作簿/秒 | CPU 毫秒/工作簿 | 耗时（秒） |"
+        " 峰值内存 MB | 比朴素做法快 | 说明 |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for name, count, rate, cpu_ms, wall, peak, ratio, note in rows:
         print(
-            f"| {name} | {count} | {rate:,.0f} | {cpu_ms:.2f} | {wall:.2f} | {peak:.0f} | {ratio:.1f}× | {note} |"
+            f"| {name} | {count} | {rate:,.0f} | {cpu_ms:.2f} | {wall:.2f} |"
+            f" {peak:.0f} | {ratio:.1f}× | {note} |"
         )
     print()
     ratios: dict[tuple[str, str], tuple[float, float, float]] = {}
@@ -890,7 +896,8 @@ def report(args, m: dict, work: Path, tmp: Path, log, load_before) -> None:
         ratio = _median([r["check_cpu"] / r["floor_cpu"] for r in runs])
         ratios[(kind, name)] = (floor, check, ratio)
     print(
-        "| 单个工作簿（本进程，CPU） | 工作簿 | 下限：python-calamine 裸读取全部工作表（毫秒） | xltools 读取 + 全部规则（毫秒） | 与裸读取之比 |"
+        "| 单个工作簿（本进程，CPU） | 工作簿 | 下限：python-calamine 裸读取全部工作表（毫秒） |"
+        " xltools 读取 + 全部规则（毫秒） | 与裸读取之比 |"
     )
     print("|---|---:|---:|---:|---:|")
     for kind, label, files in kinds:
@@ -909,7 +916,8 @@ def report(args, m: dict, work: Path, tmp: Path, log, load_before) -> None:
     con_ok = con["statuses"].get("ok", 0)
     statuses = {kind: perfile[(kind, "now")][0]["statuses"] for kind, _, _ in kinds}
     print(
-        f"核对：check 结果 {chk['statuses']}；无问题汇总中已通过 {con_ok}/{n}、计入 {con['included']}"
+        f"核对：check 结果 {chk['statuses']}；无问题汇总中已通过 {con_ok}/{n}、"
+        f"计入 {con['included']}"
         f"（各状态 {con['statuses']}）；"
         f"本进程读取结果 {statuses}。"
     )

@@ -6,10 +6,11 @@
 For each round, each tree runs in a fresh child process (old, new, old, new, ...): the child
 alternates passes of the floor (python-calamine reading every sheet, nothing else) with passes
 of xltools reading each file and running every rule (`read_raw` + `evaluate`, which both old
-and new trees have), and reports its fastest pass of each in CPU milliseconds per file. The
-figure compared is each tree's ratio to the floor measured in the same process, so a busy
-moment of a shared machine slows both sides of a ratio alike; the summary is the median over
-rounds and the new/old quotient of those medians.
+and new trees have: xltools.pipeline has had read_raw since it was made, imported from
+xltools.reader until the choice of reader moved into it), and reports its fastest pass of each
+in CPU milliseconds per file. The figure compared is each tree's ratio to the floor measured in
+the same process, so a busy moment of a shared machine slows both sides of a ratio alike; the
+summary is the median over rounds and the new/old quotient of those medians.
 
 DIR holds the workbooks (e.g. the `clean` folder that `scripts/benchmark.py --workdir DIR`
 generated and keeps).
@@ -26,6 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,12 +42,14 @@ from pathlib import Path
 tree, folder, passes = sys.argv[1], sys.argv[2], int(sys.argv[3])
 files = sorted(str(p) for p in Path(folder).glob("*.xlsx"))
 # the tree given, not an installed (editable) xltools
-sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(type(f), "__module__", "")]
+sys.meta_path = [
+    f for f in sys.meta_path if "__editable__" not in getattr(type(f), "__module__", "")
+]
 sys.path.insert(0, tree)
 import xltools
 assert xltools.__file__.startswith(tree), xltools.__file__
 from python_calamine import CalamineWorkbook
-from xltools.reader import read_raw
+from xltools.pipeline import read_raw
 from xltools.evaluate import evaluate
 
 def floor_one(p):
@@ -72,10 +77,12 @@ COUNT = r"""
 import sys
 from pathlib import Path
 tree, folder, n, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-sys.meta_path = [f for f in sys.meta_path if "__editable__" not in getattr(type(f), "__module__", "")]
+sys.meta_path = [
+    f for f in sys.meta_path if "__editable__" not in getattr(type(f), "__module__", "")
+]
 sys.path.insert(0, tree)
 from python_calamine import CalamineWorkbook
-from xltools.reader import read_raw
+from xltools.pipeline import read_raw
 from xltools.evaluate import evaluate
 files = sorted(str(p) for p in Path(folder).glob("*.xlsx"))
 evaluate(read_raw(files[0]))        # imports and first-use caches: in both runs, so they cancel
@@ -92,9 +99,6 @@ for p in files[1:1 + n]:
 
 def instructions(tree: Path, folder: Path, n: int, mode: str) -> float:
     """Instructions per file (callgrind), the run with n files less the run with none."""
-    import re
-    import shutil
-
     if not shutil.which("valgrind"):
         raise SystemExit("--instructions 需要 valgrind（apt-get install valgrind）")
     counts = []
@@ -174,7 +178,8 @@ def main() -> None:
             },
         )
         print(
-            f"{n} 个工作簿（valgrind callgrind）。新/旧：读取 + 全部规则的指令数 {got['new']['check'] / got['old']['check']:.3f}。"
+            f"{n} 个工作簿（valgrind callgrind）。"
+            f"新/旧：读取 + 全部规则的指令数 {got['new']['check'] / got['old']['check']:.3f}。"
         )
         return
     rows = {"old": [], "new": []}
@@ -184,7 +189,8 @@ def main() -> None:
             m["ratio"] = m["check"] / m["floor"]
             rows[side].append(m)
             print(
-                f"第 {r + 1} 轮 {side}: 裸读取 {m['floor']:.3f} 毫秒，读取 + 全部规则 {m['check']:.3f} 毫秒，"
+                f"第 {r + 1} 轮 {side}: 裸读取 {m['floor']:.3f} 毫秒，"
+                f"读取 + 全部规则 {m['check']:.3f} 毫秒，"
                 f"之比 {m['ratio']:.2f}",
                 file=sys.stderr,
             )
@@ -194,7 +200,8 @@ def main() -> None:
     }
     _table(args, "毫秒", {side: (m["floor"], m["check"], m["ratio"]) for side, m in med.items()})
     print(
-        f"{len(files)} 个工作簿，{args.rounds} 轮的中位数。新/旧：与裸读取之比 {med['new']['ratio'] / med['old']['ratio']:.3f}，"
+        f"{len(files)} 个工作簿，{args.rounds} 轮的中位数。"
+        f"新/旧：与裸读取之比 {med['new']['ratio'] / med['old']['ratio']:.3f}，"
         f"读取 + 全部规则耗时 {med['new']['check'] / med['old']['check']:.3f}。"
     )
 

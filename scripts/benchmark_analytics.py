@@ -34,6 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import xltools.analytics as analytics  # noqa: E402
+import xltools.consolidate as consolidate_module  # noqa: E402
+import xltools.summary as summary  # noqa: E402
+from xltools.spec import Indicators  # noqa: E402
+
 
 def _bench_module():
     spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "benchmark.py")
@@ -50,11 +55,6 @@ def _cpu() -> float:
 
 def child(mode: str, files: list[str], roster: str, jobs: int, outdir: str) -> dict:
     """One consolidation in this fresh process; returns its figures."""
-    import xltools.analytics as analytics
-    import xltools.consolidate as consolidate_module
-    import xltools.summary as summary
-    from xltools.spec import Indicators
-
     stage = {"seconds": 0.0}
     if mode == "without":
 
@@ -170,10 +170,12 @@ def main() -> None:
 
     w = runs["with"][0]
     print(
-        f"\n汇总 {args.n} 个单位（{w['groups']} 个分组，--jobs {args.jobs}，各 {args.rounds} 次交替，取中位数）"
+        f"\n汇总 {args.n} 个单位（{w['groups']} 个分组，--jobs {args.jobs}，"
+        f"各 {args.rounds} 次交替，取中位数）"
     )
     print(
-        f"系统负载（1/5/15 分钟）：开始 {load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f}，"
+        f"系统负载（1/5/15 分钟）：开始 {load_before[0]:.2f} / "
+        f"{load_before[1]:.2f} / {load_before[2]:.2f}，"
         f"结束 {load_after[0]:.2f} / {load_after[1]:.2f} / {load_after[2]:.2f}"
     )
     print("| 汇总 | 耗时（秒） | CPU（秒，含工作进程） |")
@@ -188,7 +190,8 @@ def main() -> None:
         f"{w['warnings']} 处，写“指标分析”工作表）：主进程 CPU 中位数 {med('with', 'stage'):.3f} 秒"
     )
     print(
-        f"目标：含指标的汇总耗时不超过不含时的 1.10 倍 —— 实测 {wall_ratio:.3f} 倍（CPU {cpu_ratio:.3f} 倍）："
+        "目标：含指标的汇总耗时不超过不含时的 1.10 倍 —— "
+        f"实测 {wall_ratio:.3f} 倍（CPU {cpu_ratio:.3f} 倍）："
         + ("达到" if wall_ratio <= 1.10 else "未达到")
     )
 

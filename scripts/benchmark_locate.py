@@ -292,7 +292,8 @@ def main() -> None:
                     for tree in (args.against.resolve(), TREE)
                 )
                 print(
-                    f"  form {form_id}: old {o / 1e6:.2f} M, new {w / 1e6:.2f} M (new/old {w / o:.2f})"
+                    f"  form {form_id}: old {o / 1e6:.2f} M, new {w / 1e6:.2f} M"
+                    f" (new/old {w / o:.2f})"
                 )
     else:
         for form_id in forms:

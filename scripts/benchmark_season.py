@@ -19,6 +19,7 @@ database (target < 50 MB) and of the kept files.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sqlite3
@@ -32,15 +33,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from benchmark import replicate  # noqa: E402
+
+from xltools.template import fill_workbook  # noqa: E402
+
 PLACEHOLDER = "聊城市基准测试局"
 CLI = [sys.executable, "-c", "from xltools.cli import main; main()"]
 
 
 def bases(folder: Path) -> list[Path]:
-    import json
-
-    from xltools.template import fill_workbook
-
     values = json.loads(
         (ROOT / "samples" / "data" / "聊城市商务和投资促进局.json").read_text(encoding="utf-8")
     )
@@ -56,8 +57,6 @@ def bases(folder: Path) -> list[Path]:
 
 
 def build(work: Path, n: int) -> list[Path]:
-    from benchmark import replicate
-
     base = bases(work)
     dirs = []
     for version in (1, 2, 3):
@@ -126,7 +125,8 @@ def main() -> None:
     db_mb = sum(p.stat().st_size for p in season.glob("season.db*")) / 2**20
     kept_mb = sum(p.stat().st_size for p in (season / "files").rglob("*") if p.is_file()) / 2**20
     print(
-        f"本届汇总，{3 * n + 1} 个文件中新收 1 个版本：{one:.1f} s；为无状态汇总的 {one / stateless:.2f} 倍（目标 ≤ 2）"
+        f"本届汇总，{3 * n + 1} 个文件中新收 1 个版本：{one:.1f} s；"
+        f"为无状态汇总的 {one / stateless:.2f} 倍（目标 ≤ 2）"
     )
     print(f"数据库：{versions} 个版本，{db_mb:.1f} MB（目标 < 50 MB）；保存的报表 {kept_mb:.1f} MB")
 

@@ -47,7 +47,8 @@ def keys_md() -> str:
         for f in form.fields:
             parts = " + ".join(f"`{k}`" for k in f.sum_of)
             out.append(
-                f"| `{f.key}` | {f.sheet} | {f.cell} | {f.row_caption} | {f.col_caption} | {f.type} | "
+                f"| `{f.key}` | {f.sheet} | {f.cell} | "
+                f"{f.row_caption} | {f.col_caption} | {f.type} | "
                 f"{'yes' if f.required else 'no'} | {parts} |\n"
             )
     return "".join(out)
@@ -63,13 +64,15 @@ def rules_md() -> str:
         "cleaning each cell, `reading` while reading the layout, `document` while reading a "
         "published report's text, `cross-year` by a season against the same agency's report of "
         "last year (thresholds of x-plausibility in season.toml), `peers` by a consolidation "
-        "against the other agencies of the group (indicators.md). `instances` counts its applications in the form "
+        "against the other agencies of the group (indicators.md). "
+        "`instances` counts its applications in the form "
         "(a rule per column of table 3, per total, …).\n",
     ]
     for fid in FORM_IDS:
         form = load_form(fid)
         out.append(
-            f"\n## Form {form.id}\n\n| id | severity | kind | stage | 校验 sheet | instances | description |\n"
+            f"\n## Form {form.id}\n\n| id | severity | kind | stage | 校验 sheet |"
+            " instances | description |\n"
         )
         out.append("|---|---|---|---|---|---|---|\n")
         seen: dict[str, list] = {}
@@ -78,7 +81,8 @@ def rules_md() -> str:
             row[1] += 1
         for rid, (r, n) in seen.items():
             out.append(
-                f"| `{rid}` | {SEVERITY_LABELS[r.severity]} ({r.severity}) | {r.kind} | {r.stage} | "
+                f"| `{rid}` | {SEVERITY_LABELS[r.severity]} ({r.severity}) | "
+                f"{r.kind} | {r.stage} | "
                 f"{'yes' if r.expressible else 'no'} | {n} | {r.description} |\n"
             )
     return "".join(out)
@@ -96,7 +100,8 @@ def statuses_md() -> str:
     for s, label in STATUS_LABELS.items():
         out.append(f"| `{s}` | {label} | `{STATUS_COLORS[s]}` |\n")
     out.append(
-        "\nIn a season folder (`xltools status`, the 本届情况 sheet, the web page) an agency's current "
+        "\nIn a season folder (`xltools status`, the 本届情况 sheet, the web page) "
+        "an agency's current "
         "version also shows whether it was signed off or its warnings explained:\n\n"
         "| board status | label | colour |\n|---|---|---|\n"
     )

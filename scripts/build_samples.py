@@ -10,12 +10,15 @@ Each data file is {key: value} as `xltools fill` takes it; a file whose keys bel
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from xltools.consolidate import consolidate  # noqa: E402
 from xltools.spec import load_form  # noqa: E402
 from xltools.template import fill_workbook  # noqa: E402
 
@@ -128,11 +131,6 @@ def build_last_year(
     data_dir: Path = ROOT / "samples" / "data", out_dir: Path = ROOT / "samples" / "last_year"
 ) -> list[Path]:
     """samples/last_year/报表/*.xlsx (2021 workbooks) and samples/last_year/汇总表.xlsx."""
-    import shutil
-    import tempfile
-
-    from xltools.consolidate import consolidate
-
     books = out_dir / "报表"
     books.mkdir(parents=True, exist_ok=True)
     written = []

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
+import json
 import os
 import random
 import re
@@ -33,6 +35,7 @@ import threading
 import time
 import urllib.request
 import zipfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -41,9 +44,11 @@ from urllib.parse import quote, urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from xltools.season import Season  # noqa: E402
+from xltools.pipeline import check_file  # noqa: E402
+from xltools.season import Origin, Season  # noqa: E402
 from xltools.season.accounts import ADMIN, add_account  # noqa: E402
 from xltools.season.workflow import Actor  # noqa: E402
+from xltools.template import fill_workbook  # noqa: E402
 
 USER = "负载测试"
 PASSWORD = "load test password 1"
@@ -69,10 +74,6 @@ def make_season(folder: Path, names: list[str], year: int = 2022) -> None:
 
 def filled(work: Path, agency: str, wrong: bool) -> bytes:
     """The reference agency's figures under `agency`'s name; `wrong` breaks a balance."""
-    import json
-
-    from xltools.template import fill_workbook
-
     values = json.loads(
         (ROOT / "samples" / "data" / "聊城市商务和投资促进局.json").read_text(encoding="utf-8")
     )
@@ -154,8 +155,10 @@ class Client:
         boundary = "----load" + os.urandom(8).hex()
         body = (
             (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
-                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n'
+                f"\r\n{csrf}\r\n"
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{name}"\r\n'
                 f"Content-Type: application/octet-stream\r\n\r\n"
             ).encode()
             + data
@@ -289,39 +292,37 @@ def rush(work: Path, n: int) -> None:
         for name, kind in plan
         if name in by_agency and by_agency[name][0][0] != expected.get(kind, "unreadable")
     ]
-    from collections import Counter
-
     print(
-        f"== {n} 个单位同时上传（{os.cpu_count()} 核，开始时系统负载 {load:.1f}；服务器为独立进程，回环地址）=="
+        f"== {n} 个单位同时上传（{os.cpu_count()} 核，开始时系统负载 {load:.1f}；"
+        "服务器为独立进程，回环地址）=="
     )
     print(f"  文件构成：{dict(Counter(k for _, k in plan))}")
     print(f"  HTTP 状态：{dict(Counter(codes))}")
     print(
-        f"  上传响应时间：p50 {statistics.median(times):.2f} s，p95 {pct(times, 95):.2f} s，最长 {max(times):.2f} s"
+        f"  上传响应时间：p50 {statistics.median(times):.2f} s，"
+        f"p95 {pct(times, 95):.2f} s，最长 {max(times):.2f} s"
     )
     print(f"  全部上传发出并得到响应：{sent:.1f} s；全部校验并记为版本：{recorded:.1f} s")
     print(
-        f"  服务器进程（含读取子进程）CPU 时间：共 {cpu:.1f} s，每个上传 {cpu / n * 1000:.0f} ms（接收、校验、记为版本）"
+        f"  服务器进程（含读取子进程）CPU 时间：共 {cpu:.1f} s，"
+        f"每个上传 {cpu / n * 1000:.0f} ms（接收、校验、记为版本）"
     )
     print(
-        f"  记为版本：{len(rows)} / {n}；丢失 {len(lost)}；记错单位或重复 {len(misplaced)}；状态不符 {len(wrong_status)}"
+        f"  记为版本：{len(rows)} / {n}；丢失 {len(lost)}；"
+        f"记错单位或重复 {len(misplaced)}；状态不符 {len(wrong_status)}"
     )
     print(
-        f"  版本状态：{dict(Counter(s for s, _ in (v[0] for v in by_agency.values())))}；服务器仍在运行：{alive}"
+        f"  版本状态：{dict(Counter(s for s, _ in (v[0] for v in by_agency.values())))}；"
+        f"服务器仍在运行：{alive}"
     )
     if lost or misplaced or wrong_status:
         print(f"  问题：丢失 {lost[:5]} 记错 {misplaced[:5]} 状态 {wrong_status[:5]}")
 
 
 def board(work: Path, m: int) -> None:
-    from xltools.pipeline import check_file
-    from xltools.season import Origin
-
     names = [f"某某市第{i:04d}局" for i in range(m)]
     folder = work / "board"
     make_season(folder, names)
-    import dataclasses
-
     files = workbooks(work)
     checked = {}
     for kind in ("good", "wrong"):

@@ -1,9 +1,13 @@
-"""The published-report importer's figures on the corpus built from data (tests/published_corpus.py):
+"""The published-report importer's figures on the corpus built from data \
+(tests/published_corpus.py):
 cells read, wrong, unread and explained, planted errors found, false findings; per format.
+(The first line, continued by a backslash, is the --help description.)
 
-    python scripts/published_figures.py            # the whole corpus (needs LibreOffice for one PDF producer)
-    python scripts/published_figures.py --keep DIR # keep the generated reports in DIR
-    python scripts/published_figures.py --scans    # also every LibreOffice PDF scanned two ways and read by OCR
+    python scripts/published_figures.py             # the whole corpus (needs LibreOffice for
+                                                    # one PDF producer)
+    python scripts/published_figures.py --keep DIR  # keep the generated reports in DIR
+    python scripts/published_figures.py --scans     # also every LibreOffice PDF scanned two
+                                                    # ways and read by OCR
 
 Scans (tests/published_scans.py): 200 dpi greyscale pages, and pages turned by 0.6° saved as
 JPEG, wrapped as image-only PDFs. A row label printed otherwise than the official one cannot be
@@ -13,6 +17,7 @@ told from an OCR error in a scan, so label-variant is not expected of scans (sai
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -24,6 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 import published_corpus as pc  # noqa: E402
 import published_scans as ps  # noqa: E402
+
+from xltools.evaluate import evaluate  # noqa: E402
+from xltools.published import read_document, scan  # noqa: E402
 
 
 def main() -> int:
@@ -39,8 +47,6 @@ def main() -> int:
     t2 = time.perf_counter()
     kinds: tuple[str, ...] = ()
     if args.scans:
-        from xltools.published import scan
-
         if ps.tools() or not scan.available():
             print(f"scans not read: {ps.tools() or 'Tesseract (chi_sim) missing'}")
         else:
@@ -68,7 +74,8 @@ def main() -> int:
         f"(built in {t1 - t0:.1f} s, read and checked in {t2 - t1:.1f} s)"
     )
     head = (
-        f"{'format':<16}{'reports':>8}{'cells':>8}{'read':>8}{'read %':>9}{'wrong':>7}{'unread':>8}{'explained':>10}"
+        f"{'format':<16}{'reports':>8}{'cells':>8}{'read':>8}"
+        f"{'read %':>9}{'wrong':>7}{'unread':>8}{'explained':>10}"
         f"{'planted':>9}{'found':>7}{'false':>7}"
     )
     print(head)
@@ -102,19 +109,15 @@ def main() -> int:
         None,
     )
     if ref:
-        from xltools.evaluate import evaluate
-        from xltools.published import read_document
-
         reading = read_document(ref)
         cells = [k for k in reading.raw.cells if k[:3] in ("t2_", "t3_", "t4_")]
         read = sum(1 for k in cells if reading.raw.cells[k].raw is not None)
         findings = evaluate(reading.raw).findings
         print(
-            f"reference report ({ref.name}): {read}/{len(cells)} cells read, {len(findings)} findings"
+            f"reference report ({ref.name}): {read}/{len(cells)} cells read, "
+            f"{len(findings)} findings"
         )
     if not args.keep:
-        import shutil
-
         shutil.rmtree(folder, ignore_errors=True)
     return 1 if bad else 0
 

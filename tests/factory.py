@@ -19,7 +19,8 @@ REFERENCE_NAME = "聊城市商务和投资促进局"
 
 
 def reference_values() -> dict[str, Any]:
-    """The reference agency's real 2022 figures (../shared/reference), as committed in samples/data."""
+    """The reference agency's real 2022 figures (../shared/reference), as committed in
+    samples/data."""
     return json.loads((SAMPLES / "data" / f"{REFERENCE_NAME}.json").read_text(encoding="utf-8"))
 
 

@@ -166,17 +166,20 @@ def _random_bytes() -> bytes:
 
 
 HTML_XLS = (
-    "<html><head><meta charset='utf-8'></head><body><table><tr><td>机关名称</td><td>某某局</td></tr>"
+    "<html><head><meta charset='utf-8'></head><body><table>"
+    "<tr><td>机关名称</td><td>某某局</td></tr>"
     "<tr><td>本年新收</td><td>3</td></tr></table></body></html>"
 ).encode("utf-8")
 CSV_XLS = "机关名称,报告年度,本年新收\n某某局,2022,3\n".encode("gb18030")
 
 
 def _zip_bomb() -> bytes:
-    """A 300 MB shared-strings part in a few hundred KB (ratio about 1000:1), sizes declared honestly."""
+    """A 300 MB shared-strings part in a few hundred KB (ratio about 1000:1), sizes declared
+    honestly."""
     comp = zlib.compressobj(9, zlib.DEFLATED, -15)
     head = (
-        b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'<?xml version="1.0"?><sst'
+        b' xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         b'count="1" uniqueCount="1"><si><t>'
     )
     chunk = b"A" * (1 << 20)
@@ -192,7 +195,8 @@ def _zip_bomb() -> bytes:
 
 
 def _raw_zip(entries: dict[str, bytes], raw: tuple[str, bytes, int, int] | None = None) -> bytes:
-    """A ZIP written by hand, so that one entry can carry pre-compressed data and any declared size."""
+    """A ZIP written by hand, so that one entry can carry pre-compressed data and any declared
+    size."""
     out = io.BytesIO()
     central = []
 
@@ -274,7 +278,8 @@ def _bad_crc(folder: Path) -> list[Path]:
 
 
 def _bad_deflate(folder: Path) -> list[Path]:
-    """A form sheet whose compressed data is not a deflate stream at all (sizes and CRC as declared)."""
+    """A form sheet whose compressed data is not a deflate stream at all (sizes and CRC as
+    declared)."""
     with zipfile.ZipFile(io.BytesIO(_reference_bytes("bad-deflate"))) as zf:
         entries = {n: zf.read(n) for n in zf.namelist() if n != FORM_SHEET}
         sheet = zf.read(FORM_SHEET)
@@ -289,9 +294,13 @@ def _bad_deflate(folder: Path) -> list[Path]:
 
 
 def _lying_sizes(folder: Path) -> list[Path]:
-    """Headers claim a 60 KB sharedStrings part; it inflates to 20 MB (readers must stop at the claim)."""
+    """Headers claim a 60 KB sharedStrings part; it inflates to 20 MB (readers must stop at the
+    claim)."""
     comp = zlib.compressobj(9, zlib.DEFLATED, -15)
-    body = b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>'
+    body = (
+        b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+        b' count="1" uniqueCount="1"><si><t>'
+    )
     data = (
         comp.compress(body)
         + b"".join(comp.compress(b"B" * (1 << 20)) for _ in range(20))
@@ -309,7 +318,8 @@ def _lying_sizes(folder: Path) -> list[Path]:
 
 
 def _overlap(folder: Path) -> list[Path]:
-    """'Quoted-overlap' (CVE-2024-0450): a second central-directory entry points into the first's data."""
+    """'Quoted-overlap' (CVE-2024-0450): a second central-directory entry points into the first's
+    data."""
     data = bytearray(_reference_bytes("overlap"))
     eocd = data.rfind(b"PK\x05\x06")
     cd_size, cd_off = struct.unpack("<II", data[eocd + 12 : eocd + 20])
@@ -439,12 +449,14 @@ def pv(n, v):
 src, dst, password, soffice = sys.argv[1:5]
 profile = tempfile.mkdtemp(prefix="lo-enc-")
 pipe = "xltools_enc_%d" % os.getpid()
-proc = subprocess.Popen([soffice, "-env:UserInstallation=file://" + profile, "--headless", "--norestore", "--invisible",
-                         "--accept=pipe,name=%s;urp;" % pipe], env={**os.environ, "HOME": profile},
+proc = subprocess.Popen([soffice, "-env:UserInstallation=file://" + profile, "--headless",
+                         "--norestore", "--invisible", "--accept=pipe,name=%s;urp;" % pipe],
+                        env={**os.environ, "HOME": profile},
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
     local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+    resolver = local.ServiceManager.createInstanceWithContext(
+        "com.sun.star.bridge.UnoUrlResolver", local)
     for _ in range(600):
         try:
             ctx = resolver.resolve("uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe)
@@ -452,8 +464,10 @@ try:
         except NoConnectException:
             time.sleep(0.1)
     desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-    doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0, (pv("Hidden", True),))
-    doc.storeToURL(uno.systemPathToFileUrl(dst), (pv("FilterName", "MS Excel 97"), pv("Password", password)))
+    doc = desktop.loadComponentFromURL(
+        uno.systemPathToFileUrl(src), "_blank", 0, (pv("Hidden", True),))
+    doc.storeToURL(uno.systemPathToFileUrl(dst),
+                   (pv("FilterName", "MS Excel 97"), pv("Password", password)))
     doc.close(True)
     try:
         desktop.terminate()
@@ -476,7 +490,8 @@ def _uno_python() -> str | None:
 
 
 def _lo_encrypted_xls(folder: Path) -> list[Path]:
-    """An .xls saved by LibreOffice with an open password (File → Save As → 'Save with password')."""
+    """An .xls saved by LibreOffice with an open password (File → Save As → 'Save with
+    password')."""
     with tempfile.TemporaryDirectory() as tmp:
         src = _wb(Path(tmp) / "plain.xlsx", "encrypted-xls")
         script = Path(tmp) / "enc.py"

@@ -32,7 +32,10 @@ def dovecot_binary() -> str | None:
 
 def unavailable_reason() -> str | None:
     if dovecot_binary() is None:
-        return "Dovecot (dovecot-imapd) is not installed: apt-get install dovecot-imapd (scripts/test.sh does)"
+        return (
+            "Dovecot (dovecot-imapd) is not installed: "
+            "apt-get install dovecot-imapd (scripts/test.sh does)"
+        )
     if os.geteuid() != 0:
         return "the throwaway Dovecot runs its mail user as uid 65534, which needs root"
     return None

@@ -828,8 +828,10 @@ def build(workdir: Path) -> list[Case]:
     # 28 malformed MIME: multipart without a boundary parameter (read as one text body)
     mid = msgid("spam.example")
     raw = (
-        f"From: nobody@spam.example\r\nSubject: broken\r\nMessage-ID: {mid}\r\nMIME-Version: 1.0\r\n"
-        "Content-Type: multipart/mixed\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nhello\r\n--x--\r\n"
+        "From: nobody@spam.example\r\nSubject: broken\r\n"
+        f"Message-ID: {mid}\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed\r\n\r\n"
+        "--x\r\nContent-Type: text/plain\r\n\r\nhello\r\n--x--\r\n"
     ).encode()
     add(Case("malformed: multipart without boundary", raw, "no_attachment", message_id=mid))
 
@@ -1171,7 +1173,8 @@ def build(workdir: Path) -> list[Case]:
     raw = (
         CRLF.join(outlook_headers(agency, "教育局统计表", mid, sender="bgs@edu.example.gov.cn"))
         + CRLF
-        + f'MIME-Version: 1.0{CRLF}Content-Type: {XLSX}; name="jyj.xlsx"{CRLF}Content-Transfer-Encoding: base64{CRLF}'
+        + f"MIME-Version: 1.0{CRLF}"
+        f'Content-Type: {XLSX}; name="jyj.xlsx"{CRLF}Content-Transfer-Encoding: base64{CRLF}'
         f'Content-Disposition: attachment; filename="jyj.xlsx"{CRLF}{CRLF}'
         + b64(wb(agency, variant=23))
         + CRLF

@@ -736,7 +736,8 @@ def test_a_reviewer_approves_and_the_agency_page_says_who(tmp_path):
         approve = SEASON.actions["approve"]
         assert re.search(rf"{REVIEWER_NAME}\s+网页\s+{approve}\s+第 1 版", section), section[:400]
         assert re.search(
-            rf"{re.escape(A)}\s+单位链接\s+{SEASON.actions['take_in']}\s+第 1 版\s+文件“生态环境局.xlsx”",
+            rf"{re.escape(A)}\s+单位链接\s+{SEASON.actions['take_in']}"
+            r"\s+第 1 版\s+文件“生态环境局.xlsx”",
             section,
         )
         assert "take_in" not in page and "approve" not in page

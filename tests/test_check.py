@@ -115,7 +115,8 @@ def _derived_note(form_id: str, rule: str, key: str) -> str:
 def test_balance_message_names_cell_captions_values_and_fix(tmp_path):
     f = check_file(make_workbook(tmp_path / "b.xlsx", t3_carried_out_business=3)).findings[0]
     assert f.message == (
-        "表三!E29（商业企业列）：勾稽关系不成立：一、本年新收 + 二、上年结转 = 0，三、办理结果总计 + 四、结转下年度 = 3，"
+        "表三!E29（商业企业列）：勾稽关系不成立：一、本年新收 + 二、上年结转 = 0，"
+        "三、办理结果总计 + 四、结转下年度 = 3，"
         "相差 3。按表头规定两者应相等；请逐项核对本列数字（结转下年度应为 0，现为 3）。"
         # the total column's balance fails with it: named here, not reported again
         + _derived_note("2021", "t3-balance", "t3_carried_out_total")
@@ -128,7 +129,8 @@ def test_balance_message_names_cell_captions_values_and_fix(tmp_path):
 def test_row_total_message(tmp_path):
     f = check_file(make_workbook(tmp_path / "b.xlsx", t3_new_total=3)).findings[0]
     assert f.message == (
-        "表三!J5（一、本年新收政府信息公开申请数量 / 总计）：总计为 3，但本行各类申请人之和为 2，相差 1。"
+        "表三!J5（一、本年新收政府信息公开申请数量 / 总计）："
+        "总计为 3，但本行各类申请人之和为 2，相差 1。"
         "请改正总计或本行各列数字（模板中总计为公式，勿手工覆盖）。"
         # the typed total unbalances the total column: a consequence of this one
         + _derived_note("2021", "t3-balance", "t3_carried_out_total")

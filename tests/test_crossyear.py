@@ -165,7 +165,8 @@ def test_check_previous_and_season_compare_sheet(tmp_path):
     [copy] = (tmp_path / "批注").iterdir()
     ws = load_workbook(copy)["表三"]
     assert "上年报表" in ws["D6"].comment.text and "上年报表" in ws["J6"].comment.text
-    # a season with last year's figures: the findings, the 与上年比较 sheet, one note for a new agency
+    # a season with last year's figures: the findings, the 与上年比较 sheet, one note for a new
+    # agency
     season = tmp_path / "季"
     CliRunner().invoke(
         main,

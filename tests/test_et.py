@@ -1,4 +1,5 @@
-"""WPS .et workbooks: read when they hold an ordinary .xlsx or .xls inside, else a clear request for .xlsx."""
+"""WPS .et workbooks: read when they hold an ordinary .xlsx or .xls inside, else a clear request
+for .xlsx."""
 
 from __future__ import annotations
 

@@ -270,7 +270,8 @@ def test_unknown_certificate_is_refused(server, tmp_path, security):
     assert result.exit_code == 2
     port = server.ssl_port if security == "ssl" else server.port
     assert result.stderr.startswith(
-        f"错误：无法验证收件服务器 127.0.0.1:{port} 的证书（unable to get local issuer certificate），已拒绝连接"
+        f"错误：无法验证收件服务器 127.0.0.1:{port} 的证书"
+        "（unable to get local issuer certificate），已拒绝连接"
     )
     assert "XLTOOLS_IMAP_CA_FILE" in result.stderr and "不会跳过证书验证" in result.stderr
     assert not (tmp_path / "a" / LEDGER).exists()
@@ -281,7 +282,8 @@ def test_wrong_password_exit_2(server, tmp_path):
     result = run(server, ["-o", str(tmp_path / "a")], XLTOOLS_IMAP_PASSWORD="wrong")
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        "错误：收件邮箱登录失败（[AUTHENTICATIONFAILED] Authentication failed.）：请检查用户名 gkb@example.gov.cn 和密码"
+        "错误：收件邮箱登录失败（[AUTHENTICATIONFAILED] Authentication failed.）："
+        "请检查用户名 gkb@example.gov.cn 和密码"
     )
     assert "Traceback" not in result.stderr
 
@@ -325,8 +327,8 @@ def test_unreachable_and_timeout(tmp_path):
     )
     assert result.exit_code == 2
     assert (
-        result.stderr
-        == f"错误：收件服务器 127.0.0.1:{port} 拒绝连接：请检查端口（IMAP 通常为 993 或 143）和服务器地址。\n"
+        result.stderr == f"错误：收件服务器 127.0.0.1:{port} 拒绝连接："
+        "请检查端口（IMAP 通常为 993 或 143）和服务器地址。\n"
     )
 
     # a server that accepts the connection and never says a word
@@ -456,7 +458,8 @@ def test_fetch_into_a_season_records_each_file_as_a_version_with_its_origin(
     # the mailbox settings may live in the season (never the password)
     with open(season_dir / "season.toml", "a", encoding="utf-8") as fh:
         fh.write(
-            f'\n[imap]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\nuser = "{server.user}"\n'
+            f'\n[imap]\nhost = "127.0.0.1"\nport = {server.port}\n'
+            f'security = "none"\nuser = "{server.user}"\n'
         )
     deliver(server, corpus)
     env = {
@@ -636,8 +639,8 @@ def test_season_fetch_consolidate_mail_threaded(server, corpus, tmp_path):
     by_agency = {e["agency"]: e for e in results["entries"]}
     # 报送情况 warns that 教育局's address sent 交通运输局's workbook
     assert (
-        "发件地址 jyj@edu.example.gov.cn 是名单中“某某市教育局”的邮箱，与报表中的单位“某某市交通运输局”不一致"
-        in by_agency["某某市交通运输局"]["note"]
+        "发件地址 jyj@edu.example.gov.cn 是名单中“某某市教育局”的邮箱，"
+        "与报表中的单位“某某市交通运输局”不一致" in by_agency["某某市交通运输局"]["note"]
     )
     assert by_agency["某某市统计局"]["status"] == "errors"
     assert by_agency["某某市统计局"]["origin"]["message_id"] == wrong_id

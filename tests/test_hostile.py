@@ -304,7 +304,7 @@ def test_consolidate_library_agrees_with_cli(consolidated, tmp_path):
     )
 
 
-# --- limits on what one file may cost --------------------------------------------------------------
+# --- limits on what one file may cost -------------------------------------------------------------
 
 
 def test_limits_give_clear_messages(corpus):
@@ -354,7 +354,7 @@ def test_memory_limit_marks_the_file(corpus):
     assert reports[1].status == "ok"
 
 
-# --- an interrupted run leaves nothing that looks complete -------------------------------------------
+# --- an interrupted run leaves nothing that looks complete ----------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,8 @@ def _fill(cell) -> str | None:
 
 
 def dump(path: Path) -> dict[str, dict[str, dict[str, str]]]:
-    """Fills and note texts of every cell of every sheet (the annotated copy's 校验结果 left out)."""
+    """Fills and note texts of every cell of every sheet (the annotated copy's 校验结果 left
+    out)."""
     wb = load_workbook(path)
     out = {}
     for ws in wb.worksheets:
@@ -398,7 +399,8 @@ def test_cli_live_failure_is_exit_2(monkeypatch):
 def test_the_core_never_imports_xlwings():
     code = (
         "import sys; import xltools.cli, xltools.live; from click.testing import CliRunner; "
-        "r = CliRunner().invoke(xltools.cli.main, ['live', '--help']); assert r.exit_code == 0, r.output; "
+        "r = CliRunner().invoke(xltools.cli.main, ['live', '--help']); "
+        "assert r.exit_code == 0, r.output; "
         "print('xlwings' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -502,7 +504,8 @@ def test_real_xlwings_on_linux_gives_the_message_not_a_traceback():
     with pytest.raises(LiveError) as e:
         attach(platform="win32")  # past the system check: xlwings itself refuses
     assert str(e.value).startswith(
-        "无法连接 Microsoft Excel（The interactive mode of xlwings is only supported on Windows and macOS"
+        "无法连接 Microsoft Excel（"
+        "The interactive mode of xlwings is only supported on Windows and macOS"
     )
     result = CliRunner().invoke(main, ["live"])
     assert result.exit_code == 2 and MESSAGES["platform"].format(system="Linux") in result.stderr

@@ -115,9 +115,11 @@ def test_one_wrong_part_anywhere_in_table_4_is_located_exactly_with_its_original
         assert [(f.key, f.expected, f.actual) for f in loc] == [(key, good[key], values[key])], key
         field, total = form.field(key), form.field(f"{group}_total")
         assert loc[0].message == (
-            f"最可能有误的是 {field.where}（{field.row_caption} / {field.col_caption}）：现为 {values[key]}，"
-            f"改为 {good[key]} 后全部勾稽关系成立。也可能是：{total.where}（{total.row_caption} / {total.col_caption}）"
-            f"改为 {good[f'{group}_total'] + step}（同样只改 1 格，但分项与总计不符时通常是分项有误）。"
+            f"最可能有误的是 {field.where}（{field.row_caption} / {field.col_caption}）："
+            f"现为 {values[key]}，改为 {good[key]} 后全部勾稽关系成立。"
+            f"也可能是：{total.where}（{total.row_caption} / {total.col_caption}）"
+            f"改为 {good[f'{group}_total'] + step}"
+            "（同样只改 1 格，但分项与总计不符时通常是分项有误）。"
             f"修改此格即可同时解决以下 1 处错误：{total.where}。"
         ), key
 
@@ -174,7 +176,8 @@ def test_a_wrong_table_4_total_is_still_reported_and_named(form_id):
             f.message
         )
         assert (
-            f"也可能是：{field.where}（{field.row_caption} / {field.col_caption}）改为 {good[total]}"
+            f"也可能是：{field.where}（{field.row_caption} / {field.col_caption}）"
+            f"改为 {good[total]}"
             "（同样只改 1 格，但分项与总计不符时通常是分项有误）。"
         ) in f.message
 
@@ -201,7 +204,8 @@ def test_table_4_tie_is_reported_as_a_tie_naming_every_way():
     ):
         assert way in f.message
     assert f.message.endswith(
-        "。也可能是：表四!E5（行政复议 / 总计）改为 3（同样只改 1 格，但分项与总计不符时通常是分项有误）。"
+        "。也可能是：表四!E5（行政复议 / 总计）改为 3"
+        "（同样只改 1 格，但分项与总计不符时通常是分项有误）。"
         "请对照台账核对这些单元格。涉及以下 1 处错误：表四!E5。"
     )
     [err] = [g for g in report.findings if g.rule == "t4-total"]
@@ -253,10 +257,12 @@ def test_two_equal_errors_on_a_rectangle_are_a_genuine_tie_and_both_ways_are_lis
         [
             [
                 "表三!D7（（一）予以公开 / 自然人）改为 4",
-                "表三!E8（（二）部分公开（区分处理的，只计这一情形，不计其他情形） / 商业企业）改为 4",
+                "表三!E8（（二）部分公开（区分处理的，只计这一情形，不计其他情形）"
+                " / 商业企业）改为 4",
             ],
             [
-                "表三!D8（（二）部分公开（区分处理的，只计这一情形，不计其他情形） / 自然人）改为 2",
+                "表三!D8（（二）部分公开（区分处理的，只计这一情形，不计其他情形）"
+                " / 自然人）改为 2",
                 "表三!E7（（一）予以公开 / 商业企业）改为 2",
             ],
         ]
@@ -280,7 +286,8 @@ def test_more_than_four_cells_to_change_says_check_the_ledger_and_guesses_nothin
     [f] = located(report)
     assert f.cell is None and f.sheet == "表三" and f.expected is None
     assert f.message.startswith(
-        "表三：要改动 4 个以上单元格才能使全部勾稽关系成立，错误较多，不作推测。请对照台账逐项核对本表"
+        "表三：要改动 4 个以上单元格才能使全部勾稽关系成立，错误较多，不作推测。"
+        "请对照台账逐项核对本表"
     )
     assert all(
         g.message.endswith("（无法推断是哪一格有误，见“最可能有误的单元格”一条。）")

@@ -10,7 +10,8 @@ follow their parts — and checking the report again:
   change of the report applied;
 - 「……后仍不能使全部勾稽关系成立：X 的错误仍须……；空白的 Y 须填写……」: X still fails, Y is
   still blank;
-- 「修改此格即可同时解决以下 n 处错误：……」, 「改为 N 即可」 on an error, 「须同时改正：……」, each way
+- 「修改此格即可同时解决以下 n 处错误：……」, 「改为 N 即可」 on an error, 「须同时改正：……」,
+  each way
   of a tie and each 「也可能是」: the errors named are solved.
 
 And the property of the issue: on random typed-total reports, applying all located changes

@@ -426,7 +426,8 @@ def test_template_with_unknown_placeholder_is_refused(tmp_path):
 def test_config_file_environment_and_options(tmp_path):
     cfg = tmp_path / "mail.toml"
     cfg.write_text(
-        '[mail]\noffice = "甲市政务公开办"\ndeadline = "1月31日前"\nfrom = "a@b.cn"\ncc = ["c@d.cn"]\n'
+        '[mail]\noffice = "甲市政务公开办"\ndeadline = "1月31日前"\n'
+        'from = "a@b.cn"\ncc = ["c@d.cn"]\n'
         '[smtp]\nhost = "smtp.b.cn"\nsecurity = "starttls"\nuser = "u"\nca_file = "ca.pem"\n',
         encoding="utf-8",
     )

@@ -185,7 +185,8 @@ def test_no_pattern_holds_an_official_caption():
 
 
 def _section_names(tree: ast.AST) -> dict[str, str]:
-    """Local name → catalogue section: `from xltools.messages import MAIL as texts`, `X = Section("s")`."""
+    """Local name → catalogue section: `from xltools.messages import MAIL as texts`,
+    `X = Section("s")`."""
     sections = {
         name: obj.name for name, obj in vars(messages).items() if isinstance(obj, messages.Section)
     }
@@ -287,7 +288,8 @@ def test_every_entry_named_in_code_exists_and_gets_its_placeholders():
                 and not _placeholders(value) <= supplied
             ):
                 problems.append(
-                    f"{rel}:{line}: [{section}] {name} needs {sorted(_placeholders(value) - supplied)}"
+                    f"{rel}:{line}: [{section}] {name} needs "
+                    f"{sorted(_placeholders(value) - supplied)}"
                 )
     assert seen > 300
     assert not problems, "\n".join(problems)

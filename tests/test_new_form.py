@@ -14,7 +14,10 @@ from openpyxl import load_workbook
 
 from xltools.cli import main
 
-NEW_ROW = '  { id = "other_ai", label = "4.要求提供人工智能生成内容", groups = ["三、本年度办理结果", "（六）其他处理"] },\n'
+NEW_ROW = (
+    '  { id = "other_ai", label = "4.要求提供人工智能生成内容", '
+    'groups = ["三、本年度办理结果", "（六）其他处理"] },\n'
+)
 REWORDED = "（一）同意公开"
 
 
@@ -84,7 +87,8 @@ def test_template_has_the_new_row_and_the_reworded_caption(forms_path, tmp_path)
     assert result.exit_code == 0, result.output
     wb = load_workbook(tmp_path / "t.xlsx")
     ws = wb["表三"]
-    # rows from 5: new, carried_in, public (7) … other_misc (27), other_ai (28), results (29), carried_out (30)
+    # rows from 5: new, carried_in, public (7) … other_misc (27), other_ai (28), results (29),
+    # carried_out (30)
     assert ws["B7"].value == REWORDED
     assert ws["C28"].value == "4.要求提供人工智能生成内容"
     assert wb.defined_names["t3_other_ai_person"].attr_text == "'表三'!$D$28"

@@ -261,10 +261,13 @@ def test_html_page_has_no_scripts_and_escapes_text(tmp_path):
 def test_figure_sentences_for_the_reference_agency(agency):
     _, d, result = agency
     assert result.document.sentences == {
-        "active": "本年度制发行政规范性文件4件、废止0件，现行有效行政规范性文件20件；作出行政许可决定0件、"
+        "active": "本年度制发行政规范性文件4件、废止0件，"
+        "现行有效行政规范性文件20件；作出行政许可决定0件、"
         "行政处罚决定0件、行政强制决定0件；行政事业性收费金额0万元。",
-        "applications": "本年度共新收政府信息公开申请2件，上年结转0件，办理完结2件，结转下年度继续办理0件。",
-        "results": "从办理结果看，予以公开0件，部分公开0件，不予公开2件，无法提供0件，不予处理0件，其他处理0件。",
+        "applications": "本年度共新收政府信息公开申请2件，上年结转0件，"
+        "办理完结2件，结转下年度继续办理0件。",
+        "results": "从办理结果看，予以公开0件，部分公开0件，"
+        "不予公开2件，无法提供0件，不予处理0件，其他处理0件。",
         "review": "本年度未发生因政府信息公开被申请行政复议、提起行政诉讼的情况。",
     }
     text = "\n".join(p.text for p in docx.Document(str(d / "report.docx")).paragraphs)
@@ -311,11 +314,15 @@ def test_figure_sentences_with_last_year(tmp_path):
     )
     r = publish(this, tmp_path / "r.docx", previous=last)
     assert r.document.sentences == {
-        "active": "本年度制发行政规范性文件0件、废止0件，现行有效行政规范性文件0件；作出行政许可决定0件、"
+        "active": "本年度制发行政规范性文件0件、废止0件，"
+        "现行有效行政规范性文件0件；作出行政许可决定0件、"
         "行政处罚决定0件、行政强制决定0件；行政事业性收费金额1.25万元。",
-        "applications": "本年度共新收政府信息公开申请12件，较上年减少25%，上年结转1件，办理完结12件，结转下年度继续办理1件。",
-        "results": "从办理结果看，予以公开6件，部分公开2件，不予公开1件，无法提供2件，不予处理0件，其他处理1件。",
-        "review": "本年度因政府信息公开被申请行政复议3件，与上年持平；提起行政诉讼2件（上年为0件）。",
+        "applications": "本年度共新收政府信息公开申请12件，较上年减少25%，"
+        "上年结转1件，办理完结12件，结转下年度继续办理1件。",
+        "results": "从办理结果看，予以公开6件，部分公开2件，"
+        "不予公开1件，无法提供2件，不予处理0件，其他处理1件。",
+        "review": "本年度因政府信息公开被申请行政复议3件，与上年持平；"
+        "提起行政诉讼2件（上年为0件）。",
         "review_results": "行政复议结果维持2件，结果纠正0件，其他结果0件，尚未审结1件。",
         "litigation_results": "行政诉讼结果维持1件，结果纠正1件，其他结果0件，尚未审结0件。",
     }
@@ -372,7 +379,7 @@ def test_wording_with_an_unknown_name_is_a_usage_error(tmp_path):
     )
 
 
-# --- bad input --------------------------------------------------------------------------------------
+# --- bad input ------------------------------------------------------------------------------------
 
 
 def test_workbook_with_errors_is_refused_with_the_list(tmp_path):
@@ -443,7 +450,7 @@ def test_library_refusal_carries_the_problems(tmp_path):
     )  # and xltools.locate's note
 
 
-# --- round trip: the importer reads back every cell -------------------------------------------------
+# --- round trip: the importer reads back every cell -----------------------------------------------
 
 
 def _round_trip(
@@ -540,7 +547,7 @@ def test_pdf_through_libreoffice_round_trips(tmp_path):
     assert _round_trip(values, tmp_path / "r.pdf", "2021", tmp_path) == (200, 200, [])
 
 
-# --- a season: every approved agency at once --------------------------------------------------------
+# --- a season: every approved agency at once ------------------------------------------------------
 
 
 def test_season_publishes_every_approved_agency(tmp_path):

@@ -314,7 +314,7 @@ def test_document_without_tables_says_so(tmp_path):
     assert raw.skipped_sheets == {"表二", "表三", "表四"}
 
 
-# --- Word/HTML tables: blanks, placeholders, altered layouts ---------------------------------------
+# --- Word/HTML tables: blanks, placeholders, altered layouts --------------------------------------
 
 
 def test_blanks_and_placeholders_are_kept_as_published(tmp_path):
@@ -506,7 +506,7 @@ def test_hybrid_2021_table2_with_2019_table3_keeps_every_number(tmp_path):
     assert f.rule == "form-mismatch" and "表二是 2021 表式，表三是 2019 表式" in f.message
 
 
-# --- text against tables ---------------------------------------------------------------------------
+# --- text against tables --------------------------------------------------------------------------
 
 
 def test_text_vs_table_warnings(tmp_path):

@@ -32,7 +32,8 @@ from xltools.spec import load_form  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     ps.ocr_missing() is not None or ps.tools() is not None or pc.soffice() is None,
-    reason="需要 Tesseract（tesseract-ocr、tesseract-ocr-chi-sim）、pdftoppm、img2pdf 和 LibreOffice",
+    reason="需要 Tesseract（tesseract-ocr、tesseract-ocr-chi-sim）、pdftoppm、"
+    "img2pdf 和 LibreOffice",
 )
 
 # (case, kind): the 2019 table 3 in a 2022 report, restating prose, planted errors (a balance

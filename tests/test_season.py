@@ -90,7 +90,8 @@ def test_scripted_season(tmp_path, smtp):
     run("init", season, "--year", 2022, "--roster", roster, code=0)
     inbox = season / "收件"
 
-    # v1: A has two errors (table 3 columns 自然人 and 法律服务机构 do not balance); B right; C missing
+    # v1: A has two errors (table 3 columns 自然人 and 法律服务机构 do not balance); B right;
+    # C missing
     workbook(inbox / "A-1.xlsx", A, t3_new_person=3, t3_new_legal=1, meta_date="2023-01-05")
     workbook(inbox / "B-1.xlsx", B, meta_date="2023-01-05")
     r = run("consolidate", "--season", season, code=1)
@@ -109,8 +110,8 @@ def test_scripted_season(tmp_path, smtp):
     workbook(inbox / "A-2.xlsx", A, t3_new_legal=1, meta_date="2023-01-08")
     r = run("consolidate", "--season", season, code=1)
     assert (
-        "新收：聊城市商务和投资促进局 第 2 版（A-2.xlsx）：与第 1 版相比改了 3 格；上次 2 处问题已改 1 处"
-        in r.stderr
+        "新收：聊城市商务和投资促进局 第 2 版（A-2.xlsx）："
+        "与第 1 版相比改了 3 格；上次 2 处问题已改 1 处" in r.stderr
     )
     results = json.loads((season / "汇总" / "results.json").read_text(encoding="utf-8"))
     a = next(e for e in results["entries"] if e["agency"] == A)

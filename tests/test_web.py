@@ -649,11 +649,14 @@ def test_batch_upload_by_the_coordinator_files_each_under_its_agency(tmp_path):
         ]
         files.append(("readme.txt", b"not a workbook"))
         boundary = "----batch"
-        body = f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'.encode()
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
+        ).encode()
         for name, data in files:
             body += (
                 (
-                    f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+                    f"--{boundary}\r\n"
+                    f'Content-Disposition: form-data; name="files"; filename="{name}"\r\n'
                     f"Content-Type: application/octet-stream\r\n\r\n"
                 ).encode()
                 + data

@@ -146,7 +146,8 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
             const dt = new DataTransfer();
             dt.items.add(new File([new Uint8Array(bytes)], name));
             const drop = document.getElementById('drop');
-            drop.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+            drop.dispatchEvent(new DragEvent('drop',
+                {dataTransfer: dt, bubbles: true, cancelable: true}));
         }""",
             [fixed.name, list(fixed.read_bytes())],
         )
@@ -161,7 +162,8 @@ def test_the_season_in_a_browser(tmp_path, browser, shots):
         expect(page.locator("table.versions tbody tr")).to_have_count(2)
         page.screenshot(path=shots / "04-单位-历次版本.png")
 
-        # --- the coordinator: login, board, both versions and the diff, explain, approve, consolidate
+        # --- the coordinator: login, board, both versions and the diff, explain, approve,
+        # consolidate
         coord = new_page(browser, dialogs)
         coord.goto(base + "/")
         expect(coord).to_have_url(re.compile(r".*/login"))

@@ -157,11 +157,13 @@ class Browserless:
         parts = []
         for k, v in fields.items():
             parts.append(
-                f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                f"--{boundary}\r\n"
+                f'Content-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
             )
         quoted = filename.replace('"', "%22")
         parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{quoted}"\r\n'
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="{quoted}"\r\n'
             f"Content-Type: application/octet-stream\r\n\r\n".encode()
             + data
             + b"\r\n"

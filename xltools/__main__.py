@@ -10,7 +10,8 @@ import sys
 
 def run() -> None:
     try:
-        from xltools.cli import main
+        # inside the try, so that a Ctrl-C while loading ends quietly (not a cost: a behaviour)
+        from xltools.cli import main  # noqa: PLC0415
     except KeyboardInterrupt:
         sys.stderr.write("已中断。\n")
         raise SystemExit(130) from None

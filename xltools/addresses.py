@@ -18,7 +18,8 @@ def valid_address(addr: str) -> bool:
 
 
 def split_addresses(raw: object) -> list[str]:
-    """Addresses in a cell: full-width characters folded (ｘ＠ｙ．ｃｎ), split on ; , 、 and spaces."""
+    """Addresses in a cell: full-width characters folded (ｘ＠ｙ．ｃｎ), split on ; , 、 and
+    spaces."""
     if not raw:
         return []
     text = unicodedata.normalize("NFKC", str(raw))

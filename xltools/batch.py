@@ -9,9 +9,12 @@ being read and the parent's memory grows only with the extracted values.
 
 from __future__ import annotations
 
+import ctypes
+import faulthandler
 import hashlib
 import multiprocessing as mp
 import os
+import signal
 import sys
 import time
 from collections import deque
@@ -21,11 +24,17 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from xltools import XltoolsError
+from xltools.annotate import annotate, annotated_name
 from xltools.findings import Finding, Report, check_document
 from xltools.messages import RUN
 from xltools.pipeline import check_file, unreadable_report
 from xltools.reader import WORKBOOK_SUFFIXES
 from xltools.spec import form_ids, load_form
+
+try:
+    import resource  # POSIX only: the address-space limit of a worker
+except ImportError:  # Windows
+    resource = None
 
 SKIP_PREFIXES = ("~$", ".~lock", "._", ".~xltools-")
 
@@ -153,8 +162,6 @@ def _check_report(path: str, digest: bool, annotate_to: str | None) -> Report:
     if annotate_to and report.findings and not report.unreadable:
         # the annotated copy is made where the file was read: in parallel, and isolated
         try:
-            from xltools.annotate import annotate
-
             annotate(report, Path(annotate_to), Path(path))
             report.annotated = annotate_to
         except Exception as e:
@@ -176,17 +183,14 @@ def file_digest(path: str | Path) -> tuple[str | None, float | None]:
 
 def _worker(conn, memory_mb: int, digest: bool) -> None:
     try:
-        import resource
-
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, ValueError, OSError):
+        if resource is not None:
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
         pass
     try:
         # native code dying on a hostile file prints panics and backtraces: the user gets the
         # Chinese message from the parent instead
-        import faulthandler
-
         faulthandler.disable()
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
@@ -199,19 +203,14 @@ def _worker(conn, memory_mb: int, digest: bool) -> None:
         mp.parent_process().pid if mp.parent_process() else os.getppid()
     )  # as the parent saw itself
     try:
-        import ctypes
-        import signal
-
         ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     except Exception:
         pass
     if os.getppid() != parent:  # the parent died while this worker was starting
         return
     # what every file needs, before the first file's clock starts (a spawned worker imports
-    # everything afresh: seconds on a loaded machine)
+    # everything afresh: seconds on a loaded machine); the readers came with xltools.pipeline
     try:
-        import xltools.reader.workbook  # noqa: F401  (calamine, loaded once per worker)
-
         for name in form_ids():
             load_form(name)
     except Exception:
@@ -358,8 +357,6 @@ def _annotation_targets(files: list[Path], annotate_dir: Path | None) -> list[st
     """Names decided up front, in input order, so that workers never pick the same one."""
     if annotate_dir is None:
         return [None] * len(files)
-    from xltools.annotate import annotated_name
-
     taken: set[str] = set()
     return [str(annotated_name(Path(p), Path(annotate_dir), taken)) for p in files]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-# severities and statuses are defined in xltools.vocabulary; re-exported for the readers' convenience
+# severities and statuses are defined in xltools.vocabulary; re-exported for the readers'
+# convenience
 from xltools.vocabulary import (
     ERROR,
     ERRORS,

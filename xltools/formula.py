@@ -7,8 +7,8 @@
 A name is a key of the form (`t3_new_total`) or the id of an indicator defined before; a
 pattern is a key with `*` standing for any part of it (`sum(t3_withheld_*_total)` adds the 8
 withheld rows of table 3). `parse` gives a tree of frozen nodes; `bind` turns a tree into a
-function of an agency's values for one form. A blank or unusable value makes the whole formula undefined
-(None), and so does a division by 0: an undefined ratio is never 0.
+function of an agency's values for one form. A blank or unusable value makes the whole formula
+undefined (None), and so does a division by 0: an undefined ratio is never 0.
 """
 
 from __future__ import annotations

@@ -53,7 +53,8 @@ class LiveWorkbook(Protocol):
         """The workbook's sheets in order (without the adapter's own record sheet)."""
 
     def read(self, sheet: str, ref: str) -> Grid:
-        """The values of block `ref` ("A1:BH200") as rows of columns, in ONE call to the application."""
+        """The values of block `ref` ("A1:BH200") as rows of columns, in ONE call to the
+        application."""
 
     def fill(self, sheet: str, cell: str) -> str | None: ...
 

@@ -28,13 +28,16 @@ SYSTEMS = {"linux": "Linux", "cygwin": "Cygwin", "freebsd": "FreeBSD"}
 
 
 def attach(book: str | None = None, *, platform: str | None = None) -> "ExcelWorkbook":
-    """The workbook open in Excel: the active one, or the one named `book` ("某某局.xlsx" or "某某局")."""
+    """The workbook open in Excel: the active one, or the one named `book` ("某某局.xlsx" or
+    "某某局")."""
     platform = platform or sys.platform
     if platform not in ("win32", "darwin"):
         system = next((v for k, v in SYSTEMS.items() if platform.startswith(k)), platform)
         raise LiveError(MESSAGES["platform"].format(system=system))
     try:
-        import xlwings as xw
+        # an optional extra that only runs on Windows and macOS: imported after the platform
+        # check, so that elsewhere the user reads why (not a cost: xlwings is not installed here)
+        import xlwings as xw  # noqa: PLC0415
     except ImportError:
         raise LiveError(MESSAGES["no-xlwings"]) from None
     try:

@@ -6,8 +6,9 @@ fills a finding's {detail}), ``run`` (checking and consolidating many files), ``
 commands), ``web``, ``read`` (why a file cannot be read), ``roster``, ``template``, ``summary``,
 ``annotate``, ``analytics`` (indicators, peers and trends), ``accounts`` (the web page's
 accounts and passwords), ``page`` (the web page's own text, one table per page, read by the
-templates through ``t('page.entry')``), ``names`` (the files, folders and sheets xltools writes) and ``grammar``
-(words of Chinese input the readers recognise: numerals, placeholders, report prose). Code names
+templates through ``t('page.entry')``), ``names`` (the files, folders and sheets xltools
+writes) and ``grammar`` (words of Chinese input the readers recognise: numerals, placeholders,
+report prose). Code names
 an entry and fills its placeholders; it never writes a sentence a user reads itself
 (tests/test_messages.py enforces this and checks that every entry named exists and gets its
 placeholders).

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Iterable
 
 from xltools import XltoolsError, textsafe
-from xltools.messages import ROSTER
+from xltools.addresses import split_addresses
+from xltools.messages import FETCH, ROSTER
 
 # canonical field -> accepted header captions (compared after _normalise_header)
 COLUMNS: dict[str, tuple[str, ...]] = {field: tuple(caps) for field, caps in ROSTER.columns.items()}
@@ -83,8 +84,6 @@ class RosterIndex:
         """The entry whose 电子邮箱 lists this address (a submission by e-mail that names no
         agency); None when no entry or several entries share it."""
         if not hasattr(self, "_emails"):
-            from xltools.addresses import split_addresses
-
             self._emails: dict[str, list[RosterEntry]] = {}
             for r in self.entries:
                 for a in split_addresses(r.email):
@@ -99,8 +98,6 @@ class RosterIndex:
         named = self.match(name=agency) if agency else None
         if hit is None or named is None or named is hit:
             return None
-        from xltools.messages import FETCH
-
         return FETCH.sender_mismatch.format(sender=sender, sender_agency=hit.name, agency=agency)
 
 
@@ -194,7 +191,9 @@ def _entries(path: Path, rows: list[list[object]]) -> list[RosterEntry]:
 
 
 def _xlsx_rows(path: Path) -> list[list[object]]:
-    import openpyxl
+    # openpyxl costs 0.17 s at start-up (-X importtime), which a consolidation, the season's
+    # store and the mail do not otherwise pay: only an .xlsx roster needs it
+    import openpyxl  # noqa: PLC0415
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from xltools import XltoolsError
 from xltools.formula import FormulaError, Node, expand, matching, names, parse, ratio_parts
-from xltools.messages import ANALYTICS, RUN
+from xltools.messages import ANALYTICS, RULES, RUN
 
 FORM_IDS = ("2021", "2019")  # the forms shipped in the package (see form_ids() for all)
 FORMS_PATH_ENV = "XLTOOLS_FORMS_PATH"
@@ -277,8 +277,6 @@ def _unknown(form_id: str) -> XltoolsError:
 @lru_cache(maxsize=None)
 def load_catalogue() -> dict[str, RuleDef]:
     """The [rules] section of the message catalogue (messages.toml)."""
-    from xltools.messages import RULES
-
     return {
         rid: RuleDef(
             rid,

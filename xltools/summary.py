@@ -19,10 +19,14 @@ from typing import TYPE_CHECKING
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
+from xltools import UnreadableError
 from xltools.analytics import Analysis, analysis_of
 from xltools.consolidation import Consolidation
+from xltools.evaluate import evaluate
 from xltools.fsutil import atomic_path
 from xltools.messages import ANALYTICS, NAMES, RUN, SUMMARY
+from xltools.pipeline import unreadable_report
+from xltools.reader.workbook import read_workbook
 from xltools.template import Formats, new_workbook, write_form_sheets
 from xltools.textsafe import safe_text
 from xltools.vocabulary import ERROR, ERRORS, STATUS_COLORS, STATUS_LABELS, WARNINGS, severity_label
@@ -72,11 +76,6 @@ def _read_back(path: Path) -> "Report":
     """The written workbook read and checked as an agency's would be, without the hostile-input
     pre-scan: xltools wrote it a moment ago, and the scan would pass over every row of
     分单位明细 (most of the time for thousands of agencies)."""
-    from xltools import UnreadableError
-    from xltools.evaluate import evaluate
-    from xltools.pipeline import unreadable_report
-    from xltools.reader.workbook import read_workbook
-
     try:
         return evaluate(read_workbook(path, screen=False))
     except UnreadableError as e:
@@ -135,7 +134,8 @@ class _NumberRows(Worksheet):
     row is written out in its place."""
 
     def write_numbers(self, row: int, col: int, numbers: list) -> None:
-        """Each int or float of `numbers` at col, col + 1, …; anything else leaves its cell empty."""
+        """Each int or float of `numbers` at col, col + 1, …; anything else leaves its cell
+        empty."""
         r = str(row + 1)
         cells = []
         last = -1

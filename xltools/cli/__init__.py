@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from xltools import XltoolsError, __version__
+from xltools import UnreadableError, XltoolsError, __version__
 from xltools.cli.kit import (
     FORM_CHOICE,
     Failure,
@@ -24,7 +24,16 @@ from xltools.cli.kit import (
     json_option,
     timeout_option,
 )
-from xltools.messages import ACCOUNTS, ANALYTICS, CLI, NAMES
+from xltools.cli.season import COMMANDS as _SEASON_COMMANDS
+from xltools.cli.season import (
+    add_previous,
+    consolidate_in_season,
+    mail_in_season,
+    me,
+    open_season,
+)
+from xltools.findings import SCHEMA_VERSION
+from xltools.messages import ACCOUNTS, ANALYTICS, CLI, FETCH, NAMES
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -119,7 +128,6 @@ def mail_command(
       xltools mail 汇总结果/ --roster 名单.xlsx --send
       xltools mail --season 2025年报 --deadline 2026年2月10日前 --send
     """
-    from xltools.cli.season import mail_in_season, open_season
     from xltools.mail import (
         SendLog,
         load_config,
@@ -219,7 +227,8 @@ def template(output: Path, form_id: str | None, year: int | None, agency: str | 
     "--indicators",
     "list_indicators",
     is_flag=True,
-    help="列出全部指标（标识、名称、单位、公式、含义；含 XLTOOLS_FORMS_PATH 中 indicators.toml 增加的指标）",
+    help="列出全部指标（标识、名称、单位、公式、含义；"
+    "含 XLTOOLS_FORMS_PATH 中 indicators.toml 增加的指标）",
 )
 def schema(form_id: str, as_json: bool, list_forms: bool, list_indicators: bool) -> None:
     """列出表式的全部字段（键、工作表、单元格、行列标题、类型）和全部规则。
@@ -374,8 +383,6 @@ def check(
             bar.__exit__(None, None, None)
     reports = run.reports
     if previous is not None:
-        from xltools.cli.season import add_previous
-
         gained = add_previous(reports, previous)
         if annotate_dir is not None:
             _annotate_again(gained, reports, annotate_dir)
@@ -461,8 +468,6 @@ def import_command(report_file: Path, output: Path, as_json: bool) -> None:
       xltools import 某某局2022年报告.pdf -o 某某局.xlsx
       xltools import 报告.docx -o 报告.xlsx --json > 结果.json
     """
-    from xltools import UnreadableError
-    from xltools.findings import SCHEMA_VERSION
     from xltools.importer import import_published
     from xltools.render import render_reports
 
@@ -518,7 +523,8 @@ def import_command(report_file: Path, output: Path, as_json: bool) -> None:
     "--season",
     "season_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="年报工作文件夹（xltools init 创建）：新文件保存为版本，汇总各单位的当前版本（在该文件夹内运行时可省略）",
+    help="年报工作文件夹（xltools init 创建）：新文件保存为版本，汇总各单位的当前版本"
+    "（在该文件夹内运行时可省略）",
 )
 def consolidate(
     paths, outdir, roster, include_invalid, year, agency, jobs, timeout, force, season_dir
@@ -539,8 +545,6 @@ def consolidate(
       xltools consolidate 收件箱/ --roster 名单.xlsx -o 汇总结果/
       xltools consolidate --season 2025年报
     """
-    from xltools.cli.season import consolidate_in_season, open_season
-
     season = open_season(season_dir, required=bool(season_dir))
     if season is not None:
         if roster or year:
@@ -605,9 +609,12 @@ def consolidate(
 def live(book_name: str | None, clear: bool) -> None:
     """检查 Microsoft Excel 中正在打开的报表，把有问题的单元格直接标色并加批注（不保存工作簿）。
 
-    规则与 check 相同，标记与批注副本一致：红色为错误，黄色为警告。再次运行会先清除上次的标记；--clear 只清除本命令加上的颜色和批注，恢复原来的样子。
+    规则与 check
+    相同，标记与批注副本一致：红色为错误，黄色为警告。再次运行会先清除上次的标记；--clear
+    只清除本命令加上的颜色和批注，恢复原来的样子。
 
-    仅支持 Windows 或 macOS 上的 Microsoft Excel，需要先安装：pip install "xltools[excel]"。不支持 WPS 表格和 Linux：请改用 xltools check 文件.xlsx --annotate 批注/ 生成批注副本。
+    仅支持 Windows 或 macOS 上的 Microsoft Excel，需要先安装：pip install "xltools[excel]"。不支持
+    WPS 表格和 Linux：请改用 xltools check 文件.xlsx --annotate 批注/ 生成批注副本。
 
     退出码：0 无错误；1 有错误；2 无法连接 Excel 或操作失败。
 
@@ -701,16 +708,21 @@ def publish_command(
     season_dir,
     show_wording,
 ) -> None:
-    """由校验通过的报表（单位报表或 consolidate 生成的汇总表）生成政府信息公开工作年度报告：Word 文档，另可生成网页和 PDF。
+    """由校验通过的报表（单位报表或 consolidate 生成的汇总表）生成政府信息公开工作年度报告：Word
+    文档，另可生成网页和 PDF。
 
-    标题、统计期限、一至六部分标题、表二至表四（与官方格式相同的合并单元格）都按报表生成；总体情况中写出由表三、表四数字生成的句子，其余需要单位填写的地方以黄色标出【请填写…】。报表有错误时不生成并列出错误（加 --force 生成草稿）；应填数字的单元格为空时不生成。
+    标题、统计期限、一至六部分标题、表二至表四（与官方格式相同的合并单元格）都按报表生成；\
+总体情况中写出由表三、表四数字生成的句子，其余需要单位填写的地方以黄色标出【请填写…】。\
+报表有错误时不生成并列出错误（加 --force 生成草稿）；应填数字的单元格为空时不生成。
 
-    退出码：0 已生成；1 报表有错误或空白，未生成（--season：有单位未能生成）；2 用法、读写错误或无法生成 PDF。
+    退出码：0 已生成；1 报表有错误或空白，未生成（--season：有单位未能生成）；2
+    用法、读写错误或无法生成 PDF。
 
     \b
     示例：
       xltools publish 某某局.xlsx -o 某某局2025年报告.docx --html 某某局2025年报告.html
-      xltools publish 汇总结果/汇总表.xlsx --agency 某某市人民政府 --previous 2024汇总表.xlsx --pdf 报告.pdf
+      xltools publish 汇总结果/汇总表.xlsx --agency 某某市人民政府 --previous 2024汇总表.xlsx \
+--pdf 报告.pdf
       xltools publish --season 2025年报 -o 年报文本/
       xltools publish --show-wording > 我的措辞.toml
     """
@@ -772,7 +784,6 @@ def publish_command(
 def _publish_season(
     season_dir, workbook, outdir, html_out, pdf_out, previous, agency, force, wording, words
 ) -> None:
-    from xltools.cli.season import me, open_season
     from xltools.publish.wording import message
     from xltools.season.workflow import publish
 
@@ -802,8 +813,6 @@ def _publish_season(
 
 
 # --- season (issue 13): init, status, history, accept, approve ---------------------------------
-
-from xltools.cli.season import COMMANDS as _SEASON_COMMANDS  # noqa: E402
 
 for _command in _SEASON_COMMANDS:
     main.add_command(_command)
@@ -972,7 +981,8 @@ def _read_password_twice() -> tuple[str, str]:
     "--season",
     "season_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="年报工作文件夹：收到的文件作为各单位的新版本记入（邮箱设置可写在 season.toml 的 [imap] 中；在该文件夹内运行时可省略）。",
+    help="年报工作文件夹：收到的文件作为各单位的新版本记入"
+    "（邮箱设置可写在 season.toml 的 [imap] 中；在该文件夹内运行时可省略）。",
 )
 @click.option("--since", help="只收取此日期及以后的邮件，如 2026-01-05。")
 @click.option(
@@ -1015,10 +1025,8 @@ def fetch_command(outdir, season_dir, since, folder, max_size, roster, mark_seen
       xltools fetch -o 收件箱/ --since 2026-01-05
       xltools fetch --season 2025年度/ --move-to 已收取
     """
-    from xltools.cli.season import me, open_season
     from xltools.mail.fetch import message_line, run_fetch
     from xltools.mail.imap import ConnectionLost, ImapError
-    from xltools.messages import FETCH
     from xltools.season import Season
     from xltools.season.workflow import fetch
 

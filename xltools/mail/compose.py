@@ -19,6 +19,7 @@ from pathlib import Path
 from xltools import XltoolsError
 from xltools.findings import ERROR, WARNING, Finding, count
 from xltools.mail.config import MailConfig
+from xltools.mail.fetch import origins
 from xltools.mail.message import (
     KIND_LABELS,
     XLSX_TYPE,
@@ -36,6 +37,7 @@ from xltools.messages import MAIL as texts
 from xltools.messages import NAMES
 from xltools.results import Entry, Run, inside, load_results
 from xltools.roster import RosterEntry, RosterIndex, load_roster
+from xltools.template import build_template
 from xltools.vocabulary import (
     ERRORS,
     MISSING,
@@ -345,8 +347,6 @@ def submission_origin(entry: Entry) -> tuple[str | None, str | None]:
     if entry.message_id or entry.sender:
         return entry.message_id, entry.sender
     if entry.sha256 and entry.file:
-        from xltools.mail.fetch import origins
-
         rec = origins(Path(entry.file).parent).get(entry.sha256)
         if rec is not None:
             return rec.message_id, rec.sender
@@ -400,10 +400,6 @@ def _findings_block(findings: Sequence[Finding]) -> tuple[str, str]:
 
 
 def _blank_template(run: Run, agency: str) -> tuple[bytes | None, str | None]:
-    try:
-        from xltools.template import build_template  # the lead's module; optional at import time
-    except ImportError as exc:
-        return None, str(exc)
     try:
         with tempfile.TemporaryDirectory(prefix="xltools-mail-") as tmp:
             path = build_template(

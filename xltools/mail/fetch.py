@@ -27,6 +27,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from imap_tools import AND
+from imap_tools.imap_utf7 import utf7_encode
+
 from xltools import XltoolsError
 from xltools.fsutil import atomic_write_bytes
 from xltools.mail.imap import (
@@ -359,8 +362,6 @@ def fetch(
     """Fetch every message of `config.folder` not in the target's ledger. Raises ImapError
     when the mailbox cannot be used at all, ConnectionLost (with `.result`) when the
     connection breaks part way: what was handled until then is kept."""
-    from imap_tools import AND
-
     mailbox = connect(config, readonly=not (mark_seen or move_to))
     result = FetchResult(config.account, config.folder, None, target.description, [])
     ledger = target.ledger
@@ -517,8 +518,6 @@ def _store_seen(mailbox, uid: int) -> None:
 def _move(mailbox, uid: int, folder: str) -> None:
     """MOVE (RFC 6851); else COPY, then remove only this message (UID EXPUNGE, RFC 4315).
     A server with neither keeps the original: nothing is ever expunged wholesale."""
-    from imap_tools.imap_utf7 import utf7_encode
-
     client = mailbox.client
     name = utf7_encode(folder)
     quoted = b'"' + name.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'

@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import MailboxFolderSelectError, MailboxLoginError
+
 from xltools import XltoolsError
 from xltools.messages import FETCH
 
@@ -136,9 +139,6 @@ def tls_context(config: ImapConfig) -> ssl.SSLContext:
 
 def connect(config: ImapConfig, *, readonly: bool = True):
     """A logged-in imap_tools mailbox with `config.folder` selected. Raises ImapError."""
-    from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
-    from imap_tools.errors import MailboxFolderSelectError, MailboxLoginError
-
     check_config(config)
     host, port = config.host, config.effective_port
     mailbox = None

@@ -1,4 +1,5 @@
-"""One received message -> who sent it and every file it carries, each kept or refused with a reason.
+"""One received message -> who sent it and every file it carries, each kept or refused with a
+reason.
 
 Mail from Chinese government systems is parsed as it really is: attachment names in RFC 2231
 (with continuations) or RFC 2047 (often split in the middle of a character), in UTF-8, GBK/
@@ -10,6 +11,7 @@ Nothing here touches the network or the disk: bytes in, a plain `Incoming` out.
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.header
 import email.utils
@@ -159,8 +161,6 @@ def _codec(charset: str | None) -> str | None:
     if not name:
         return None
     try:
-        import codecs
-
         return codecs.lookup(name).name
     except LookupError:
         return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xltools import XltoolsError
+from xltools.batch import check_paths
 from xltools.findings import Report
 from xltools.publish.build import PublishRefused, build_document, tables_of
 from xltools.publish.docx_writer import write_docx
@@ -53,8 +54,6 @@ class Published:
 
 def read_checked(paths: list[Path]) -> list[Report]:
     """Read and check workbooks the way `xltools check` does (an isolated worker with limits)."""
-    from xltools.batch import check_paths
-
     return check_paths(list(paths), 1)
 
 

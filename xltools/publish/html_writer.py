@@ -24,21 +24,32 @@ def _css(st: Mapping) -> str:
     return f"""
 @page {{ size: A4; margin: 37mm 26mm 35mm 28mm; }}
 body {{ margin: 0; background: #fff; color: #000; }}
-main {{ max-width: 46em; margin: 2em auto; padding: 0 1em; font-family: {body}; font-size: {st["body_size"]}pt; line-height: 1.75; }}
-h1 {{ font-family: {_family(st["title_fonts"], "serif")}; font-size: {st["title_size"]}pt; font-weight: normal; text-align: center; line-height: 1.5; margin: 0 0 1em; }}
+main {{ max-width: 46em; margin: 2em auto; padding: 0 1em; font-family: {body}; \
+font-size: {st["body_size"]}pt; line-height: 1.75; }}
+h1 {{ font-family: {_family(st["title_fonts"], "serif")}; font-size: {st["title_size"]}pt; \
+font-weight: normal; text-align: center; line-height: 1.5; margin: 0 0 1em; }}
 h1 span {{ display: block; }}
-h2 {{ font-family: {_family(st["heading_fonts"], "sans-serif")}; font-size: {st["body_size"]}pt; font-weight: normal; margin: 0.6em 0 0.3em; text-indent: 2em; }}
-h3 {{ font-family: {_family(st["subheading_fonts"], "serif")}; font-size: {st["body_size"]}pt; font-weight: normal; margin: 0.3em 0; text-indent: 2em; }}
+h2 {{ font-family: {_family(st["heading_fonts"], "sans-serif")}; font-size: {st["body_size"]}pt; \
+font-weight: normal; margin: 0.6em 0 0.3em; text-indent: 2em; }}
+h3 {{ font-family: {_family(st["subheading_fonts"], "serif")}; font-size: {st["body_size"]}pt; \
+font-weight: normal; margin: 0.3em 0; text-indent: 2em; }}
 p {{ margin: 0; text-indent: 2em; text-align: justify; }}
 mark {{ background: #ffff00; color: inherit; }}
-.draft {{ font-family: {_family(st["heading_fonts"], "sans-serif")}; color: #{st["draft_color"]}; font-weight: bold; text-align: center; text-indent: 0; border: 2px solid #{st["draft_color"]}; padding: 0.3em; margin-bottom: 1em; }}
+.draft {{ font-family: {_family(st["heading_fonts"], "sans-serif")}; color: #{st["draft_color"]}; \
+font-weight: bold; text-align: center; text-indent: 0; border: 2px solid #{st["draft_color"]}; \
+padding: 0.3em; margin-bottom: 1em; }}
 .table-wrap {{ overflow-x: auto; margin: 0.5em 0 1em; }}
-table {{ border-collapse: collapse; width: 100%; font-family: {_family(st["table_fonts"], "serif")}; font-size: {st["table_size"]}pt; line-height: 1.4; }}
+table {{ border-collapse: collapse; width: 100%; \
+font-family: {_family(st["table_fonts"], "serif")}; font-size: {st["table_size"]}pt; \
+line-height: 1.4; }}
 table.wide {{ font-size: {st["table_size_wide"]}pt; }}
-th, td {{ border: 1px solid #000; padding: 0.2em 0.3em; text-align: center; vertical-align: middle; font-weight: normal; }}
+th, td {{ border: 1px solid #000; padding: 0.2em 0.3em; text-align: center; \
+vertical-align: middle; font-weight: normal; }}
 th.label, th.corner, th.section {{ text-align: left; }}
 th.section {{ background: #{st["section_fill"]}; }}
-@media print {{ main {{ max-width: none; margin: 0; padding: 0; }} .table-wrap {{ overflow: visible; }} tr {{ page-break-inside: avoid; }} h2.new-page {{ break-before: page; }} h2 {{ break-after: avoid; }} }}
+@media print {{ main {{ max-width: none; margin: 0; padding: 0; }} \
+.table-wrap {{ overflow: visible; }} tr {{ page-break-inside: avoid; }} \
+h2.new-page {{ break-before: page; }} h2 {{ break-after: avoid; }} }}
 """
 
 
@@ -105,7 +116,10 @@ def _table(t: Table) -> str:
     head = "".join(f"<tr>{''.join(r)}</tr>" for r in rows[: t.header_rows])
     body = "".join(f"<tr>{''.join(r)}</tr>" for r in rows[t.header_rows :])
     thead = f"<thead>{head}</thead>" if head else ""
-    return f'<div class="table-wrap"><table{cls}><colgroup>{cols}</colgroup>{thead}<tbody>{body}</tbody></table></div>'
+    return (
+        f'<div class="table-wrap"><table{cls}><colgroup>{cols}</colgroup>'
+        f"{thead}<tbody>{body}</tbody></table></div>"
+    )
 
 
 def write_html(doc: Document, path: Path, style: Mapping) -> Path:

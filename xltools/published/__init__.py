@@ -1,4 +1,5 @@
-"""Published reports (.txt/.html/.docx/.pdf, scans) -> RawForm, with an account of every unfilled cell.
+"""Published reports (.txt/.html/.docx/.pdf, scans) -> RawForm, with an account of every
+unfilled cell.
 
 document  the file as lines (table rows and running text), any format
 scan      a scan (image-only PDF, page images) as the same lines, by OCR; its figures rechecked

@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from xltools.spec import FORM_IDS, Field, Form, load_form
+from xltools.spec import FORM_IDS, Field, Form, _raw_form, load_form
 
 _NOT_WORD = re.compile(r"[^0-9A-Za-z\u3400-\u9fff]+")
 _NUMBERING = re.compile(
@@ -73,10 +73,8 @@ class DocSpec:
 
 @lru_cache(maxsize=None)
 def doc_spec(form_id: str) -> DocSpec:
-    from xltools.spec import _raw_form  # the parsed TOML; the form's [published] section
-
     form = load_form(form_id)
-    p = _raw_form(form_id).get("published", {})
+    p = _raw_form(form_id).get("published", {})  # the parsed TOML's [published] section
     sections = tuple(
         Section(s["part"], s.get("table"), tuple(s["phrases"]), tuple(s.get("fallback", ())))
         for s in p.get("sections", ())

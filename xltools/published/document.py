@@ -5,6 +5,10 @@ Every format becomes the same shape: a `Line` is either a table row (`grid=True`
 are the row's cells, blank cells kept, a horizontally merged cell once, a vertically merged
 cell's continuation as "") or a line of running text (`grid=False`: whitespace-separated
 words, as PDF text extraction gives them). The table parser only ever sees lines.
+
+python-docx and pdfplumber are imported by the function that reads their format: this module is
+loaded with every workbook read (xltools.reader.workbook reads the 导入说明 sheet through
+xltools.published), and the two cost 0.04 s and 0.08 s at start-up (-X importtime).
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import lxml.html
+import opencc
 
 from xltools import UnreadableError
 from xltools.messages import Section
@@ -179,8 +186,6 @@ def simplify(lines: list[Line]) -> tuple[list[Line], int]:
     """Lines in traditional characters converted to simplified (OpenCC, t2s) when the document
     is written in them; (lines, number of characters changed). A simplified document is left
     as it is: a few characters that t2s would change do not make it traditional."""
-    import opencc
-
     conv = opencc.OpenCC("t2s")
     text = "\n".join("\t".join(ln.tokens) for ln in lines)
     cjk = sum(1 for ch in text if 0x3400 <= ord(ch) <= 0x9FFF)
@@ -202,7 +207,9 @@ def _w_text(el) -> str:
 
 
 def docx_lines(path: Path) -> list[Line]:
-    import docx  # python-docx; read its XML directly so merged cells are not repeated
+    # python-docx, 0.04 s at start-up (see the module's docstring); its XML is read directly
+    # so that merged cells are not repeated
+    import docx  # noqa: PLC0415
 
     try:
         body = docx.Document(str(path)).element.body
@@ -240,8 +247,6 @@ _SKIP = frozenset("script style head noscript template select option".split())
 
 
 def html_lines(data: bytes) -> list[Line]:
-    import lxml.html
-
     m = re.search(rb"charset\s*=\s*[\"']?([A-Za-z0-9_-]+)", data[:4096])
     text = decode_text(data, m.group(1).decode("ascii") if m else None)
     root = lxml.html.document_fromstring(text)
@@ -298,7 +303,7 @@ def _html_cell_text(td) -> str:
 def pdf_lines(path: Path) -> list[Line]:
     """Text-based PDF. Ruled tables are read as grids (pdfplumber finds their cells, so blank
     cells and merged cells are known); everything else as text lines, in reading order."""
-    import pdfplumber
+    import pdfplumber  # noqa: PLC0415  0.08 s at start-up: see the module's docstring
 
     out: list[Line] = []
     with pdfplumber.open(str(path)) as pdf:

@@ -150,9 +150,9 @@ def read_document(path: str | Path) -> DocumentReading:
 
 def _read_scan(path: Path, why: ScannedError):
     """A scan read by OCR (xltools.published.scan, imported here: OpenCV and Tesseract's
-    wrapper, which brings pandas, add about 0.65 s to start-up (measured with -X importtime)
-    that reading any other document should not pay)."""
-    from xltools.published import scan
+    wrapper, which brings pandas, add 0.5 s to start-up after the readers and the rules
+    (measured with -X importtime) that reading any other document should not pay)."""
+    from xltools.published import scan  # noqa: PLC0415
 
     if not scan.available():
         raise UnreadableError(MSG.scan_no_ocr.format(error=str(why))) from None
@@ -163,7 +163,8 @@ def _check_scan(rd: Reading, scan, notes: list[str]) -> None:
     """Figures read from a scan, held against the table's arithmetic: re-read where a relation
     fails, left unread (with a note naming the cell) where it still cannot be settled; the
     differences of OCR'd row labels are OCR's, said once as a note, not as label-variant."""
-    from xltools.published.scan import recheck  # loaded by _read_scan already
+    # 0.5 s at start-up: see _read_scan, which has loaded it already
+    from xltools.published.scan import recheck  # noqa: PLC0415
 
     form = rd.form
     variants = [f for f in rd.findings if f.rule == "label-variant"]

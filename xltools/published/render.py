@@ -12,7 +12,8 @@ MSG = Section("published")
 
 
 def render_import(result) -> str:
-    """What `xltools import` adds on screen below the findings (result: xltools.importer.Imported)."""
+    """What `xltools import` adds on screen below the findings (result:
+    xltools.importer.Imported)."""
     out: list[str] = [MSG.screen_note.format(note=n) for n in result.notes]
     if result.unread:
         out.append(MSG.screen_unread.format(n=len(result.unread), sheet=SHEET))

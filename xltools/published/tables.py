@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from xltools.findings import Finding
 from xltools.messages import Section
-from xltools.published.docspec import DocSpec, doc_spec, label_core, norm
+from xltools.published.docspec import DocSpec, all_specs, doc_spec, label_core, norm
 from xltools.published.document import Line
 from xltools.reader.base import RawCell
 from xltools.spec import Field
@@ -727,8 +727,6 @@ def read_table4(rd: Reading, st: Stream, sheet: str) -> None:
 
 def identify(st: Stream, sheet: str) -> str | None:
     """The form a table follows, by the words the forms' TOML lists for it (newest first)."""
-    from xltools.published.docspec import all_specs
-
     for spec in all_specs():
         words = spec.identify.get(sheet, ())
         if words and any(norm(w) in st.text for w in words):

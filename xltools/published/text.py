@@ -18,6 +18,7 @@ from typing import Callable
 
 from xltools.findings import Finding
 from xltools.messages import Section
+from xltools.published.docspec import doc_spec
 from xltools.published.document import Line
 from xltools.reader.base import RawCell
 from xltools.spec import Form
@@ -98,8 +99,6 @@ def _t3_keys(form: Form, rows: list[str], col: str) -> list[str]:
 
 @lru_cache(maxsize=None)
 def vocabulary(form_id: str) -> Vocabulary:
-    from xltools.published.docspec import doc_spec
-
     spec = doc_spec(form_id)
     form, t = spec.form, spec.text
     rows3 = spec.rows(spec.section(3).table)

@@ -1,8 +1,11 @@
-"""Any input -> RawForm (xltools.reader.base). Cleaning and checking it: xltools.evaluate."""
+"""Any input -> RawForm (xltools.reader.base). Cleaning and checking it: xltools.evaluate.
+
+Which reader reads a file (xltools.reader.workbook, or xltools.published for a published
+report) is xltools.pipeline.read_raw's choice, made above both: this package's __init__ runs
+whenever the published reader imports RawForm, so it imports no reader.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from xltools.reader.base import RawCell, RawForm
 
@@ -12,16 +15,4 @@ DOCUMENT_SUFFIXES = frozenset(
 )
 
 
-def read_raw(path: str | Path) -> RawForm:
-    """Read any supported input into a RawForm; raises UnreadableError."""
-    path = Path(path)
-    if path.suffix.lower() in DOCUMENT_SUFFIXES:
-        from xltools.published import read_published
-
-        return read_published(path)
-    from xltools.reader.workbook import read_workbook
-
-    return read_workbook(path)
-
-
-__all__ = ["RawCell", "RawForm", "read_raw", "WORKBOOK_SUFFIXES", "DOCUMENT_SUFFIXES"]
+__all__ = ["RawCell", "RawForm", "WORKBOOK_SUFFIXES", "DOCUMENT_SUFFIXES"]

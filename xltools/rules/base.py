@@ -2,9 +2,10 @@
 
 A rule instance knows its id, severity and description (from the message catalogue), whether
 it is derived (a sum of other relations: its failure is named in the finding of one of them
-that fails, or reported when one of them cannot be checked; xltools.rules.derivation), how to check cleaned values (`check` yields findings and never raises for bad data), its
-row(s) in the live 校验 sheet (`sheet_checks`, or `expressible = False`), and — for the linear
-rules — the relation it states as data (`relations`).
+that fails, or reported when one of them cannot be checked; xltools.rules.derivation), how to
+check cleaned values (`check` yields findings and never raises for bad data), its row(s) in the
+live 校验 sheet (`sheet_checks`, or `expressible = False`), and — for the linear rules — the
+relation it states as data (`relations`).
 
 A value of None (blank or unusable, and already reported) makes a rule skip: a rule is
 evaluated on the cells it uses, and one wrong cell is reported once.

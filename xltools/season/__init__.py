@@ -12,7 +12,9 @@ Every door (the command line, the web page, mail intake) works a season through 
     from xltools.season.workflow import Actor, Incoming, take_in, consolidate, plan_mail, \
         send_mail, approve, accept, decide, replace_link, board, history, fetch, publish
 
-    season = Season.create("2025年报", year=2025, roster="名单.xlsx", previous="2024汇总/汇总表.xlsx")
+    season = Season.create(
+        "2025年报", year=2025, roster="名单.xlsx", previous="2024汇总/汇总表.xlsx"
+    )
     season = Season.open("2025年报")        # settings from season.toml; migrates the DB
     me = Actor("张三", "web")                # who acts, through which door
 
@@ -36,6 +38,20 @@ mail and links are also written to 说明与审核.json on every change, and who
 files and those files.
 """
 
+from xltools.season.store import (
+    APPROVED,
+    BOARD_LABELS,
+    CHANGED_AFTER_APPROVAL,
+    EXPLAINED,
+    AgencyState,
+    Diff,
+    Origin,
+    Season,
+    Version,
+    file_sha256,
+    finding_id,
+)
+
 __all__ = [
     "Season",
     "Origin",
@@ -49,12 +65,3 @@ __all__ = [
     "file_sha256",
     "finding_id",
 ]
-
-
-def __getattr__(name: str):
-    # imported on first use: the CLI registers the season commands without paying for the store
-    if name in __all__:
-        from xltools.season import store
-
-        return getattr(store, name)
-    raise AttributeError(f"module 'xltools.season' has no attribute {name!r}")

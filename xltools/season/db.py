@@ -91,7 +91,8 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX mails_once_per_version ON mails(kind, version_id)
         WHERE version_id IS NOT NULL AND kind <> 'remind';
     CREATE UNIQUE INDEX mails_remind_once ON mails(agency_id, kind, deadline) WHERE kind = 'remind';
-    CREATE TABLE seen_paths (                 -- (path, size, mtime) → sha256: skip hashing unchanged files
+    -- (path, size, mtime) → sha256: skip hashing unchanged files
+    CREATE TABLE seen_paths (
         path TEXT PRIMARY KEY,
         size INTEGER NOT NULL,
         mtime_ns INTEGER NOT NULL,
@@ -143,11 +144,11 @@ MIGRATIONS: list[str] = [
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL UNIQUE COLLATE NOCASE,
         role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer')),
-        password TEXT NOT NULL,               -- JSON: salted scrypt (algorithm, n, r, p, salt, hash)
+        password TEXT NOT NULL,              -- JSON: salted scrypt (algorithm, n, r, p, salt, hash)
         created TEXT NOT NULL,
         created_by TEXT,
-        disabled TEXT,                        -- when it was disabled; NULL while in use
-        epoch INTEGER NOT NULL DEFAULT 0      -- up by one on a password change, reset or disabling
+        disabled TEXT,                       -- when it was disabled; NULL while in use
+        epoch INTEGER NOT NULL DEFAULT 0     -- up by one on a password change, reset or disabling
     );
     CREATE INDEX audit_actor ON audit(actor);
     CREATE INDEX audit_action ON audit(action);

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from xltools import XltoolsError
+from xltools.batch import check_paths
 from xltools.messages import NAMES, SEASON
 from xltools.season import db as dbmod
 from xltools.season.settings import read_settings
@@ -27,8 +28,6 @@ from xltools.season.store import AUDIT_NAME, FILES_DIR, JOURNAL_NAME, RECORDS_NA
 def rebuild(
     folder: str | Path, progress: Callable[[str], None] | None = None, jobs: int | None = None
 ) -> str:
-    from xltools.batch import check_paths
-
     folder = Path(folder)
     read_settings(folder)  # a clear message if this is no season folder
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from xltools.messages import NAMES, SEASON
 from xltools.season.entries import SeasonConsolidation
+from xltools.season.lastyear import crossyear
 from xltools.summary import _header, _print, _streamed_sheet, _text
 from xltools.textsafe import wrapped_lines
 from xltools.vocabulary import BOARD_COLORS, BOARD_LABELS, NOT_IN_ROSTER
@@ -102,8 +103,6 @@ def changes_sheet(wb, fmt, result: SeasonConsolidation) -> None:
 
 def compare_sheet(wb, fmt, result: SeasonConsolidation) -> None:
     """Each agency's key totals this year and last year, the change and the change in %."""
-    from xltools.season.lastyear import crossyear
-
     last = result.last_year
     keys = [
         (k, caption) for k, caption in crossyear()["compare"]["keys"] if k in result.form.by_key

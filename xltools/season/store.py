@@ -23,12 +23,14 @@ import shutil
 import sqlite3
 import stat
 import tempfile
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from xltools import XltoolsError
+from xltools.batch import check_paths
 from xltools.findings import (
     ERROR,
     ERRORS,
@@ -45,12 +47,26 @@ from xltools.findings import (
 )
 from xltools.fsutil import atomic_write_text
 from xltools.messages import ACCOUNTS, NAMES, SEASON
-from xltools.roster import RosterEntry, load_roster, normalise_name, normalise_uscc
+from xltools.roster import RosterEntry, RosterIndex, load_roster, normalise_name, normalise_uscc
 from xltools.season import db as dbmod
-from xltools.season.settings import SETTINGS_NAME, Settings, read_settings, write_settings
+from xltools.season.lastyear import cross_year_findings, load_last_year
+from xltools.season.settings import (
+    DEFAULT_FACTOR,
+    DEFAULT_MIN_CHANGE,
+    SETTINGS_NAME,
+    Settings,
+    read_settings,
+    write_settings,
+)
+from xltools.spec import load_form
 
 # statuses of an agency on the board, beyond a single file's statuses: defined in vocabulary
 from xltools.vocabulary import APPROVED, BOARD_LABELS, CHANGED_AFTER_APPROVAL, EXPLAINED  # noqa: F401
+
+try:
+    import fcntl  # POSIX: the season's lock for a long write
+except ImportError:  # Windows: SQLite's own locking still protects the data
+    fcntl = None
 
 FILES_DIR = "files"
 ANNOTATED_DIR = "annotated"
@@ -417,8 +433,6 @@ class Season:
                 prev_text = str(p.relative_to(folder.resolve()))
             except ValueError:
                 prev_text = str(p)
-        from xltools.season.settings import DEFAULT_FACTOR, DEFAULT_MIN_CHANGE
-
         settings = Settings(
             year,
             roster_rel,
@@ -478,9 +492,7 @@ class Season:
         path = self.folder / LOCK_NAME
         fh = open(path, "a+")
         try:
-            try:
-                import fcntl
-            except ImportError:  # Windows: SQLite's own locking still protects the data
+            if fcntl is None:  # Windows: SQLite's own locking still protects the data
                 yield
                 return
             try:
@@ -488,8 +500,6 @@ class Season:
             except BlockingIOError:
                 if on_wait:
                     on_wait(SEASON.busy_waiting)
-                import time
-
                 deadline = None if timeout is None else time.monotonic() + timeout
                 while True:
                     try:
@@ -550,8 +560,8 @@ class Season:
         if row is not None:
             if roster is not None:
                 c.execute(
-                    "UPDATE agencies SET in_roster = 1, email = COALESCE(?, email), grp = COALESCE(?, grp),"
-                    " uscc = COALESCE(uscc, ?) WHERE id = ?",
+                    "UPDATE agencies SET in_roster = 1, email = COALESCE(?, email),"
+                    " grp = COALESCE(?, grp), uscc = COALESCE(uscc, ?) WHERE id = ?",
                     (roster.email, roster.group, code, row["id"]),
                 )
             elif code:
@@ -562,7 +572,8 @@ class Season:
         if not create:
             return None
         cur = c.execute(
-            "INSERT INTO agencies (name, norm, uscc, email, grp, in_roster) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO agencies (name, norm, uscc, email, grp, in_roster)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (
                 name,
                 norm,
@@ -575,7 +586,8 @@ class Season:
         return cur.lastrowid
 
     def agency_id(self, name: str) -> int:
-        """The agency by (roster or workbook) name or 统一社会信用代码; a Chinese error if unknown."""
+        """The agency by (roster or workbook) name or 统一社会信用代码; a Chinese error if
+        unknown."""
         row = self.conn.execute(
             "SELECT id FROM agencies WHERE norm = ? OR uscc = ?",
             (normalise_name(name), normalise_uscc(name)),
@@ -603,8 +615,6 @@ class Season:
         """(agency name, 统一社会信用代码, roster entry) of a received report. `agency` is who
         filed it when the channel says so (an agency's own upload link): it wins over what the
         file names."""
-        from xltools.roster import RosterIndex
-
         uscc = report.values.get("meta_uscc") if report.values else None
         uscc = uscc if isinstance(uscc, str) else None
         index = RosterIndex(self.roster) if self.roster else None
@@ -665,8 +675,6 @@ class Season:
         the previous version. Content already kept returns the version that holds it
         (`created` False): the same file is never a new version. (The season's doors take
         files in through `xltools.season.workflow.take_in`, which adds the rules of links.)"""
-        from xltools.batch import check_paths
-
         path = Path(path)
         sha = file_sha256(path)
         old = self.known(sha)
@@ -717,8 +725,6 @@ class Season:
             and not (isinstance(report.agency, str) and report.agency.strip())
         ):
             # a file that names no agency (a Word report): the roster agency of the sender's address
-            from xltools.roster import RosterIndex
-
             by_sender = RosterIndex(self.roster).by_sender(origin.sender)
             if by_sender is not None:
                 name, roster_hit = by_sender.name, by_sender
@@ -752,9 +758,10 @@ class Season:
             seq = (prev["seq"] + 1) if prev else 1
             diff = _diff(self._version(prev), values, findings, report.form) if prev else None
             cur = c.execute(
-                "INSERT INTO versions (agency_id, seq, sha256, stored, original_name, original_mtime, received,"
-                " origin, origin_path, sender, message_id, imap_folder, imap_uid, status, errors, warnings, form,"
-                " year, workbook_agency, submitted, values_json, findings_json, previous_id, diff_json, annotated)"
+                "INSERT INTO versions (agency_id, seq, sha256, stored, original_name,"
+                " original_mtime, received, origin, origin_path, sender, message_id, imap_folder,"
+                " imap_uid, status, errors, warnings, form, year, workbook_agency, submitted,"
+                " values_json, findings_json, previous_id, diff_json, annotated)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     agency_id,
@@ -833,8 +840,6 @@ class Season:
         """x-carry-over, x-in-force and plausibility against last year's figures (if configured)."""
         if not self.settings.previous or not report.values:
             return []
-        from xltools.season.lastyear import cross_year_findings, load_last_year
-
         if self._lastyear is None:
             self._lastyear = load_last_year(
                 self.settings.resolve(self.folder, self.settings.previous),
@@ -848,8 +853,6 @@ class Season:
     @property
     def last_year(self):
         if self._lastyear is None and self.settings.previous:
-            from xltools.season.lastyear import load_last_year
-
             self._lastyear = load_last_year(
                 self.settings.resolve(self.folder, self.settings.previous),
                 self.year - 1,
@@ -1200,12 +1203,14 @@ class Season:
         version_id: int | None = None,
         deadline: str | None = None,
     ) -> bool:
-        """Was this mail sent already? revise/accepted…: once per version; remind: once per deadline."""
+        """Was this mail sent already? revise/accepted…: once per version; remind: once per
+        deadline."""
         if kind == "remind":
             aid = agency if isinstance(agency, int) or agency is None else self.agency_id(agency)
             return (
                 self.conn.execute(
-                    "SELECT 1 FROM mails WHERE kind = 'remind' AND agency_id IS ? AND deadline IS ?",
+                    "SELECT 1 FROM mails"
+                    " WHERE kind = 'remind' AND agency_id IS ? AND deadline IS ?",
                     (aid, deadline),
                 ).fetchone()
                 is not None
@@ -1449,7 +1454,8 @@ class Season:
         token = new_token()
         with self.transaction() as c:
             c.execute(
-                "INSERT OR REPLACE INTO links (agency_id, token, created, sent) VALUES (?,?,?,NULL)",
+                "INSERT OR REPLACE INTO links (agency_id, token, created, sent)"
+                " VALUES (?,?,?,NULL)",
                 (aid, token, now()),
             )
         self.export_records()
@@ -1896,8 +1902,6 @@ def _pack_values(values: dict, form_id: str | None) -> str:
     """Values as a JSON array in the form's key order (a tenth of the size of an object:
     thousands of versions stay a few megabytes); an object when there is no form."""
     if form_id:
-        from xltools.spec import load_form
-
         keys = load_form(form_id).keys
         if set(values) <= set(keys):
             return json.dumps(
@@ -1912,8 +1916,6 @@ def _pack_values(values: dict, form_id: str | None) -> str:
 def _unpack_values(text: str, form_id: str | None) -> dict:
     data = json.loads(text)
     if isinstance(data, list):
-        from xltools.spec import load_form
-
         return dict(zip(load_form(form_id).keys, data))
     return data
 
@@ -1936,8 +1938,6 @@ def _status(report: Report, findings: list[Finding], year: int) -> str:
 
 
 def _diff(prev: Version, values: dict, findings: list[Finding], form_id: str | None) -> Diff:
-    from xltools.spec import load_form
-
     form = load_form(form_id) if form_id else None
     changed = []
     keys = list(form.keys) if form else sorted(set(prev.values) | set(values))

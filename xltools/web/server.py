@@ -8,8 +8,17 @@ import socket
 from pathlib import Path
 from typing import Callable
 
+import openpyxl  # noqa: F401  (imported before the server's threads start: see preload)
+import python_calamine  # noqa: F401
+from waitress import create_server
+
+import xltools.annotate  # noqa: F401
+import xltools.evaluate  # noqa: F401
+import xltools.reader.workbook  # noqa: F401
+import xltools.rules  # noqa: F401
 from xltools.messages import ACCOUNTS, WEB
 from xltools.season import Season
+from xltools.spec import load_form
 from xltools.web.app import Options, create_app
 
 THREADS = 16
@@ -44,16 +53,8 @@ def setup_url(host: str, port: int, token: str) -> str:
 
 def preload() -> None:
     """Import what the reading workers use before any thread starts, so a worker forked from the
-    threaded server never needs the import lock another thread might hold."""
-    import openpyxl  # noqa: F401
-    import python_calamine  # noqa: F401
-
-    import xltools.annotate  # noqa: F401
-    import xltools.evaluate  # noqa: F401
-    import xltools.reader.workbook  # noqa: F401
-    import xltools.rules  # noqa: F401
-    from xltools.spec import load_form
-
+    threaded server never needs the import lock another thread might hold: the modules are
+    imported at the top of this one, the forms are loaded here."""
     for f in ("2021", "2019"):
         load_form(f)
 
@@ -61,8 +62,6 @@ def preload() -> None:
 def serve(
     season: Path, host: str, port: int, options: Options, echo: Callable[[str], None]
 ) -> None:
-    from waitress import create_server
-
     preload()
     if not options.public_url:
         # the address in the agencies' links and mails, whichever door sends them: given,
