@@ -439,7 +439,7 @@ def _msoffcrypto(folder: Path) -> list[Path]:
 
 
 _UNO_SCRIPT = r"""
-import os, subprocess, sys, tempfile, time, uno
+import os, shutil, subprocess, sys, tempfile, time, uno
 from com.sun.star.beans import PropertyValue
 from com.sun.star.connection import NoConnectException
 
@@ -478,6 +478,7 @@ finally:
         proc.wait(30)
     except subprocess.TimeoutExpired:
         proc.kill()
+    shutil.rmtree(profile, ignore_errors=True)
 """
 
 

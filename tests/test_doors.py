@@ -5,19 +5,16 @@ SMTP server on loopback."""
 
 from __future__ import annotations
 
-import email
 import io
 import json
 import re
 import shutil
-import socket
-from email import policy
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from factory import make_workbook
+from loopback_smtp import Mailbox, loopback_smtp
 from openpyxl import load_workbook
 from webharness import Browserless, Server, make_season, token, wait_done
 
@@ -33,37 +30,12 @@ WARNING = dict(t2_regulation_issued=5, t2_regulation_repealed=0, t2_regulation_i
 TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?([.,]\d+)?([+-]\d\d:?\d\d)?")
 
 
-class Mailbox:
-    def __init__(self):
-        self.received: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(
-            email.message_from_bytes(envelope.original_content, policy=policy.default)
-        )
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp(monkeypatch):
-    box = Mailbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    env = {
-        "XLTOOLS_SMTP_HOST": "127.0.0.1",
-        "XLTOOLS_SMTP_PORT": str(port),
-        "XLTOOLS_SMTP_SECURITY": "none",
-        "XLTOOLS_MAIL_FROM": "gkb@example.gov.cn",
-        "XLTOOLS_SMTP_USER": "",
-        "XLTOOLS_SMTP_PASSWORD": "",
-    }
-    for k, v in env.items():  # the web page's server reads its SMTP settings from its process
-        monkeypatch.setenv(k, v)
-    yield box, env
-    controller.stop()
+    with loopback_smtp() as (box, env):
+        for k, v in env.items():  # the web page's server reads its SMTP settings from its process
+            monkeypatch.setenv(k, v)
+        yield box, env
 
 
 def workbooks(root: Path) -> dict[str, Path]:

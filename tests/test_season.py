@@ -3,16 +3,13 @@ server on loopback, explanations, sign-off, history; and the season's hostile ca
 
 from __future__ import annotations
 
-import email
 import json
-import socket
-from email import policy
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from factory import make_workbook
+from loopback_smtp import loopback_smtp
 from openpyxl import load_workbook
 
 from xltools.cli import main
@@ -22,42 +19,10 @@ A, B, C = "聊城市商务和投资促进局", "聊城市甲局", "聊城市乙�
 MAIL = {A: "a@lc.example.cn", B: "b@lc.example.cn", C: "c@lc.example.cn"}
 
 
-class Mailbox:
-    def __init__(self):
-        self.received = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(
-            email.message_from_bytes(envelope.original_content, policy=policy.default)
-        )
-        return "250 OK"
-
-    def summary(self):
-        return [(m["To"].addresses[0].addr_spec, str(m["Subject"])) for m in self.received]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp():
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    env = {
-        "XLTOOLS_SMTP_HOST": "127.0.0.1",
-        "XLTOOLS_SMTP_PORT": str(port),
-        "XLTOOLS_SMTP_SECURITY": "none",
-        "XLTOOLS_MAIL_FROM": "gkb@example.gov.cn",
-        "XLTOOLS_SMTP_USER": "",
-        "XLTOOLS_SMTP_PASSWORD": "",
-    }
-    yield box, env
-    controller.stop()
+    with loopback_smtp() as pair:
+        yield pair
 
 
 def run(*args, env=None, code=None):

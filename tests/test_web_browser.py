@@ -10,19 +10,16 @@ not scroll sideways at 390 px, and its visible text holds no machine word.
 from __future__ import annotations
 
 import datetime as dt
-import email
 import os
 import re
 import shutil
-import socket
 import subprocess
-from email import policy
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from factory import make_workbook
+from loopback_smtp import loopback_smtp
 from openpyxl import load_workbook
 from webharness import PASSWORD, USER, Server, make_season, token
 
@@ -310,34 +307,12 @@ def axe():
     return AXE.read_text(encoding="utf-8")
 
 
-class Mailbox:
-    def __init__(self):
-        self.received = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(
-            email.message_from_bytes(envelope.original_content, policy=policy.default)
-        )
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp(monkeypatch):
-    box = Mailbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    for k, v in {
-        "XLTOOLS_SMTP_HOST": "127.0.0.1",
-        "XLTOOLS_SMTP_PORT": str(port),
-        "XLTOOLS_SMTP_SECURITY": "none",
-        "XLTOOLS_MAIL_FROM": "gkb@example.gov.cn",
-    }.items():
-        monkeypatch.setenv(k, v)
-    yield box
-    controller.stop()
+    with loopback_smtp() as (box, env):
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        yield box
 
 
 class Walk:

@@ -5,19 +5,16 @@ agencies explaining their warnings, the printable form, fetching the mailbox and
 from __future__ import annotations
 
 import datetime as dt
-import email
 import io
 import re
 import shutil
-import socket
-from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import imap_server
 import pytest
-from aiosmtpd.controller import Controller
 from factory import make_workbook
+from loopback_smtp import loopback_smtp
 from openpyxl import load_workbook
 from webharness import USER, Browserless, Server, make_season, token, wait_done
 
@@ -32,45 +29,20 @@ PUBLIC = "https://nianbao.example.gov.cn"
 WARNING = dict(t2_regulation_issued=5, t2_regulation_repealed=0, t2_regulation_in_force=1)
 
 
-class Mailbox:
-    def __init__(self):
-        self.received: list[EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append(
-            email.message_from_bytes(envelope.original_content, policy=policy.default)
-        )
-        return "250 OK"
-
-    def to(self) -> list[str]:
-        return [m["To"].addresses[0].addr_spec for m in self.received]
-
-
 @pytest.fixture
 def smtp(monkeypatch):
-    box = Mailbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    for k, v in {
-        "XLTOOLS_SMTP_HOST": "127.0.0.1",
-        "XLTOOLS_SMTP_PORT": str(port),
-        "XLTOOLS_SMTP_SECURITY": "none",
-        "XLTOOLS_MAIL_FROM": "gkb@example.gov.cn",
-    }.items():
-        monkeypatch.setenv(k, v)
-    for k in (
-        "XLTOOLS_IMAP_HOST",
-        "XLTOOLS_IMAP_PORT",
-        "XLTOOLS_IMAP_USER",
-        "XLTOOLS_IMAP_PASSWORD",
-        "XLTOOLS_IMAP_SECURITY",
-    ):
-        monkeypatch.delenv(k, raising=False)
-    yield box
-    controller.stop()
+    with loopback_smtp() as (box, env):
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        for k in (
+            "XLTOOLS_IMAP_HOST",
+            "XLTOOLS_IMAP_PORT",
+            "XLTOOLS_IMAP_USER",
+            "XLTOOLS_IMAP_PASSWORD",
+            "XLTOOLS_IMAP_SECURITY",
+        ):
+            monkeypatch.delenv(k, raising=False)
+        yield box
 
 
 @pytest.fixture
