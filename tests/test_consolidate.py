@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -308,3 +309,46 @@ def test_summary_opens_in_libreoffice_and_rechecks_after_resave(sample_run, tmp_
     saved = lo_convert(out / "汇总表.xlsx", tmp_path / "lo")
     report = check_file(saved)
     assert report.findings == []
+
+
+def test_rows_written_as_one_piece_of_xml_are_xlsxwriters_own(tmp_path):
+    """_NumberRows.write_numbers / write_cells (分单位明细, 指标分析) write the XML XlsxWriter
+    writes for the same cells one by one: compared sheet by sheet, byte for byte."""
+    import zipfile
+
+    import xlsxwriter
+
+    from xltools.summary import _NumberRows, _streamed_sheet
+    from xltools.textsafe import safe_text
+
+    path = tmp_path / "rows.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    plain = wb.add_format({"font_size": 10})
+    rate = wb.add_format({"num_format": "0.0%", "bg_color": "#FCE4D6", "bold": True})
+    rows = [
+        [("聊城市甲局", plain), ("东昌府区", plain), (0, plain), (0.125, rate), (3, plain)],
+        [(" 前后有空格 ", plain), ("a<b & c>d", None), (None, plain), ("", plain), (7, None)],
+        [("控制\x01字符_x0041_", rate), (1e20, plain), (-2.5, None), (12345678901234567, plain)],
+        [(None, plain), (None, None)],
+    ]
+    numbers = [[1, 2.5, None, "x", 10**16, -0.1], [None, None], [0, 3]]
+    by_api = _streamed_sheet(wb, "api")
+    by_xml = _streamed_sheet(wb, "xml", _NumberRows)
+    for r, cells in enumerate(rows):
+        for c, (v, f) in enumerate(cells):
+            if isinstance(v, str) and v:
+                by_api.write_string(r, c, safe_text(v), f)
+            elif v is not None and not isinstance(v, str):
+                by_api.write_number(r, c, v, f)
+        by_xml.write_cells(r, 0, cells)
+    for r, values in enumerate(numbers, start=len(rows)):
+        for c, v in enumerate(values, start=2):
+            if isinstance(v, (int, float)):
+                by_api.write_number(r, c, v)
+        by_xml.write_numbers(r, 2, values)
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        api, xml = (z.read(f"xl/worksheets/sheet{n}.xml") for n in (1, 2))
+    assert b"inlineStr" in api and b"_x005F_x0041_" in api and b'xml:space="preserve"' in api
+    data = re.compile(rb"<dimension [^>]*>|<sheetData>.*</sheetData>", re.S)
+    assert data.findall(xml) == data.findall(api)  # the first sheet alone is also selected

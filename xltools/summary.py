@@ -127,11 +127,11 @@ class _RowXml:
 
 
 class _NumberRows(Worksheet):
-    """A worksheet that writes a row's numbers as one piece of XML. XlsxWriter's path for each
+    """A worksheet that writes a row's cells as one piece of XML. XlsxWriter's path for each
     cell (a stored tuple, then an element with its attributes escaped) was most of the time of
-    分单位明细: 200 numbers a row for thousands of agencies. The XML is what XlsxWriter writes
-    for a number without a format; the run is kept where XlsxWriter keeps a row's cells, so the
-    row is written out in its place."""
+    分单位明细 (200 numbers a row for thousands of agencies) and of 指标分析's agency rows. The
+    XML is what XlsxWriter writes for the same cells; the run is kept where XlsxWriter keeps a
+    row's cells, so the row is written out in its place."""
 
     def write_numbers(self, row: int, col: int, numbers: list) -> None:
         """Each int or float of `numbers` at col, col + 1, …; anything else leaves its cell
@@ -158,6 +158,39 @@ class _NumberRows(Worksheet):
             self._write_single_row(row)
         self.table[row][col] = _RowXml("".join(cells))
 
+    def write_cells(self, row: int, col: int, cells: list[tuple]) -> None:
+        """(value, format) pairs at col, col + 1, …, as one piece of XML: a str as an inline
+        string (a streamed sheet's way), an int or float as a number, None or "" leaves its
+        cell empty. The XML is XlsxWriter's for the same write_string / write_number calls
+        (tests/test_consolidate.py compares them); a cell without a format takes none."""
+        r = str(row + 1)
+        out = []
+        last = -1
+        for j, (letters, (v, f)) in enumerate(zip(_columns(col, len(cells)), cells)):
+            if v is None or v == "":
+                continue
+            style = "" if f is None else f' s="{f._get_xf_index()}"'
+            kind = v.__class__
+            if kind is str:
+                text = self._escape_control_characters(safe_text(v))
+                keep = ' xml:space="preserve"' if _LEADING_OR_TRAILING.search(text) else ""
+                text = self._escape_data(text)
+                out.append(
+                    f'<c r="{letters}{r}"{style} t="inlineStr"><is><t{keep}>{text}</t></is></c>'
+                )
+            elif kind is not bool and isinstance(v, (int, float)) and -_INF < v < _INF:
+                out.append(f'<c r="{letters}{r}"{style}><v>{v:.16G}</v></c>')
+            else:
+                raise TypeError(f"not a cell value: {v!r}")
+            last = j
+        if last < 0:
+            return
+        if self._check_dimensions(row, col) or self._check_dimensions(row, col + last):
+            return
+        if self.constant_memory and row > self.previous_row:
+            self._write_single_row(row)
+        self.table[row][col] = _RowXml("".join(out))
+
     def _write_cell(self, row: int, col: int, cell) -> None:
         if cell.__class__ is _RowXml:
             self.fh.write(cell.xml)
@@ -167,6 +200,7 @@ class _NumberRows(Worksheet):
 
 _INF = float("inf")
 _BIG = 10**15
+_LEADING_OR_TRAILING = re.compile(r"^\s|\s$")  # XlsxWriter keeps such a text's spaces
 
 
 @lru_cache(maxsize=None)
@@ -548,7 +582,7 @@ def _indicator_sheet(wb, fmt: Formats, result: "Consolidation", analysis: Analys
     """Definitions, then each group's quartiles per indicator (box-like charts beside them),
     then one row per included agency: its group, each indicator with its rank in the group.
     Written top to bottom (a streamed sheet: 10,000 agencies need not sit in memory)."""
-    ws = _streamed_sheet(wb, INDICATOR_SHEET)
+    ws = _streamed_sheet(wb, INDICATOR_SHEET, _NumberRows)
     inds = list(analysis.indicators)
     bold = fmt.get(bold=True, font_size=11)
     head = fmt.style("header")
@@ -658,20 +692,20 @@ def _indicator_sheet(wb, fmt: Formats, result: "Consolidation", analysis: Analys
     row += 1
     first = row
     flagged_cells = []
+    undefined = (ANALYTICS.undefined, fmts["undefined"])
     for g in groups:
         for e in analysis.members[g]:
             flags = e.peer_flags
-            _text(ws, row, 0, e.name, plain)
-            _text(ws, row, 1, g, plain)
-            ws.write_number(row, 2, len(flags), plain)
+            cells = [(e.name, plain), (g, plain), (len(flags), plain)]
             for j, ind in enumerate(inds):
-                col = 3 + 2 * j
-                _value(ws, row, col, ind, e.indicators.get(ind.id), fmts, ind.id in flags)
-                if ind.id in flags:
-                    flagged_cells.append((row, col))
-                rank = e.ranks.get(ind.id)
-                if rank is not None:
-                    ws.write_number(row, col + 1, rank, plain)
+                v = e.indicators.get(ind.id)
+                flagged = ind.id in flags
+                # a value, or “—” where it is undefined (never 0); then its rank in the group
+                cells.append(undefined if v is None else (v, fmts[(ind.is_rate, flagged)]))
+                cells.append((e.ranks.get(ind.id), plain))
+                if flagged:
+                    flagged_cells.append((row, 3 + 2 * j))
+            ws.write_cells(row, 0, cells)
             row += 1
     last = max(row - 1, first)
     # a warned value keeps its orange under the column's data bar (a cell's own fill would be

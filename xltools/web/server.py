@@ -14,6 +14,10 @@ from waitress import create_server
 
 import xltools.annotate  # noqa: F401
 import xltools.evaluate  # noqa: F401
+
+# the solver (numpy, HiGHS): a workbook with errors needs it, and each upload is read in a worker
+# forked from this server, which would otherwise import it again (0.3 s of CPU per such upload)
+import xltools.locate  # noqa: F401
 import xltools.reader.workbook  # noqa: F401
 import xltools.rules  # noqa: F401
 from xltools.messages import ACCOUNTS, WEB
