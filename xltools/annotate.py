@@ -96,13 +96,15 @@ def annotate(report: Report, out: Path, source: Path | None = None) -> Path:
 def _open_copy(report: Report, source: Path):
     from openpyxl import load_workbook  # noqa: PLC0415  0.17 s at start-up: see the docstring
 
-    if _is_xlsx(source):
+    # a file the isolated reader gave up on (a bomb, a crash, a limit) is never opened here
+    if not report.unreadable and _is_xlsx(source):
         try:
             return load_workbook(source, keep_links=False)
         except Exception:
             pass
     # .xls/.ods/published documents, or a file openpyxl cannot load: the template refilled
-    # with what was read, so the agency still sees its numbers and the marks in place
+    # with what was read, so the agency still sees its numbers and the marks in place (an
+    # unreadable file: the blank template, with why it could not be read)
     with tempfile.TemporaryDirectory(prefix="xltools-") as tmp:
         values = {k: v for k, v in report.values.items() if v is not None}
         return load_workbook(fill_workbook(values, Path(tmp) / "copy.xlsx", report.form))
