@@ -450,3 +450,28 @@ def test_an_unreadable_files_annotated_copy_never_opens_the_file(tmp_path):
     assert any("内存不足（测试）" in str(t) for t in texts)
     shown = [c.value for ws in copy for row in ws.iter_rows() for c in row]
     assert "聊城市甲局" not in shown  # nothing of the file's own content
+
+
+def test_an_unreadable_version_gets_its_copy_only_when_asked(tmp_path):
+    """Taking in an unreadable upload writes no annotated copy (it cost the web server 0.1 s
+    each); asked for, the copy is the blank template with the reason."""
+    from webharness import make_season
+
+    from xltools.season import Season
+    from xltools.season.workflow import Actor, Incoming, annotated_copy, take_in
+
+    folder = make_season(tmp_path / "s", ["聊城市甲局"], account=False)
+    bad = tmp_path / "甲局.xlsx"
+    bad.write_bytes(b"PK\x03\x04" + os.urandom(4000))
+    with Season.open(folder) as s:
+        done = take_in(
+            s, [Incoming(bad, bad.name, link_agency="聊城市甲局")], actor=Actor("测试", "web")
+        )
+        v = done.outcomes[0].version
+        assert v.status == "unreadable" and v.annotated is None
+        copy = annotated_copy(s, v)
+        assert copy is not None and s.version(v.id).annotated == copy
+    wb = load_workbook(copy)
+    assert wb.sheetnames[0] == "校验结果"
+    reason = v.findings[0].message
+    assert any(c.value == reason for row in wb["校验结果"].iter_rows() for c in row)

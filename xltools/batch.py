@@ -159,9 +159,8 @@ def _check_report(path: str, digest: bool, annotate_to: str | None) -> Report:
         )
     if digest:
         report.sha256, report.mtime = file_digest(path)
-    if annotate_to and report.findings:
-        # the annotated copy is made where the file was read: in parallel, and isolated (an
-        # unreadable file's is the blank template with the reason: its file is not opened)
+    if annotate_to and report.findings and not report.unreadable:
+        # the annotated copy is made where the file was read: in parallel, and isolated
         try:
             annotate(report, Path(annotate_to), Path(path))
             report.annotated = annotate_to

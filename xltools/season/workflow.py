@@ -90,6 +90,7 @@ from xltools.season.store import (
 )
 from xltools.spec import load_form
 from xltools.textsafe import safe_filename
+from xltools.vocabulary import UNREADABLE
 
 # the doors an action comes through
 CLI, WEB, AGENCY, MAIL = "cli", "web", "agency", "mail"
@@ -380,7 +381,9 @@ def _record(season: Season, item: Incoming, sha: str, report: Report, actor: Act
         annotated=annotated,
         agency=item.link_agency,
     )
-    if len(v.findings) != found or (v.findings and annotated is None):
+    if len(v.findings) != found or (v.findings and annotated is None and not report.unreadable):
+        # (an unreadable file's copy, the blank template with the reason, is written when
+        # someone asks for it: annotated_copy)
         v = _annotate_again(season, v)
     season.record_action(
         actor.name, actor.door, "take_in", v.agency_id, v.id, detail={"file": item.name}
@@ -924,6 +927,9 @@ def annotated_copy(season: Season, v: Version) -> Path | None:
         return v.annotated
     if not v.findings:
         return None
+    if v.status == UNREADABLE:
+        # the blank template with the reason: written here, the file itself is never opened
+        return _annotate_again(season, v).annotated
     with tempfile.TemporaryDirectory(prefix=".~xltools-annotate-", dir=season.folder) as tmp:
         report = check_paths([v.stored], 1, annotate_dir=Path(tmp))[0]
         if not report.annotated:
