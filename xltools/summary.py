@@ -150,13 +150,7 @@ class _NumberRows(Worksheet):
             else:
                 continue
             last = j
-        if last < 0:
-            return
-        if self._check_dimensions(row, col) or self._check_dimensions(row, col + last):
-            return
-        if self.constant_memory and row > self.previous_row:
-            self._write_single_row(row)
-        self.table[row][col] = _RowXml("".join(cells))
+        self._store_run(row, col, last, cells)
 
     def write_cells(self, row: int, col: int, cells: list[tuple]) -> None:
         """(value, format) pairs at col, col + 1, …, as one piece of XML: a str as an inline
@@ -183,13 +177,18 @@ class _NumberRows(Worksheet):
             else:
                 raise TypeError(f"not a cell value: {v!r}")
             last = j
+        self._store_run(row, col, last, out)
+
+    def _store_run(self, row: int, col: int, last: int, cells: list[str]) -> None:
+        """Cells col … col + last of a row, as their XML, where XlsxWriter keeps a row's cells
+        (the row above written out first on a streamed sheet, as write_number would)."""
         if last < 0:
             return
         if self._check_dimensions(row, col) or self._check_dimensions(row, col + last):
             return
         if self.constant_memory and row > self.previous_row:
             self._write_single_row(row)
-        self.table[row][col] = _RowXml("".join(out))
+        self.table[row][col] = _RowXml("".join(cells))
 
     def _write_cell(self, row: int, col: int, cell) -> None:
         if cell.__class__ is _RowXml:

@@ -387,10 +387,16 @@ def mail_send():
 
 @bp.post("/remind")
 def remind():
+    return _mail_agencies(workflow.remind, "coordinator.board")
+
+
+def _mail_agencies(action, back_to: str):
+    """催报 or links: to the agency the form names, else to every one the action picks; back to
+    that agency's page, else to `back_to`."""
     agency = request.form.get("agency") or None
     try:
         s = season()
-        result = workflow.remind(
+        result = action(
             s,
             actor=coordinator_actor(),
             config=workflow.mail_config(s),
@@ -399,9 +405,7 @@ def remind():
         flash(_sent_text(result), "ok" if result.ok else "error")
     except XltoolsError as e:
         flash(str(e), "error")
-    return redirect(
-        url_for("coordinator.agency", name=agency) if agency else url_for("coordinator.board")
-    )
+    return redirect(url_for("coordinator.agency", name=agency) if agency else url_for(back_to))
 
 
 def _sent_text(result) -> str:
@@ -456,21 +460,7 @@ def print_form(name):
 
 @bp.post("/links/send")
 def send_links():
-    agency = request.form.get("agency") or None
-    try:
-        s = season()
-        result = workflow.send_links(
-            s,
-            actor=coordinator_actor(),
-            config=workflow.mail_config(s),
-            agencies=[_agency_or_404(agency)] if agency else None,
-        )
-        flash(_sent_text(result), "ok" if result.ok else "error")
-    except XltoolsError as e:
-        flash(str(e), "error")
-    return redirect(
-        url_for("coordinator.agency", name=agency) if agency else url_for("coordinator.links")
-    )
+    return _mail_agencies(workflow.send_links, "coordinator.links")
 
 
 # ------------------------------------------------------------------ explanations
