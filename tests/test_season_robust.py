@@ -115,13 +115,33 @@ def test_sigkill_during_consolidate_never_loses_a_version(tmp_path):
 
 
 def test_two_consolidations_at_once_both_finish(tmp_path):
+    """Two consolidations started together while a third holder has the season: both say
+    why they wait, both finish, one after the other (the holder is this test, so that the
+    two overlap however fast a consolidation is)."""
     folder = new_season(tmp_path)
     files = drop(folder, 6, 0)
-    a, b = consolidate(folder, "0"), consolidate(folder, "0")
-    out_a, out_b = a.communicate(timeout=300), b.communicate(timeout=300)
-    assert (a.returncode, b.returncode) == (0, 0), (out_a[1].decode(), out_b[1].decode())
-    errs = out_a[1].decode() + out_b[1].decode()
-    assert "另一个 xltools 命令正在处理本届年报，等待它结束后继续" in errs
+    waiting = "另一个 xltools 命令正在处理本届年报，等待它结束后继续"
+    logs = [tmp_path / "a.err", tmp_path / "b.err"]
+    with Season.open(folder) as s, s.exclusive():
+        procs = []
+        for log in logs:
+            with open(log, "wb") as err:
+                procs.append(
+                    subprocess.Popen(
+                        [*CLI, "consolidate", "--season", str(folder), "-j", "0"],
+                        env=ENV,
+                        stdout=subprocess.DEVNULL,
+                        stderr=err,
+                        start_new_session=True,
+                    )
+                )
+        deadline = time.monotonic() + 120
+        while not all(waiting in log.read_text(encoding="utf-8") for log in logs):
+            assert time.monotonic() < deadline, [log.read_text(encoding="utf-8") for log in logs]
+            assert all(p.poll() is None for p in procs)  # neither got past the held season
+            time.sleep(0.1)
+    codes = [p.wait(timeout=300) for p in procs]
+    assert codes == [0, 0], [log.read_text(encoding="utf-8") for log in logs]
     final = state(folder)
     assert set(final) == {file_sha256(f) for f in files}
     assert sorted(final.values()) == [1] * 6  # six agencies, one version each, none twice

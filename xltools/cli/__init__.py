@@ -950,7 +950,7 @@ def _read_password_twice() -> tuple[str, str]:
     of standard input (a script: printf 'pw\\npw\\n' | xltools serve …)."""
     from xltools.season.accounts import MIN_PASSWORD
 
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
     if stdin.isatty():
         try:
             first = getpass.getpass(
