@@ -352,3 +352,23 @@ def test_rows_written_as_one_piece_of_xml_are_xlsxwriters_own(tmp_path):
     assert b"inlineStr" in api and b"_x005F_x0041_" in api and b'xml:space="preserve"' in api
     data = re.compile(rb"<dimension [^>]*>|<sheetData>.*</sheetData>", re.S)
     assert data.findall(xml) == data.findall(api)  # the first sheet alone is also selected
+
+
+def test_results_json_is_one_line_per_agency_and_the_same_document():
+    """results.json's text (results_text): the same document json reads back, each item of a
+    list field on a line of its own, text that is not ASCII kept as it is."""
+    from xltools.results import results_text
+
+    doc = {
+        "schema_version": 1,
+        "entries": [{"name": "聊城市甲局", "values": {"t3_new_total": 3}}, {"name": "乙\n局"}],
+        "included": [],
+        "peer_groups": {"东昌府区": ["聊城市甲局"]},
+        "skipped": [{"file": "a.xlsx", "note": "不是报表"}],
+    }
+    text = results_text(doc)
+    assert json.loads(text) == doc
+    lines = text.splitlines()
+    assert '  {"name": "聊城市甲局", "values": {"t3_new_total": 3}},' in lines
+    assert '  {"name": "乙\\n局"}' in lines
+    assert ' "included": [],' in lines and text.endswith("}\n")

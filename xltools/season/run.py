@@ -9,7 +9,6 @@ already kept are not read again: their values and findings come from the databas
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from xltools.annotate import annotated_name
 from xltools.consolidate import ANNOTATED_DIR, SUMMARY_NAME, _prepare_outdir, sum_reports
 from xltools.fsutil import atomic_write_text
 from xltools.messages import NAMES, RUN, SEASON
-from xltools.results import RESULTS_NAME
+from xltools.results import RESULTS_NAME, results_text
 from xltools.roster import RosterIndex, normalise_name
 from xltools.season.entries import SeasonConsolidation, SeasonEntry
 from xltools.season.lastyear import note_for
@@ -86,10 +85,7 @@ def write_consolidation(
     if last is not None:
         result.extra_sheets.append(lambda wb, fmt: compare_sheet(wb, fmt, result))
     result.summary = write_summary(result, outdir / SUMMARY_NAME, agency or season.settings.office)
-    atomic_write_text(
-        outdir / RESULTS_NAME,
-        json.dumps(result.to_dict(), ensure_ascii=False, indent=1, default=str),
-    )
+    atomic_write_text(outdir / RESULTS_NAME, results_text(result.to_dict()))
     return result
 
 
