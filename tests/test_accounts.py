@@ -584,6 +584,7 @@ def test_a_reviewer_gets_a_chinese_403_on_every_admin_url(app):
         f"/accounts/{target}/reset": {"password": "被重置的密码1", "again": "被重置的密码1"},
         f"/accounts/{target}/disable": {},
         f"/accounts/{target}/enable": {},
+        f"/accounts/{target}/role": {"role": "reviewer"},
     }
     for path, fields in forms.items():
         r = reviewer.post(path, fields, "/")  # with the reviewer's own valid CSRF token
@@ -622,6 +623,7 @@ def test_every_new_form_needs_its_csrf_token(app):
         f"/accounts/{rid}/reset": {"password": "不会生效的密码1", "again": "不会生效的密码1"},
         f"/accounts/{rid}/disable": {},
         f"/accounts/{rid}/enable": {},
+        f"/accounts/{rid}/role": {"role": "admin"},
         "/setup/whatever": {"name": "x", "password": "y", "again": "y"},
     }.items():
         for token in (None, "forged"):
@@ -885,3 +887,45 @@ def test_every_kind_of_mail_has_words_in_the_history():
     for kind in MAIL.kind_labels:
         line = describe({"action": "mail", "detail": {"kind": kind, "subject": "【x】y"}})
         assert line.detail == f"{SEASON.mail_kinds[kind]}：【x】y", kind
+
+
+def test_the_admin_changes_a_role_and_the_last_admin_stays_one(app):
+    """A reviewer made an admin may manage the accounts at once; the last admin in use is
+    never made a reviewer; nobody changes their own role; each change is in 操作记录."""
+    application, folder = app
+    admin = Client(application)
+    admin.login(USER, PASSWORD)
+    with Season.open(folder) as s:
+        rid, me = s.account(REVIEWER_NAME).id, s.account(USER).id
+    reviewer = Client(application, "10.0.0.2")
+    reviewer.login(REVIEWER_NAME, REVIEWER_PW)
+    assert reviewer.get("/accounts").status_code == 403
+    admin.post(f"/accounts/{rid}/role", {"role": "admin"}, "/accounts")
+    shown = text_of(admin.get("/accounts").data)
+    assert ACCOUNTS.text("role_changed", name=REVIEWER_NAME, role="管理员") in shown
+    assert reviewer.get("/accounts").status_code == 200  # the same session, now an admin
+    # own role: refused; a role that does not exist: refused, in Chinese
+    admin.post(f"/accounts/{me}/role", {"role": "reviewer"}, "/accounts")
+    assert ACCOUNTS.role_self in text_of(admin.get("/accounts").data)
+    admin.post(f"/accounts/{rid}/role", {"role": "superuser"}, "/accounts")
+    assert "没有“superuser”这个角色" in text_of(admin.get("/accounts").data)
+    # the former reviewer makes the first admin a reviewer; then it cannot undo itself
+    reviewer.post(f"/accounts/{me}/role", {"role": "reviewer"}, "/accounts")
+    assert admin.get("/accounts").status_code == 403
+    reviewer.post(f"/accounts/{rid}/disable", {}, "/accounts")
+    assert ACCOUNTS.text("last_admin", name=REVIEWER_NAME) in text_of(
+        reviewer.get("/accounts").data
+    )
+    with Season.open(folder) as s:
+        from xltools import XltoolsError
+        from xltools.season.accounts import set_role
+        from xltools.season.workflow import Actor
+
+        with pytest.raises(XltoolsError) as e:
+            set_role(s, rid, "reviewer", actor=Actor("测试", "cli"))
+        assert str(e.value) == ACCOUNTS.text("last_admin_role", name=REVIEWER_NAME)
+        assert (s.account(USER).role, s.account(REVIEWER_NAME).role) == ("reviewer", "admin")
+        assert [(a["actor"], a["action"], a["detail"]) for a in s.actions()[:2]] == [
+            (REVIEWER_NAME, "account_role", {"account": USER, "role": "reviewer"}),
+            (USER, "account_role", {"account": REVIEWER_NAME, "role": "admin"}),
+        ]

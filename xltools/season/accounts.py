@@ -39,8 +39,8 @@ MAX_NAME = 30
 
 # what each account action is called in the records ([season.actions] has their words)
 ADDED, CHANGED, RESET = "account_added", "password_changed", "password_reset"
-DISABLED, ENABLED = "account_disabled", "account_enabled"
-ACCOUNT_ACTIONS = (ADDED, CHANGED, RESET, DISABLED, ENABLED)
+DISABLED, ENABLED, ROLE_SET = "account_disabled", "account_enabled", "account_role"
+ACCOUNT_ACTIONS = (ADDED, CHANGED, RESET, DISABLED, ENABLED, ROLE_SET)
 
 _SPACES = re.compile(r"\s+")
 
@@ -239,6 +239,15 @@ def set_disabled(season: Season, account_id: int, disabled: bool, *, actor: Acto
     acc = season.set_account_disabled(before.id, disabled)
     if before.active != acc.active:
         _record(season, actor, DISABLED if disabled else ENABLED, acc)
+    return acc
+
+
+def set_role(season: Season, account_id: int, role: str, *, actor: Actor) -> Account:
+    """Another role for an account (the last admin in use is never made a reviewer)."""
+    before = _account(season, account_id)
+    acc = season.set_account_role(before.id, _role(role))
+    if before.role != acc.role:
+        _record(season, actor, ROLE_SET, acc)
     return acc
 
 

@@ -1691,6 +1691,22 @@ class Season:
                 c.execute("UPDATE accounts SET disabled = NULL WHERE id = ?", (account_id,))
         return self._existing_account(account_id)
 
+    def set_account_role(self, account_id: int, role: str) -> Account:
+        """Another role for an account. The last admin in use stays one: someone must be
+        able to manage the accounts."""
+        with self.transaction() as c:
+            row = c.execute("SELECT * FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            if row is None:
+                raise XltoolsError(ACCOUNTS.no_such_account)
+            if row["role"] == "admin" and role != "admin" and row["disabled"] is None:
+                admins = c.execute(
+                    "SELECT COUNT(*) FROM accounts WHERE role = 'admin' AND disabled IS NULL"
+                ).fetchone()[0]
+                if admins <= 1:
+                    raise XltoolsError(ACCOUNTS.text("last_admin_role", name=row["name"]))
+            c.execute("UPDATE accounts SET role = ? WHERE id = ?", (role, account_id))
+        return self._existing_account(account_id)
+
     def copy_accounts(self, other: Path) -> int:
         """The accounts of another season database (the one `xltools init --rebuild` set
         aside), as far as it can still be read; returns how many were taken."""

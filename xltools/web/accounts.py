@@ -109,6 +109,20 @@ def reset(account_id):
     return _done(act)
 
 
+@bp.post("/accounts/<int:account_id>/role")
+@admin_required
+def role(account_id):
+    def act():
+        if account_id == current_account().id:
+            raise XltoolsError(ACCOUNTS.role_self)
+        acc = accounts.set_role(
+            season(), account_id, request.form.get("role", ""), actor=coordinator_actor()
+        )
+        return ACCOUNTS.text("role_changed", name=acc.name, role=accounts.role_label(acc.role))
+
+    return _done(act)
+
+
 @bp.post("/accounts/<int:account_id>/disable")
 @admin_required
 def disable(account_id):
