@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from xltools.messages import DETAIL
 from xltools.spec import load_form
 from xltools.template import fill_workbook
 
@@ -81,3 +82,15 @@ def lo_convert_many(srcs: list[Path], outdir: Path, fmt: str = "xlsx") -> list[P
     for out in outs:
         assert out.exists(), f"LibreOffice did not write {out}"
     return outs
+
+
+def derived_note(form_id: str, rule: str, key: str) -> str:
+    """What a finding says of a derived relation that fails because of it (the catalogue's)."""
+    form = load_form(form_id)
+    f = form.field(key)
+    return DETAIL.derived_note.format(
+        where=f.where,
+        row=f.row_caption,
+        col=f.col_caption,
+        description=form.catalogue[rule].description,
+    )

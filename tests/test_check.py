@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
-from factory import lo_convert, make_workbook, reference_values, zero_values
+from factory import derived_note, lo_convert, make_workbook, reference_values, zero_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
@@ -17,7 +17,6 @@ from openpyxl import Workbook, load_workbook
 from xltools.batch import check_paths, collect_inputs
 from xltools.cli import main
 from xltools.findings import check_document
-from xltools.messages import DETAIL
 from xltools.pipeline import check_file
 from xltools.spec import load_form
 from xltools.template import fill_workbook
@@ -100,18 +99,6 @@ def test_each_rule_broken_once(tmp_path, name, changes, expected):
     )
 
 
-def _derived_note(form_id: str, rule: str, key: str) -> str:
-    """What a finding says of a derived relation that fails because of it (the catalogue's)."""
-    form = load_form(form_id)
-    f = form.field(key)
-    return DETAIL.derived_note.format(
-        where=f.where,
-        row=f.row_caption,
-        col=f.col_caption,
-        description=form.catalogue[rule].description,
-    )
-
-
 def test_balance_message_names_cell_captions_values_and_fix(tmp_path):
     f = check_file(make_workbook(tmp_path / "b.xlsx", t3_carried_out_business=3)).findings[0]
     assert f.message == (
@@ -119,7 +106,7 @@ def test_balance_message_names_cell_captions_values_and_fix(tmp_path):
         "三、办理结果总计 + 四、结转下年度 = 3，"
         "相差 3。按表头规定两者应相等；请逐项核对本列数字（结转下年度应为 0，现为 3）。"
         # the total column's balance fails with it: named here, not reported again
-        + _derived_note("2021", "t3-balance", "t3_carried_out_total")
+        + derived_note("2021", "t3-balance", "t3_carried_out_total")
         # xltools.locate: three cells could each be the one (新收, 上年结转 or 结转下年度)
         + "（有 3 种改动同样少的改法，见“最可能有误的单元格”一条。）"
     )
@@ -133,7 +120,7 @@ def test_row_total_message(tmp_path):
         "总计为 3，但本行各类申请人之和为 2，相差 1。"
         "请改正总计或本行各列数字（模板中总计为公式，勿手工覆盖）。"
         # the typed total unbalances the total column: a consequence of this one
-        + _derived_note("2021", "t3-balance", "t3_carried_out_total")
+        + derived_note("2021", "t3-balance", "t3_carried_out_total")
         + "（最可能有误的是 表三!J5，改为 2 即可，见“最可能有误的单元格”一条。）"
     )
 

@@ -10,13 +10,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from factory import lo_convert_many, zero_values
+from factory import derived_note, lo_convert_many, zero_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from xltools.evaluate import evaluate
-from xltools.messages import DETAIL
 from xltools.pipeline import check_file
 from xltools.reader.base import RawCell, RawForm
 from xltools.reader.workbook import read_workbook
@@ -29,17 +28,6 @@ YEAR = {"2021": 2022, "2019": 2020}
 
 def found(report) -> list[tuple[str, str | None]]:
     return [(f.rule, f.cell) for f in report.findings if f.rule != "locate"]
-
-
-def derived_note(form_id: str, rule: str, key: str) -> str:
-    form = load_form(form_id)
-    f = form.field(key)
-    return DETAIL.derived_note.format(
-        where=f.where,
-        row=f.row_caption,
-        col=f.col_caption,
-        description=form.catalogue[rule].description,
-    )
 
 
 # --- a number typed as text, in a workbook a spreadsheet application saved ----------------------

@@ -363,18 +363,8 @@ def mail_send():
         result = workflow.send_mail(
             s, todo, actor=coordinator_actor(), config=workflow.mail_config(s)
         )
-        others = WEB.join.join(
-            WEB.text(
-                "mail_outcome",
-                agency=d.message.agency,
-                detail=d.detail or "",
-                outcome=OUTCOME_LABELS.get(d.outcome, d.outcome),
-            )
-            for d in result.deliveries
-            if d.outcome != "sent"
-        )
         flash(
-            WEB.text("mail_sent", n=result.count("sent")) + (others[:800] if others else ""),
+            WEB.text("mail_sent", n=result.count("sent")) + _not_sent(result),
             "ok" if result.ok else "error",
         )
     except XltoolsError as e:
@@ -410,7 +400,14 @@ def _mail_agencies(action, back_to: str):
 
 def _sent_text(result) -> str:
     """「已发送 2 封」 and, for the others, why not."""
-    others = WEB.join.join(
+    if not result.count("sent") and all(d.outcome == "skipped" for d in result.deliveries):
+        return WEB.nothing_to_send
+    return WEB.text("mail_sent", n=result.count("sent")) + _not_sent(result)
+
+
+def _not_sent(result) -> str:
+    """Each mail not sent, with why (at most 800 characters of them)."""
+    return WEB.join.join(
         WEB.text(
             "mail_outcome",
             agency=d.message.agency,
@@ -419,10 +416,7 @@ def _sent_text(result) -> str:
         )
         for d in result.deliveries
         if d.outcome != "sent"
-    )
-    if not result.count("sent") and all(d.outcome == "skipped" for d in result.deliveries):
-        return WEB.nothing_to_send
-    return WEB.text("mail_sent", n=result.count("sent")) + (others[:800] if others else "")
+    )[:800]
 
 
 # ------------------------------------------------------------------ exports and print
